@@ -1,0 +1,47 @@
+import type { AuditEvent, AuditListener } from './events.js';
+
+/**
+ * Fans audit events out to subscribers. A listener that throws never breaks the key operation: its error is
+ * reported once per listener as a process warning.
+ *
+ * @example
+ * ```ts
+ * const bus = new AuditBus();
+ * const stop = bus.subscribe((event) => log.info(event));
+ * stop();
+ * ```
+ */
+export class AuditBus {
+  readonly #listeners = new Set<AuditListener>();
+  readonly #warned = new WeakSet<AuditListener>();
+
+  /** Adds a listener; returns a function that removes it. */
+  subscribe(listener: AuditListener): () => void {
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  /** Whether anyone is listening (so callers can skip building events). */
+  get active(): boolean {
+    return this.#listeners.size > 0;
+  }
+
+  /** Delivers one event to every listener. */
+  emit(event: AuditEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        if (!this.#warned.has(listener)) {
+          this.#warned.add(listener);
+          process.emitWarning(
+            `[keyswitch] an audit listener threw: ${error instanceof Error ? error.message : String(error)}`,
+            'KeyswitchAuditWarning',
+          );
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,96 @@
+import { z } from 'zod';
+import { type Algorithm, ALGORITHMS, algorithmInfo, algorithmsFor, impliedUsage } from '../vocabulary/algorithms.js';
+import { KEY_SPECS, KEY_USAGES, type KeySpec, type KeyUsage, keySpecInfo } from '../vocabulary/key-specs.js';
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const nameMessage = 'expected a name of letters, digits and ._- (at most 128, starting with a letter or digit)';
+
+/** Zod schema of a secret reference: `{ "env": "NAME" }` or `{ "file": "path" }`. */
+export const secretReferenceSchema = z.union(
+  [
+    z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name') }),
+    z.strictObject({ file: z.string().min(1, 'expected a file path') }),
+  ],
+  { error: 'expected a secret reference: { "env": "VARIABLE" } or { "file": "path" }, never the secret itself' },
+);
+
+const providerSchema = z.looseObject({
+  type: z.string({ error: 'expected the provider type: "soft-hsm", "pkcs11", "aws-kms" or a package name' }).min(1),
+});
+
+const keySchema = z.strictObject({
+  provider: z.string({ error: 'expected the name of a provider in "providers"' }),
+  ref: z.string({ error: 'expected the key reference in the provider (an alias, a pkcs11: URI or a name)' }).min(1),
+  spec: z.enum(KEY_SPECS as [KeySpec, ...KeySpec[]], { error: `expected one of ${KEY_SPECS.join(', ')}` }),
+  usage: z.enum(KEY_USAGES as [KeyUsage, ...KeyUsage[]], { error: `expected one of ${KEY_USAGES.join(', ')}` }).optional(),
+  algorithm: z
+    .enum(ALGORITHMS as [Algorithm, ...Algorithm[]], { error: `expected one of ${ALGORITHMS.join(', ')}` })
+    .optional(),
+  description: z.string().optional(),
+});
+
+/** Zod schema of a keyswitch configuration file; provider sections are checked by their own packages. */
+export const configSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    environment: z
+      .enum(['production', 'staging', 'development', 'test'], {
+        error: 'expected "production", "staging", "development" or "test"',
+      })
+      .default('development'),
+    providers: z.record(z.string().regex(NAME, nameMessage), providerSchema, {
+      error: 'expected an object of providers by name',
+    }),
+    keys: z.record(z.string().regex(NAME, nameMessage), keySchema, { error: 'expected an object of keys by name' }),
+  })
+  .superRefine((config, context) => {
+    for (const [name, key] of Object.entries(config.keys)) {
+      if (!Object.hasOwn(config.providers, key.provider)) {
+        const known = Object.keys(config.providers);
+        context.addIssue({
+          code: 'custom',
+          path: ['keys', name, 'provider'],
+          message: `no provider named "${key.provider}"; expected one of ${known.length ? known.join(', ') : '(none configured)'}`,
+        });
+      }
+      const info = keySpecInfo(key.spec);
+      if (key.usage !== undefined && !info.usages.includes(key.usage)) {
+        context.addIssue({
+          code: 'custom',
+          path: ['keys', name, 'usage'],
+          message: `a ${key.spec} key cannot have usage ${key.usage}; expected one of ${info.usages.join(', ')}`,
+        });
+        continue;
+      }
+      if (key.algorithm !== undefined) {
+        const usage = key.usage ?? algorithmInfo(key.algorithm).usage;
+        const allowed = algorithmsFor(key.spec, usage);
+        if (!allowed.includes(key.algorithm)) {
+          context.addIssue({
+            code: 'custom',
+            path: ['keys', name, 'algorithm'],
+            message: `${key.algorithm} cannot be used with a ${key.spec} key${key.usage ? ` for ${key.usage}` : ''}; expected one of ${
+              allowed.length ? allowed.join(', ') : algorithmsForSpec(key.spec).join(', ')
+            }`,
+          });
+        }
+      } else if (impliedUsage(key.spec, undefined) === undefined && key.usage === undefined) {
+        context.addIssue({
+          code: 'custom',
+          path: ['keys', name, 'algorithm'],
+          message: `a ${key.spec} key needs an "algorithm" (or a "usage") to say what it is for; expected one of ${algorithmsForSpec(key.spec).join(', ')}`,
+        });
+      }
+    }
+  });
+
+function algorithmsForSpec(spec: KeySpec): Algorithm[] {
+  return keySpecInfo(spec).usages.flatMap((usage) => algorithmsFor(spec, usage));
+}
+
+/** A configuration as written (before defaults). */
+export type KeyswitchConfigInput = z.input<typeof configSchema>;
+/** A validated configuration. */
+export type KeyswitchConfig = z.output<typeof configSchema>;
+/** One validated key entry. */
+export type KeyConfig = KeyswitchConfig['keys'][string];

@@ -1,0 +1,86 @@
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import { inspect } from 'node:util';
+import { KeyswitchError } from '../errors.js';
+
+/** Where a secret (a PIN, a passphrase) comes from: an environment variable or a file. Never the value itself. */
+export type SecretReference = { readonly env: string } | { readonly file: string };
+
+/**
+ * A secret held in memory. It prints as `[secret]` in logs, `JSON.stringify`, `util.inspect` and template
+ * strings; only `reveal()` gives the value.
+ *
+ * @example
+ * ```ts
+ * const pin = await resolveSecret({ env: 'HSM_PIN' }, { path: 'providers.hsm.pin' });
+ * pkcs11.C_Login(session, CKU_USER, pin.reveal());
+ * ```
+ */
+export class Secret {
+  readonly #value: string;
+
+  constructor(value: string) {
+    this.#value = value;
+  }
+
+  /** The secret's value. Pass it straight to the backend; never log it. */
+  reveal(): string {
+    return this.#value;
+  }
+
+  toString(): string {
+    return '[secret]';
+  }
+
+  toJSON(): string {
+    return '[secret]';
+  }
+
+  [inspect.custom](): string {
+    return '[secret]';
+  }
+}
+
+/** Where relative secret files are resolved and which environment is read. */
+export interface SecretResolution {
+  /** The JSON path of the reference in the configuration, named in errors. */
+  readonly path: string;
+  /** The environment to read `env` references from (default `process.env`). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** The directory relative `file` references are resolved against (default the working directory). */
+  readonly baseDir?: string;
+}
+
+/**
+ * Reads a secret from its reference. A file's trailing newline is dropped.
+ *
+ * @throws CONFIG_INVALID naming the configuration path and the variable or file (never the value) when the
+ * variable is unset or empty, or the file cannot be read or is empty
+ */
+export async function resolveSecret(reference: SecretReference, where: SecretResolution): Promise<Secret> {
+  if ('env' in reference) {
+    const value = (where.env ?? process.env)[reference.env];
+    if (value === undefined || value === '') {
+      throw new KeyswitchError('CONFIG_INVALID', `environment variable ${reference.env} is not set`, {
+        path: where.path,
+      });
+    }
+    return new Secret(value);
+  }
+  const file = isAbsolute(reference.file) ? reference.file : resolve(where.baseDir ?? process.cwd(), reference.file);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new KeyswitchError(
+      'CONFIG_INVALID',
+      `secret file ${reference.file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      { path: where.path, cause: error },
+    );
+  }
+  const value = text.replace(/\r?\n$/, '');
+  if (value === '') {
+    throw new KeyswitchError('CONFIG_INVALID', `secret file ${reference.file} is empty`, { path: where.path });
+  }
+  return new Secret(value);
+}

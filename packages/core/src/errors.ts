@@ -1,0 +1,174 @@
+/**
+ * The stable error codes every keyswitch backend answers with. The same fault gives the same code on
+ * every backend; callers branch on `code`, never on message text.
+ *
+ * - `KEY_NOT_FOUND`: no key at that reference.
+ * - `KEY_DISABLED`: the key exists but is disabled or pending deletion.
+ * - `USAGE_MISMATCH`: the key's usage or spec does not allow the operation or algorithm asked for.
+ * - `UNSUPPORTED_ALGORITHM`: the backend cannot do this (its capability manifest says so).
+ * - `INVALID_CIPHERTEXT`: ciphertext, tag or encryption context does not authenticate.
+ * - `INVALID_INPUT`: an argument is malformed or out of range (a digest of the wrong length, oversize data).
+ * - `ACCESS_DENIED`: the backend refused the caller.
+ * - `THROTTLED`: the backend asked the caller to slow down (retryable).
+ * - `UNAVAILABLE`: the backend could not be reached or failed transiently (retryable).
+ * - `CONFIG_INVALID`: the configuration is malformed or does not match the backend's keys.
+ * - `LOCKED`: a resource (a keystore file) is held by another process.
+ * - `CLOSED`: the object was closed and can no longer be used.
+ * - `INTERNAL`: a backend failure that fits no other code.
+ */
+export type ErrorCode =
+  | 'KEY_NOT_FOUND'
+  | 'KEY_DISABLED'
+  | 'USAGE_MISMATCH'
+  | 'UNSUPPORTED_ALGORITHM'
+  | 'INVALID_CIPHERTEXT'
+  | 'INVALID_INPUT'
+  | 'ACCESS_DENIED'
+  | 'THROTTLED'
+  | 'UNAVAILABLE'
+  | 'CONFIG_INVALID'
+  | 'LOCKED'
+  | 'CLOSED'
+  | 'INTERNAL';
+
+/** Every code, for iteration and validation. */
+export const ERROR_CODES: readonly ErrorCode[] = [
+  'KEY_NOT_FOUND',
+  'KEY_DISABLED',
+  'USAGE_MISMATCH',
+  'UNSUPPORTED_ALGORITHM',
+  'INVALID_CIPHERTEXT',
+  'INVALID_INPUT',
+  'ACCESS_DENIED',
+  'THROTTLED',
+  'UNAVAILABLE',
+  'CONFIG_INVALID',
+  'LOCKED',
+  'CLOSED',
+  'INTERNAL',
+];
+
+const RETRYABLE_BY_DEFAULT: ReadonlySet<ErrorCode> = new Set(['THROTTLED', 'UNAVAILABLE']);
+
+/** Where an error came from, and anything a caller needs to act on it. */
+export interface KeyswitchErrorOptions {
+  /** The provider's name in the configuration (or its type when it has no name). */
+  provider?: string | undefined;
+  /** The logical key name from the configuration. */
+  keyName?: string | undefined;
+  /** The provider-native key reference. */
+  keyRef?: string | undefined;
+  /** For CONFIG_INVALID: the JSON path of the offending value, such as `keys.acs-signing.spec`. */
+  path?: string | undefined;
+  /** Overrides the code's default retryability. */
+  retryable?: boolean | undefined;
+  /** The backend's own error. */
+  cause?: unknown;
+}
+
+/**
+ * The one error class keyswitch throws. Messages name where the error came from
+ * (`[keyswitch] [pkcs11] key "acs-signing" (pkcs11:object=acs) not found`) and never contain key
+ * material, plaintext, PINs or passphrases.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await ks.signer('acs-signing').sign(payload);
+ * } catch (error) {
+ *   if (error instanceof KeyswitchError && error.retryable) scheduleRetry();
+ *   else throw error;
+ * }
+ * ```
+ */
+export class KeyswitchError extends Error {
+  /** The stable code; see {@link ErrorCode}. */
+  readonly code: ErrorCode;
+  /** Whether the same call may succeed if tried again later. */
+  readonly retryable: boolean;
+  /** The provider that raised it, when known. */
+  readonly provider: string | undefined;
+  /** The logical key name, when known. */
+  readonly keyName: string | undefined;
+  /** The provider-native key reference, when known. */
+  readonly keyRef: string | undefined;
+  /** For configuration errors, the JSON path of the offending value. */
+  readonly path: string | undefined;
+  /** The message without the location prefix. */
+  readonly detail: string;
+
+  constructor(code: ErrorCode, detail: string, options: KeyswitchErrorOptions = {}) {
+    super(formatMessage(detail, options), options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.detail = detail;
+    this.retryable = options.retryable ?? RETRYABLE_BY_DEFAULT.has(code);
+    this.provider = options.provider;
+    this.keyName = options.keyName;
+    this.keyRef = options.keyRef;
+    this.path = options.path;
+  }
+
+  /** A copy of this error that also names the provider, logical key and key reference where it did not already. */
+  withContext(context: {
+    provider?: string | undefined;
+    keyName?: string | undefined;
+    keyRef?: string | undefined;
+  }): KeyswitchError {
+    const provider = this.provider ?? context.provider;
+    const keyName = this.keyName ?? context.keyName;
+    const keyRef = this.keyRef ?? context.keyRef;
+    if (provider === this.provider && keyName === this.keyName && keyRef === this.keyRef) return this;
+    const copy = new KeyswitchError(this.code, this.detail, {
+      provider,
+      keyName,
+      keyRef,
+      path: this.path,
+      retryable: this.retryable,
+      cause: this.cause,
+    });
+    if (this.stack !== undefined) copy.stack = this.stack;
+    return copy;
+  }
+
+  /** A plain object for logs and reports: code, message, location; never the cause's data. */
+  toJSON(): Record<string, unknown> {
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      retryable: this.retryable,
+      provider: this.provider,
+      keyName: this.keyName,
+      keyRef: this.keyRef,
+      path: this.path,
+    };
+  }
+}
+
+function formatMessage(detail: string, options: KeyswitchErrorOptions): string {
+  let prefix = '[keyswitch]';
+  if (options.provider) prefix += ` [${options.provider}]`;
+  if (options.keyName && options.keyRef) prefix += ` key "${options.keyName}" (${options.keyRef})`;
+  else if (options.keyName) prefix += ` key "${options.keyName}"`;
+  else if (options.keyRef) prefix += ` key ${options.keyRef}`;
+  if (options.path) prefix += ` at ${options.path}`;
+  return `${prefix}: ${detail}`;
+}
+
+/**
+ * Whether `value` is a {@link KeyswitchError}, optionally with one of the given codes. Works across
+ * copies of the package (CJS and ESM builds side by side) by checking the shape, not the prototype.
+ *
+ * @example
+ * ```ts
+ * if (isKeyswitchError(error, 'KEY_DISABLED')) alertOperator(error.keyName);
+ * ```
+ */
+export function isKeyswitchError(value: unknown, ...codes: ErrorCode[]): value is KeyswitchError {
+  if (!(value instanceof Error)) return false;
+  const code = (value as { code?: unknown }).code;
+  if (typeof code !== 'string' || !(ERROR_CODES as readonly string[]).includes(code)) return false;
+  if (value.name !== 'KeyswitchError') return false;
+  return codes.length === 0 || codes.includes(code as ErrorCode);
+}

@@ -1,0 +1,34 @@
+import type { PublicJwk } from '../encoding/jwk.js';
+import { type PublicKey, toSpki } from '../encoding/public-key.js';
+import type { KeyAgreementAlgorithm } from '../vocabulary/algorithms.js';
+import { KeyHandle } from './key-handle.js';
+
+/**
+ * ECDH with a configured key: only the shared secret leaves the backend.
+ *
+ * @example
+ * ```ts
+ * const agreement = ks.keyAgreement('acs-ecdh');
+ * const secret = await agreement.deriveSharedSecret(sdkEphemeralPublicJwk);
+ * ```
+ */
+export class KeyAgreement extends KeyHandle<KeyAgreementAlgorithm> {
+  /**
+   * The raw ECDH shared secret with a peer's public key (SPKI DER, PEM or JWK), on the key's curve.
+   *
+   * @throws INVALID_INPUT (malformed key, another curve), KEY_DISABLED, KEY_NOT_FOUND
+   */
+  async deriveSharedSecret(peerPublicKey: Uint8Array | string | PublicJwk): Promise<Uint8Array> {
+    const publicKey = toSpki(peerPublicKey);
+    const provider = await this.binding.provider();
+    return provider.deriveSharedSecret(
+      { ref: this.binding.ref, algorithm: this.algorithm, publicKey },
+      this.binding.call,
+    );
+  }
+
+  /** This key's public key, to send to the peer. */
+  publicKey(): Promise<PublicKey> {
+    return this.publicKeyOf();
+  }
+}

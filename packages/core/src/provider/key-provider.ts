@@ -1,0 +1,635 @@
+import { AuditBus } from '../audit/audit-bus.js';
+import type { AuditOperation } from '../audit/events.js';
+import { ecdsaDerToP1363, ecdsaP1363ToDer } from '../encoding/ecdsa-signature.js';
+import { type PublicKey, publicKeyFromSpki } from '../encoding/public-key.js';
+import { type ParsedPublicKey, parseSpki } from '../encoding/spki.js';
+import { isKeyswitchError, KeyswitchError } from '../errors.js';
+import { assertBytes, assertContext, assertRef, describeType } from '../lib/checks.js';
+import {
+  type Algorithm,
+  algorithmInfo,
+  algorithmsFor,
+  type EncryptionAlgorithm,
+  isAlgorithm,
+  type MacAlgorithm,
+  type SigningAlgorithm,
+} from '../vocabulary/algorithms.js';
+import { isKeySpec, isKeyUsage, type KeySpec, type KeyUsage, keySpecInfo } from '../vocabulary/key-specs.js';
+import {
+  type Capabilities,
+  type CreateKeyRequest,
+  type DataKey,
+  type DataKeySpec,
+  type DecryptRequest,
+  type DeriveSharedSecretRequest,
+  type EncryptionContext,
+  type EncryptRequest,
+  type GenerateDataKeyRequest,
+  type KeyDescription,
+  type KeyList,
+  LIMITS,
+  type MacRequest,
+  type MessageType,
+  type SignRequest,
+  type VerifyMacRequest,
+  type VerifyRequest,
+} from './contract.js';
+
+/** What never changes about a key: what the core checks requests against and hands to the hooks. */
+export interface KeyFacts {
+  /** The reference the caller used. */
+  readonly ref: string;
+  readonly spec: KeySpec;
+  readonly usage: KeyUsage;
+  readonly version?: string;
+}
+
+/** Who is calling: the registry passes the logical key name so errors and audit events name it. */
+export interface CallContext {
+  readonly keyName?: string;
+}
+
+/** What every provider is constructed with. */
+export interface KeyProviderOptions {
+  /** The provider's name in the configuration (`kms`, `hsm`, `dev`); defaults to its type. */
+  readonly name?: string;
+  /** Where audit events go; a provider made by the registry shares the registry's bus. */
+  readonly audit?: AuditBus;
+}
+
+/** Arguments the signing hooks receive, already checked. ECDSA signatures are DER both ways. */
+export interface SignInput {
+  readonly algorithm: SigningAlgorithm;
+  readonly message: Uint8Array;
+  readonly messageType: MessageType;
+}
+
+/** Arguments the encryption hooks receive, already checked. */
+export interface CipherInput {
+  readonly algorithm: EncryptionAlgorithm;
+  readonly data: Uint8Array;
+  readonly context: EncryptionContext | undefined;
+}
+
+/**
+ * The base every backend extends. Its public methods are the provider contract: they validate arguments
+ * once, check the algorithm against the capability manifest and the key's spec and usage, convert
+ * signature formats, wrap failures in {@link KeyswitchError}, emit one audit event per operation, and
+ * track work in flight so that `close()` drains it. Backends implement the protected `on*` hooks; a hook a
+ * backend lacks fails with UNSUPPORTED_ALGORITHM.
+ *
+ * Backends must, in their hooks: refuse disabled and pending-deletion keys with KEY_DISABLED, answer
+ * KEY_NOT_FOUND for unknown references, and return ECDSA signatures in DER.
+ *
+ * @example
+ * ```ts
+ * class MyHsm extends KeyProvider {
+ *   readonly type = 'my-hsm';
+ *   protected onCapabilities() { return myManifest; }
+ *   protected async onDescribeKey(ref: string) { return lookUp(ref); }
+ *   protected override async onSign(key: KeyFacts, input: SignInput) { return hsm.sign(key.ref, input); }
+ * }
+ * ```
+ */
+export abstract class KeyProvider {
+  /** The backend type, as written in configuration (`soft-hsm`, `pkcs11`, `aws-kms`). */
+  abstract readonly type: string;
+  readonly #name: string | undefined;
+  readonly #audit: AuditBus;
+  readonly #facts = new Map<string, Promise<KeyFacts>>();
+  readonly #publicKeys = new Map<string, Promise<PublicKey>>();
+  #capabilities: Promise<Capabilities> | undefined;
+  #inFlight = 0;
+  #drained: (() => void) | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: KeyProviderOptions = {}) {
+    this.#name = options.name;
+    this.#audit = options.audit ?? new AuditBus();
+  }
+
+  /** The provider's name in the configuration, or its type. */
+  get name(): string {
+    return this.#name ?? this.type;
+  }
+
+  /** The audit bus this provider reports to. */
+  get audit(): AuditBus {
+    return this.#audit;
+  }
+
+  /** Whether `close()` has been called. */
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  // ---- hooks -------------------------------------------------------------------------------------
+
+  /** The capability manifest. Called once; the result is cached. */
+  protected abstract onCapabilities(): Capabilities | Promise<Capabilities>;
+  /** Describes a key, with its current state. Unknown references: KEY_NOT_FOUND. */
+  protected abstract onDescribeKey(ref: string): Promise<KeyDescription>;
+  protected onListKeys?(options: { limit: number; nextToken?: string }): Promise<KeyList>;
+  protected onCreateKey?(request: CreateKeyRequest): Promise<KeyDescription>;
+  protected onEnableKey?(key: KeyFacts): Promise<void>;
+  protected onDisableKey?(key: KeyFacts): Promise<void>;
+  /** Schedules deletion; returns the deletion date. */
+  protected onScheduleKeyDeletion?(key: KeyFacts, pendingWindowDays: number): Promise<Date>;
+  /** The key's public key as SPKI DER. */
+  protected onGetPublicKey?(key: KeyFacts): Promise<Uint8Array>;
+  protected onSign?(key: KeyFacts, input: SignInput): Promise<Uint8Array>;
+  protected onVerify?(key: KeyFacts, input: SignInput & { readonly signature: Uint8Array }): Promise<boolean>;
+  protected onEncrypt?(key: KeyFacts, input: CipherInput): Promise<Uint8Array>;
+  /** Ciphertext that does not authenticate (tampered, wrong context, wrong key): INVALID_CIPHERTEXT. */
+  protected onDecrypt?(key: KeyFacts, input: CipherInput): Promise<Uint8Array>;
+  protected onGenerateMac?(key: KeyFacts, input: { algorithm: MacAlgorithm; message: Uint8Array }): Promise<Uint8Array>;
+  protected onVerifyMac?(
+    key: KeyFacts,
+    input: { algorithm: MacAlgorithm; message: Uint8Array; mac: Uint8Array },
+  ): Promise<boolean>;
+  /** Raw ECDH shared secret (the x coordinate, field-size bytes) with a peer key on the key's curve. */
+  protected onDeriveSharedSecret?(key: KeyFacts, peer: ParsedPublicKey): Promise<Uint8Array>;
+  /**
+   * A data key wrapped by a SYMMETRIC_DEFAULT key. Optional: without it the core draws random bytes and
+   * encrypts them with `onEncrypt`, which gives a blob `decrypt` opens.
+   */
+  protected onGenerateDataKey?(
+    key: KeyFacts,
+    input: { dataKeySpec: DataKeySpec; context: EncryptionContext | undefined },
+  ): Promise<{ plaintext: Uint8Array; ciphertextBlob: Uint8Array }>;
+  protected onGenerateRandom?(length: number): Promise<Uint8Array>;
+  /** Releases the backend; called once, after work in flight has drained. */
+  protected onClose?(): Promise<void>;
+
+  // ---- contract ----------------------------------------------------------------------------------
+
+  /** The capability manifest: key specs, algorithms, operations this backend supports. */
+  capabilities(): Promise<Capabilities> {
+    this.#capabilities ??= Promise.resolve()
+      .then(() => this.onCapabilities())
+      .catch((error: unknown) => {
+        this.#capabilities = undefined;
+        throw this.#normalise(error, {});
+      });
+    return this.#capabilities;
+  }
+
+  /**
+   * Describes a key: spec, usage, state, algorithms, dates. Never key material.
+   *
+   * @throws KEY_NOT_FOUND, UNAVAILABLE
+   */
+  describeKey(ref: string, call: CallContext = {}): Promise<KeyDescription> {
+    return this.#run('describeKey', call, { ref }, async () => {
+      const description = await this.onDescribeKey(assertRef(ref));
+      this.#rememberFacts(ref, description);
+      return description;
+    });
+  }
+
+  /** Lists keys, a page at a time. */
+  listKeys(options: { limit?: number; nextToken?: string } = {}, call: CallContext = {}): Promise<KeyList> {
+    return this.#run('listKeys', call, {}, async () => {
+      await this.#requireOperation('listKeys');
+      const limit = options.limit ?? 100;
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+        throw new KeyswitchError('INVALID_INPUT', `limit must be an integer from 1 to 1000, got ${limit}`);
+      }
+      return this.onListKeys!(options.nextToken === undefined ? { limit } : { limit, nextToken: options.nextToken });
+    });
+  }
+
+  /**
+   * Creates a key. Private and secret keys are created non-extractable.
+   *
+   * @throws INVALID_INPUT for a spec and usage that do not go together; UNSUPPORTED_ALGORITHM when the
+   * backend cannot create such keys.
+   */
+  createKey(request: CreateKeyRequest, call: CallContext = {}): Promise<KeyDescription> {
+    return this.#run('createKey', call, {}, async () => {
+      if (!isKeySpec(request?.spec)) {
+        throw new KeyswitchError('INVALID_INPUT', `unknown key spec ${JSON.stringify(request?.spec)}`);
+      }
+      if (!isKeyUsage(request.usage)) {
+        throw new KeyswitchError('INVALID_INPUT', `unknown key usage ${JSON.stringify(request.usage)}`);
+      }
+      if (!keySpecInfo(request.spec).usages.includes(request.usage)) {
+        throw new KeyswitchError(
+          'INVALID_INPUT',
+          `a ${request.spec} key cannot have usage ${request.usage}; allowed: ${keySpecInfo(request.spec).usages.join(', ')}`,
+        );
+      }
+      if (request.label !== undefined && (typeof request.label !== 'string' || !/^[\w./:-]{1,250}$/.test(request.label))) {
+        throw new KeyswitchError('INVALID_INPUT', 'label must be 1 to 250 characters of letters, digits and ._/:-');
+      }
+      const capabilities = await this.capabilities();
+      const support = capabilities.keySpecs[request.spec];
+      if (!capabilities.operations.createKey || !this.onCreateKey || !support?.create || !support.usages.includes(request.usage)) {
+        throw new KeyswitchError('UNSUPPORTED_ALGORITHM', `this backend cannot create ${request.spec} keys for ${request.usage}`);
+      }
+      const description = await this.onCreateKey(request);
+      this.#rememberFacts(description.ref, description);
+      return description;
+    });
+  }
+
+  /** Enables a disabled key. */
+  enableKey(ref: string, call: CallContext = {}): Promise<void> {
+    return this.#run('enableKey', call, { ref }, async () => {
+      await this.#requireOperation('enableKey');
+      await this.onEnableKey!(await this.#factsFor(ref));
+    });
+  }
+
+  /** Disables a key: every operation on it then fails with KEY_DISABLED until it is enabled. */
+  disableKey(ref: string, call: CallContext = {}): Promise<void> {
+    return this.#run('disableKey', call, { ref }, async () => {
+      await this.#requireOperation('disableKey');
+      await this.onDisableKey!(await this.#factsFor(ref));
+    });
+  }
+
+  /**
+   * Schedules a key for deletion after a waiting period; it refuses operations meanwhile (KEY_DISABLED).
+   *
+   * @returns the deletion date
+   */
+  scheduleKeyDeletion(ref: string, options: { pendingWindowDays?: number } = {}, call: CallContext = {}): Promise<Date> {
+    return this.#run('scheduleKeyDeletion', call, { ref }, async () => {
+      await this.#requireOperation('scheduleKeyDeletion');
+      const window = (await this.capabilities()).deletionWindowDays;
+      const days = options.pendingWindowDays ?? window.max;
+      if (!Number.isInteger(days) || days < window.min || days > window.max) {
+        throw new KeyswitchError('INVALID_INPUT', `pendingWindowDays must be an integer from ${window.min} to ${window.max}, got ${days}`);
+      }
+      return this.onScheduleKeyDeletion!(await this.#factsFor(ref), days);
+    });
+  }
+
+  /**
+   * The public key of an asymmetric key (cached after the first call).
+   *
+   * @throws USAGE_MISMATCH for symmetric and HMAC keys
+   */
+  getPublicKey(ref: string, call: CallContext = {}): Promise<PublicKey> {
+    return this.#run('getPublicKey', call, { ref }, async () => {
+      const key = await this.#factsFor(ref);
+      const family = keySpecInfo(key.spec).family;
+      if (family !== 'RSA' && family !== 'EC') {
+        throw new KeyswitchError('USAGE_MISMATCH', `a ${key.spec} key has no public key`);
+      }
+      if (!this.onGetPublicKey) throw unsupported('public key export');
+      let cached = this.#publicKeys.get(key.ref);
+      if (!cached) {
+        cached = this.onGetPublicKey(key).then((spki) => publicKeyFromSpki(spki));
+        this.#publicKeys.set(key.ref, cached);
+        cached.catch(() => this.#publicKeys.delete(key.ref));
+      }
+      return cached;
+    });
+  }
+
+  /**
+   * Signs a message, or a precomputed digest with `messageType: 'DIGEST'`. RSA-PSS uses MGF1 with the
+   * same hash and a salt as long as the digest. ECDSA signatures are DER unless `signatureFormat` says P1363.
+   *
+   * @throws INVALID_INPUT (a digest of the wrong length), USAGE_MISMATCH, UNSUPPORTED_ALGORITHM,
+   * KEY_NOT_FOUND, KEY_DISABLED
+   */
+  sign(request: SignRequest, call: CallContext = {}): Promise<Uint8Array> {
+    return this.#run('sign', call, request, async () => {
+      const { key, input } = await this.#signingInput(request);
+      if (!this.onSign) throw unsupported('signing');
+      const signature = await this.onSign(key, input);
+      return request.signatureFormat === 'P1363' && algorithmInfo(input.algorithm).family === 'ECDSA'
+        ? ecdsaDerToP1363(signature, keySpecInfo(key.spec).coordinateBytes!)
+        : signature;
+    });
+  }
+
+  /**
+   * Verifies a signature. A signature that does not verify, or is malformed, gives `false`, not an error.
+   *
+   * @throws the same codes as {@link KeyProvider.sign} for everything but the signature itself
+   */
+  verify(request: VerifyRequest, call: CallContext = {}): Promise<boolean> {
+    return this.#run('verify', call, request, async () => {
+      const { key, input } = await this.#signingInput(request);
+      let signature = assertBytes(request.signature, 'signature');
+      if (request.signatureFormat === 'P1363' && algorithmInfo(input.algorithm).family === 'ECDSA') {
+        const coordinateBytes = keySpecInfo(key.spec).coordinateBytes!;
+        if (signature.byteLength !== 2 * coordinateBytes) return false;
+        signature = ecdsaP1363ToDer(signature);
+      }
+      if (signature.byteLength === 0) return false;
+      if (!this.onVerify) throw unsupported('verification');
+      return this.onVerify(key, { ...input, signature });
+    });
+  }
+
+  /**
+   * Encrypts. SYMMETRIC_DEFAULT binds the encryption context; RSA-OAEP takes none.
+   *
+   * @throws INVALID_INPUT (empty or oversize plaintext, a context with RSA), USAGE_MISMATCH,
+   * UNSUPPORTED_ALGORITHM, KEY_NOT_FOUND, KEY_DISABLED
+   */
+  encrypt(request: EncryptRequest, call: CallContext = {}): Promise<Uint8Array> {
+    return this.#run('encrypt', call, request, async () => {
+      const { key, algorithm, context } = await this.#cipherSetup(request);
+      const max =
+        algorithm === 'SYMMETRIC_DEFAULT'
+          ? LIMITS.maxSymmetricPlaintextBytes
+          : keySpecInfo(key.spec).bits / 8 - 2 * algorithmInfo(algorithm).digestBytes! - 2;
+      const data = assertBytes(request.plaintext, 'plaintext', { min: 1, max });
+      if (!this.onEncrypt) throw unsupported('encryption');
+      return this.onEncrypt(key, { algorithm, data, context });
+    });
+  }
+
+  /**
+   * Decrypts. Ciphertext that was tampered with, or a different encryption context, gives INVALID_CIPHERTEXT.
+   *
+   * @throws INVALID_CIPHERTEXT, INVALID_INPUT, USAGE_MISMATCH, UNSUPPORTED_ALGORITHM, KEY_NOT_FOUND, KEY_DISABLED
+   */
+  decrypt(request: DecryptRequest, call: CallContext = {}): Promise<Uint8Array> {
+    return this.#run('decrypt', call, request, async () => {
+      const { key, algorithm, context } = await this.#cipherSetup(request);
+      const data = assertBytes(request.ciphertext, 'ciphertext', { min: 1, max: LIMITS.maxCiphertextBytes });
+      if (!this.onDecrypt) throw unsupported('decryption');
+      return this.onDecrypt(key, { algorithm, data, context });
+    });
+  }
+
+  /** Computes an HMAC over a message of 1 to 4,096 bytes. */
+  generateMac(request: MacRequest, call: CallContext = {}): Promise<Uint8Array> {
+    return this.#run('generateMac', call, request, async () => {
+      const { key, algorithm, message } = await this.#macSetup(request);
+      if (!this.onGenerateMac) throw unsupported('MAC generation');
+      return this.onGenerateMac(key, { algorithm, message });
+    });
+  }
+
+  /** Checks an HMAC; a wrong tag gives `false`. */
+  verifyMac(request: VerifyMacRequest, call: CallContext = {}): Promise<boolean> {
+    return this.#run('verifyMac', call, request, async () => {
+      const { key, algorithm, message } = await this.#macSetup(request);
+      const mac = assertBytes(request.mac, 'mac');
+      if (!this.onVerifyMac) throw unsupported('MAC verification');
+      return this.onVerifyMac(key, { algorithm, message, mac });
+    });
+  }
+
+  /**
+   * Derives the raw ECDH shared secret (the x coordinate of the shared point) with a peer's public key.
+   *
+   * @throws INVALID_INPUT when the peer key is malformed or on another curve
+   */
+  deriveSharedSecret(request: DeriveSharedSecretRequest, call: CallContext = {}): Promise<Uint8Array> {
+    return this.#run('deriveSharedSecret', call, request, async () => {
+      const key = await this.#keyForAlgorithm(request.ref, request.algorithm, 'KEY_AGREEMENT');
+      const peer = parseSpki(assertBytes(request.publicKey, 'peer public key', { min: 1 }));
+      if (peer.keySpec !== key.spec) {
+        throw new KeyswitchError('INVALID_INPUT', `the peer public key is ${peer.keySpec}; the key is ${key.spec}`);
+      }
+      if (!this.onDeriveSharedSecret) throw unsupported('key agreement');
+      return this.onDeriveSharedSecret(key, peer);
+    });
+  }
+
+  /**
+   * Generates a data key under a SYMMETRIC_DEFAULT key: the plaintext key (unless `withPlaintext` is false)
+   * and the key wrapped by the backend key with the encryption context bound.
+   */
+  generateDataKey(request: GenerateDataKeyRequest, call: CallContext = {}): Promise<DataKey> {
+    return this.#run('generateDataKey', call, { ref: request.ref, algorithm: 'SYMMETRIC_DEFAULT' }, async () => {
+      await this.#requireOperation('generateDataKey');
+      const key = await this.#keyForAlgorithm(request.ref, 'SYMMETRIC_DEFAULT', 'ENCRYPT_DECRYPT');
+      const dataKeySpec = request.dataKeySpec ?? 'AES_256';
+      if (dataKeySpec !== 'AES_256' && dataKeySpec !== 'AES_128') {
+        throw new KeyswitchError('INVALID_INPUT', `dataKeySpec must be AES_256 or AES_128, got ${JSON.stringify(dataKeySpec)}`);
+      }
+      const context = assertContext(request.context);
+      let generated: { plaintext: Uint8Array; ciphertextBlob: Uint8Array };
+      if (this.onGenerateDataKey) {
+        generated = await this.onGenerateDataKey(key, { dataKeySpec, context });
+      } else if (this.onGenerateRandom && this.onEncrypt) {
+        const plaintext = await this.onGenerateRandom(dataKeySpec === 'AES_256' ? 32 : 16);
+        const ciphertextBlob = await this.onEncrypt(key, { algorithm: 'SYMMETRIC_DEFAULT', data: plaintext, context });
+        generated = { plaintext, ciphertextBlob };
+      } else {
+        throw unsupported('data keys');
+      }
+      if (request.withPlaintext === false) {
+        generated.plaintext.fill(0);
+        return { ciphertextBlob: generated.ciphertextBlob, ref: key.ref };
+      }
+      return { ciphertextBlob: generated.ciphertextBlob, plaintext: generated.plaintext, ref: key.ref };
+    });
+  }
+
+  /** Random bytes from the backend's generator: 1 to 1,024 bytes. */
+  generateRandom(length: number, call: CallContext = {}): Promise<Uint8Array> {
+    return this.#run('generateRandom', call, {}, async () => {
+      if (!Number.isInteger(length) || length < 1 || length > LIMITS.maxRandomBytes) {
+        throw new KeyswitchError('INVALID_INPUT', `length must be an integer from 1 to ${LIMITS.maxRandomBytes}, got ${length}`);
+      }
+      await this.#requireOperation('generateRandom');
+      return this.onGenerateRandom!(length);
+    });
+  }
+
+  /**
+   * Stops accepting work, waits for operations in flight, then releases the backend. Idempotent.
+   * Calls made after `close()` fail with CLOSED.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      if (this.#inFlight > 0) {
+        await new Promise<void>((resolve) => {
+          this.#drained = resolve;
+        });
+      }
+      await this.onClose?.();
+    })();
+    return this.#closing;
+  }
+
+  // ---- internals ---------------------------------------------------------------------------------
+
+  async #run<T>(
+    operation: AuditOperation,
+    call: CallContext,
+    target: { ref?: string; algorithm?: Algorithm },
+    body: () => Promise<T>,
+  ): Promise<T> {
+    const started = Date.now();
+    const startedAt = performance.now();
+    let facts: KeyFacts | undefined;
+    this.#inFlight += 1;
+    try {
+      if (this.#closing) throw new KeyswitchError('CLOSED', 'the provider is closed');
+      const result = await body();
+      if (target.ref !== undefined) facts = await this.#facts.get(target.ref)?.catch(() => undefined);
+      this.#emit(operation, call, target, facts, started, startedAt, { outcome: 'success', result });
+      return result;
+    } catch (error) {
+      const normalised = this.#normalise(error, { keyName: call.keyName, keyRef: target.ref });
+      if (normalised.code === 'KEY_NOT_FOUND' && target.ref !== undefined) this.#forget(target.ref);
+      this.#emit(operation, call, target, undefined, started, startedAt, { outcome: 'failure', error: normalised });
+      throw normalised;
+    } finally {
+      this.#inFlight -= 1;
+      if (this.#inFlight === 0) this.#drained?.();
+    }
+  }
+
+  #emit(
+    operation: AuditOperation,
+    call: CallContext,
+    target: { ref?: string; algorithm?: Algorithm },
+    facts: KeyFacts | undefined,
+    started: number,
+    startedAt: number,
+    outcome: { outcome: 'success'; result: unknown } | { outcome: 'failure'; error: KeyswitchError },
+  ): void {
+    if (!this.#audit.active) return;
+    const algorithm = isAlgorithm(target.algorithm) ? target.algorithm : undefined;
+    this.#audit.emit({
+      time: new Date(started).toISOString(),
+      operation,
+      ...(call.keyName === undefined ? {} : { keyName: call.keyName }),
+      provider: this.name,
+      providerType: this.type,
+      ...(typeof target.ref === 'string' ? { keyRef: target.ref } : {}),
+      ...(facts?.version === undefined ? {} : { keyVersion: facts.version }),
+      ...(algorithm === undefined ? {} : { algorithm }),
+      outcome: outcome.outcome,
+      ...(outcome.outcome === 'failure' ? { errorCode: outcome.error.code } : {}),
+      ...(outcome.outcome === 'success' && (operation === 'verify' || operation === 'verifyMac')
+        ? { valid: outcome.result === true }
+        : {}),
+      durationMs: Math.round((performance.now() - startedAt) * 1000) / 1000,
+    });
+  }
+
+  #normalise(error: unknown, context: { keyName?: string | undefined; keyRef?: string | undefined }): KeyswitchError {
+    if (isKeyswitchError(error)) {
+      return error.withContext({ provider: this.name, keyName: context.keyName, keyRef: context.keyRef });
+    }
+    return new KeyswitchError('INTERNAL', `unexpected backend failure: ${error instanceof Error ? error.name : describeType(error)}`, {
+      provider: this.name,
+      keyName: context.keyName,
+      keyRef: context.keyRef,
+      cause: error,
+    });
+  }
+
+  #rememberFacts(ref: string, description: KeyDescription): void {
+    const facts: KeyFacts = {
+      ref,
+      spec: description.spec,
+      usage: description.usage,
+      ...(description.version === undefined ? {} : { version: description.version }),
+    };
+    this.#facts.set(ref, Promise.resolve(facts));
+  }
+
+  #forget(ref: string): void {
+    this.#facts.delete(ref);
+    this.#publicKeys.delete(ref);
+  }
+
+  /** The immutable facts of a key, from the cache or one describe. */
+  #factsFor(ref: string): Promise<KeyFacts> {
+    assertRef(ref);
+    let facts = this.#facts.get(ref);
+    if (!facts) {
+      facts = this.onDescribeKey(ref).then((description) => ({
+        ref,
+        spec: description.spec,
+        usage: description.usage,
+        ...(description.version === undefined ? {} : { version: description.version }),
+      }));
+      this.#facts.set(ref, facts);
+      facts.catch(() => this.#facts.delete(ref));
+    }
+    return facts;
+  }
+
+  async #requireOperation(operation: keyof Capabilities['operations']): Promise<void> {
+    const capabilities = await this.capabilities();
+    const hook = {
+      createKey: this.onCreateKey,
+      enableKey: this.onEnableKey,
+      disableKey: this.onDisableKey,
+      scheduleKeyDeletion: this.onScheduleKeyDeletion,
+      listKeys: this.onListKeys,
+      generateDataKey: this.onGenerateDataKey ?? (this.onGenerateRandom && this.onEncrypt),
+      generateRandom: this.onGenerateRandom,
+    }[operation];
+    if (!capabilities.operations[operation] || !hook) throw unsupported(operation);
+  }
+
+  /** Checks the algorithm is known, supported by the backend, and allowed for the key; returns the key. */
+  async #keyForAlgorithm(ref: string, algorithm: unknown, usage: KeyUsage): Promise<KeyFacts> {
+    if (!isAlgorithm(algorithm) || algorithmInfo(algorithm).usage !== usage) {
+      throw new KeyswitchError('INVALID_INPUT', `${JSON.stringify(algorithm)} is not a ${usage} algorithm`);
+    }
+    const capabilities = await this.capabilities();
+    if (!capabilities.algorithms.includes(algorithm)) {
+      throw new KeyswitchError('UNSUPPORTED_ALGORITHM', `this backend does not support ${algorithm}`);
+    }
+    const key = await this.#factsFor(ref);
+    if (key.usage !== usage) {
+      throw new KeyswitchError('USAGE_MISMATCH', `the key's usage is ${key.usage}; ${algorithm} needs ${usage}`);
+    }
+    if (!algorithmsFor(key.spec, key.usage).includes(algorithm)) {
+      throw new KeyswitchError(
+        'USAGE_MISMATCH',
+        `${algorithm} cannot be used with a ${key.spec} key; allowed: ${algorithmsFor(key.spec, key.usage).join(', ')}`,
+      );
+    }
+    return key;
+  }
+
+  async #signingInput(request: SignRequest): Promise<{ key: KeyFacts; input: SignInput }> {
+    const messageType = request.messageType ?? 'RAW';
+    if (messageType !== 'RAW' && messageType !== 'DIGEST') {
+      throw new KeyswitchError('INVALID_INPUT', `messageType must be RAW or DIGEST, got ${JSON.stringify(messageType)}`);
+    }
+    if (request.signatureFormat !== undefined && request.signatureFormat !== 'DER' && request.signatureFormat !== 'P1363') {
+      throw new KeyswitchError('INVALID_INPUT', `signatureFormat must be DER or P1363, got ${JSON.stringify(request.signatureFormat)}`);
+    }
+    const message = assertBytes(request.message, messageType === 'RAW' ? 'message' : 'digest');
+    const key = await this.#keyForAlgorithm(request.ref, request.algorithm, 'SIGN_VERIFY');
+    const algorithm = request.algorithm;
+    const digestBytes = algorithmInfo(algorithm).digestBytes!;
+    if (messageType === 'DIGEST' && message.byteLength !== digestBytes) {
+      throw new KeyswitchError(
+        'INVALID_INPUT',
+        `a ${algorithm} digest must be ${digestBytes} bytes, got ${message.byteLength}`,
+      );
+    }
+    return { key, input: { algorithm, message, messageType } };
+  }
+
+  async #cipherSetup(request: EncryptRequest | DecryptRequest) {
+    const key = await this.#keyForAlgorithm(request.ref, request.algorithm, 'ENCRYPT_DECRYPT');
+    const algorithm = request.algorithm;
+    const context = assertContext(request.context);
+    if (context !== undefined && algorithm !== 'SYMMETRIC_DEFAULT' && Object.keys(context).length > 0) {
+      throw new KeyswitchError('INVALID_INPUT', `an encryption context can only be used with SYMMETRIC_DEFAULT, not ${algorithm}`);
+    }
+    return { key, algorithm, context: algorithm === 'SYMMETRIC_DEFAULT' ? context : undefined };
+  }
+
+  async #macSetup(request: MacRequest) {
+    const message = assertBytes(request.message, 'message', { min: 1, max: LIMITS.maxMacMessageBytes });
+    const key = await this.#keyForAlgorithm(request.ref, request.algorithm, 'GENERATE_VERIFY_MAC');
+    return { key, algorithm: request.algorithm, message };
+  }
+}
+
+function unsupported(what: string): KeyswitchError {
+  return new KeyswitchError('UNSUPPORTED_ALGORITHM', `this backend does not support ${what}`);
+}

@@ -1,0 +1,229 @@
+import { AuditBus } from '../audit/audit-bus.js';
+import type { AuditListener } from '../audit/events.js';
+import { type LoadConfigOptions, loadConfig } from '../config/load-config.js';
+import type { KeyswitchConfig, KeyswitchConfigInput } from '../config/schema.js';
+import { resolveSecret } from '../config/secrets.js';
+import { KeyswitchError } from '../errors.js';
+import { DataKeys } from '../handles/data-keys.js';
+import { type Decrypter, Encrypter } from '../handles/encrypter.js';
+import { KeyAgreement } from '../handles/key-agreement.js';
+import { Mac } from '../handles/mac.js';
+import { Signer } from '../handles/signer.js';
+import type { KeyDescription } from '../provider/contract.js';
+import type { ProviderFactory } from '../provider/factory.js';
+import type { KeyProvider } from '../provider/key-provider.js';
+import { KeyBinding } from './key-binding.js';
+import { defaultSearchDirectories, loadProviderFactory } from './load-provider-factory.js';
+
+/** Options for {@link Keyswitch.fromConfig}. */
+export interface KeyswitchOptions extends LoadConfigOptions {
+  /** Factories by provider type, used instead of importing the backend package (custom backends, tests). */
+  readonly providerFactories?: Readonly<Record<string, ProviderFactory<never>>>;
+  /** An audit listener subscribed before any operation. */
+  readonly onAudit?: AuditListener;
+}
+
+interface ProviderSlot {
+  readonly factory: ProviderFactory<unknown>;
+  readonly config: unknown;
+  instance?: Promise<KeyProvider> | undefined;
+}
+
+/**
+ * The key registry: logical key names from configuration, bound to backend keys. App code asks for keys
+ * by name and purpose and never names a backend; moving a key between backends is a configuration change.
+ *
+ * @example
+ * ```ts
+ * const ks = await Keyswitch.fromConfig();            // keyswitch.json, or the file in KEYSWITCH_CONFIG
+ * const signature = await ks.signer('acs-signing').sign(payload);
+ * const ciphertext = await ks.encrypter('pan-kek').encrypt(pan, { context: { tenant: 't1' } });
+ * await ks.close();
+ * ```
+ */
+export class Keyswitch {
+  readonly #config: KeyswitchConfig;
+  readonly #baseDir: string;
+  readonly #env: NodeJS.ProcessEnv;
+  readonly #audit = new AuditBus();
+  readonly #providers = new Map<string, ProviderSlot>();
+  readonly #bindings = new Map<string, KeyBinding>();
+  #closed = false;
+
+  private constructor(config: KeyswitchConfig, baseDir: string, env: NodeJS.ProcessEnv) {
+    this.#config = config;
+    this.#baseDir = baseDir;
+    this.#env = env;
+  }
+
+  /**
+   * Loads and validates a configuration (an object, a file path, `KEYSWITCH_CONFIG`, or `keyswitch.json`),
+   * imports the backend package of each configured provider type and validates its section. Backends
+   * connect on first use of one of their keys.
+   *
+   * @throws CONFIG_INVALID naming the JSON path of each problem
+   */
+  static async fromConfig(source?: string | KeyswitchConfigInput, options: KeyswitchOptions = {}): Promise<Keyswitch> {
+    const { config, baseDir } = await loadConfig(source, options);
+    const keyswitch = new Keyswitch(config, baseDir, options.env ?? process.env);
+    if (options.onAudit) keyswitch.onAudit(options.onAudit);
+    const factories = new Map<string, Promise<ProviderFactory>>();
+    for (const [name, section] of Object.entries(config.providers)) {
+      const path = `providers.${name}`;
+      const type = section.type;
+      const injected = options.providerFactories?.[type] as ProviderFactory | undefined;
+      let factory = injected ? Promise.resolve(injected) : factories.get(type);
+      if (!factory) {
+        factory = loadProviderFactory(type, `${path}.type`, defaultSearchDirectories(baseDir));
+        factories.set(type, factory);
+      }
+      const loaded = await factory;
+      keyswitch.#providers.set(name, { factory: loaded, config: loaded.parseConfig(section, path) });
+    }
+    for (const [name, key] of Object.entries(config.keys)) {
+      keyswitch.#bindings.set(name, new KeyBinding(name, key, () => keyswitch.provider(key.provider)));
+    }
+    return keyswitch;
+  }
+
+  /** The configured environment. */
+  get environment(): string {
+    return this.#config.environment;
+  }
+
+  /** The logical key names in the configuration. */
+  keyNames(): string[] {
+    return [...this.#bindings.keys()];
+  }
+
+  /** The provider names in the configuration. */
+  providerNames(): string[] {
+    return [...this.#providers.keys()];
+  }
+
+  /** A logical key's configuration: provider, reference, spec, usage and algorithm (resolved defaults). */
+  keyConfig(name: string) {
+    const binding = this.#binding(name);
+    return {
+      name: binding.name,
+      provider: binding.providerName,
+      ref: binding.ref,
+      spec: binding.spec,
+      usage: binding.usage,
+      algorithm: binding.algorithm,
+    };
+  }
+
+  /** A signer for a SIGN_VERIFY key. @throws CONFIG_INVALID (unknown name), USAGE_MISMATCH (not a signing key) */
+  signer(name: string): Signer {
+    return new Signer(this.#binding(name, 'SIGN_VERIFY', 'signer'));
+  }
+
+  /** An encrypter (and decrypter) for an ENCRYPT_DECRYPT key. */
+  encrypter(name: string): Encrypter {
+    return new Encrypter(this.#binding(name, 'ENCRYPT_DECRYPT', 'encrypter'));
+  }
+
+  /** A decrypt-only view of an ENCRYPT_DECRYPT key. */
+  decrypter(name: string): Decrypter {
+    return this.encrypter(name);
+  }
+
+  /** A MAC handle for a GENERATE_VERIFY_MAC key. */
+  mac(name: string): Mac {
+    return new Mac(this.#binding(name, 'GENERATE_VERIFY_MAC', 'mac'));
+  }
+
+  /** A key agreement handle for a KEY_AGREEMENT key. */
+  keyAgreement(name: string): KeyAgreement {
+    return new KeyAgreement(this.#binding(name, 'KEY_AGREEMENT', 'key agreement'));
+  }
+
+  /** Data keys under a SYMMETRIC_DEFAULT key. */
+  dataKeys(name: string): DataKeys {
+    const binding = this.#binding(name, 'ENCRYPT_DECRYPT', 'data key source');
+    if (binding.spec !== 'SYMMETRIC_DEFAULT') {
+      throw new KeyswitchError('USAGE_MISMATCH', `is ${binding.spec}; data keys need a SYMMETRIC_DEFAULT key`, {
+        keyName: name,
+      });
+    }
+    return new DataKeys(binding);
+  }
+
+  /** Describes the backend key behind a logical name (spec, usage, state, dates). */
+  async describe(name: string): Promise<KeyDescription> {
+    const binding = this.#binding(name);
+    const provider = await binding.provider();
+    return provider.describeKey(binding.ref, binding.call);
+  }
+
+  /**
+   * Random bytes from a backend's generator (the named provider, or the first configured).
+   */
+  async random(length: number, options: { provider?: string } = {}): Promise<Uint8Array> {
+    const name = options.provider ?? this.providerNames()[0];
+    if (name === undefined) throw new KeyswitchError('CONFIG_INVALID', 'no providers are configured');
+    return (await this.provider(name)).generateRandom(length);
+  }
+
+  /**
+   * The provider instance for a configured provider name, created on first call. An escape hatch for
+   * tooling (key creation, conformance runs); applications use the handles.
+   */
+  provider(name: string): Promise<KeyProvider> {
+    if (this.#closed) return Promise.reject(new KeyswitchError('CLOSED', 'this keyswitch instance is closed'));
+    const slot = this.#providers.get(name);
+    if (!slot) {
+      return Promise.reject(
+        new KeyswitchError('CONFIG_INVALID', `no provider named "${name}"; configured: ${this.providerNames().join(', ')}`, {
+          path: `providers.${name}`,
+        }),
+      );
+    }
+    if (!slot.instance) {
+      const path = `providers.${name}`;
+      slot.instance = slot.factory.create(slot.config, {
+        name,
+        environment: this.#config.environment,
+        baseDir: this.#baseDir,
+        path,
+        audit: this.#audit,
+        resolveSecret: (reference, field) =>
+          resolveSecret(reference, { path: `${path}.${field}`, env: this.#env, baseDir: this.#baseDir }),
+      });
+      slot.instance.catch(() => {
+        slot.instance = undefined;
+      });
+    }
+    return slot.instance;
+  }
+
+  /** Subscribes to audit events of every operation on every provider; returns the unsubscribe function. */
+  onAudit(listener: AuditListener): () => void {
+    return this.#audit.subscribe(listener);
+  }
+
+  /** Closes every provider that was opened, after work in flight drains. Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const opened = [...this.#providers.values()].flatMap((slot) => (slot.instance ? [slot.instance] : []));
+    for (const slot of this.#providers.values()) slot.instance = undefined;
+    const results = await Promise.allSettled(opened.map(async (instance) => (await instance).close()));
+    const failure = results.find((result) => result.status === 'rejected');
+    if (failure) throw (failure as PromiseRejectedResult).reason;
+  }
+
+  #binding(name: string, usage?: Parameters<KeyBinding['requireUsage']>[0], handle?: string): KeyBinding {
+    if (this.#closed) throw new KeyswitchError('CLOSED', 'this keyswitch instance is closed');
+    const binding = this.#bindings.get(name);
+    if (!binding) {
+      throw new KeyswitchError(
+        'CONFIG_INVALID',
+        `no key named "${name}" in the configuration; configured: ${this.keyNames().join(', ') || '(none)'}`,
+        { path: `keys.${name}` },
+      );
+    }
+    if (usage !== undefined && handle !== undefined) binding.requireUsage(usage, handle);
+    return binding;
+  }
+}
