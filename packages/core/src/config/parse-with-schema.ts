@@ -4,6 +4,9 @@ import { KeyswitchError } from '../errors.js';
 export interface SchemaIssue {
   readonly path: readonly PropertyKey[];
   readonly message: string;
+  readonly code?: string;
+  /** Nested problems (zod reports a bad record key this way). */
+  readonly issues?: readonly SchemaIssue[];
 }
 
 /** The part of a schema library's API keyswitch uses (zod's `safeParse` has this shape). */
@@ -41,7 +44,8 @@ export function parseWithSchema<T>(schema: SafeParser<T>, raw: unknown, basePath
   if (result.success) return result.data;
   const issues = result.error.issues.map((issue) => ({
     path: joinPath(basePath, issue.path) || '(root)',
-    message: issue.message,
+    // A record key that fails its own schema: the inner message says what a key must look like.
+    message: issue.code === 'invalid_key' && issue.issues?.[0] ? issue.issues[0].message : issue.message,
   }));
   const first = issues[0] ?? { path: basePath || '(root)', message: 'invalid' };
   const detail =

@@ -20,7 +20,9 @@ const providerSchema = z.looseObject({
 
 const keySchema = z.strictObject({
   provider: z.string({ error: 'expected the name of a provider in "providers"' }),
-  ref: z.string({ error: 'expected the key reference in the provider (an alias, a pkcs11: URI or a name)' }).min(1),
+  ref: z
+    .string({ error: 'expected the key reference in the provider (an alias, a pkcs11: URI or a name)' })
+    .min(1, 'expected a non-empty key reference'),
   spec: z.enum(KEY_SPECS as [KeySpec, ...KeySpec[]], { error: `expected one of ${KEY_SPECS.join(', ')}` }),
   usage: z.enum(KEY_USAGES as [KeyUsage, ...KeyUsage[]], { error: `expected one of ${KEY_USAGES.join(', ')}` }).optional(),
   algorithm: z
@@ -39,9 +41,9 @@ export const configSchema = z
       })
       .default('development'),
     providers: z.record(z.string().regex(NAME, nameMessage), providerSchema, {
-      error: 'expected an object of providers by name',
+      error: typeError('expected an object of providers by name'),
     }),
-    keys: z.record(z.string().regex(NAME, nameMessage), keySchema, { error: 'expected an object of keys by name' }),
+    keys: z.record(z.string().regex(NAME, nameMessage), keySchema, { error: typeError('expected an object of keys by name') }),
   })
   .superRefine((config, context) => {
     for (const [name, key] of Object.entries(config.keys)) {
@@ -83,6 +85,11 @@ export const configSchema = z
       }
     }
   });
+
+/** An error message for a wrong type only, leaving other issues (such as bad record keys) their own message. */
+function typeError(message: string) {
+  return (issue: { code?: string }) => (issue.code === 'invalid_type' ? message : undefined);
+}
 
 function algorithmsForSpec(spec: KeySpec): Algorithm[] {
   return keySpecInfo(spec).usages.flatMap((usage) => algorithmsFor(spec, usage));

@@ -1,6 +1,6 @@
 import { OctetString } from 'asn1js';
 import { assertBytes, copyBytes } from './lib/bytes.js';
-import { assertUncompressedPoint, curveByPointLength } from './lib/curves.js';
+import { assertUncompressedPoint, curveByPointLength, isCompressedPointLength } from './lib/curves.js';
 import { assertDer, decodeDer, encodeDer } from './lib/der.js';
 import { invalidInput } from './lib/invalid-input.js';
 
@@ -21,8 +21,10 @@ import { invalidInput } from './lib/invalid-input.js';
 export function unwrapEcPointOctetString(value: Uint8Array): Uint8Array {
   assertBytes(value, 'CKA_EC_POINT');
   const point = isRawPoint(value) ? value : unwrap(value);
+  if ((point[0] === 0x02 || point[0] === 0x03) && isCompressedPointLength(point.length)) {
+    throw invalidInput('compressed EC points are not supported');
+  }
   const curve = curveByPointLength(point.length);
-  if (point[0] === 0x02 || point[0] === 0x03) throw invalidInput('compressed EC points are not supported');
   if (curve === undefined || point[0] !== 0x04) {
     throw invalidInput('CKA_EC_POINT does not hold an uncompressed P-256, P-384 or P-521 point');
   }
@@ -35,9 +37,8 @@ function isRawPoint(value: Uint8Array): boolean {
 }
 
 function unwrap(value: Uint8Array): Uint8Array {
-  const block = decodeDer(value, 'CKA_EC_POINT');
-  if (!(block instanceof OctetString)) throw invalidInput('CKA_EC_POINT is not an OCTET STRING');
-  const point = block.valueBlock.valueHexView;
+  // A first byte of 0x04 is the tag of a primitive OCTET STRING, so whatever decodes is one.
+  const point = (decodeDer(value, 'CKA_EC_POINT') as OctetString).valueBlock.valueHexView;
   assertDer(value, encodeDer(new OctetString({ valueHex: copyBytes(point) })), 'CKA_EC_POINT');
   return point;
 }

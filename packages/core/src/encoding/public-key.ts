@@ -18,6 +18,8 @@ export interface PublicKey {
   jwk(): PublicJwk;
   /** The RFC 7638 SHA-256 thumbprint of the JWK, used as the key's `kid`. */
   thumbprint(): string;
+  /** The key's stable id: the same as {@link PublicKey.thumbprint}. */
+  readonly kid: string;
 }
 
 /**
@@ -47,6 +49,7 @@ export function publicKeyFromSpki(der: Uint8Array): PublicKey {
     pem: () => pem,
     jwk: () => ({ ...jwk }),
     thumbprint: () => kid,
+    kid,
   });
 }
 

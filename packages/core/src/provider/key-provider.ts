@@ -97,7 +97,6 @@ export abstract class KeyProvider {
   readonly #name: string | undefined;
   readonly #audit: AuditBus;
   readonly #facts = new Map<string, Promise<KeyFacts>>();
-  readonly #publicKeys = new Map<string, Promise<PublicKey>>();
   #capabilities: Promise<Capabilities> | undefined;
   #inFlight = 0;
   #drained: (() => void) | undefined;
@@ -267,7 +266,8 @@ export abstract class KeyProvider {
   }
 
   /**
-   * The public key of an asymmetric key (cached after the first call).
+   * The public key of an asymmetric key. Backends may cache it (it never changes), so it may still be
+   * returned while the key is disabled.
    *
    * @throws USAGE_MISMATCH for symmetric and HMAC keys
    */
@@ -279,13 +279,7 @@ export abstract class KeyProvider {
         throw new KeyswitchError('USAGE_MISMATCH', `a ${key.spec} key has no public key`);
       }
       if (!this.onGetPublicKey) throw unsupported('public key export');
-      let cached = this.#publicKeys.get(key.ref);
-      if (!cached) {
-        cached = this.onGetPublicKey(key).then((spki) => publicKeyFromSpki(spki));
-        this.#publicKeys.set(key.ref, cached);
-        cached.catch(() => this.#publicKeys.delete(key.ref));
-      }
-      return cached;
+      return publicKeyFromSpki(await this.onGetPublicKey(key));
     });
   }
 
@@ -319,7 +313,11 @@ export abstract class KeyProvider {
       if (request.signatureFormat === 'P1363' && algorithmInfo(input.algorithm).family === 'ECDSA') {
         const coordinateBytes = keySpecInfo(key.spec).coordinateBytes!;
         if (signature.byteLength !== 2 * coordinateBytes) return false;
-        signature = ecdsaP1363ToDer(signature);
+        try {
+          signature = ecdsaP1363ToDer(signature, coordinateBytes);
+        } catch {
+          return false;
+        }
       }
       if (signature.byteLength === 0) return false;
       if (!this.onVerify) throw unsupported('verification');
@@ -401,7 +399,9 @@ export abstract class KeyProvider {
    * and the key wrapped by the backend key with the encryption context bound.
    */
   generateDataKey(request: GenerateDataKeyRequest, call: CallContext = {}): Promise<DataKey> {
-    return this.#run('generateDataKey', call, { ref: request.ref, algorithm: 'SYMMETRIC_DEFAULT' }, async () => {
+    const target =
+      typeof request === 'object' && request !== null ? { ref: request.ref, algorithm: 'SYMMETRIC_DEFAULT' as const } : undefined;
+    return this.#run('generateDataKey', call, target, async () => {
       await this.#requireOperation('generateDataKey');
       const key = await this.#keyForAlgorithm(request.ref, 'SYMMETRIC_DEFAULT', 'ENCRYPT_DECRYPT');
       const dataKeySpec = request.dataKeySpec ?? 'AES_256';
@@ -459,15 +459,17 @@ export abstract class KeyProvider {
   async #run<T>(
     operation: AuditOperation,
     call: CallContext,
-    target: { ref?: string; algorithm?: Algorithm },
+    request: { ref?: string; algorithm?: Algorithm } | undefined,
     body: () => Promise<T>,
   ): Promise<T> {
+    const target = typeof request === 'object' && request !== null ? request : {};
     const started = Date.now();
     const startedAt = performance.now();
     let facts: KeyFacts | undefined;
     this.#inFlight += 1;
     try {
       if (this.#closing) throw new KeyswitchError('CLOSED', 'the provider is closed');
+      if (target !== request) throw new KeyswitchError('INVALID_INPUT', `${operation} needs a request object`);
       const result = await body();
       if (target.ref !== undefined) facts = await this.#facts.get(target.ref)?.catch(() => undefined);
       this.#emit(operation, call, target, facts, started, startedAt, { outcome: 'success', result });
@@ -536,7 +538,6 @@ export abstract class KeyProvider {
 
   #forget(ref: string): void {
     this.#facts.delete(ref);
-    this.#publicKeys.delete(ref);
   }
 
   /** The immutable facts of a key, from the cache or one describe. */

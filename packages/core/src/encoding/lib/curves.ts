@@ -57,6 +57,11 @@ export function curveByPointLength(length: number): CurveParameters | undefined 
   return CURVES.find((candidate) => 1 + 2 * candidate.coordinateBytes === length);
 }
 
+/** Whether `length` is that of a compressed point `02|03 || x` on a known curve. */
+export function isCompressedPointLength(length: number): boolean {
+  return CURVES.some((candidate) => 1 + candidate.coordinateBytes === length);
+}
+
 /**
  * Throws `INVALID_INPUT` unless `point` is an uncompressed point `04 || x || y` on `curve`: right
  * length, leading 0x04, coordinates below p, and the curve equation holds.

@@ -53,7 +53,10 @@ export function sequenceElements(block: BaseBlock, what: string, min: number, ma
  * zero). Throws `INVALID_INPUT` for another type, an empty INTEGER or a negative value.
  */
 export function readUnsignedInteger(block: BaseBlock, what: string): Uint8Array {
-  if (!(block instanceof Integer)) throw invalidInput(`${what} is not an INTEGER`);
+  // ENUMERATED decodes to a subclass of Integer: check the universal tag 2 too.
+  if (!(block instanceof Integer) || block.idBlock.tagClass !== 1 || block.idBlock.tagNumber !== 2) {
+    throw invalidInput(`${what} is not an INTEGER`);
+  }
   const content = block.valueBlock.valueHexView;
   if (content.length === 0) throw invalidInput(`${what} is an empty INTEGER`);
   if ((content[0]! & 0x80) !== 0) throw invalidInput(`${what} is negative`);

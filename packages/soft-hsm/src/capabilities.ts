@@ -1,0 +1,30 @@
+import { ALGORITHMS, type Capabilities, KEY_SPECS, keySpecInfo } from '@keyswitch/core';
+
+/**
+ * What the software HSM can do: everything in the contract. Every key spec with every usage it allows,
+ * every algorithm, every operation, and deletion windows of 7 to 30 days (as AWS KMS).
+ *
+ * @example
+ * ```ts
+ * softHsmCapabilities.keySpecs.RSA_4096; // { usages: ['SIGN_VERIFY', 'ENCRYPT_DECRYPT'], create: true }
+ * ```
+ */
+export const softHsmCapabilities: Capabilities = Object.freeze({
+  keySpecs: Object.freeze(
+    Object.fromEntries(KEY_SPECS.map((spec) => [spec, Object.freeze({ usages: keySpecInfo(spec).usages, create: true })])),
+  ),
+  algorithms: ALGORITHMS,
+  operations: Object.freeze({
+    createKey: true,
+    enableKey: true,
+    disableKey: true,
+    scheduleKeyDeletion: true,
+    listKeys: true,
+    generateDataKey: true,
+    generateRandom: true,
+  }),
+  deletionWindowDays: Object.freeze({ min: 7, max: 30 }),
+  notes: Object.freeze([
+    'a software HSM on node:crypto, for development and tests: keys are protected by a passphrase, not by hardware',
+  ]),
+});

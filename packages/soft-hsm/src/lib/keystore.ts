@@ -1,0 +1,109 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { KeyswitchError } from '@keyswitch/core';
+import { removeLeftoverTempFiles, writeFileAtomic } from './atomic-write.js';
+import { decodeKeySet, encodeKeySet } from './key-set-codec.js';
+import type { KeyRecord } from './key-record.js';
+import { decryptKeystoreFile, encodeKeystoreFile, parseKeystoreFile } from './keystore-format.js';
+import { acquireKeystoreLock, type KeystoreLock } from './lock-file.js';
+import { deriveKeystoreKey, newScryptParameters, type ScryptParameters, scryptParametersAreSane } from './scrypt-key.js';
+
+function errnoCode(error: unknown): string {
+  return (error as NodeJS.ErrnoException).code ?? 'error';
+}
+
+/**
+ * A keystore file, open: it holds the lock (unless read-only) and the key derived from the passphrase
+ * (not the passphrase). Callers serialize `save` calls.
+ */
+export class Keystore {
+  readonly path: string;
+  readonly readOnly: boolean;
+  readonly #key: Buffer;
+  readonly #kdf: ScryptParameters;
+  readonly #lock: KeystoreLock | undefined;
+
+  private constructor(path: string, key: Buffer, kdf: ScryptParameters, lock: KeystoreLock | undefined) {
+    this.path = path;
+    this.readOnly = lock === undefined;
+    this.#key = key;
+    this.#kdf = kdf;
+    this.#lock = lock;
+  }
+
+  /**
+   * Opens (or, for writing, creates) a keystore and reads its keys.
+   *
+   * @throws LOCKED when another live process has it open for writing; CONFIG_INVALID for a wrong
+   * passphrase, a corrupted or unreadable file, or a read-only open of a missing file
+   */
+  static async open(path: string, passphrase: string, readOnly: boolean): Promise<{ keystore: Keystore; records: KeyRecord[] }> {
+    const file = resolve(path);
+    if (passphrase.length === 0) throw new KeyswitchError('CONFIG_INVALID', `the passphrase for keystore ${file} is empty`);
+    let lock: KeystoreLock | undefined;
+    try {
+      if (!readOnly) {
+        await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+        lock = await acquireKeystoreLock(file);
+        await removeLeftoverTempFiles(file);
+      }
+      const bytes = await readFile(file).catch((error: unknown) => {
+        if (errnoCode(error) === 'ENOENT') return undefined;
+        throw new KeyswitchError('CONFIG_INVALID', `cannot read keystore ${file} (${errnoCode(error)})`, { cause: error });
+      });
+      if (bytes === undefined) {
+        if (readOnly) throw new KeyswitchError('CONFIG_INVALID', `keystore ${file} does not exist; a read-only open never creates one`);
+        const kdf = newScryptParameters();
+        const keystore = new Keystore(file, await deriveKeystoreKey(passphrase, kdf), kdf, lock);
+        await keystore.save([]);
+        return { keystore, records: [] };
+      }
+      const parts = parseKeystoreFile(bytes, file);
+      if (!scryptParametersAreSane(parts.kdf)) {
+        throw new KeyswitchError('CONFIG_INVALID', `cannot open keystore: wrong passphrase or corrupted file (${file})`);
+      }
+      const key = await deriveKeystoreKey(passphrase, parts.kdf);
+      let plaintext: Buffer;
+      try {
+        plaintext = decryptKeystoreFile(parts, key, file);
+      } catch (error) {
+        key.fill(0);
+        throw error;
+      }
+      try {
+        return { keystore: new Keystore(file, key, parts.kdf, lock), records: decodeKeySet(plaintext) };
+      } catch {
+        key.fill(0);
+        throw new KeyswitchError('CONFIG_INVALID', `cannot open keystore: its key set is corrupted (${file})`);
+      } finally {
+        plaintext.fill(0);
+      }
+    } catch (error) {
+      lock?.release();
+      throw error;
+    }
+  }
+
+  /**
+   * Writes the whole key set, atomically. When this resolves the keys are on disk.
+   *
+   * @throws UNAVAILABLE when the file cannot be written (the previous contents stay intact)
+   */
+  async save(records: readonly KeyRecord[]): Promise<void> {
+    if (this.readOnly) throw new KeyswitchError('ACCESS_DENIED', `keystore ${this.path} is open read-only`);
+    const plaintext = encodeKeySet(records);
+    try {
+      await writeFileAtomic(this.path, encodeKeystoreFile(plaintext, this.#key, this.#kdf));
+    } catch (error) {
+      throw new KeyswitchError('UNAVAILABLE', `cannot write keystore ${this.path} (${errnoCode(error)})`, { cause: error });
+    } finally {
+      plaintext.fill(0);
+    }
+  }
+
+  /** Forgets the derived key and releases the lock. */
+  close(): void {
+    this.#key.fill(0);
+    this.#lock?.release();
+  }
+}
