@@ -11,6 +11,7 @@ export function packageBuild(entry: Record<string, string> | string[], extra: Op
     target: 'node20',
     platform: 'node',
     splitting: false,
+    keepNames: true,
     ...extra,
   });
 }

@@ -7,7 +7,10 @@ import { isKeyswitchError, Keyswitch } from '@keyswitch/core';
 const configFile = fileURLToPath(new URL('keyswitch.json', import.meta.url));
 const encoder = new TextEncoder();
 const say = (text) => console.log(text);
-const hex = (bytes, n = 16) => `${Buffer.from(bytes).toString('hex').slice(0, n * 2)}…`;
+const hex = (bytes, n = 16) =>
+  `${Buffer.from(bytes)
+    .toString('hex')
+    .slice(0, n * 2)}…`;
 const b64url = (bytes) => Buffer.from(bytes).toString('base64url');
 
 const ks = await Keyswitch.fromConfig(configFile);
@@ -38,8 +41,12 @@ const independent = verify(
   { key: createPublicKey({ key: publicKey.jwk(), format: 'jwk' }), dsaEncoding: 'ieee-p1363' },
   signature,
 );
-say(`\nACS signed content (JWS ${acs.joseAlgorithm}, kid ${publicKey.kid.slice(0, 12)}…): ${jws.length} characters`);
-say(`  verified by keyswitch: ${await acs.verify(encoder.encode(signingInput), signature, { format: 'P1363' })}`);
+say(
+  `\nACS signed content (JWS ${acs.joseAlgorithm}, kid ${publicKey.kid.slice(0, 12)}…): ${jws.length} characters`,
+);
+say(
+  `  verified by keyswitch: ${await acs.verify(encoder.encode(signingInput), signature, { format: 'P1363' })}`,
+);
 say(`  verified by node:crypto with the exported JWK: ${independent}`);
 
 // 2. A card vault encrypts a record under a key-encryption key, bound to its tenant.
@@ -47,8 +54,12 @@ const kek = ks.encrypter('pan-kek');
 const record = encoder.encode(JSON.stringify({ pan: '4111111111111111', expiry: '12/29' }));
 const ciphertext = await kek.encrypt(record, { context: { tenant: 't1', table: 'cards' } });
 const opened = await kek.decrypt(ciphertext, { context: { tenant: 't1', table: 'cards' } });
-say(`\nrecord encrypted with SYMMETRIC_DEFAULT (AES-256-GCM): ${ciphertext.length} bytes, ${hex(ciphertext)}`);
-say(`  decrypted with the same context: ${Buffer.compare(Buffer.from(opened), Buffer.from(record)) === 0 ? 'identical' : 'DIFFERENT'}`);
+say(
+  `\nrecord encrypted with SYMMETRIC_DEFAULT (AES-256-GCM): ${ciphertext.length} bytes, ${hex(ciphertext)}`,
+);
+say(
+  `  decrypted with the same context: ${Buffer.compare(Buffer.from(opened), Buffer.from(record)) === 0 ? 'identical' : 'DIFFERENT'}`,
+);
 try {
   await kek.decrypt(ciphertext, { context: { tenant: 't2', table: 'cards' } });
   say('  decrypted with another tenant: UNEXPECTEDLY SUCCEEDED');
@@ -62,9 +73,13 @@ try {
 const panHmac = ks.mac('pan-hmac');
 const token = await panHmac.generate(encoder.encode('4111111111111111'));
 say(`\nPAN lookup token (HMAC_SHA_256): ${hex(token, 32)}`);
-say(`  same PAN gives the same token: ${Buffer.compare(Buffer.from(token), Buffer.from(await panHmac.generate(encoder.encode('4111111111111111')))) === 0}`);
+say(
+  `  same PAN gives the same token: ${Buffer.compare(Buffer.from(token), Buffer.from(await panHmac.generate(encoder.encode('4111111111111111')))) === 0}`,
+);
 
 await ks.close();
 const failures = audit.filter((event) => event.outcome === 'failure').length;
-say(`\naudit: ${audit.length} events (${failures} refused), e.g. ${JSON.stringify(audit.find((e) => e.operation === 'sign'))}`);
+say(
+  `\naudit: ${audit.length} events (${failures} refused), e.g. ${JSON.stringify(audit.find((e) => e.operation === 'sign'))}`,
+);
 if (!independent) process.exitCode = 1;

@@ -99,7 +99,7 @@ export class KeyswitchError extends Error {
 
   constructor(code: ErrorCode, detail: string, options: KeyswitchErrorOptions = {}) {
     super(formatMessage(detail, options), options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = new.target.name;
+    this.name = 'KeyswitchError';
     this.code = code;
     this.detail = detail;
     this.retryable = options.retryable ?? RETRYABLE_BY_DEFAULT.has(code);

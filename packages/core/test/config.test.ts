@@ -31,7 +31,7 @@ function withChange(change: (config: Record<string, any>) => void): unknown {
 
 describe('configuration validation', () => {
   it('accepts a valid configuration and applies defaults', async () => {
-    const { config } = await loadConfig(structuredClone(valid));
+    const { config } = await loadConfig(structuredClone(valid) as never);
     expect(config.keys['pan-kek']!.spec).toBe('SYMMETRIC_DEFAULT');
     const { config: noEnvironment } = await loadConfig(withChange((c) => delete c.environment) as never);
     expect(noEnvironment.environment).toBe('development');
@@ -43,17 +43,72 @@ describe('configuration validation', () => {
     ['a bad environment', (c) => (c.environment = 'prod'), 'environment', /"production"/],
     ['providers not an object', (c) => (c.providers = []), 'providers', /object of providers/],
     ['a provider without type', (c) => delete c.providers.dev.type, 'providers.dev.type', /provider type/],
-    ['a provider name with spaces', (c) => (c.providers['my hsm'] = { type: 'soft-hsm' }), 'providers["my hsm"]', /name of letters/],
-    ['a key without provider', (c) => delete c.keys['acs-signing'].provider, 'keys.acs-signing.provider', /name of a provider/],
-    ['a key naming an unknown provider', (c) => (c.keys['acs-signing'].provider = 'kms'), 'keys.acs-signing.provider', /no provider named "kms"; expected one of dev/],
-    ['an empty ref', (c) => (c.keys['acs-signing'].ref = ''), 'keys.acs-signing.ref', /expected a non-empty key reference/],
-    ['an unknown spec', (c) => (c.keys['acs-signing'].spec = 'ECC_P256'), 'keys.acs-signing.spec', /expected one of RSA_2048/],
-    ['an unknown algorithm', (c) => (c.keys['acs-signing'].algorithm = 'ES256'), 'keys.acs-signing.algorithm', /expected one of RSASSA_PSS_SHA_256/],
-    ['an algorithm the spec does not allow', (c) => (c.keys['acs-signing'].algorithm = 'ECDSA_SHA_384'), 'keys.acs-signing.algorithm', /cannot be used with a ECC_NIST_P256 key.*expected one of ECDSA_SHA_256/],
-    ['a usage the spec does not allow', (c) => (c.keys['pan-kek'].usage = 'SIGN_VERIFY'), 'keys.pan-kek.usage', /cannot have usage SIGN_VERIFY/],
-    ['an algorithm of another usage', (c) => Object.assign(c.keys['acs-signing'], { usage: 'KEY_AGREEMENT', algorithm: 'ECDSA_SHA_256' }), 'keys.acs-signing.algorithm', /for KEY_AGREEMENT; expected one of ECDH/],
-    ['an ambiguous spec without algorithm', (c) => delete c.keys['acs-signing'].algorithm, 'keys.acs-signing.algorithm', /needs an "algorithm"/],
-    ['an unknown key field', (c) => (c.keys['pan-kek'].alias = 'x'), 'keys.pan-kek', /unrecognized key.*alias/i],
+    [
+      'a provider name with spaces',
+      (c) => (c.providers['my hsm'] = { type: 'soft-hsm' }),
+      'providers["my hsm"]',
+      /name of letters/,
+    ],
+    [
+      'a key without provider',
+      (c) => delete c.keys['acs-signing'].provider,
+      'keys.acs-signing.provider',
+      /name of a provider/,
+    ],
+    [
+      'a key naming an unknown provider',
+      (c) => (c.keys['acs-signing'].provider = 'kms'),
+      'keys.acs-signing.provider',
+      /no provider named "kms"; expected one of dev/,
+    ],
+    [
+      'an empty ref',
+      (c) => (c.keys['acs-signing'].ref = ''),
+      'keys.acs-signing.ref',
+      /expected a non-empty key reference/,
+    ],
+    [
+      'an unknown spec',
+      (c) => (c.keys['acs-signing'].spec = 'ECC_P256'),
+      'keys.acs-signing.spec',
+      /expected one of RSA_2048/,
+    ],
+    [
+      'an unknown algorithm',
+      (c) => (c.keys['acs-signing'].algorithm = 'ES256'),
+      'keys.acs-signing.algorithm',
+      /expected one of RSASSA_PSS_SHA_256/,
+    ],
+    [
+      'an algorithm the spec does not allow',
+      (c) => (c.keys['acs-signing'].algorithm = 'ECDSA_SHA_384'),
+      'keys.acs-signing.algorithm',
+      /cannot be used with a ECC_NIST_P256 key.*expected one of ECDSA_SHA_256/,
+    ],
+    [
+      'a usage the spec does not allow',
+      (c) => (c.keys['pan-kek'].usage = 'SIGN_VERIFY'),
+      'keys.pan-kek.usage',
+      /cannot have usage SIGN_VERIFY/,
+    ],
+    [
+      'an algorithm of another usage',
+      (c) => Object.assign(c.keys['acs-signing'], { usage: 'KEY_AGREEMENT', algorithm: 'ECDSA_SHA_256' }),
+      'keys.acs-signing.algorithm',
+      /for KEY_AGREEMENT; expected one of ECDH/,
+    ],
+    [
+      'an ambiguous spec without algorithm',
+      (c) => delete c.keys['acs-signing'].algorithm,
+      'keys.acs-signing.algorithm',
+      /needs an "algorithm"/,
+    ],
+    [
+      'an unknown key field',
+      (c) => (c.keys['pan-kek'].alias = 'x'),
+      'keys.pan-kek',
+      /unrecognized key.*alias/i,
+    ],
     ['keys not an object', (c) => (c.keys = 'none'), 'keys', /object of keys/],
   ];
 
@@ -115,12 +170,18 @@ describe('configuration files', () => {
       code: 'CONFIG_INVALID',
       message: expect.stringMatching(/broken.json is not valid JSON/),
     });
-    await writeFile(join(dir, 'bad.json'), JSON.stringify(withChange((c) => (c.keys['pan-kek'].spec = 'AES'))));
+    await writeFile(
+      join(dir, 'bad.json'),
+      JSON.stringify(withChange((c) => (c.keys['pan-kek'].spec = 'AES'))),
+    );
     await expect(loadConfig(join(dir, 'bad.json'))).rejects.toMatchObject({
       code: 'CONFIG_INVALID',
       path: 'keys.pan-kek.spec',
       message: expect.stringMatching(/at keys.pan-kek.spec: .*bad.json: expected one of/),
     });
-    await expect(loadConfig(dir)).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringMatching(/cannot be read \(EISDIR\)/) });
+    await expect(loadConfig(dir)).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: expect.stringMatching(/cannot be read \(EISDIR\)/),
+    });
   });
 });

@@ -12,8 +12,12 @@ describe('KeyswitchError', () => {
     expect(error.name).toBe('KeyswitchError');
     expect(error.detail).toBe('not found');
     expect(error).toBeInstanceOf(Error);
-    expect(new KeyswitchError('INVALID_INPUT', 'bad', { keyRef: 'alias/x' }).message).toBe('[keyswitch] key alias/x: bad');
-    expect(new KeyswitchError('CONFIG_INVALID', 'bad', { path: 'keys.a' }).message).toBe('[keyswitch] at keys.a: bad');
+    expect(new KeyswitchError('INVALID_INPUT', 'bad', { keyRef: 'alias/x' }).message).toBe(
+      '[keyswitch] key alias/x: bad',
+    );
+    expect(new KeyswitchError('CONFIG_INVALID', 'bad', { path: 'keys.a' }).message).toBe(
+      '[keyswitch] at keys.a: bad',
+    );
     expect(new KeyswitchError('INTERNAL', 'bad', { keyName: 'k' }).message).toBe('[keyswitch] key "k": bad');
   });
 

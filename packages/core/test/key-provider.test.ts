@@ -1,8 +1,8 @@
 import { createPublicKey, generateKeyPairSync, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
-  type AuditEvent,
   AuditBus,
+  type AuditEvent,
   type Capabilities,
   isKeyswitchError,
   type KeyDescription,
@@ -96,14 +96,25 @@ describe('KeyProvider base class', () => {
     const provider = new SigningOnly();
     const der = await provider.sign({ ref: 'acs', algorithm: 'ECDSA_SHA_256', message });
     expect(nodeVerify('sha256', message, ecKey.publicKey, der)).toBe(true);
-    const p1363 = await provider.sign({ ref: 'acs', algorithm: 'ECDSA_SHA_256', message, signatureFormat: 'P1363' });
+    const p1363 = await provider.sign({
+      ref: 'acs',
+      algorithm: 'ECDSA_SHA_256',
+      message,
+      signatureFormat: 'P1363',
+    });
     expect(p1363).toHaveLength(64);
-    expect(nodeVerify('sha256', message, { key: ecKey.publicKey, dsaEncoding: 'ieee-p1363' }, p1363)).toBe(true);
+    expect(nodeVerify('sha256', message, { key: ecKey.publicKey, dsaEncoding: 'ieee-p1363' }, p1363)).toBe(
+      true,
+    );
     const request = { ref: 'acs', algorithm: 'ECDSA_SHA_256', message } as const;
     expect(await provider.verify({ ...request, signature: p1363, signatureFormat: 'P1363' })).toBe(true);
-    expect(await provider.verify({ ...request, signature: p1363.subarray(1), signatureFormat: 'P1363' })).toBe(false);
-    expect(await provider.verify({ ...request, signature: new Uint8Array(64), signatureFormat: 'P1363' })).toBe(false);
-    expect(await provider.verify({ ...request, signature: new Uint8Array(0) })).toBe(false);
+    expect(
+      await provider.verify({ ...request, signature: p1363.subarray(1), signatureFormat: 'P1363' }),
+    ).toBe(false);
+    expect(
+      await provider.verify({ ...request, signature: new Uint8Array(64), signatureFormat: 'P1363' }),
+    ).toBe(false);
+    expect(await codeOf(provider.verify({ ...request, signature: new Uint8Array(0) }))).toBe('INVALID_INPUT');
     const key = await provider.getPublicKey('acs');
     expect(createPublicKey(key.pem()).asymmetricKeyDetails?.namedCurve).toBe('prime256v1');
   });
@@ -111,35 +122,59 @@ describe('KeyProvider base class', () => {
   it('checks arguments once, before the backend sees them', async () => {
     const provider = new SigningOnly();
     const digest = new Uint8Array(31);
-    expect(await codeOf(provider.sign({ ref: 'acs', algorithm: 'ECDSA_SHA_256', message: digest, messageType: 'DIGEST' }))).toBe(
-      'INVALID_INPUT',
-    );
-    expect(await codeOf(provider.sign({ ref: 'acs', algorithm: 'ECDSA_SHA_256', message: 'text' as never }))).toBe('INVALID_INPUT');
-    expect(await codeOf(provider.sign({ ref: 'acs', algorithm: 'ECDSA_SHA_256', message, messageType: 'HASH' as never }))).toBe(
-      'INVALID_INPUT',
-    );
-    expect(await codeOf(provider.sign({ ref: 'acs', algorithm: 'ECDSA_SHA_256', message, signatureFormat: 'JOSE' as never }))).toBe(
-      'INVALID_INPUT',
-    );
+    expect(
+      await codeOf(
+        provider.sign({ ref: 'acs', algorithm: 'ECDSA_SHA_256', message: digest, messageType: 'DIGEST' }),
+      ),
+    ).toBe('INVALID_INPUT');
+    expect(
+      await codeOf(provider.sign({ ref: 'acs', algorithm: 'ECDSA_SHA_256', message: 'text' as never })),
+    ).toBe('INVALID_INPUT');
+    expect(
+      await codeOf(
+        provider.sign({ ref: 'acs', algorithm: 'ECDSA_SHA_256', message, messageType: 'HASH' as never }),
+      ),
+    ).toBe('INVALID_INPUT');
+    expect(
+      await codeOf(
+        provider.sign({ ref: 'acs', algorithm: 'ECDSA_SHA_256', message, signatureFormat: 'JOSE' as never }),
+      ),
+    ).toBe('INVALID_INPUT');
     expect(await codeOf(provider.sign(undefined as never))).toBe('INVALID_INPUT');
-    expect(await codeOf(provider.sign({ ref: '', algorithm: 'ECDSA_SHA_256', message }))).toBe('INVALID_INPUT');
-    expect(await codeOf(provider.sign({ ref: 'acs', algorithm: 'HMAC_SHA_256' as never, message }))).toBe('INVALID_INPUT');
-    expect(await codeOf(provider.sign({ ref: 'acs', algorithm: 'ECDSA_SHA_384', message }))).toBe('UNSUPPORTED_ALGORITHM');
-    expect(await codeOf(provider.sign({ ref: 'nope', algorithm: 'ECDSA_SHA_256', message }))).toBe('KEY_NOT_FOUND');
+    expect(await codeOf(provider.sign({ ref: '', algorithm: 'ECDSA_SHA_256', message }))).toBe(
+      'INVALID_INPUT',
+    );
+    expect(await codeOf(provider.sign({ ref: 'acs', algorithm: 'HMAC_SHA_256' as never, message }))).toBe(
+      'INVALID_INPUT',
+    );
+    expect(await codeOf(provider.sign({ ref: 'acs', algorithm: 'ECDSA_SHA_384', message }))).toBe(
+      'UNSUPPORTED_ALGORITHM',
+    );
+    expect(await codeOf(provider.sign({ ref: 'nope', algorithm: 'ECDSA_SHA_256', message }))).toBe(
+      'KEY_NOT_FOUND',
+    );
     expect(await codeOf(provider.generateRandom(0))).toBe('INVALID_INPUT');
     expect(await codeOf(provider.generateRandom(1025))).toBe('INVALID_INPUT');
     expect(await codeOf(provider.listKeys({ limit: 0 }))).toBe('UNSUPPORTED_ALGORITHM');
-    expect(await codeOf(provider.createKey({ spec: 'RSA_1024' as never, usage: 'SIGN_VERIFY' }))).toBe('INVALID_INPUT');
-    expect(await codeOf(provider.createKey({ spec: 'RSA_2048', usage: 'MAC' as never }))).toBe('INVALID_INPUT');
-    expect(await codeOf(provider.createKey({ spec: 'HMAC_256', usage: 'SIGN_VERIFY' }))).toBe('INVALID_INPUT');
-    expect(await codeOf(provider.createKey({ spec: 'ECC_NIST_P256', usage: 'SIGN_VERIFY', label: 'bad label!' }))).toBe(
+    expect(await codeOf(provider.createKey({ spec: 'RSA_1024' as never, usage: 'SIGN_VERIFY' }))).toBe(
       'INVALID_INPUT',
     );
+    expect(await codeOf(provider.createKey({ spec: 'RSA_2048', usage: 'MAC' as never }))).toBe(
+      'INVALID_INPUT',
+    );
+    expect(await codeOf(provider.createKey({ spec: 'HMAC_256', usage: 'SIGN_VERIFY' }))).toBe(
+      'INVALID_INPUT',
+    );
+    expect(
+      await codeOf(provider.createKey({ spec: 'ECC_NIST_P256', usage: 'SIGN_VERIFY', label: 'bad label!' })),
+    ).toBe('INVALID_INPUT');
   });
 
   it('fails what the backend does not declare with UNSUPPORTED_ALGORITHM', async () => {
     const provider = new SigningOnly();
-    expect(await codeOf(provider.createKey({ spec: 'ECC_NIST_P256', usage: 'SIGN_VERIFY' }))).toBe('UNSUPPORTED_ALGORITHM');
+    expect(await codeOf(provider.createKey({ spec: 'ECC_NIST_P256', usage: 'SIGN_VERIFY' }))).toBe(
+      'UNSUPPORTED_ALGORITHM',
+    );
     expect(await codeOf(provider.disableKey('acs'))).toBe('UNSUPPORTED_ALGORITHM');
     expect(await codeOf(provider.enableKey('acs'))).toBe('UNSUPPORTED_ALGORITHM');
     expect(await codeOf(provider.scheduleKeyDeletion('acs'))).toBe('UNSUPPORTED_ALGORITHM');
@@ -152,20 +187,28 @@ describe('KeyProvider base class', () => {
       'UNSUPPORTED_ALGORITHM',
     );
     expect(
-      await codeOf(provider.deriveSharedSecret({ ref: 'acs', algorithm: 'ECDH', publicKey: new Uint8Array(1) })),
+      await codeOf(
+        provider.deriveSharedSecret({ ref: 'acs', algorithm: 'ECDH', publicKey: new Uint8Array(1) }),
+      ),
     ).toBe('UNSUPPORTED_ALGORITHM');
   });
 
   it('wraps foreign errors as INTERNAL and names the provider and key', async () => {
     const provider = new SigningOnly({ name: 'hsm' });
     provider.failWith = new TypeError('native crash');
-    const error = await provider.sign({ ref: 'acs', algorithm: 'ECDSA_SHA_256', message }, { keyName: 'acs-signing' }).catch((e) => e);
+    const error = await provider
+      .sign({ ref: 'acs', algorithm: 'ECDSA_SHA_256', message }, { keyName: 'acs-signing' })
+      .catch((e) => e);
     expect(error).toBeInstanceOf(KeyswitchError);
     expect(error).toMatchObject({ code: 'INTERNAL', provider: 'hsm', keyName: 'acs-signing', keyRef: 'acs' });
     expect(error.cause).toBe(provider.failWith);
-    expect(error.message).toBe('[keyswitch] [hsm] key "acs-signing" (acs): unexpected backend failure: TypeError');
+    expect(error.message).toBe(
+      '[keyswitch] [hsm] key "acs-signing" (acs): unexpected backend failure: TypeError',
+    );
     provider.failWith = new KeyswitchError('THROTTLED', 'slow down');
-    expect(await provider.sign({ ref: 'acs', algorithm: 'ECDSA_SHA_256', message }).catch((e) => e)).toMatchObject({
+    expect(
+      await provider.sign({ ref: 'acs', algorithm: 'ECDSA_SHA_256', message }).catch((e) => e),
+    ).toMatchObject({
       code: 'THROTTLED',
       retryable: true,
       provider: 'hsm',
@@ -178,8 +221,16 @@ describe('KeyProvider base class', () => {
     audit.subscribe((event) => events.push(event));
     const provider = new SigningOnly({ name: 'hsm', audit });
     expect(provider.audit).toBe(audit);
-    const signature = await provider.sign({ ref: 'acs', algorithm: 'ECDSA_SHA_256', message }, { keyName: 'acs-signing' });
-    await provider.verify({ ref: 'acs', algorithm: 'ECDSA_SHA_256', message, signature: signature.subarray(1) });
+    const signature = await provider.sign(
+      { ref: 'acs', algorithm: 'ECDSA_SHA_256', message },
+      { keyName: 'acs-signing' },
+    );
+    await provider.verify({
+      ref: 'acs',
+      algorithm: 'ECDSA_SHA_256',
+      message,
+      signature: signature.subarray(1),
+    });
     await provider.sign({ ref: 'gone', algorithm: 'ECDSA_SHA_256', message }).catch(() => {});
     expect(events.map((e) => [e.operation, e.outcome, e.errorCode, e.valid])).toEqual([
       ['sign', 'success', undefined, undefined],

@@ -19,19 +19,27 @@ describe('secrets', () => {
     const dir = await mkdtemp(join(tmpdir(), 'keyswitch-secret-'));
     await writeFile(join(dir, 'pin.txt'), 'user:password\n');
     expect((await resolveSecret({ env: 'PIN' }, { path: 'p', env: { PIN: '987' } })).reveal()).toBe('987');
-    expect((await resolveSecret({ file: 'pin.txt' }, { path: 'p', baseDir: dir })).reveal()).toBe('user:password');
-    expect((await resolveSecret({ file: join(dir, 'pin.txt') }, { path: 'p' })).reveal()).toBe('user:password');
+    expect((await resolveSecret({ file: 'pin.txt' }, { path: 'p', baseDir: dir })).reveal()).toBe(
+      'user:password',
+    );
+    expect((await resolveSecret({ file: join(dir, 'pin.txt') }, { path: 'p' })).reveal()).toBe(
+      'user:password',
+    );
   });
 
   it('names the variable or file and the config path when it cannot, never a value', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'keyswitch-secret-'));
     await writeFile(join(dir, 'empty.txt'), '\n');
-    await expect(resolveSecret({ env: 'HSM_PIN' }, { path: 'providers.hsm.pin', env: {} })).rejects.toMatchObject({
+    await expect(
+      resolveSecret({ env: 'HSM_PIN' }, { path: 'providers.hsm.pin', env: {} }),
+    ).rejects.toMatchObject({
       code: 'CONFIG_INVALID',
       path: 'providers.hsm.pin',
       message: '[keyswitch] at providers.hsm.pin: environment variable HSM_PIN is not set',
     });
-    await expect(resolveSecret({ env: 'HSM_PIN' }, { path: 'x', env: { HSM_PIN: '' } })).rejects.toMatchObject({
+    await expect(
+      resolveSecret({ env: 'HSM_PIN' }, { path: 'x', env: { HSM_PIN: '' } }),
+    ).rejects.toMatchObject({
       code: 'CONFIG_INVALID',
     });
     await expect(resolveSecret({ file: 'missing.txt' }, { path: 'x', baseDir: dir })).rejects.toMatchObject({

@@ -32,15 +32,25 @@ describe('vocabulary', () => {
   });
 
   it('every algorithm is reachable from some spec and usage', () => {
-    const reachable = new Set(KEY_SPECS.flatMap((spec) => KEY_USAGES.flatMap((usage) => algorithmsFor(spec, usage))));
+    const reachable = new Set(
+      KEY_SPECS.flatMap((spec) => KEY_USAGES.flatMap((usage) => algorithmsFor(spec, usage))),
+    );
     expect([...reachable].sort()).toEqual([...ALGORITHMS].sort());
   });
 
   it('knows digest lengths, which are also PSS salt lengths', () => {
-    expect(algorithmInfo('RSASSA_PSS_SHA_384')).toMatchObject({ hash: 'sha384', digestBytes: 48, family: 'RSA_PSS' });
+    expect(algorithmInfo('RSASSA_PSS_SHA_384')).toMatchObject({
+      hash: 'sha384',
+      digestBytes: 48,
+      family: 'RSA_PSS',
+    });
     expect(algorithmInfo('RSAES_OAEP_SHA_1')).toMatchObject({ hash: 'sha1', digestBytes: 20 });
     expect(algorithmInfo('SYMMETRIC_DEFAULT').hash).toBeUndefined();
-    expect(keySpecInfo('ECC_NIST_P521')).toMatchObject({ coordinateBytes: 66, curve: 'P-521', namedCurve: 'secp521r1' });
+    expect(keySpecInfo('ECC_NIST_P521')).toMatchObject({
+      coordinateBytes: 66,
+      curve: 'P-521',
+      namedCurve: 'secp521r1',
+    });
     expect(keySpecForCurve('P-256')).toBe('ECC_NIST_P256');
     expect(keySpecForCurve('P-384')).toBe('ECC_NIST_P384');
     expect(keySpecForCurve('P-521')).toBe('ECC_NIST_P521');

@@ -11,7 +11,9 @@ import { ALGORITHMS, type Capabilities, KEY_SPECS, keySpecInfo } from '@keyswitc
  */
 export const softHsmCapabilities: Capabilities = Object.freeze({
   keySpecs: Object.freeze(
-    Object.fromEntries(KEY_SPECS.map((spec) => [spec, Object.freeze({ usages: keySpecInfo(spec).usages, create: true })])),
+    Object.fromEntries(
+      KEY_SPECS.map((spec) => [spec, Object.freeze({ usages: keySpecInfo(spec).usages, create: true })]),
+    ),
   ),
   algorithms: ALGORITHMS,
   operations: Object.freeze({
@@ -19,6 +21,7 @@ export const softHsmCapabilities: Capabilities = Object.freeze({
     enableKey: true,
     disableKey: true,
     scheduleKeyDeletion: true,
+    cancelKeyDeletion: true,
     listKeys: true,
     generateDataKey: true,
     generateRandom: true,

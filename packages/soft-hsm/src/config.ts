@@ -17,7 +17,10 @@ import { z } from 'zod';
 export const softHsmConfigSchema = z
   .strictObject({
     type: z.literal('soft-hsm', { error: 'expected "soft-hsm"' }),
-    keystore: z.string({ error: 'expected the keystore file path' }).min(1, 'expected the keystore file path').optional(),
+    keystore: z
+      .string({ error: 'expected the keystore file path' })
+      .min(1, 'expected the keystore file path')
+      .optional(),
     passphrase: secretReferenceSchema.optional(),
   })
   .superRefine((config, context) => {

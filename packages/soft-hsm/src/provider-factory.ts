@@ -33,13 +33,19 @@ export const providerFactory: ProviderFactory<SoftHsmConfig> = {
 
   async create(config: SoftHsmConfig, context: ProviderContext): Promise<SoftHsm> {
     if (context.environment === 'production') {
-      throw new KeyswitchError('CONFIG_INVALID', 'the software HSM is for development and tests; it refuses production', {
-        provider: context.name,
-        path: context.path,
-      });
+      throw new KeyswitchError(
+        'CONFIG_INVALID',
+        'the software HSM is for development and tests; it refuses production',
+        {
+          provider: context.name,
+          path: context.path,
+        },
+      );
     }
     const passphrase =
-      config.passphrase === undefined ? undefined : await context.resolveSecret(config.passphrase, 'passphrase');
+      config.passphrase === undefined
+        ? undefined
+        : await context.resolveSecret(config.passphrase, 'passphrase');
     try {
       return await SoftHsm.open({
         name: context.name,

@@ -1,6 +1,5 @@
 import { createPublicKey, diffieHellman, randomBytes, randomUUID } from 'node:crypto';
 import {
-  type AuditOperation,
   algorithmInfo,
   type Capabilities,
   type CipherInput,
@@ -38,7 +37,20 @@ import { openSymmetric, sealSymmetric } from './lib/symmetric-ciphertext.js';
 
 const DAY_MS = 86_400_000;
 
-/** How to open a software HSM. */
+/**
+ * How to open a software HSM.
+ *
+ * @example
+ * ```ts
+ * const options: SoftHsmOptions = {
+ *   name: 'dev',
+ *   keystore: '.keyswitch/dev.keystore',
+ *   passphrase: await resolveSecret({ env: 'KEYSTORE_PASSPHRASE' }, { path: 'providers.dev.passphrase' }),
+ *   environment: 'development',
+ * };
+ * const hsm = await SoftHsm.open(options);
+ * ```
+ */
 export interface SoftHsmOptions extends KeyProviderOptions {
   /**
    * The keystore file. Absent: keys live in memory and vanish on close. Present: keys are kept encrypted
@@ -46,7 +58,7 @@ export interface SoftHsmOptions extends KeyProviderOptions {
    */
   readonly keystore?: string;
   /** The keystore's passphrase (required with `keystore`). A {@link Secret} keeps it out of logs. */
-  readonly passphrase?: Secret | string;
+  readonly passphrase?: Secret | string | undefined;
   /** The configuration's environment; `production` is refused. */
   readonly environment?: string;
   /**
@@ -96,12 +108,16 @@ function withState(record: KeyRecord, state: 'ENABLED' | 'DISABLED'): KeyRecord 
 }
 
 function asymmetric(record: KeyRecord): AsymmetricMaterial {
-  if (record.material.kind !== 'asymmetric') throw new KeyswitchError('USAGE_MISMATCH', `a ${record.spec} key has no key pair`);
+  if (record.material.kind !== 'asymmetric') {
+    throw new KeyswitchError('USAGE_MISMATCH', `a ${record.spec} key has no key pair`);
+  }
   return record.material;
 }
 
 function secret(record: KeyRecord): SecretMaterial {
-  if (record.material.kind !== 'secret') throw new KeyswitchError('USAGE_MISMATCH', `a ${record.spec} key is not a secret key`);
+  if (record.material.kind !== 'secret') {
+    throw new KeyswitchError('USAGE_MISMATCH', `a ${record.spec} key is not a secret key`);
+  }
   return record.material;
 }
 
@@ -135,7 +151,6 @@ export class SoftHsm extends KeyProvider {
   #labels: Map<string, string>;
   /** Every change goes through this chain: one at a time, each committed to disk before the next. */
   #changes: Promise<unknown> = Promise.resolve();
-  readonly #ownWork = new Set<Promise<unknown>>();
 
   private constructor(options: SoftHsmOptions, store: Keystore | undefined, records: readonly KeyRecord[]) {
     super(options);
@@ -163,9 +178,13 @@ export class SoftHsm extends KeyProvider {
   static async open(options: SoftHsmOptions = {}): Promise<SoftHsm> {
     const provider = options.name ?? 'soft-hsm';
     if (options.environment === 'production') {
-      throw new KeyswitchError('CONFIG_INVALID', 'the software HSM is for development and tests; it refuses production', {
-        provider,
-      });
+      throw new KeyswitchError(
+        'CONFIG_INVALID',
+        'the software HSM is for development and tests; it refuses production',
+        {
+          provider,
+        },
+      );
     }
     let store: Keystore | undefined;
     let records: KeyRecord[] = [];
@@ -178,7 +197,11 @@ export class SoftHsm extends KeyProvider {
         if (passphrase === undefined) {
           throw new KeyswitchError('CONFIG_INVALID', 'a keystore needs a passphrase');
         }
-        ({ keystore: store, records } = await Keystore.open(options.keystore, passphrase, options.readOnly === true));
+        ({ keystore: store, records } = await Keystore.open(
+          options.keystore,
+          passphrase,
+          options.readOnly === true,
+        ));
       } catch (error) {
         throw isKeyswitchError(error) ? error.withContext({ provider }) : error;
       }
@@ -205,7 +228,7 @@ export class SoftHsm extends KeyProvider {
 
   /**
    * Imports a known key, so that tests can reproduce a production key's behaviour with its test twin.
-   * The imported key is as non-extractable as any other. Audited as `createKey`.
+   * The imported key is as non-extractable as any other. Audited as `importKey`.
    *
    * @throws INVALID_INPUT for a label in use or malformed, a usage the key's spec does not allow, an
    * unreadable or unsupported key, a wrong PKCS#12 password; ACCESS_DENIED when read-only; CLOSED
@@ -218,10 +241,22 @@ export class SoftHsm extends KeyProvider {
    * ```
    */
   importKey(request: ImportKeyRequest): Promise<KeyDescription> {
-    return this.#own('createKey', request?.label, async () => {
+    const target =
+      typeof request === 'object' && request !== null && typeof request.label === 'string'
+        ? { ref: request.label }
+        : {};
+    return this.runOperation('importKey', target, async () => {
       this.#assertWritable();
+      if (typeof request !== 'object' || request === null) {
+        throw new KeyswitchError(
+          'INVALID_INPUT',
+          'importKey takes { label, usage, and one of pem, pkcs8, pkcs12, raw }',
+        );
+      }
       assertLabel(request.label);
-      if (!isKeyUsage(request.usage)) throw new KeyswitchError('INVALID_INPUT', `unknown key usage ${JSON.stringify(request.usage)}`);
+      if (!isKeyUsage(request.usage)) {
+        throw new KeyswitchError('INVALID_INPUT', `unknown key usage ${JSON.stringify(request.usage)}`);
+      }
       const metadata = keyMetadata(request);
       this.#assertLabelFree(this.#keys, this.#labels, request.label);
       const { spec, material } = await readImportedKey(request);
@@ -247,31 +282,18 @@ export class SoftHsm extends KeyProvider {
     });
   }
 
-  /**
-   * Cancels a scheduled deletion: the key goes back to DISABLED (as in AWS KMS); enable it to use it.
-   *
-   * @throws INVALID_INPUT when the key is not pending deletion; KEY_NOT_FOUND; ACCESS_DENIED when read-only
-   *
-   * @example
-   * ```ts
-   * await hsm.scheduleKeyDeletion('old-key', { pendingWindowDays: 7 });
-   * await hsm.cancelKeyDeletion('old-key');
-   * await hsm.enableKey('old-key');
-   * ```
-   */
-  cancelKeyDeletion(ref: string): Promise<void> {
-    return this.#own(undefined, ref, async () => {
-      this.#assertWritable();
-      if (typeof ref !== 'string' || ref.length === 0) throw new KeyswitchError('INVALID_INPUT', 'key reference must be a non-empty string');
-      await this.#change((keys, labels) => {
-        const record = this.#existing(keys, labels, ref);
-        if (record.state !== 'PENDING_DELETION') throw new KeyswitchError('INVALID_INPUT', 'the key is not pending deletion');
-        keys.set(record.id, withState(record, 'DISABLED'));
-      });
+  // ---- hooks -------------------------------------------------------------------------------------
+
+  protected override async onCancelKeyDeletion(key: KeyFacts): Promise<void> {
+    this.#assertWritable();
+    await this.#change((keys, labels) => {
+      const record = this.#existing(keys, labels, key.ref);
+      if (record.state !== 'PENDING_DELETION') {
+        throw new KeyswitchError('INVALID_INPUT', 'the key is not pending deletion');
+      }
+      keys.set(record.id, withState(record, 'DISABLED'));
     });
   }
-
-  // ---- hooks -------------------------------------------------------------------------------------
 
   protected onCapabilities(): Capabilities {
     return softHsmCapabilities;
@@ -283,7 +305,9 @@ export class SoftHsm extends KeyProvider {
 
   protected override async onListKeys(options: { limit: number; nextToken?: string }): Promise<KeyList> {
     await this.#destroyDueKeys();
-    const sorted = [...this.#keys.values()].sort((a, b) => compareListPosition(listPosition(a), listPosition(b)));
+    const sorted = [...this.#keys.values()].sort((a, b) =>
+      compareListPosition(listPosition(a), listPosition(b)),
+    );
     let start = 0;
     if (options.nextToken !== undefined) {
       const after = decodeListToken(options.nextToken);
@@ -347,24 +371,34 @@ export class SoftHsm extends KeyProvider {
     return signMessage(asymmetric(record), record.spec, input);
   }
 
-  protected override async onVerify(key: KeyFacts, input: SignInput & { readonly signature: Uint8Array }): Promise<boolean> {
+  protected override async onVerify(
+    key: KeyFacts,
+    input: SignInput & { readonly signature: Uint8Array },
+  ): Promise<boolean> {
     const record = await this.#usable(key);
     return verifyMessage(asymmetric(record), record.spec, input);
   }
 
   protected override async onEncrypt(key: KeyFacts, input: CipherInput): Promise<Uint8Array> {
     const record = await this.#usable(key);
-    if (input.algorithm === 'SYMMETRIC_DEFAULT') return sealSymmetric(secret(record).bytes, record.id, input.data, input.context);
+    if (input.algorithm === 'SYMMETRIC_DEFAULT') {
+      return sealSymmetric(secret(record).bytes, record.id, input.data, input.context);
+    }
     return encryptOaep(asymmetric(record).publicKey, algorithmInfo(input.algorithm).hash!, input.data);
   }
 
   protected override async onDecrypt(key: KeyFacts, input: CipherInput): Promise<Uint8Array> {
     const record = await this.#usable(key);
-    if (input.algorithm === 'SYMMETRIC_DEFAULT') return openSymmetric(secret(record).bytes, record.id, input.data, input.context);
+    if (input.algorithm === 'SYMMETRIC_DEFAULT') {
+      return openSymmetric(secret(record).bytes, record.id, input.data, input.context);
+    }
     return decryptOaep(asymmetric(record).privateKey, algorithmInfo(input.algorithm).hash!, input.data);
   }
 
-  protected override async onGenerateMac(key: KeyFacts, input: { algorithm: MacAlgorithm; message: Uint8Array }): Promise<Uint8Array> {
+  protected override async onGenerateMac(
+    key: KeyFacts,
+    input: { algorithm: MacAlgorithm; message: Uint8Array },
+  ): Promise<Uint8Array> {
     const record = await this.#usable(key);
     return computeHmac(secret(record).bytes, algorithmInfo(input.algorithm).hash!, input.message);
   }
@@ -405,7 +439,6 @@ export class SoftHsm extends KeyProvider {
   }
 
   protected override async onClose(): Promise<void> {
-    await Promise.allSettled([...this.#ownWork]);
     await this.#changes;
     for (const record of this.#keys.values()) wipeMaterial(record.material);
     this.#keys = new Map();
@@ -415,65 +448,21 @@ export class SoftHsm extends KeyProvider {
 
   // ---- internals ---------------------------------------------------------------------------------
 
-  /** Runs one of this class's own public operations: refuses after close, names the provider, audits. */
-  #own<T>(operation: AuditOperation | undefined, ref: unknown, body: () => Promise<T>): Promise<T> {
-    const keyRef = typeof ref === 'string' ? ref : undefined;
-    const started = Date.now();
-    const startedAt = performance.now();
-    const work = (async () => {
-      if (this.closed) throw new KeyswitchError('CLOSED', 'the provider is closed');
-      return body();
-    })().then(
-      (result) => {
-        this.#audit(operation, keyRef, started, startedAt, undefined);
-        return result;
-      },
-      (error: unknown) => {
-        const located = isKeyswitchError(error)
-          ? error.withContext({ provider: this.name, keyRef })
-          : new KeyswitchError('INTERNAL', `unexpected failure: ${error instanceof Error ? error.name : typeof error}`, {
-              provider: this.name,
-              keyRef,
-              cause: error,
-            });
-        this.#audit(operation, keyRef, started, startedAt, located);
-        throw located;
-      },
-    );
-    this.#ownWork.add(work);
-    const forget = () => this.#ownWork.delete(work);
-    work.then(forget, forget);
-    return work;
-  }
-
-  #audit(
-    operation: AuditOperation | undefined,
-    keyRef: string | undefined,
-    started: number,
-    startedAt: number,
-    error: KeyswitchError | undefined,
-  ): void {
-    if (operation === undefined || !this.audit.active) return;
-    this.audit.emit({
-      time: new Date(started).toISOString(),
-      operation,
-      provider: this.name,
-      providerType: this.type,
-      ...(keyRef === undefined ? {} : { keyRef }),
-      outcome: error ? 'failure' : 'success',
-      ...(error ? { errorCode: error.code } : {}),
-      durationMs: Math.round((performance.now() - startedAt) * 1000) / 1000,
-    });
-  }
-
   #assertWritable(): void {
     if (this.#readOnly) {
       const what = this.#store ? `keystore ${this.#store.path}` : 'software HSM';
-      throw new KeyswitchError('ACCESS_DENIED', `the ${what} is open read-only: keys cannot be created, imported or changed`);
+      throw new KeyswitchError(
+        'ACCESS_DENIED',
+        `the ${what} is open read-only: keys cannot be created, imported or changed`,
+      );
     }
   }
 
-  #assertLabelFree(keys: ReadonlyMap<string, KeyRecord>, labels: ReadonlyMap<string, string>, label: string): void {
+  #assertLabelFree(
+    keys: ReadonlyMap<string, KeyRecord>,
+    labels: ReadonlyMap<string, string>,
+    label: string,
+  ): void {
     const holder = lookUp(keys, labels, label);
     if (holder !== undefined && !isPastDeletion(holder, this.#clock())) {
       throw new KeyswitchError('INVALID_INPUT', `the label "${label}" is already taken by key ${holder.id}`);
@@ -504,7 +493,11 @@ export class SoftHsm extends KeyProvider {
   }
 
   /** The record `ref` names in a key set being changed; KEY_NOT_FOUND when there is none (or it is due for destruction). */
-  #existing(keys: ReadonlyMap<string, KeyRecord>, labels: ReadonlyMap<string, string>, ref: string): KeyRecord {
+  #existing(
+    keys: ReadonlyMap<string, KeyRecord>,
+    labels: ReadonlyMap<string, string>,
+    ref: string,
+  ): KeyRecord {
     const record = lookUp(keys, labels, ref);
     if (record === undefined || isPastDeletion(record, this.#clock())) throw notFound();
     return record;
@@ -522,7 +515,8 @@ export class SoftHsm extends KeyProvider {
       const destroyed = [...next.values()].filter((record) => isPastDeletion(record, now));
       for (const record of destroyed) next.delete(record.id);
       const result = apply(next, labelIndex(next));
-      const changed = next.size !== this.#keys.size || [...next].some(([id, record]) => this.#keys.get(id) !== record);
+      const changed =
+        next.size !== this.#keys.size || [...next].some(([id, record]) => this.#keys.get(id) !== record);
       if (changed && this.#store && !this.#readOnly) await this.#store.save([...next.values()]);
       this.#keys = next;
       this.#labels = labelIndex(next);
@@ -536,7 +530,9 @@ export class SoftHsm extends KeyProvider {
   /** Destroys the keys past their deletion date, if there are any. */
   async #destroyDueKeys(): Promise<void> {
     const now = this.#clock();
-    if ([...this.#keys.values()].some((record) => isPastDeletion(record, now))) await this.#change(() => undefined);
+    if ([...this.#keys.values()].some((record) => isPastDeletion(record, now))) {
+      await this.#change(() => undefined);
+    }
   }
 
   /** The key `ref` names; KEY_NOT_FOUND when there is none. A key past its deletion date is destroyed now. */

@@ -61,9 +61,13 @@ export async function loadConfig(
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    throw new KeyswitchError('CONFIG_INVALID', `configuration file ${named} is not valid JSON: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new KeyswitchError(
+      'CONFIG_INVALID',
+      `configuration file ${named} is not valid JSON: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
   }
   try {
     return { config: parseWithSchema(configSchema, raw, ''), baseDir: dirname(file), source: file };

@@ -1,21 +1,35 @@
 import { z } from 'zod';
-import { type Algorithm, ALGORITHMS, algorithmInfo, algorithmsFor, impliedUsage } from '../vocabulary/algorithms.js';
+import {
+  ALGORITHMS,
+  type Algorithm,
+  algorithmInfo,
+  algorithmsFor,
+  impliedUsage,
+} from '../vocabulary/algorithms.js';
 import { KEY_SPECS, KEY_USAGES, type KeySpec, type KeyUsage, keySpecInfo } from '../vocabulary/key-specs.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-const nameMessage = 'expected a name of letters, digits and ._- (at most 128, starting with a letter or digit)';
+const nameMessage =
+  'expected a name of letters, digits and ._- (at most 128, starting with a letter or digit)';
 
 /** Zod schema of a secret reference: `{ "env": "NAME" }` or `{ "file": "path" }`. */
 export const secretReferenceSchema = z.union(
   [
-    z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name') }),
+    z.strictObject({
+      env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name'),
+    }),
     z.strictObject({ file: z.string().min(1, 'expected a file path') }),
   ],
-  { error: 'expected a secret reference: { "env": "VARIABLE" } or { "file": "path" }, never the secret itself' },
+  {
+    error:
+      'expected a secret reference: { "env": "VARIABLE" } or { "file": "path" }, never the secret itself',
+  },
 );
 
 const providerSchema = z.looseObject({
-  type: z.string({ error: 'expected the provider type: "soft-hsm", "pkcs11", "aws-kms" or a package name' }).min(1),
+  type: z
+    .string({ error: 'expected the provider type: "soft-hsm", "pkcs11", "aws-kms" or a package name' })
+    .min(1),
 });
 
 const keySchema = z.strictObject({
@@ -24,7 +38,9 @@ const keySchema = z.strictObject({
     .string({ error: 'expected the key reference in the provider (an alias, a pkcs11: URI or a name)' })
     .min(1, 'expected a non-empty key reference'),
   spec: z.enum(KEY_SPECS as [KeySpec, ...KeySpec[]], { error: `expected one of ${KEY_SPECS.join(', ')}` }),
-  usage: z.enum(KEY_USAGES as [KeyUsage, ...KeyUsage[]], { error: `expected one of ${KEY_USAGES.join(', ')}` }).optional(),
+  usage: z
+    .enum(KEY_USAGES as [KeyUsage, ...KeyUsage[]], { error: `expected one of ${KEY_USAGES.join(', ')}` })
+    .optional(),
   algorithm: z
     .enum(ALGORITHMS as [Algorithm, ...Algorithm[]], { error: `expected one of ${ALGORITHMS.join(', ')}` })
     .optional(),
@@ -43,7 +59,9 @@ export const configSchema = z
     providers: z.record(z.string().regex(NAME, nameMessage), providerSchema, {
       error: typeError('expected an object of providers by name'),
     }),
-    keys: z.record(z.string().regex(NAME, nameMessage), keySchema, { error: typeError('expected an object of keys by name') }),
+    keys: z.record(z.string().regex(NAME, nameMessage), keySchema, {
+      error: typeError('expected an object of keys by name'),
+    }),
   })
   .superRefine((config, context) => {
     for (const [name, key] of Object.entries(config.keys)) {

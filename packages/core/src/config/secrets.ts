@@ -67,7 +67,9 @@ export async function resolveSecret(reference: SecretReference, where: SecretRes
     }
     return new Secret(value);
   }
-  const file = isAbsolute(reference.file) ? reference.file : resolve(where.baseDir ?? process.cwd(), reference.file);
+  const file = isAbsolute(reference.file)
+    ? reference.file
+    : resolve(where.baseDir ?? process.cwd(), reference.file);
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -80,7 +82,9 @@ export async function resolveSecret(reference: SecretReference, where: SecretRes
   }
   const value = text.replace(/\r?\n$/, '');
   if (value === '') {
-    throw new KeyswitchError('CONFIG_INVALID', `secret file ${reference.file} is empty`, { path: where.path });
+    throw new KeyswitchError('CONFIG_INVALID', `secret file ${reference.file} is empty`, {
+      path: where.path,
+    });
   }
   return new Secret(value);
 }

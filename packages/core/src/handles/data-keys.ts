@@ -30,7 +30,10 @@ export class DataKeys extends KeyHandle<EncryptionAlgorithm> {
   /** A new data key in wrapped form only, for another component to unwrap later. */
   async generateWithoutPlaintext(options: DataKeyOptions = {}): Promise<DataKey> {
     const provider = await this.binding.provider();
-    return provider.generateDataKey({ ref: this.binding.ref, ...options, withPlaintext: false }, this.binding.call);
+    return provider.generateDataKey(
+      { ref: this.binding.ref, ...options, withPlaintext: false },
+      this.binding.call,
+    );
   }
 
   /**
@@ -38,7 +41,10 @@ export class DataKeys extends KeyHandle<EncryptionAlgorithm> {
    *
    * @throws INVALID_CIPHERTEXT when the blob was altered or the context differs
    */
-  async decrypt(ciphertextBlob: Uint8Array, options: { context?: EncryptionContext } = {}): Promise<Uint8Array> {
+  async decrypt(
+    ciphertextBlob: Uint8Array,
+    options: { context?: EncryptionContext } = {},
+  ): Promise<Uint8Array> {
     const provider = await this.binding.provider();
     return provider.decrypt(
       {

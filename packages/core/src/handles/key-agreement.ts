@@ -1,5 +1,6 @@
 import type { PublicJwk } from '../encoding/jwk.js';
 import { type PublicKey, toSpki } from '../encoding/public-key.js';
+import { isKeyswitchError } from '../errors.js';
 import type { KeyAgreementAlgorithm } from '../vocabulary/algorithms.js';
 import { KeyHandle } from './key-handle.js';
 
@@ -19,8 +20,15 @@ export class KeyAgreement extends KeyHandle<KeyAgreementAlgorithm> {
    * @throws INVALID_INPUT (malformed key, another curve), KEY_DISABLED, KEY_NOT_FOUND
    */
   async deriveSharedSecret(peerPublicKey: Uint8Array | string | PublicJwk): Promise<Uint8Array> {
-    const publicKey = toSpki(peerPublicKey);
     const provider = await this.binding.provider();
+    let publicKey: Uint8Array;
+    try {
+      publicKey = toSpki(peerPublicKey);
+    } catch (error) {
+      throw isKeyswitchError(error)
+        ? error.withContext({ keyName: this.keyName, provider: this.providerName })
+        : error;
+    }
     return provider.deriveSharedSecret(
       { ref: this.binding.ref, algorithm: this.algorithm, publicKey },
       this.binding.call,

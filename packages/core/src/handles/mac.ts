@@ -18,12 +18,18 @@ export class Mac extends KeyHandle<MacAlgorithm> {
    */
   async generate(message: Uint8Array): Promise<Uint8Array> {
     const provider = await this.binding.provider();
-    return provider.generateMac({ ref: this.binding.ref, algorithm: this.algorithm, message }, this.binding.call);
+    return provider.generateMac(
+      { ref: this.binding.ref, algorithm: this.algorithm, message },
+      this.binding.call,
+    );
   }
 
   /** Whether `mac` is the message's HMAC (compared in constant time by the backend). */
   async verify(message: Uint8Array, mac: Uint8Array): Promise<boolean> {
     const provider = await this.binding.provider();
-    return provider.verifyMac({ ref: this.binding.ref, algorithm: this.algorithm, message, mac }, this.binding.call);
+    return provider.verifyMac(
+      { ref: this.binding.ref, algorithm: this.algorithm, message, mac },
+      this.binding.call,
+    );
   }
 }

@@ -54,7 +54,11 @@ export class Signer extends KeyHandle<SigningAlgorithm> {
   }
 
   /** Verifies a signature over a precomputed digest; `false` when it does not verify. */
-  async verifyDigest(digest: Uint8Array, signature: Uint8Array, options: SignatureOptions = {}): Promise<boolean> {
+  async verifyDigest(
+    digest: Uint8Array,
+    signature: Uint8Array,
+    options: SignatureOptions = {},
+  ): Promise<boolean> {
     const provider = await this.binding.provider();
     return provider.verify({ ...this.#request(digest, 'DIGEST', options), signature }, this.binding.call);
   }

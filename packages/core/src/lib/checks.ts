@@ -1,8 +1,12 @@
 import { KeyswitchError } from '../errors.js';
-import { LIMITS, type EncryptionContext } from '../provider/contract.js';
+import { type EncryptionContext, LIMITS } from '../provider/contract.js';
 
 /** Throws INVALID_INPUT unless `value` is a Uint8Array (a Buffer is one) within the given length bounds. */
-export function assertBytes(value: unknown, what: string, bounds: { min?: number; max?: number } = {}): Uint8Array {
+export function assertBytes(
+  value: unknown,
+  what: string,
+  bounds: { min?: number; max?: number } = {},
+): Uint8Array {
   if (!(value instanceof Uint8Array)) {
     throw new KeyswitchError('INVALID_INPUT', `${what} must be a Uint8Array, got ${describeType(value)}`);
   }
@@ -10,7 +14,9 @@ export function assertBytes(value: unknown, what: string, bounds: { min?: number
   if (value.byteLength < min) {
     throw new KeyswitchError(
       'INVALID_INPUT',
-      min === 1 ? `${what} must not be empty` : `${what} must be at least ${min} bytes, got ${value.byteLength}`,
+      min === 1
+        ? `${what} must not be empty`
+        : `${what} must be at least ${min} bytes, got ${value.byteLength}`,
     );
   }
   if (bounds.max !== undefined && value.byteLength > bounds.max) {
@@ -26,18 +32,28 @@ export function assertBytes(value: unknown, what: string, bounds: { min?: number
 export function assertContext(value: unknown): EncryptionContext | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new KeyswitchError('INVALID_INPUT', `encryption context must be an object of strings, got ${describeType(value)}`);
+    throw new KeyswitchError(
+      'INVALID_INPUT',
+      `encryption context must be an object of strings, got ${describeType(value)}`,
+    );
   }
   let size = 0;
   for (const [key, entry] of Object.entries(value)) {
     if (typeof entry !== 'string') {
-      throw new KeyswitchError('INVALID_INPUT', `encryption context value for "${key}" must be a string, got ${describeType(entry)}`);
+      throw new KeyswitchError(
+        'INVALID_INPUT',
+        `encryption context value for "${key}" must be a string, got ${describeType(entry)}`,
+      );
     }
-    if (key.length === 0) throw new KeyswitchError('INVALID_INPUT', 'encryption context keys must not be empty');
+    if (key.length === 0)
+      throw new KeyswitchError('INVALID_INPUT', 'encryption context keys must not be empty');
     size += Buffer.byteLength(key) + Buffer.byteLength(entry);
   }
   if (size > LIMITS.maxContextBytes) {
-    throw new KeyswitchError('INVALID_INPUT', `encryption context is ${size} bytes; the limit is ${LIMITS.maxContextBytes}`);
+    throw new KeyswitchError(
+      'INVALID_INPUT',
+      `encryption context is ${size} bytes; the limit is ${LIMITS.maxContextBytes}`,
+    );
   }
   return value as EncryptionContext;
 }
@@ -45,7 +61,10 @@ export function assertContext(value: unknown): EncryptionContext | undefined {
 /** Throws INVALID_INPUT unless `value` is a non-empty string. */
 export function assertRef(value: unknown): string {
   if (typeof value !== 'string' || value.length === 0) {
-    throw new KeyswitchError('INVALID_INPUT', `key reference must be a non-empty string, got ${describeType(value)}`);
+    throw new KeyswitchError(
+      'INVALID_INPUT',
+      `key reference must be a non-empty string, got ${describeType(value)}`,
+    );
   }
   return value;
 }

@@ -1,4 +1,10 @@
-import type { Algorithm, EncryptionAlgorithm, KeyAgreementAlgorithm, MacAlgorithm, SigningAlgorithm } from '../vocabulary/algorithms.js';
+import type {
+  Algorithm,
+  EncryptionAlgorithm,
+  KeyAgreementAlgorithm,
+  MacAlgorithm,
+  SigningAlgorithm,
+} from '../vocabulary/algorithms.js';
 import type { KeySpec, KeyUsage } from '../vocabulary/key-specs.js';
 
 /** A key's lifecycle state, as every backend reports it. */
@@ -132,6 +138,8 @@ export interface ProviderOperations {
   readonly enableKey: boolean;
   readonly disableKey: boolean;
   readonly scheduleKeyDeletion: boolean;
+  /** Whether a scheduled deletion can be cancelled (absent: no). */
+  readonly cancelKeyDeletion?: boolean;
   readonly listKeys: boolean;
   readonly generateDataKey: boolean;
   readonly generateRandom: boolean;
@@ -143,7 +151,9 @@ export interface ProviderOperations {
  */
 export interface Capabilities {
   /** For each key spec the backend can hold: the usages, and whether it can create such keys. */
-  readonly keySpecs: Readonly<Partial<Record<KeySpec, { readonly usages: readonly KeyUsage[]; readonly create: boolean }>>>;
+  readonly keySpecs: Readonly<
+    Partial<Record<KeySpec, { readonly usages: readonly KeyUsage[]; readonly create: boolean }>>
+  >;
   /** The algorithms the backend performs. */
   readonly algorithms: readonly Algorithm[];
   readonly operations: ProviderOperations;

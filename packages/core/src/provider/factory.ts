@@ -1,5 +1,5 @@
 import type { AuditBus } from '../audit/audit-bus.js';
-import type { SecretReference, Secret } from '../config/secrets.js';
+import type { Secret, SecretReference } from '../config/secrets.js';
 import type { KeyProvider } from './key-provider.js';
 
 /** What the registry gives a backend factory besides its own configuration section. */

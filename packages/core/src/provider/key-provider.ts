@@ -134,6 +134,8 @@ export abstract class KeyProvider {
   protected onDisableKey?(key: KeyFacts): Promise<void>;
   /** Schedules deletion; returns the deletion date. */
   protected onScheduleKeyDeletion?(key: KeyFacts, pendingWindowDays: number): Promise<Date>;
+  /** Cancels a scheduled deletion; the key returns DISABLED, as in AWS KMS. */
+  protected onCancelKeyDeletion?(key: KeyFacts): Promise<void>;
   /** The key's public key as SPKI DER. */
   protected onGetPublicKey?(key: KeyFacts): Promise<Uint8Array>;
   protected onSign?(key: KeyFacts, input: SignInput): Promise<Uint8Array>;
@@ -141,7 +143,10 @@ export abstract class KeyProvider {
   protected onEncrypt?(key: KeyFacts, input: CipherInput): Promise<Uint8Array>;
   /** Ciphertext that does not authenticate (tampered, wrong context, wrong key): INVALID_CIPHERTEXT. */
   protected onDecrypt?(key: KeyFacts, input: CipherInput): Promise<Uint8Array>;
-  protected onGenerateMac?(key: KeyFacts, input: { algorithm: MacAlgorithm; message: Uint8Array }): Promise<Uint8Array>;
+  protected onGenerateMac?(
+    key: KeyFacts,
+    input: { algorithm: MacAlgorithm; message: Uint8Array },
+  ): Promise<Uint8Array>;
   protected onVerifyMac?(
     key: KeyFacts,
     input: { algorithm: MacAlgorithm; message: Uint8Array; mac: Uint8Array },
@@ -194,7 +199,9 @@ export abstract class KeyProvider {
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
         throw new KeyswitchError('INVALID_INPUT', `limit must be an integer from 1 to 1000, got ${limit}`);
       }
-      return this.onListKeys!(options.nextToken === undefined ? { limit } : { limit, nextToken: options.nextToken });
+      return this.onListKeys!(
+        options.nextToken === undefined ? { limit } : { limit, nextToken: options.nextToken },
+      );
     });
   }
 
@@ -218,13 +225,28 @@ export abstract class KeyProvider {
           `a ${request.spec} key cannot have usage ${request.usage}; allowed: ${keySpecInfo(request.spec).usages.join(', ')}`,
         );
       }
-      if (request.label !== undefined && (typeof request.label !== 'string' || !/^[\w./:-]{1,250}$/.test(request.label))) {
-        throw new KeyswitchError('INVALID_INPUT', 'label must be 1 to 250 characters of letters, digits and ._/:-');
+      if (
+        request.label !== undefined &&
+        (typeof request.label !== 'string' || !/^[\w./:-]{1,250}$/.test(request.label))
+      ) {
+        throw new KeyswitchError(
+          'INVALID_INPUT',
+          'label must be 1 to 250 characters of letters, digits and ._/:-',
+        );
       }
+      assertDescriptionAndTags(request);
       const capabilities = await this.capabilities();
       const support = capabilities.keySpecs[request.spec];
-      if (!capabilities.operations.createKey || !this.onCreateKey || !support?.create || !support.usages.includes(request.usage)) {
-        throw new KeyswitchError('UNSUPPORTED_ALGORITHM', `this backend cannot create ${request.spec} keys for ${request.usage}`);
+      if (
+        !capabilities.operations.createKey ||
+        !this.onCreateKey ||
+        !support?.create ||
+        !support.usages.includes(request.usage)
+      ) {
+        throw new KeyswitchError(
+          'UNSUPPORTED_ALGORITHM',
+          `this backend cannot create ${request.spec} keys for ${request.usage}`,
+        );
       }
       const description = await this.onCreateKey(request);
       this.#rememberFacts(description.ref, description);
@@ -253,15 +275,34 @@ export abstract class KeyProvider {
    *
    * @returns the deletion date
    */
-  scheduleKeyDeletion(ref: string, options: { pendingWindowDays?: number } = {}, call: CallContext = {}): Promise<Date> {
+  scheduleKeyDeletion(
+    ref: string,
+    options: { pendingWindowDays?: number } = {},
+    call: CallContext = {},
+  ): Promise<Date> {
     return this.#run('scheduleKeyDeletion', call, { ref }, async () => {
       await this.#requireOperation('scheduleKeyDeletion');
       const window = (await this.capabilities()).deletionWindowDays;
       const days = options.pendingWindowDays ?? window.max;
       if (!Number.isInteger(days) || days < window.min || days > window.max) {
-        throw new KeyswitchError('INVALID_INPUT', `pendingWindowDays must be an integer from ${window.min} to ${window.max}, got ${days}`);
+        throw new KeyswitchError(
+          'INVALID_INPUT',
+          `pendingWindowDays must be an integer from ${window.min} to ${window.max}, got ${days}`,
+        );
       }
       return this.onScheduleKeyDeletion!(await this.#factsFor(ref), days);
+    });
+  }
+
+  /**
+   * Cancels a scheduled deletion. The key comes back DISABLED (as in AWS KMS): enable it to use it.
+   *
+   * @throws INVALID_INPUT when the key is not pending deletion; UNSUPPORTED_ALGORITHM when the backend cannot
+   */
+  cancelKeyDeletion(ref: string, call: CallContext = {}): Promise<void> {
+    return this.#run('cancelKeyDeletion', call, { ref }, async () => {
+      await this.#requireOperation('cancelKeyDeletion');
+      await this.onCancelKeyDeletion!(await this.#factsFor(ref));
     });
   }
 
@@ -309,17 +350,16 @@ export abstract class KeyProvider {
   verify(request: VerifyRequest, call: CallContext = {}): Promise<boolean> {
     return this.#run('verify', call, request, async () => {
       const { key, input } = await this.#signingInput(request);
-      let signature = assertBytes(request.signature, 'signature');
+      let signature = assertBytes(request.signature, 'signature', { min: 1 });
       if (request.signatureFormat === 'P1363' && algorithmInfo(input.algorithm).family === 'ECDSA') {
-        const coordinateBytes = keySpecInfo(key.spec).coordinateBytes!;
-        if (signature.byteLength !== 2 * coordinateBytes) return false;
+        // A malformed P1363 signature reaches the backend as an empty DER SEQUENCE, which no key verifies:
+        // the backend answers false after its own key-state checks (a disabled key still says KEY_DISABLED).
         try {
-          signature = ecdsaP1363ToDer(signature, coordinateBytes);
+          signature = ecdsaP1363ToDer(signature, keySpecInfo(key.spec).coordinateBytes!);
         } catch {
-          return false;
+          signature = NEVER_VALID_DER_SIGNATURE;
         }
       }
-      if (signature.byteLength === 0) return false;
       if (!this.onVerify) throw unsupported('verification');
       return this.onVerify(key, { ...input, signature });
     });
@@ -387,7 +427,10 @@ export abstract class KeyProvider {
       const key = await this.#keyForAlgorithm(request.ref, request.algorithm, 'KEY_AGREEMENT');
       const peer = parseSpki(assertBytes(request.publicKey, 'peer public key', { min: 1 }));
       if (peer.keySpec !== key.spec) {
-        throw new KeyswitchError('INVALID_INPUT', `the peer public key is ${peer.keySpec}; the key is ${key.spec}`);
+        throw new KeyswitchError(
+          'INVALID_INPUT',
+          `the peer public key is ${peer.keySpec}; the key is ${key.spec}`,
+        );
       }
       if (!this.onDeriveSharedSecret) throw unsupported('key agreement');
       return this.onDeriveSharedSecret(key, peer);
@@ -400,13 +443,18 @@ export abstract class KeyProvider {
    */
   generateDataKey(request: GenerateDataKeyRequest, call: CallContext = {}): Promise<DataKey> {
     const target =
-      typeof request === 'object' && request !== null ? { ref: request.ref, algorithm: 'SYMMETRIC_DEFAULT' as const } : undefined;
+      typeof request === 'object' && request !== null
+        ? { ref: request.ref, algorithm: 'SYMMETRIC_DEFAULT' as const }
+        : undefined;
     return this.#run('generateDataKey', call, target, async () => {
       await this.#requireOperation('generateDataKey');
       const key = await this.#keyForAlgorithm(request.ref, 'SYMMETRIC_DEFAULT', 'ENCRYPT_DECRYPT');
       const dataKeySpec = request.dataKeySpec ?? 'AES_256';
       if (dataKeySpec !== 'AES_256' && dataKeySpec !== 'AES_128') {
-        throw new KeyswitchError('INVALID_INPUT', `dataKeySpec must be AES_256 or AES_128, got ${JSON.stringify(dataKeySpec)}`);
+        throw new KeyswitchError(
+          'INVALID_INPUT',
+          `dataKeySpec must be AES_256 or AES_128, got ${JSON.stringify(dataKeySpec)}`,
+        );
       }
       const context = assertContext(request.context);
       let generated: { plaintext: Uint8Array; ciphertextBlob: Uint8Array };
@@ -414,7 +462,11 @@ export abstract class KeyProvider {
         generated = await this.onGenerateDataKey(key, { dataKeySpec, context });
       } else if (this.onGenerateRandom && this.onEncrypt) {
         const plaintext = await this.onGenerateRandom(dataKeySpec === 'AES_256' ? 32 : 16);
-        const ciphertextBlob = await this.onEncrypt(key, { algorithm: 'SYMMETRIC_DEFAULT', data: plaintext, context });
+        const ciphertextBlob = await this.onEncrypt(key, {
+          algorithm: 'SYMMETRIC_DEFAULT',
+          data: plaintext,
+          context,
+        });
         generated = { plaintext, ciphertextBlob };
       } else {
         throw unsupported('data keys');
@@ -431,7 +483,10 @@ export abstract class KeyProvider {
   generateRandom(length: number, call: CallContext = {}): Promise<Uint8Array> {
     return this.#run('generateRandom', call, {}, async () => {
       if (!Number.isInteger(length) || length < 1 || length > LIMITS.maxRandomBytes) {
-        throw new KeyswitchError('INVALID_INPUT', `length must be an integer from 1 to ${LIMITS.maxRandomBytes}, got ${length}`);
+        throw new KeyswitchError(
+          'INVALID_INPUT',
+          `length must be an integer from 1 to ${LIMITS.maxRandomBytes}, got ${length}`,
+        );
       }
       await this.#requireOperation('generateRandom');
       return this.onGenerateRandom!(length);
@@ -454,6 +509,19 @@ export abstract class KeyProvider {
     return this.#closing;
   }
 
+  /**
+   * Runs a backend-specific operation (an import, a re-encrypt) the way the contract's own methods run:
+   * refused after close, tracked for draining, errors wrapped with the provider and key, one audit event.
+   */
+  protected runOperation<T>(
+    operation: AuditOperation,
+    target: { ref?: string; algorithm?: Algorithm },
+    body: () => Promise<T>,
+    call: CallContext = {},
+  ): Promise<T> {
+    return this.#run(operation, call, target, body);
+  }
+
   // ---- internals ---------------------------------------------------------------------------------
 
   async #run<T>(
@@ -469,7 +537,8 @@ export abstract class KeyProvider {
     this.#inFlight += 1;
     try {
       if (this.#closing) throw new KeyswitchError('CLOSED', 'the provider is closed');
-      if (target !== request) throw new KeyswitchError('INVALID_INPUT', `${operation} needs a request object`);
+      if (target !== request)
+        throw new KeyswitchError('INVALID_INPUT', `${operation} needs a request object`);
       const result = await body();
       if (target.ref !== undefined) facts = await this.#facts.get(target.ref)?.catch(() => undefined);
       this.#emit(operation, call, target, facts, started, startedAt, { outcome: 'success', result });
@@ -477,7 +546,10 @@ export abstract class KeyProvider {
     } catch (error) {
       const normalised = this.#normalise(error, { keyName: call.keyName, keyRef: target.ref });
       if (normalised.code === 'KEY_NOT_FOUND' && target.ref !== undefined) this.#forget(target.ref);
-      this.#emit(operation, call, target, undefined, started, startedAt, { outcome: 'failure', error: normalised });
+      this.#emit(operation, call, target, undefined, started, startedAt, {
+        outcome: 'failure',
+        error: normalised,
+      });
       throw normalised;
     } finally {
       this.#inFlight -= 1;
@@ -514,16 +586,23 @@ export abstract class KeyProvider {
     });
   }
 
-  #normalise(error: unknown, context: { keyName?: string | undefined; keyRef?: string | undefined }): KeyswitchError {
+  #normalise(
+    error: unknown,
+    context: { keyName?: string | undefined; keyRef?: string | undefined },
+  ): KeyswitchError {
     if (isKeyswitchError(error)) {
       return error.withContext({ provider: this.name, keyName: context.keyName, keyRef: context.keyRef });
     }
-    return new KeyswitchError('INTERNAL', `unexpected backend failure: ${error instanceof Error ? error.name : describeType(error)}`, {
-      provider: this.name,
-      keyName: context.keyName,
-      keyRef: context.keyRef,
-      cause: error,
-    });
+    return new KeyswitchError(
+      'INTERNAL',
+      `unexpected backend failure: ${error instanceof Error ? error.name : describeType(error)}`,
+      {
+        provider: this.name,
+        keyName: context.keyName,
+        keyRef: context.keyRef,
+        cause: error,
+      },
+    );
   }
 
   #rememberFacts(ref: string, description: KeyDescription): void {
@@ -564,6 +643,7 @@ export abstract class KeyProvider {
       enableKey: this.onEnableKey,
       disableKey: this.onDisableKey,
       scheduleKeyDeletion: this.onScheduleKeyDeletion,
+      cancelKeyDeletion: this.onCancelKeyDeletion,
       listKeys: this.onListKeys,
       generateDataKey: this.onGenerateDataKey ?? (this.onGenerateRandom && this.onEncrypt),
       generateRandom: this.onGenerateRandom,
@@ -582,7 +662,10 @@ export abstract class KeyProvider {
     }
     const key = await this.#factsFor(ref);
     if (key.usage !== usage) {
-      throw new KeyswitchError('USAGE_MISMATCH', `the key's usage is ${key.usage}; ${algorithm} needs ${usage}`);
+      throw new KeyswitchError(
+        'USAGE_MISMATCH',
+        `the key's usage is ${key.usage}; ${algorithm} needs ${usage}`,
+      );
     }
     if (!algorithmsFor(key.spec, key.usage).includes(algorithm)) {
       throw new KeyswitchError(
@@ -596,10 +679,20 @@ export abstract class KeyProvider {
   async #signingInput(request: SignRequest): Promise<{ key: KeyFacts; input: SignInput }> {
     const messageType = request.messageType ?? 'RAW';
     if (messageType !== 'RAW' && messageType !== 'DIGEST') {
-      throw new KeyswitchError('INVALID_INPUT', `messageType must be RAW or DIGEST, got ${JSON.stringify(messageType)}`);
+      throw new KeyswitchError(
+        'INVALID_INPUT',
+        `messageType must be RAW or DIGEST, got ${JSON.stringify(messageType)}`,
+      );
     }
-    if (request.signatureFormat !== undefined && request.signatureFormat !== 'DER' && request.signatureFormat !== 'P1363') {
-      throw new KeyswitchError('INVALID_INPUT', `signatureFormat must be DER or P1363, got ${JSON.stringify(request.signatureFormat)}`);
+    if (
+      request.signatureFormat !== undefined &&
+      request.signatureFormat !== 'DER' &&
+      request.signatureFormat !== 'P1363'
+    ) {
+      throw new KeyswitchError(
+        'INVALID_INPUT',
+        `signatureFormat must be DER or P1363, got ${JSON.stringify(request.signatureFormat)}`,
+      );
     }
     const message = assertBytes(request.message, messageType === 'RAW' ? 'message' : 'digest');
     const key = await this.#keyForAlgorithm(request.ref, request.algorithm, 'SIGN_VERIFY');
@@ -619,7 +712,10 @@ export abstract class KeyProvider {
     const algorithm = request.algorithm;
     const context = assertContext(request.context);
     if (context !== undefined && algorithm !== 'SYMMETRIC_DEFAULT' && Object.keys(context).length > 0) {
-      throw new KeyswitchError('INVALID_INPUT', `an encryption context can only be used with SYMMETRIC_DEFAULT, not ${algorithm}`);
+      throw new KeyswitchError(
+        'INVALID_INPUT',
+        `an encryption context can only be used with SYMMETRIC_DEFAULT, not ${algorithm}`,
+      );
     }
     return { key, algorithm, context: algorithm === 'SYMMETRIC_DEFAULT' ? context : undefined };
   }
@@ -628,6 +724,39 @@ export abstract class KeyProvider {
     const message = assertBytes(request.message, 'message', { min: 1, max: LIMITS.maxMacMessageBytes });
     const key = await this.#keyForAlgorithm(request.ref, request.algorithm, 'GENERATE_VERIFY_MAC');
     return { key, algorithm: request.algorithm, message };
+  }
+}
+
+/** An empty DER SEQUENCE: a well-formed input no ECDSA key verifies. */
+const NEVER_VALID_DER_SIGNATURE = new Uint8Array([0x30, 0x00]);
+
+function assertDescriptionAndTags(request: CreateKeyRequest): void {
+  if (
+    request.description !== undefined &&
+    (typeof request.description !== 'string' || request.description.length > 8192)
+  ) {
+    throw new KeyswitchError('INVALID_INPUT', 'description must be a string of at most 8,192 characters');
+  }
+  if (request.tags === undefined) return;
+  if (typeof request.tags !== 'object' || request.tags === null || Array.isArray(request.tags)) {
+    throw new KeyswitchError(
+      'INVALID_INPUT',
+      `tags must be an object of strings, got ${describeType(request.tags)}`,
+    );
+  }
+  const entries = Object.entries(request.tags);
+  if (entries.length > 50)
+    throw new KeyswitchError('INVALID_INPUT', `at most 50 tags, got ${entries.length}`);
+  for (const [key, value] of entries) {
+    if (key.length < 1 || key.length > 128) {
+      throw new KeyswitchError('INVALID_INPUT', 'tag keys must be 1 to 128 characters');
+    }
+    if (typeof value !== 'string' || value.length > 256) {
+      throw new KeyswitchError(
+        'INVALID_INPUT',
+        `tag "${key}" must have a string value of at most 256 characters`,
+      );
+    }
   }
 }
 

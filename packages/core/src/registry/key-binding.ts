@@ -28,7 +28,8 @@ export class KeyBinding {
     this.spec = config.spec;
     // The schema guarantees a usage can be derived: from the algorithm, the usage field or the spec.
     this.usage =
-      config.usage ?? (config.algorithm ? algorithmInfo(config.algorithm).usage : keySpecInfo(config.spec).usages[0]!);
+      config.usage ??
+      (config.algorithm ? algorithmInfo(config.algorithm).usage : keySpecInfo(config.spec).usages[0]!);
     const allowed = algorithmsFor(this.spec, this.usage);
     this.algorithm = config.algorithm ?? allowed.find((a) => PREFERRED.includes(a)) ?? allowed[0]!;
     this.#getProvider = getProvider;
@@ -54,10 +55,14 @@ export class KeyBinding {
   /** Throws USAGE_MISMATCH unless the key's configured usage is `usage` (a handle of the wrong kind). */
   requireUsage(usage: KeyUsage, handle: string): void {
     if (this.usage !== usage) {
-      throw new KeyswitchError('USAGE_MISMATCH', `is configured for ${this.usage}; a ${handle} needs ${usage}`, {
-        keyName: this.name,
-        provider: this.providerName,
-      });
+      throw new KeyswitchError(
+        'USAGE_MISMATCH',
+        `is configured for ${this.usage}; a ${handle} needs ${usage}`,
+        {
+          keyName: this.name,
+          provider: this.providerName,
+        },
+      );
     }
   }
 
@@ -68,7 +73,9 @@ export class KeyBinding {
       provider = await this.#getProvider();
       description = await provider.describeKey(this.ref, this.call);
     } catch (error) {
-      throw error instanceof KeyswitchError ? error.withContext({ keyName: this.name, provider: this.providerName }) : error;
+      throw error instanceof KeyswitchError
+        ? error.withContext({ keyName: this.name, provider: this.providerName })
+        : error;
     }
     const where = { keyName: this.name, provider: this.providerName, keyRef: this.ref };
     if (description.spec !== this.spec) {

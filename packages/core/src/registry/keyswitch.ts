@@ -18,7 +18,7 @@ import { defaultSearchDirectories, loadProviderFactory } from './load-provider-f
 /** Options for {@link Keyswitch.fromConfig}. */
 export interface KeyswitchOptions extends LoadConfigOptions {
   /** Factories by provider type, used instead of importing the backend package (custom backends, tests). */
-  readonly providerFactories?: Readonly<Record<string, ProviderFactory<never>>>;
+  readonly providerFactories?: Readonly<Record<string, ProviderFactory<unknown>>>;
   /** An audit listener subscribed before any operation. */
   readonly onAudit?: AuditListener;
 }
@@ -63,7 +63,10 @@ export class Keyswitch {
    *
    * @throws CONFIG_INVALID naming the JSON path of each problem
    */
-  static async fromConfig(source?: string | KeyswitchConfigInput, options: KeyswitchOptions = {}): Promise<Keyswitch> {
+  static async fromConfig(
+    source?: string | KeyswitchConfigInput,
+    options: KeyswitchOptions = {},
+  ): Promise<Keyswitch> {
     const { config, baseDir } = await loadConfig(source, options);
     const keyswitch = new Keyswitch(config, baseDir, options.env ?? process.env);
     if (options.onAudit) keyswitch.onAudit(options.onAudit);
@@ -71,7 +74,7 @@ export class Keyswitch {
     for (const [name, section] of Object.entries(config.providers)) {
       const path = `providers.${name}`;
       const type = section.type;
-      const injected = options.providerFactories?.[type] as ProviderFactory | undefined;
+      const injected = options.providerFactories?.[type];
       let factory = injected ? Promise.resolve(injected) : factories.get(type);
       if (!factory) {
         factory = loadProviderFactory(type, `${path}.type`, defaultSearchDirectories(baseDir));
@@ -143,9 +146,13 @@ export class Keyswitch {
   dataKeys(name: string): DataKeys {
     const binding = this.#binding(name, 'ENCRYPT_DECRYPT', 'data key source');
     if (binding.spec !== 'SYMMETRIC_DEFAULT') {
-      throw new KeyswitchError('USAGE_MISMATCH', `is ${binding.spec}; data keys need a SYMMETRIC_DEFAULT key`, {
-        keyName: name,
-      });
+      throw new KeyswitchError(
+        'USAGE_MISMATCH',
+        `is ${binding.spec}; data keys need a SYMMETRIC_DEFAULT key`,
+        {
+          keyName: name,
+        },
+      );
     }
     return new DataKeys(binding);
   }
@@ -171,13 +178,18 @@ export class Keyswitch {
    * tooling (key creation, conformance runs); applications use the handles.
    */
   provider(name: string): Promise<KeyProvider> {
-    if (this.#closed) return Promise.reject(new KeyswitchError('CLOSED', 'this keyswitch instance is closed'));
+    if (this.#closed)
+      return Promise.reject(new KeyswitchError('CLOSED', 'this keyswitch instance is closed'));
     const slot = this.#providers.get(name);
     if (!slot) {
       return Promise.reject(
-        new KeyswitchError('CONFIG_INVALID', `no provider named "${name}"; configured: ${this.providerNames().join(', ')}`, {
-          path: `providers.${name}`,
-        }),
+        new KeyswitchError(
+          'CONFIG_INVALID',
+          `no provider named "${name}"; configured: ${this.providerNames().join(', ')}`,
+          {
+            path: `providers.${name}`,
+          },
+        ),
       );
     }
     if (!slot.instance) {

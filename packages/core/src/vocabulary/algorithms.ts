@@ -120,7 +120,11 @@ export function algorithmsFor(spec: KeySpec, usage: KeyUsage): readonly Algorith
     case 'AES':
       return ['SYMMETRIC_DEFAULT'];
     case 'HMAC':
-      return spec === 'HMAC_256' ? ['HMAC_SHA_256'] : spec === 'HMAC_384' ? ['HMAC_SHA_384'] : ['HMAC_SHA_512'];
+      return spec === 'HMAC_256'
+        ? ['HMAC_SHA_256']
+        : spec === 'HMAC_384'
+          ? ['HMAC_SHA_384']
+          : ['HMAC_SHA_512'];
   }
 }
 

@@ -8,13 +8,13 @@ import { ecdsaDerToP1363, ecdsaP1363ToDer, type KeySpec, keySpecInfo } from '@ke
  * not constant time: fine for a development HSM, which is all this is.
  */
 
-/** The order n of each curve's base point (SEC 2 / FIPS 186-5). */
+/** The order n of each curve's base point (SEC 2 / FIPS 186-5; as `openssl ecparam -param_enc explicit` prints). */
 const ORDERS: Readonly<Record<string, bigint>> = {
   prime256v1: 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n,
   secp384r1:
     0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973n,
   secp521r1:
-    0x01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409n,
+    0x01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409n,
 };
 
 interface Curve {
@@ -31,7 +31,9 @@ function curveOf(spec: KeySpec): Curve {
 }
 
 function toBigInt(bytes: Uint8Array): bigint {
-  return bytes.length === 0 ? 0n : BigInt(`0x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')}`);
+  return bytes.length === 0
+    ? 0n
+    : BigInt(`0x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')}`);
 }
 
 function toBytes(value: bigint, size: number): Buffer {
@@ -102,7 +104,12 @@ export function signEcdsaDigest(privateKey: KeyObject, spec: KeySpec, digest: Ui
  * Verifies a DER ECDSA signature over a digest. The HSM holds the private key d, so the verification
  * point u1·G + u2·Q is computed as (u1 + u2·d)·G, since Q = d·G. Malformed signatures give `false`.
  */
-export function verifyEcdsaDigest(privateKey: KeyObject, spec: KeySpec, digest: Uint8Array, signature: Uint8Array): boolean {
+export function verifyEcdsaDigest(
+  privateKey: KeyObject,
+  spec: KeySpec,
+  digest: Uint8Array,
+  signature: Uint8Array,
+): boolean {
   const curve = curveOf(spec);
   let raw: Uint8Array;
   try {

@@ -33,7 +33,12 @@ export function emsaPssEncode(hash: HashName, digest: Uint8Array, emBits: number
  * EMSA-PSS verification (RFC 8017 §9.1.2) of an encoded message against a precomputed digest, accepting
  * only a salt as long as the digest (the length keyswitch signs with on every backend).
  */
-export function emsaPssVerify(hash: HashName, digest: Uint8Array, encoded: Uint8Array, emBits: number): boolean {
+export function emsaPssVerify(
+  hash: HashName,
+  digest: Uint8Array,
+  encoded: Uint8Array,
+  emBits: number,
+): boolean {
   const hashLength = digest.length;
   const saltLength = hashLength;
   const emLength = Math.ceil(emBits / 8);

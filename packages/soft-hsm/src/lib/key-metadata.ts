@@ -9,9 +9,14 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 export function assertLabel(label: unknown): asserts label is string {
   if (typeof label !== 'string' || !LABEL.test(label)) {
-    throw new KeyswitchError('INVALID_INPUT', 'label must be 1 to 250 characters of letters, digits and ._/:-');
+    throw new KeyswitchError(
+      'INVALID_INPUT',
+      'label must be 1 to 250 characters of letters, digits and ._/:-',
+    );
   }
-  if (UUID.test(label)) throw new KeyswitchError('INVALID_INPUT', 'label must not look like a key id (a UUID)');
+  if (UUID.test(label)) {
+    throw new KeyswitchError('INVALID_INPUT', 'label must not look like a key id (a UUID)');
+  }
 }
 
 /** A checked copy of a request's description and tags: strings only, as AWS KMS takes them. */

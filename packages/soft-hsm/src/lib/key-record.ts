@@ -1,4 +1,10 @@
-import { algorithmsFor, type KeyDescription, type KeySpec, type KeyState, type KeyUsage } from '@keyswitch/core';
+import {
+  algorithmsFor,
+  type KeyDescription,
+  type KeySpec,
+  type KeyState,
+  type KeyUsage,
+} from '@keyswitch/core';
 import type { KeyMaterial } from './key-material.js';
 
 /** How a key came to be in the software HSM. */
@@ -40,5 +46,7 @@ export function describeRecord(record: KeyRecord): KeyDescription {
 
 /** Whether a key pending deletion has reached its deletion date. */
 export function isPastDeletion(record: KeyRecord, now: Date): boolean {
-  return record.state === 'PENDING_DELETION' && record.deletionDate !== undefined && now >= record.deletionDate;
+  return (
+    record.state === 'PENDING_DELETION' && record.deletionDate !== undefined && now >= record.deletionDate
+  );
 }

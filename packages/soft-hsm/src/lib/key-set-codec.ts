@@ -75,7 +75,9 @@ export function decodeKeySet(plaintext: Buffer): KeyRecord[] {
   return metadata.keys.map((key) => {
     const blob = plaintext.subarray(offset, offset + key.length);
     offset += key.length;
-    if (blob.length !== key.length || !isKeySpec(key.spec) || !isKeyUsage(key.usage)) throw new Error('malformed key');
+    if (blob.length !== key.length || !isKeySpec(key.spec) || !isKeyUsage(key.usage)) {
+      throw new Error('malformed key');
+    }
     if (key.state !== 'ENABLED' && key.state !== 'DISABLED' && key.state !== 'PENDING_DELETION') {
       throw new Error('malformed key state');
     }

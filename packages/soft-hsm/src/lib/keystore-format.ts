@@ -69,7 +69,10 @@ export function parseKeystoreFile(file: Buffer, where: string): KeystoreFilePart
     throw corrupted(where, 'not a keyswitch soft-hsm keystore');
   }
   if (file[MAGIC.length] !== VERSION) {
-    throw corrupted(where, `keystore format version ${file[MAGIC.length]} is not supported (this version reads ${VERSION})`);
+    throw corrupted(
+      where,
+      `keystore format version ${file[MAGIC.length]} is not supported (this version reads ${VERSION})`,
+    );
   }
   const headerLength = file.readUInt32BE(MAGIC.length + 1);
   if (headerLength > MAX_HEADER_BYTES || PREFIX_BYTES + headerLength + TAG_BYTES > file.length) {
@@ -80,8 +83,15 @@ export function parseKeystoreFile(file: Buffer, where: string): KeystoreFilePart
   let iv: Buffer;
   try {
     const header = JSON.parse(aad.subarray(PREFIX_BYTES).toString('utf8'));
-    if (header.kdf.name !== 'scrypt' || header.cipher !== 'aes-256-gcm') throw new Error('unknown algorithms');
-    kdf = { N: header.kdf.N, r: header.kdf.r, p: header.kdf.p, salt: Buffer.from(String(header.kdf.salt), 'base64') };
+    if (header.kdf.name !== 'scrypt' || header.cipher !== 'aes-256-gcm') {
+      throw new Error('unknown algorithms');
+    }
+    kdf = {
+      N: header.kdf.N,
+      r: header.kdf.r,
+      p: header.kdf.p,
+      salt: Buffer.from(String(header.kdf.salt), 'base64'),
+    };
     iv = Buffer.from(String(header.iv), 'base64');
     if (iv.length !== 12) throw new Error('bad iv');
   } catch {

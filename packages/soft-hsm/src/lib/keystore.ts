@@ -2,11 +2,16 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { KeyswitchError } from '@keyswitch/core';
 import { removeLeftoverTempFiles, writeFileAtomic } from './atomic-write.js';
-import { decodeKeySet, encodeKeySet } from './key-set-codec.js';
 import type { KeyRecord } from './key-record.js';
+import { decodeKeySet, encodeKeySet } from './key-set-codec.js';
 import { decryptKeystoreFile, encodeKeystoreFile, parseKeystoreFile } from './keystore-format.js';
 import { acquireKeystoreLock, type KeystoreLock } from './lock-file.js';
-import { deriveKeystoreKey, newScryptParameters, type ScryptParameters, scryptParametersAreSane } from './scrypt-key.js';
+import {
+  deriveKeystoreKey,
+  newScryptParameters,
+  type ScryptParameters,
+  scryptParametersAreSane,
+} from './scrypt-key.js';
 
 function errnoCode(error: unknown): string {
   return (error as NodeJS.ErrnoException).code ?? 'error';
@@ -37,9 +42,15 @@ export class Keystore {
    * @throws LOCKED when another live process has it open for writing; CONFIG_INVALID for a wrong
    * passphrase, a corrupted or unreadable file, or a read-only open of a missing file
    */
-  static async open(path: string, passphrase: string, readOnly: boolean): Promise<{ keystore: Keystore; records: KeyRecord[] }> {
+  static async open(
+    path: string,
+    passphrase: string,
+    readOnly: boolean,
+  ): Promise<{ keystore: Keystore; records: KeyRecord[] }> {
     const file = resolve(path);
-    if (passphrase.length === 0) throw new KeyswitchError('CONFIG_INVALID', `the passphrase for keystore ${file} is empty`);
+    if (passphrase.length === 0) {
+      throw new KeyswitchError('CONFIG_INVALID', `the passphrase for keystore ${file} is empty`);
+    }
     let lock: KeystoreLock | undefined;
     try {
       if (!readOnly) {
@@ -49,10 +60,17 @@ export class Keystore {
       }
       const bytes = await readFile(file).catch((error: unknown) => {
         if (errnoCode(error) === 'ENOENT') return undefined;
-        throw new KeyswitchError('CONFIG_INVALID', `cannot read keystore ${file} (${errnoCode(error)})`, { cause: error });
+        throw new KeyswitchError('CONFIG_INVALID', `cannot read keystore ${file} (${errnoCode(error)})`, {
+          cause: error,
+        });
       });
       if (bytes === undefined) {
-        if (readOnly) throw new KeyswitchError('CONFIG_INVALID', `keystore ${file} does not exist; a read-only open never creates one`);
+        if (readOnly) {
+          throw new KeyswitchError(
+            'CONFIG_INVALID',
+            `keystore ${file} does not exist; a read-only open never creates one`,
+          );
+        }
         const kdf = newScryptParameters();
         const keystore = new Keystore(file, await deriveKeystoreKey(passphrase, kdf), kdf, lock);
         await keystore.save([]);
@@ -60,7 +78,10 @@ export class Keystore {
       }
       const parts = parseKeystoreFile(bytes, file);
       if (!scryptParametersAreSane(parts.kdf)) {
-        throw new KeyswitchError('CONFIG_INVALID', `cannot open keystore: wrong passphrase or corrupted file (${file})`);
+        throw new KeyswitchError(
+          'CONFIG_INVALID',
+          `cannot open keystore: wrong passphrase or corrupted file (${file})`,
+        );
       }
       const key = await deriveKeystoreKey(passphrase, parts.kdf);
       let plaintext: Buffer;
@@ -74,7 +95,10 @@ export class Keystore {
         return { keystore: new Keystore(file, key, parts.kdf, lock), records: decodeKeySet(plaintext) };
       } catch {
         key.fill(0);
-        throw new KeyswitchError('CONFIG_INVALID', `cannot open keystore: its key set is corrupted (${file})`);
+        throw new KeyswitchError(
+          'CONFIG_INVALID',
+          `cannot open keystore: its key set is corrupted (${file})`,
+        );
       } finally {
         plaintext.fill(0);
       }
@@ -95,7 +119,9 @@ export class Keystore {
     try {
       await writeFileAtomic(this.path, encodeKeystoreFile(plaintext, this.#key, this.#kdf));
     } catch (error) {
-      throw new KeyswitchError('UNAVAILABLE', `cannot write keystore ${this.path} (${errnoCode(error)})`, { cause: error });
+      throw new KeyswitchError('UNAVAILABLE', `cannot write keystore ${this.path} (${errnoCode(error)})`, {
+        cause: error,
+      });
     } finally {
       plaintext.fill(0);
     }

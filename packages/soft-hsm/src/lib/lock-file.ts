@@ -80,7 +80,10 @@ export async function acquireKeystoreLock(keystore: string): Promise<KeystoreLoc
     const holder = readHolder(lockPath);
     if (holder === 'gone') continue;
     if (holder === undefined) {
-      const age = await stat(lockPath).then((stats) => Date.now() - stats.mtimeMs, () => Infinity);
+      const age = await stat(lockPath).then(
+        (stats) => Date.now() - stats.mtimeMs,
+        () => Infinity,
+      );
       if (age < EMPTY_LOCK_GRACE_MS) throw locked(keystore, 'another process that is opening it');
     } else if (holder === process.pid && held.has(lockPath)) {
       throw locked(keystore, `this process (pid ${holder}); close the other SoftHsm first`);

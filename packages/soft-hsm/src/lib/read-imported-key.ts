@@ -20,7 +20,11 @@ function invalid(detail: string): KeyswitchError {
 async function privateKeyOf(request: ImportKeyRequest): Promise<KeyObject> {
   if (request.pem !== undefined) {
     if (typeof request.pem !== 'string') throw invalid('pem must be a string');
-    if (/-----BEGIN (ENCRYPTED PRIVATE KEY|[A-Z ]*PRIVATE KEY-----[\s\S]*Proc-Type: 4,ENCRYPTED)/.test(request.pem)) {
+    if (
+      /-----BEGIN (ENCRYPTED PRIVATE KEY|[A-Z ]*PRIVATE KEY-----[\s\S]*Proc-Type: 4,ENCRYPTED)/.test(
+        request.pem,
+      )
+    ) {
       throw invalid('encrypted PEM keys are not supported: decrypt the key first or import it as PKCS#12');
     }
     try {
@@ -32,7 +36,11 @@ async function privateKeyOf(request: ImportKeyRequest): Promise<KeyObject> {
   const der = request.pkcs8 ?? (await readPkcs12PrivateKey(request.pkcs12!.data, request.pkcs12!.password));
   if (!(der instanceof Uint8Array)) throw invalid('pkcs8 must be a Uint8Array');
   try {
-    return createPrivateKey({ key: Buffer.from(der.buffer, der.byteOffset, der.byteLength), format: 'der', type: 'pkcs8' });
+    return createPrivateKey({
+      key: Buffer.from(der.buffer, der.byteOffset, der.byteLength),
+      format: 'der',
+      type: 'pkcs8',
+    });
   } catch {
     throw invalid(`${request.pkcs8 ? 'pkcs8' : 'the PKCS#12 key'} is not a DER PKCS#8 private key`);
   } finally {
@@ -48,19 +56,31 @@ async function privateKeyOf(request: ImportKeyRequest): Promise<KeyObject> {
  * than 2048/3072/4096 bits, curves other than P-256/384/521, RSA-PSS-only keys), or a spec that does not
  * match
  */
-export async function readImportedKey(request: ImportKeyRequest): Promise<{ spec: KeySpec; material: KeyMaterial }> {
-  const sources = (['pem', 'pkcs8', 'pkcs12', 'raw'] as const).filter((source) => request[source] !== undefined);
+export async function readImportedKey(
+  request: ImportKeyRequest,
+): Promise<{ spec: KeySpec; material: KeyMaterial }> {
+  const sources = (['pem', 'pkcs8', 'pkcs12', 'raw'] as const).filter(
+    (source) => request[source] !== undefined,
+  );
   if (sources.length !== 1) {
-    throw invalid(`give exactly one of pem, pkcs8, pkcs12 and raw, got ${sources.length ? sources.join(', ') : 'none'}`);
+    throw invalid(
+      `give exactly one of pem, pkcs8, pkcs12 and raw, got ${sources.length ? sources.join(', ') : 'none'}`,
+    );
   }
-  if (request.spec !== undefined && !isKeySpec(request.spec)) throw invalid(`unknown key spec ${JSON.stringify(request.spec)}`);
+  if (request.spec !== undefined && !isKeySpec(request.spec)) {
+    throw invalid(`unknown key spec ${JSON.stringify(request.spec)}`);
+  }
   if (request.raw !== undefined) {
     const lengths = request.spec === undefined ? undefined : SECRET_LENGTHS[request.spec];
-    if (lengths === undefined) throw invalid('raw keys need spec SYMMETRIC_DEFAULT, HMAC_256, HMAC_384 or HMAC_512');
+    if (lengths === undefined) {
+      throw invalid('raw keys need spec SYMMETRIC_DEFAULT, HMAC_256, HMAC_384 or HMAC_512');
+    }
     if (!(request.raw instanceof Uint8Array)) throw invalid('raw must be a Uint8Array');
     const [min, max] = lengths;
     if (request.raw.length < min || request.raw.length > max) {
-      throw invalid(`a ${request.spec} key must be ${min === max ? min : `${min} to ${max}`} bytes, got ${request.raw.length}`);
+      throw invalid(
+        `a ${request.spec} key must be ${min === max ? min : `${min} to ${max}`} bytes, got ${request.raw.length}`,
+      );
     }
     const bytes = Buffer.alloc(request.raw.length);
     bytes.set(request.raw);
@@ -68,7 +88,9 @@ export async function readImportedKey(request: ImportKeyRequest): Promise<{ spec
   }
   const privateKey = await privateKeyOf(request);
   if (privateKey.asymmetricKeyType !== 'rsa' && privateKey.asymmetricKeyType !== 'ec') {
-    throw invalid(`${privateKey.asymmetricKeyType} keys are not supported; import an RSA or EC (P-256, P-384, P-521) key`);
+    throw invalid(
+      `${privateKey.asymmetricKeyType} keys are not supported; import an RSA or EC (P-256, P-384, P-521) key`,
+    );
   }
   const material = asymmetricMaterial(privateKey);
   const spec = parseSpki(material.spki).keySpec;

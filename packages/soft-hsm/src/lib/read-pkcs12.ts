@@ -2,7 +2,10 @@ import { KeyswitchError } from '@keyswitch/core';
 
 function unreadable(): KeyswitchError {
   // Never pass node-forge's error on: its details can quote the input.
-  return new KeyswitchError('INVALID_INPUT', 'cannot read the PKCS#12: wrong password, or not a PKCS#12 file');
+  return new KeyswitchError(
+    'INVALID_INPUT',
+    'cannot read the PKCS#12: wrong password, or not a PKCS#12 file',
+  );
 }
 
 /**
@@ -27,11 +30,16 @@ export async function readPkcs12PrivateKey(data: Uint8Array, password: string): 
   const { keyBag, pkcs8ShroudedKeyBag } = forge.pki.oids;
   const bags = [keyBag!, pkcs8ShroudedKeyBag!].flatMap((bagType) => pfx.getBags({ bagType })[bagType] ?? []);
   if (bags.length !== 1) {
-    throw new KeyswitchError('INVALID_INPUT', `the PKCS#12 must hold exactly one private key, it holds ${bags.length}`);
+    throw new KeyswitchError(
+      'INVALID_INPUT',
+      `the PKCS#12 must hold exactly one private key, it holds ${bags.length}`,
+    );
   }
   const bag = bags[0]!;
   // forge decodes RSA keys into objects and leaves other keys (EC) as their PrivateKeyInfo ASN.1.
-  const privateKeyInfo = bag.key ? forge.pki.wrapRsaPrivateKey(forge.pki.privateKeyToAsn1(bag.key)) : bag.asn1;
+  const privateKeyInfo = bag.key
+    ? forge.pki.wrapRsaPrivateKey(forge.pki.privateKeyToAsn1(bag.key))
+    : bag.asn1;
   if (!privateKeyInfo) throw unreadable();
   return Buffer.from(forge.asn1.toDer(privateKeyInfo).getBytes(), 'binary');
 }

@@ -3,7 +3,9 @@ import { type HashName, KeyswitchError } from '@keyswitch/core';
 
 /** RSAES-OAEP encryption with MGF1 on the same hash and an empty label. */
 export function encryptOaep(publicKey: KeyObject, hash: HashName, plaintext: Uint8Array): Uint8Array {
-  return new Uint8Array(publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: hash }, plaintext));
+  return new Uint8Array(
+    publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: hash }, plaintext),
+  );
 }
 
 /**
@@ -14,13 +16,22 @@ export function encryptOaep(publicKey: KeyObject, hash: HashName, plaintext: Uin
 export function decryptOaep(privateKey: KeyObject, hash: HashName, ciphertext: Uint8Array): Uint8Array {
   const modulusBytes = Math.ceil(privateKey.asymmetricKeyDetails!.modulusLength! / 8);
   if (ciphertext.length !== modulusBytes) {
-    throw new KeyswitchError('INVALID_CIPHERTEXT', `an OAEP ciphertext for this key is ${modulusBytes} bytes, got ${ciphertext.length}`);
+    throw new KeyswitchError(
+      'INVALID_CIPHERTEXT',
+      `an OAEP ciphertext for this key is ${modulusBytes} bytes, got ${ciphertext.length}`,
+    );
   }
   let plaintext: Buffer;
   try {
-    plaintext = privateDecrypt({ key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: hash }, ciphertext);
+    plaintext = privateDecrypt(
+      { key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: hash },
+      ciphertext,
+    );
   } catch {
-    throw new KeyswitchError('INVALID_CIPHERTEXT', 'the ciphertext does not decrypt under this key and algorithm');
+    throw new KeyswitchError(
+      'INVALID_CIPHERTEXT',
+      'the ciphertext does not decrypt under this key and algorithm',
+    );
   }
   const copy = new Uint8Array(plaintext);
   plaintext.fill(0);

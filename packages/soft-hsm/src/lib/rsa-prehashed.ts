@@ -23,9 +23,16 @@ function encode(scheme: RsaScheme, hash: HashName, digest: Uint8Array, bits: num
 }
 
 /** Signs a digest: the signature node:crypto's `sign(hash, message, …)` would give for that message's digest. */
-export function signRsaDigest(privateKey: KeyObject, scheme: RsaScheme, hash: HashName, digest: Uint8Array): Uint8Array {
+export function signRsaDigest(
+  privateKey: KeyObject,
+  scheme: RsaScheme,
+  hash: HashName,
+  digest: Uint8Array,
+): Uint8Array {
   const encoded = encode(scheme, hash, digest, modulusBits(privateKey));
-  if (encoded === undefined) throw new KeyswitchError('INVALID_INPUT', 'the RSA modulus is too short for this algorithm');
+  if (encoded === undefined) {
+    throw new KeyswitchError('INVALID_INPUT', 'the RSA modulus is too short for this algorithm');
+  }
   return new Uint8Array(privateEncrypt({ key: privateKey, padding: constants.RSA_NO_PADDING }, encoded));
 }
 

@@ -35,8 +35,12 @@ export function scryptParametersAreSane({ N, r, p, salt }: ScryptParameters): bo
 export function deriveKeystoreKey(passphrase: string, parameters: ScryptParameters): Promise<Buffer> {
   const { N, r, p, salt } = parameters;
   return new Promise((resolve, reject) => {
-    scrypt(passphrase.normalize('NFC'), salt, 32, { N, r, p, maxmem: 256 * N * r + 16 * 1024 * 1024 }, (error, key) =>
-      error ? reject(error) : resolve(key),
+    scrypt(
+      passphrase.normalize('NFC'),
+      salt,
+      32,
+      { N, r, p, maxmem: 256 * N * r + 16 * 1024 * 1024 },
+      (error, key) => (error ? reject(error) : resolve(key)),
     );
   });
 }

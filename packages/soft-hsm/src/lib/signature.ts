@@ -25,13 +25,22 @@ function keyOptions(key: KeyObject, input: SignInput) {
  * Signs a message (hashed here, off the event loop by node:crypto) or a precomputed digest (encoded and
  * signed here, see `rsa-prehashed` and `ecdsa-prehashed`). ECDSA signatures are DER.
  */
-export async function signMessage(material: AsymmetricMaterial, spec: KeySpec, input: SignInput): Promise<Uint8Array> {
+export async function signMessage(
+  material: AsymmetricMaterial,
+  spec: KeySpec,
+  input: SignInput,
+): Promise<Uint8Array> {
   const info = algorithmInfo(input.algorithm);
   if (input.messageType === 'RAW') {
     return new Uint8Array(await signAsync(info.hash!, input.message, keyOptions(material.privateKey, input)));
   }
   if (info.family === 'ECDSA') return signEcdsaDigest(material.privateKey, spec, input.message);
-  return signRsaDigest(material.privateKey, info.family === 'RSA_PSS' ? 'PSS' : 'PKCS1', info.hash!, input.message);
+  return signRsaDigest(
+    material.privateKey,
+    info.family === 'RSA_PSS' ? 'PSS' : 'PKCS1',
+    info.hash!,
+    input.message,
+  );
 }
 
 /** Verifies a signature made by {@link signMessage}; a malformed or wrong signature gives `false`. */
@@ -43,12 +52,19 @@ export async function verifyMessage(
   const info = algorithmInfo(input.algorithm);
   if (input.messageType === 'RAW') {
     try {
-      return await verifyAsync(info.hash!, input.message, keyOptions(material.publicKey, input), input.signature);
+      return await verifyAsync(
+        info.hash!,
+        input.message,
+        keyOptions(material.publicKey, input),
+        input.signature,
+      );
     } catch {
       return false;
     }
   }
-  if (info.family === 'ECDSA') return verifyEcdsaDigest(material.privateKey, spec, input.message, input.signature);
+  if (info.family === 'ECDSA') {
+    return verifyEcdsaDigest(material.privateKey, spec, input.message, input.signature);
+  }
   const scheme = info.family === 'RSA_PSS' ? 'PSS' : 'PKCS1';
   return verifyRsaDigest(material.publicKey, scheme, info.hash!, input.message, input.signature);
 }

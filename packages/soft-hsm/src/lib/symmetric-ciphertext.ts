@@ -22,14 +22,6 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const HEADER_BYTES = 1 + ID_BYTES;
 
-/** The byte offsets of the blob's regions (for tests and tools). */
-export const SYMMETRIC_BLOB_LAYOUT = {
-  header: 0,
-  iv: HEADER_BYTES,
-  body: HEADER_BYTES + IV_BYTES,
-  tagBytes: TAG_BYTES,
-} as const;
-
 function keyIdBytes(keyId: string): Buffer {
   return Buffer.from(keyId.replaceAll('-', ''), 'hex');
 }
@@ -39,11 +31,19 @@ function aad(header: Uint8Array, context: EncryptionContext | undefined): Buffer
 }
 
 function invalid(): KeyswitchError {
-  return new KeyswitchError('INVALID_CIPHERTEXT', 'the ciphertext does not authenticate under this key and encryption context');
+  return new KeyswitchError(
+    'INVALID_CIPHERTEXT',
+    'the ciphertext does not authenticate under this key and encryption context',
+  );
 }
 
 /** Encrypts under a 32-byte AES key, binding the key id and the encryption context. */
-export function sealSymmetric(key: Buffer, keyId: string, plaintext: Uint8Array, context: EncryptionContext | undefined): Uint8Array {
+export function sealSymmetric(
+  key: Buffer,
+  keyId: string,
+  plaintext: Uint8Array,
+  context: EncryptionContext | undefined,
+): Uint8Array {
   const header = Buffer.concat([Buffer.from([VERSION]), keyIdBytes(keyId)]);
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
@@ -58,7 +58,12 @@ export function sealSymmetric(key: Buffer, keyId: string, plaintext: Uint8Array,
  * @throws INVALID_CIPHERTEXT when the blob is malformed, was made under another key, was changed, or
  * the context differs
  */
-export function openSymmetric(key: Buffer, keyId: string, blob: Uint8Array, context: EncryptionContext | undefined): Uint8Array {
+export function openSymmetric(
+  key: Buffer,
+  keyId: string,
+  blob: Uint8Array,
+  context: EncryptionContext | undefined,
+): Uint8Array {
   if (blob.length < HEADER_BYTES + IV_BYTES + TAG_BYTES || blob[0] !== VERSION) throw invalid();
   const header = blob.subarray(0, HEADER_BYTES);
   if (!keyIdBytes(keyId).equals(header.subarray(1))) throw invalid();

@@ -1,5 +1,5 @@
-import { expect } from 'vitest';
 import { isKeyswitchError, type KeyswitchError } from '@keyswitch/core';
+import { expect } from 'vitest';
 
 /** The KeyswitchError a promise rejects with (fails the test when it resolves or rejects otherwise). */
 export async function rejection(promise: Promise<unknown>): Promise<KeyswitchError> {

@@ -1,12 +1,12 @@
 import { createHmac, createPublicKey, diffieHellman, generateKeyPairSync, verify } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
 import {
   type AuditEvent,
   isKeyswitchError,
   Keyswitch,
   type KeyswitchConfigInput,
   type KeyswitchError,
-} from '../src/index.js';
+} from '@keyswitch/core';
+import { afterEach, describe, expect, it } from 'vitest';
 
 const config: KeyswitchConfigInput = {
   environment: 'test',
@@ -55,9 +55,18 @@ describe('Keyswitch registry', () => {
   it('resolves configured defaults for each logical key', async () => {
     const ks = await Keyswitch.fromConfig(config);
     open.push(ks);
-    expect(ks.keyConfig('ds-decrypt')).toMatchObject({ usage: 'ENCRYPT_DECRYPT', algorithm: 'RSAES_OAEP_SHA_256' });
-    expect(ks.keyConfig('pan-kek')).toMatchObject({ usage: 'ENCRYPT_DECRYPT', algorithm: 'SYMMETRIC_DEFAULT' });
-    expect(ks.keyConfig('pan-hmac')).toMatchObject({ usage: 'GENERATE_VERIFY_MAC', algorithm: 'HMAC_SHA_256' });
+    expect(ks.keyConfig('ds-decrypt')).toMatchObject({
+      usage: 'ENCRYPT_DECRYPT',
+      algorithm: 'RSAES_OAEP_SHA_256',
+    });
+    expect(ks.keyConfig('pan-kek')).toMatchObject({
+      usage: 'ENCRYPT_DECRYPT',
+      algorithm: 'SYMMETRIC_DEFAULT',
+    });
+    expect(ks.keyConfig('pan-hmac')).toMatchObject({
+      usage: 'GENERATE_VERIFY_MAC',
+      algorithm: 'HMAC_SHA_256',
+    });
     expect(ks.keyConfig('acs-ecdh')).toMatchObject({ usage: 'KEY_AGREEMENT', algorithm: 'ECDH' });
     expect(ks.environment).toBe('test');
     expect(ks.providerNames()).toEqual(['dev']);
@@ -70,7 +79,11 @@ describe('Keyswitch registry', () => {
     const der = await acs.sign(message);
     const p1363 = await acs.sign(message, { format: 'P1363' });
     expect(p1363).toHaveLength(64);
-    const publicKey = createPublicKey({ key: Buffer.from((await acs.publicKey()).spki), format: 'der', type: 'spki' });
+    const publicKey = createPublicKey({
+      key: Buffer.from((await acs.publicKey()).spki),
+      format: 'der',
+      type: 'spki',
+    });
     expect(verify('sha256', message, publicKey, der)).toBe(true);
     expect(verify('sha256', message, { key: publicKey, dsaEncoding: 'ieee-p1363' }, p1363)).toBe(true);
     expect(await acs.verify(message, der)).toBe(true);
@@ -82,7 +95,9 @@ describe('Keyswitch registry', () => {
     const dsKey = createPublicKey({ key: (await ds.publicKey()).pem(), format: 'pem' });
     expect(verify('sha256', message, { key: dsKey, padding: 6, saltLength: 32 }, pss)).toBe(true);
     const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', message));
-    expect(verify('sha256', message, { key: dsKey, padding: 6, saltLength: 32 }, await ds.signDigest(digest))).toBe(true);
+    expect(
+      verify('sha256', message, { key: dsKey, padding: 6, saltLength: 32 }, await ds.signDigest(digest)),
+    ).toBe(true);
     expect(await ds.verifyDigest(digest, pss)).toBe(true);
     expect((await rejection(ds.signDigest(digest.subarray(1)))).code).toBe('INVALID_INPUT');
   });
@@ -91,7 +106,9 @@ describe('Keyswitch registry', () => {
     const ks = await provisioned();
     const kek = ks.encrypter('pan-kek');
     const ciphertext = await kek.encrypt(message, { context: { tenant: 't1' } });
-    expect(Buffer.from(await kek.decrypt(ciphertext, { context: { tenant: 't1' } }))).toEqual(Buffer.from(message));
+    expect(Buffer.from(await kek.decrypt(ciphertext, { context: { tenant: 't1' } }))).toEqual(
+      Buffer.from(message),
+    );
     const wrong = await rejection(ks.decrypter('pan-kek').decrypt(ciphertext, { context: { tenant: 't2' } }));
     expect(wrong).toMatchObject({ code: 'INVALID_CIPHERTEXT', keyName: 'pan-kek', provider: 'dev' });
     expect(wrong.message).toMatch(/^\[keyswitch\] \[dev\] key "pan-kek" \(kek\)/);
@@ -110,7 +127,11 @@ describe('Keyswitch registry', () => {
     const secret = await agreement.deriveSharedSecret(peer.publicKey.export({ format: 'jwk' }) as never);
     const expected = diffieHellman({
       privateKey: peer.privateKey,
-      publicKey: createPublicKey({ key: Buffer.from((await agreement.publicKey()).spki), format: 'der', type: 'spki' }),
+      publicKey: createPublicKey({
+        key: Buffer.from((await agreement.publicKey()).spki),
+        format: 'der',
+        type: 'spki',
+      }),
     });
     expect(Buffer.from(secret)).toEqual(expected);
 
@@ -137,8 +158,14 @@ describe('Keyswitch registry', () => {
     });
     expect((await rejection(() => ks.dataKeys('ds-decrypt'))).code).toBe('USAGE_MISMATCH');
     expect((await rejection(() => ks.mac('acs-signing'))).code).toBe('USAGE_MISMATCH');
-    expect(await rejection(() => ks.encrypter('nope'))).toMatchObject({ code: 'CONFIG_INVALID', path: 'keys.nope' });
-    expect(await rejection(ks.provider('nope'))).toMatchObject({ code: 'CONFIG_INVALID', path: 'providers.nope' });
+    expect(await rejection(() => ks.encrypter('nope'))).toMatchObject({
+      code: 'CONFIG_INVALID',
+      path: 'keys.nope',
+    });
+    expect(await rejection(ks.provider('nope'))).toMatchObject({
+      code: 'CONFIG_INVALID',
+      path: 'providers.nope',
+    });
   });
 
   it('checks each key against its backend key at first use', async () => {
@@ -148,11 +175,21 @@ describe('Keyswitch registry', () => {
     await provider.createKey({ spec: 'ECC_NIST_P384', usage: 'SIGN_VERIFY', label: 'acs' });
     await provider.createKey({ spec: 'ECC_NIST_P256', usage: 'SIGN_VERIFY', label: 'ecdh' });
     const spec = await rejection(ks.signer('acs-signing').sign(message));
-    expect(spec).toMatchObject({ code: 'CONFIG_INVALID', keyName: 'acs-signing', path: 'keys.acs-signing.spec' });
+    expect(spec).toMatchObject({
+      code: 'CONFIG_INVALID',
+      keyName: 'acs-signing',
+      path: 'keys.acs-signing.spec',
+    });
     expect(spec.message).toMatch(/configured as ECC_NIST_P256 but the backend key is ECC_NIST_P384/);
     const usage = await rejection(ks.keyAgreement('acs-ecdh').deriveSharedSecret(new Uint8Array(1)));
-    expect(usage).toMatchObject({ code: 'CONFIG_INVALID', keyName: 'acs-ecdh', path: 'keys.acs-ecdh.algorithm' });
-    expect(usage.message).toMatch(/configured for KEY_AGREEMENT \(ECDH\) but the backend key's usage is SIGN_VERIFY/);
+    expect(usage).toMatchObject({
+      code: 'CONFIG_INVALID',
+      keyName: 'acs-ecdh',
+      path: 'keys.acs-ecdh.algorithm',
+    });
+    expect(usage.message).toMatch(
+      /configured for KEY_AGREEMENT \(ECDH\) but the backend key's usage is SIGN_VERIFY/,
+    );
     const missing = await rejection(ks.mac('pan-hmac').generate(message));
     expect(missing).toMatchObject({ code: 'KEY_NOT_FOUND', keyName: 'pan-hmac', provider: 'dev' });
     // Once the key exists the same handle works: a failed check is not remembered.
@@ -182,7 +219,11 @@ describe('Keyswitch registry', () => {
     expect(typeof encrypt.durationMs).toBe('number');
     expect(Number.isNaN(Date.parse(encrypt.time))).toBe(false);
     const decrypt = events.find((event) => event.operation === 'decrypt')!;
-    expect(decrypt).toMatchObject({ outcome: 'failure', errorCode: 'INVALID_CIPHERTEXT', keyName: 'pan-kek' });
+    expect(decrypt).toMatchObject({
+      outcome: 'failure',
+      errorCode: 'INVALID_CIPHERTEXT',
+      keyName: 'pan-kek',
+    });
     const serialised = JSON.stringify(events);
     expect(serialised).not.toContain('4111');
     expect(serialised).not.toContain(Buffer.from(ciphertext).toString('base64'));
@@ -195,9 +236,13 @@ describe('Keyswitch registry', () => {
     );
     expect(unknown).toMatchObject({ code: 'CONFIG_INVALID', path: 'providers.dev.type' });
     expect(unknown.message).toMatch(/needs the package @keyswitch\/not-a-backend; install it/);
-    const odd = await rejection(Keyswitch.fromConfig({ ...config, providers: { dev: { type: 'Not A Type!' } } }));
+    const odd = await rejection(
+      Keyswitch.fromConfig({ ...config, providers: { dev: { type: 'Not A Type!' } } }),
+    );
     expect(odd).toMatchObject({ code: 'CONFIG_INVALID', path: 'providers.dev.type' });
-    const noFactory = await rejection(Keyswitch.fromConfig({ ...config, providers: { dev: { type: 'zod' } } }));
+    const noFactory = await rejection(
+      Keyswitch.fromConfig({ ...config, providers: { dev: { type: 'zod' } } }),
+    );
     expect(noFactory.message).toMatch(/does not export a providerFactory/);
     const section = await rejection(
       Keyswitch.fromConfig({ ...config, providers: { dev: { type: 'soft-hsm', keystore: 'dev.keystore' } } }),
