@@ -46,7 +46,18 @@ export interface KeyImportRequest {
 /**
  * Imports key material the suite generated into the backend, returning the new key's reference (or its
  * description). Optional: with it the suite also checks what needs both sides of a key, such as signatures
- * made by node:crypto verifying through the provider and HMACs equal to node:crypto's.
+ * made by node:crypto verifying through the provider and HMACs equal to node:crypto's. Throwing
+ * UNSUPPORTED_ALGORITHM for a spec it cannot import skips those checks for that spec.
+ *
+ * @example
+ * ```ts
+ * const importKey: KeyImporter = (hsm, { spec, usage, key, label }) =>
+ *   (hsm as SoftHsm).importKey(
+ *     key.type === 'secret'
+ *       ? { label, usage, spec, raw: key.export() }
+ *       : { label, usage, spec, pkcs8: key.export({ format: 'der', type: 'pkcs8' }) },
+ *   );
+ * ```
  */
 export type KeyImporter = (
   provider: KeyProvider,
@@ -71,15 +82,17 @@ export interface CleanedKey {
   readonly label: string;
   readonly spec: KeySpec;
   readonly usage: KeyUsage;
-  readonly group: GroupId;
+  /** The suite group that made the key, or `compare` for {@link compareProviders}. */
+  readonly group: GroupId | 'compare';
   /**
    * `scheduled-deletion`: the suite scheduled it for deletion (shortest window); `already-scheduled`: a
    * lifecycle check had done so; `disabled`: the backend cannot schedule deletion, so the suite disabled
-   * it; `left`: neither worked, and `error` says why.
+   * it; `left`: the backend can do neither (or both failed, and `error` says why).
    */
   readonly action: 'scheduled-deletion' | 'already-scheduled' | 'disabled' | 'left';
   /** When the backend will destroy the key, as ISO 8601. */
   readonly deletionDate?: string;
+  /** Why scheduling deletion (and then disabling) failed; absent when cleanup worked. */
   readonly error?: string;
 }
 
@@ -88,7 +101,20 @@ export interface CleanupReport {
   readonly keys: readonly CleanedKey[];
 }
 
-/** Options of every suite group. */
+/**
+ * Options of every suite group.
+ *
+ * @example
+ * ```ts
+ * const options: SuiteOptions = {
+ *   describe, it, beforeAll, afterAll,
+ *   createProvider: () => SoftHsm.open(),
+ *   label: 'ci',
+ *   onCleanup: (report) => console.log(`${report.keys.length} keys scheduled for deletion`),
+ * };
+ * signingTests(options);
+ * ```
+ */
 export interface SuiteOptions extends TestApi {
   /** Returns a fresh provider; called once per group (and once more by a few checks that close it). */
   readonly createProvider: () => Promise<KeyProvider> | KeyProvider;

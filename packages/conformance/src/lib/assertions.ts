@@ -1,6 +1,6 @@
 import { type ErrorCode, isKeyswitchError, type KeyswitchError } from '@keyswitch/core';
-import { CheckFailed } from './outcomes.js';
 import { hex } from './bytes.js';
+import { CheckFailed } from './outcomes.js';
 
 /** Fails the check with `message` unless `condition` holds. */
 export function check(condition: unknown, message: string): asserts condition {
@@ -27,7 +27,9 @@ export async function checkRejectedSignature(action: () => Promise<boolean>, wha
   try {
     result = await action();
   } catch (error) {
-    throw new CheckFailed(`${what}: a verify that does not match must answer false, but it threw ${describeError(error)}`);
+    throw new CheckFailed(
+      `${what}: a verify that does not match must answer false, but it threw ${describeError(error)}`,
+    );
   }
   checkBoolean(result, false, what);
 }
@@ -37,13 +39,19 @@ export async function checkRejectedSignature(action: () => Promise<boolean>, wha
  *
  * @returns the error, for further checks
  */
-export async function expectCode(action: () => Promise<unknown>, code: ErrorCode, what: string): Promise<KeyswitchError> {
+export async function expectCode(
+  action: () => Promise<unknown>,
+  code: ErrorCode,
+  what: string,
+): Promise<KeyswitchError> {
   let result: unknown;
   try {
     result = await action();
   } catch (error) {
-    if (!isKeyswitchError(error)) throw new CheckFailed(`${what}: expected ${code}, got ${describeError(error)}`);
-    if (error.code !== code) throw new CheckFailed(`${what}: expected ${code}, got ${error.code} (${error.message})`);
+    if (!isKeyswitchError(error))
+      throw new CheckFailed(`${what}: expected ${code}, got ${describeError(error)}`);
+    if (error.code !== code)
+      throw new CheckFailed(`${what}: expected ${code}, got ${error.code} (${error.message})`);
     return error;
   }
   throw new CheckFailed(`${what}: expected ${code}, but it succeeded and returned ${describe(result)}`);
@@ -58,6 +66,7 @@ export function describeError(error: unknown): string {
 
 function describe(value: unknown): string {
   if (value instanceof Uint8Array) return `${value.byteLength} bytes`;
-  if (value === undefined || value === null || typeof value === 'boolean' || typeof value === 'number') return String(value);
+  if (value === undefined || value === null || typeof value === 'boolean' || typeof value === 'number')
+    return String(value);
   return typeof value;
 }

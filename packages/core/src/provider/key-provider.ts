@@ -155,12 +155,13 @@ export abstract class KeyProvider {
   protected onDeriveSharedSecret?(key: KeyFacts, peer: ParsedPublicKey): Promise<Uint8Array>;
   /**
    * A data key wrapped by a SYMMETRIC_DEFAULT key. Optional: without it the core draws random bytes and
-   * encrypts them with `onEncrypt`, which gives a blob `decrypt` opens.
+   * encrypts them with `onEncrypt`, which gives a blob `decrypt` opens. With `withPlaintext` false the
+   * hook may leave `plaintext` out (a backend that can keep the key from ever leaving it should).
    */
   protected onGenerateDataKey?(
     key: KeyFacts,
-    input: { dataKeySpec: DataKeySpec; context: EncryptionContext | undefined },
-  ): Promise<{ plaintext: Uint8Array; ciphertextBlob: Uint8Array }>;
+    input: { dataKeySpec: DataKeySpec; context: EncryptionContext | undefined; withPlaintext: boolean },
+  ): Promise<{ plaintext?: Uint8Array; ciphertextBlob: Uint8Array }>;
   protected onGenerateRandom?(length: number): Promise<Uint8Array>;
   /** Releases the backend; called once, after work in flight has drained. */
   protected onClose?(): Promise<void>;
@@ -343,9 +344,10 @@ export abstract class KeyProvider {
   }
 
   /**
-   * Verifies a signature. A signature that does not verify, or is malformed, gives `false`, not an error.
+   * Verifies a signature. A signature that does not verify, or is malformed, gives `false`, not an error;
+   * only an empty signature is INVALID_INPUT (as in AWS KMS).
    *
-   * @throws the same codes as {@link KeyProvider.sign} for everything but the signature itself
+   * @throws INVALID_INPUT for an empty signature, and the codes of {@link KeyProvider.sign}
    */
   verify(request: VerifyRequest, call: CallContext = {}): Promise<boolean> {
     return this.#run('verify', call, request, async () => {
@@ -457,9 +459,10 @@ export abstract class KeyProvider {
         );
       }
       const context = assertContext(request.context);
-      let generated: { plaintext: Uint8Array; ciphertextBlob: Uint8Array };
+      const withPlaintext = request.withPlaintext !== false;
+      let generated: { plaintext?: Uint8Array; ciphertextBlob: Uint8Array };
       if (this.onGenerateDataKey) {
-        generated = await this.onGenerateDataKey(key, { dataKeySpec, context });
+        generated = await this.onGenerateDataKey(key, { dataKeySpec, context, withPlaintext });
       } else if (this.onGenerateRandom && this.onEncrypt) {
         const plaintext = await this.onGenerateRandom(dataKeySpec === 'AES_256' ? 32 : 16);
         const ciphertextBlob = await this.onEncrypt(key, {
@@ -471,10 +474,12 @@ export abstract class KeyProvider {
       } else {
         throw unsupported('data keys');
       }
-      if (request.withPlaintext === false) {
-        generated.plaintext.fill(0);
+      if (!withPlaintext) {
+        generated.plaintext?.fill(0);
         return { ciphertextBlob: generated.ciphertextBlob, ref: key.ref };
       }
+      if (generated.plaintext === undefined)
+        throw new KeyswitchError('INTERNAL', 'the backend returned no data key');
       return { ciphertextBlob: generated.ciphertextBlob, plaintext: generated.plaintext, ref: key.ref };
     });
   }

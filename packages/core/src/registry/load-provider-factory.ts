@@ -71,7 +71,10 @@ export async function loadProviderFactory(
  * Imports a package as the application would from `directory`, through the same build (ESM or CJS) this
  * copy of keyswitch is, so that the backend and the application share one copy of `@keyswitch/core`.
  */
-async function importFrom(directory: string, packageName: string): Promise<{ providerFactory?: ProviderFactory }> {
+async function importFrom(
+  directory: string,
+  packageName: string,
+): Promise<{ providerFactory?: ProviderFactory }> {
   const require = createRequire(join(directory, 'noop.js'));
   if (IS_COMMONJS) return require(packageName);
   const manifestPath = require.resolve(`${packageName}/package.json`);
@@ -90,7 +93,8 @@ interface PackageManifest {
 /** The ESM entry a package's `exports` (or `module`) names for `import`. */
 function esmEntry(manifest: PackageManifest): string | undefined {
   let target: unknown = manifest.exports;
-  if (target && typeof target === 'object' && '.' in target) target = (target as Record<string, unknown>)['.'];
+  if (target && typeof target === 'object' && '.' in target)
+    target = (target as Record<string, unknown>)['.'];
   for (let depth = 0; depth < 4 && target && typeof target === 'object'; depth++) {
     const conditions = target as Record<string, unknown>;
     target = conditions['import'] ?? conditions['node'] ?? conditions['default'];

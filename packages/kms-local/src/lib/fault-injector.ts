@@ -4,6 +4,11 @@ import { KmsException } from './kms-exception.js';
  * Faults kms-local injects, for resilience tests: a share of requests answered with ThrottlingException,
  * and a share delayed before they are handled. With a `seed`, which requests are hit is the same on every
  * run; without one it is random.
+ *
+ * @example
+ * ```ts
+ * server.setFaults({ throttleRate: 0.25, seed: 42, operations: ['Sign'] });
+ * ```
  */
 export interface KmsLocalFaults {
   /** Fraction of requests, 0 to 1, answered `ThrottlingException` (HTTP 400) without being handled. */
@@ -46,7 +51,8 @@ export class FaultInjector {
   /** The faults for a request to `operation`; draws from the generator only for affected operations. */
   decide(operation: string): FaultDecision {
     const faults = this.#faults;
-    if (faults.operations !== undefined && !faults.operations.includes(operation)) return { throttle: false, delayMs: 0 };
+    if (faults.operations !== undefined && !faults.operations.includes(operation))
+      return { throttle: false, delayMs: 0 };
     const throttle = (faults.throttleRate ?? 0) > 0 && this.#random() < faults.throttleRate!;
     const delayed = !throttle && (faults.delayRate ?? 0) > 0 && this.#random() < faults.delayRate!;
     return { throttle, delayMs: delayed ? (faults.delayMs ?? 1000) : 0 };

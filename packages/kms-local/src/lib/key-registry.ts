@@ -3,15 +3,19 @@ import type { KeySpec, KeyUsage } from '@keyswitch/core';
 import { KmsException, keyNotFound } from './kms-exception.js';
 
 /** A KMS key state, in KMS's names. */
-export type KmsKeyState = 'Enabled' | 'Disabled' | 'PendingDeletion';
+export type KmsKeyState = 'Enabled' | 'Disabled' | 'PendingDeletion' | 'PendingImport';
 
 /** What kms-local keeps about a key; the key material stays in the backing provider. */
 export interface LocalKey {
   readonly keyId: string;
   readonly accountId: string;
   readonly arn: string;
-  /** The key's reference in the backing provider. */
-  readonly providerRef: string;
+  /** The key's reference in the backing provider; empty while an EXTERNAL key awaits its material. */
+  providerRef: string;
+  /** `AWS_KMS` for keys made here, `EXTERNAL` for keys whose material is imported. */
+  readonly origin: 'AWS_KMS' | 'EXTERNAL';
+  /** When imported key material expires (KEY_MATERIAL_EXPIRES); then the key is PendingImport again. */
+  materialValidTo?: Date | undefined;
   readonly spec: KeySpec;
   readonly usage: KeyUsage;
   readonly createdAt: Date;
@@ -132,7 +136,9 @@ export class KeyRegistry {
   aliasesOf(accountId: string, keyId?: string): LocalAlias[] {
     return [...this.#aliases.values()].filter(
       (alias) =>
-        alias.accountId === accountId && (keyId === undefined || alias.keyId === keyId) && this.#live(alias.keyId),
+        alias.accountId === accountId &&
+        (keyId === undefined || alias.keyId === keyId) &&
+        this.#live(alias.keyId),
     );
   }
 
@@ -160,7 +166,11 @@ export class KeyRegistry {
   /** The key, unless its deletion date has passed (then it is forgotten, with its aliases). */
   #live(keyId: string): LocalKey | undefined {
     const key = this.#keys.get(keyId);
-    if (key?.state === 'PendingDeletion' && key.deletionDate !== undefined && key.deletionDate <= this.#now()) {
+    if (
+      key?.state === 'PendingDeletion' &&
+      key.deletionDate !== undefined &&
+      key.deletionDate <= this.#now()
+    ) {
       this.#keys.delete(keyId);
       for (const [name, alias] of this.#aliases) if (alias.keyId === keyId) this.#aliases.delete(name);
       return undefined;

@@ -1,6 +1,6 @@
 import { type Algorithm, algorithmsFor, type KeyProvider, type KeyUsage, keySpecInfo } from '@keyswitch/core';
-import { fromProviderError, KmsException } from './kms-exception.js';
 import type { KeyRegistry, LocalKey } from './key-registry.js';
+import { fromProviderError, KmsException } from './kms-exception.js';
 import type { RequestFields } from './request-fields.js';
 
 /** What every operation handler works with. */
@@ -13,7 +13,10 @@ export interface OperationContext {
 }
 
 /** One KMS operation: request fields in, the response's JSON object out. */
-export type OperationHandler = (fields: RequestFields, context: OperationContext) => Promise<Record<string, unknown>>;
+export type OperationHandler = (
+  fields: RequestFields,
+  context: OperationContext,
+) => Promise<Record<string, unknown>>;
 
 /** The operations KMS lets a caller perform on another account's key (when the key policy allows). */
 const CROSS_ACCOUNT = new Set([
@@ -37,7 +40,12 @@ const CROSS_ACCOUNT = new Set([
  * key id, key ARN, alias name or alias ARN, including another account's ARNs; key-management operations
  * take only a key id or key ARN of the caller's own account (another account's key: AccessDenied).
  */
-export function keyFor(operation: string, fields: RequestFields, context: OperationContext, field = 'KeyId'): LocalKey {
+export function keyFor(
+  operation: string,
+  fields: RequestFields,
+  context: OperationContext,
+  field = 'KeyId',
+): LocalKey {
   const reference = fields.string(field, { required: true, max: 2048 });
   const crossAccount = CROSS_ACCOUNT.has(operation);
   const aliases = crossAccount && operation !== 'GetKeyRotationStatus';
@@ -55,6 +63,19 @@ export function keyFor(operation: string, fields: RequestFields, context: Operat
 export function requireEnabled(key: LocalKey): void {
   if (key.state === 'Disabled') throw new KmsException('DisabledException', `${key.arn} is disabled.`);
   requireNotPendingDeletion(key);
+  requireMaterial(key);
+}
+
+/** Refuses a key whose imported material is missing or expired with `KMSInvalidStateException`. */
+export function requireMaterial(key: LocalKey): void {
+  if (key.materialValidTo !== undefined && key.materialValidTo <= new Date()) {
+    key.state = 'PendingImport';
+    key.providerRef = '';
+    key.materialValidTo = undefined;
+  }
+  if (key.state === 'PendingImport') {
+    throw new KmsException('KMSInvalidStateException', `${key.arn} is pending import.`);
+  }
 }
 
 /** Refuses a key pending deletion with `KMSInvalidStateException`. */
@@ -72,7 +93,10 @@ export function requireUsage(key: LocalKey, usage: KeyUsage, operation: string, 
       `${key.arn} key usage is ${key.usage} which is not valid for ${operation}.`,
     );
   }
-  if (algorithm !== undefined && !(algorithmsFor(key.spec, key.usage) as readonly string[]).includes(algorithm)) {
+  if (
+    algorithm !== undefined &&
+    !(algorithmsFor(key.spec, key.usage) as readonly string[]).includes(algorithm)
+  ) {
     throw new KmsException(
       'InvalidKeyUsageException',
       `Algorithm ${algorithm} is incompatible with key spec ${key.spec}.`,
@@ -92,7 +116,11 @@ export async function provider<T>(call: () => Promise<T>): Promise<T> {
 /** Answers a request with `DryRun: true` that would have succeeded. */
 export function dryRunCheck(fields: RequestFields): void {
   if (fields.boolean('DryRun') === true) {
-    throw new KmsException('DryRunOperationException', 'The request would have succeeded, but the DryRun option is set.', 412);
+    throw new KmsException(
+      'DryRunOperationException',
+      'The request would have succeeded, but the DryRun option is set.',
+      412,
+    );
   }
 }
 
@@ -134,7 +162,14 @@ export function keyMetadata(key: LocalKey): Record<string, unknown> {
     KeyState: key.state,
     ...(key.deletionDate === undefined ? {} : { DeletionDate: epochSeconds(key.deletionDate) }),
     ...(key.pendingWindowDays === undefined ? {} : { PendingDeletionWindowInDays: key.pendingWindowDays }),
-    Origin: 'AWS_KMS',
+    Origin: key.origin,
+    ...(key.origin === 'EXTERNAL'
+      ? {
+          ExpirationModel:
+            key.materialValidTo === undefined ? 'KEY_MATERIAL_DOES_NOT_EXPIRE' : 'KEY_MATERIAL_EXPIRES',
+          ...(key.materialValidTo === undefined ? {} : { ValidTo: epochSeconds(key.materialValidTo) }),
+        }
+      : {}),
     KeyManager: 'CUSTOMER',
     CustomerMasterKeySpec: key.spec,
     KeySpec: key.spec,

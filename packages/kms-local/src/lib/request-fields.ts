@@ -23,15 +23,24 @@ export class RequestFields {
       if (options.required) throw missing(name);
       return undefined;
     }
-    if (typeof value !== 'string') throw validation(`1 validation error detected: Value at '${camel(name)}' must be a string`);
+    if (typeof value !== 'string')
+      throw validation(`1 validation error detected: Value at '${camel(name)}' must be a string`);
     lengthCheck(name, value.length, options.min ?? (options.required ? 1 : 0), options.max);
     return value;
   }
 
   /** A string field that must be one of `allowed`. */
   enumeration<T extends string>(name: string, allowed: readonly T[], options: { required: true }): T;
-  enumeration<T extends string>(name: string, allowed: readonly T[], options?: { required?: boolean }): T | undefined;
-  enumeration<T extends string>(name: string, allowed: readonly T[], options: { required?: boolean } = {}): T | undefined {
+  enumeration<T extends string>(
+    name: string,
+    allowed: readonly T[],
+    options?: { required?: boolean },
+  ): T | undefined;
+  enumeration<T extends string>(
+    name: string,
+    allowed: readonly T[],
+    options: { required?: boolean } = {},
+  ): T | undefined {
     const value = this.string(name, options);
     if (value === undefined) return undefined;
     if (!(allowed as readonly string[]).includes(value)) {
@@ -59,10 +68,21 @@ export class RequestFields {
     return value;
   }
 
+  /** A number (a timestamp in epoch seconds). */
+  number(name: string): number | undefined {
+    const value = this.#body[name];
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      throw validation(`1 validation error detected: Value at '${camel(name)}' must be a number`);
+    }
+    return value;
+  }
+
   boolean(name: string): boolean | undefined {
     const value = this.#body[name];
     if (value === undefined || value === null) return undefined;
-    if (typeof value !== 'boolean') throw validation(`1 validation error detected: Value at '${camel(name)}' must be a boolean`);
+    if (typeof value !== 'boolean')
+      throw validation(`1 validation error detected: Value at '${camel(name)}' must be a boolean`);
     return value;
   }
 
@@ -102,7 +122,8 @@ export class RequestFields {
   tags(name: string): { key: string; value: string }[] {
     const value = this.#body[name];
     if (value === undefined || value === null) return [];
-    if (!Array.isArray(value)) throw validation(`1 validation error detected: Value at '${camel(name)}' must be a list`);
+    if (!Array.isArray(value))
+      throw validation(`1 validation error detected: Value at '${camel(name)}' must be a list`);
     return value.map((tag: unknown) => {
       const entry = new RequestFields((tag ?? {}) as RequestBody);
       return {
@@ -124,7 +145,9 @@ export class RequestFields {
 }
 
 function missing(name: string) {
-  return validation(`1 validation error detected: Value null at '${camel(name)}' failed to satisfy constraint: Member must not be null`);
+  return validation(
+    `1 validation error detected: Value null at '${camel(name)}' failed to satisfy constraint: Member must not be null`,
+  );
 }
 
 function lengthCheck(name: string, length: number, min: number, max: number | undefined): void {

@@ -1,8 +1,14 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import type { IncomingHttpHeaders } from 'node:http';
 import { KmsException } from './kms-exception.js';
 
-/** A credential pair kms-local accepts, and the account its caller belongs to. */
+/**
+ * A credential pair kms-local accepts, and the account its caller belongs to.
+ *
+ * @example
+ * ```ts
+ * await startKmsLocal({ credentials: [KMS_LOCAL_DEFAULT_CREDENTIALS, { accessKeyId: 'PARTNER', secretAccessKey: 'p', accountId: '444455556666' }] });
+ * ```
+ */
 export interface KmsLocalCredentials {
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
@@ -72,31 +78,52 @@ export function verifySignature(request: SignedRequest, check: SignatureCheck): 
   ];
   const signedHeaders = signedHeaderList.split(';');
   if (signedHeaders.some((name) => name === '') || [...signedHeaders].sort().join(';') !== signedHeaderList) {
-    throw new KmsException('IncompleteSignatureException', 'SignedHeaders must be lower-case names, sorted, separated by ";"');
+    throw new KmsException(
+      'IncompleteSignatureException',
+      'SignedHeaders must be lower-case names, sorted, separated by ";"',
+    );
   }
   if (!signedHeaders.includes('host')) {
     throw new KmsException('IncompleteSignatureException', "SignedHeaders must include 'host'");
   }
   const amzDate = single(request.headers['x-amz-date']);
   if (amzDate === undefined || !signedHeaders.includes('x-amz-date')) {
-    throw new KmsException('IncompleteSignatureException', "Authorization requires a signed 'X-Amz-Date' header");
+    throw new KmsException(
+      'IncompleteSignatureException',
+      "Authorization requires a signed 'X-Amz-Date' header",
+    );
   }
   const requestTime = parseAmzDate(amzDate);
   if (requestTime === undefined) {
-    throw new KmsException('IncompleteSignatureException', `X-Amz-Date ${JSON.stringify(amzDate)} is not of the form YYYYMMDD'T'HHMMSS'Z'`);
+    throw new KmsException(
+      'IncompleteSignatureException',
+      `X-Amz-Date ${JSON.stringify(amzDate)} is not of the form YYYYMMDD'T'HHMMSS'Z'`,
+    );
   }
   if (amzDate.slice(0, 8) !== scopeDate) {
-    throw new KmsException('InvalidSignatureException', `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${scopeDate}' != '${amzDate.slice(0, 8)}'`);
+    throw new KmsException(
+      'InvalidSignatureException',
+      `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${scopeDate}' != '${amzDate.slice(0, 8)}'`,
+    );
   }
   if (service !== check.service) {
-    throw new KmsException('InvalidSignatureException', `Credential should be scoped to correct service: '${check.service}'.`);
+    throw new KmsException(
+      'InvalidSignatureException',
+      `Credential should be scoped to correct service: '${check.service}'.`,
+    );
   }
   if (region !== check.region) {
-    throw new KmsException('InvalidSignatureException', `Credential should be scoped to a valid region, '${check.region}'.`);
+    throw new KmsException(
+      'InvalidSignatureException',
+      `Credential should be scoped to a valid region, '${check.region}'.`,
+    );
   }
   const now = (check.now ?? (() => new Date()))();
   if (Math.abs(now.getTime() - requestTime.getTime()) > check.maxClockSkewSeconds * 1000) {
-    throw new KmsException('InvalidSignatureException', `Signature expired: ${amzDate} is outside ${check.maxClockSkewSeconds} seconds of the server's time`);
+    throw new KmsException(
+      'InvalidSignatureException',
+      `Signature expired: ${amzDate} is outside ${check.maxClockSkewSeconds} seconds of the server's time`,
+    );
   }
   for (const name of signedHeaders) {
     if (request.headers[name] === undefined) {
@@ -107,7 +134,10 @@ export function verifySignature(request: SignedRequest, check: SignatureCheck): 
 
   const known = check.credentials.find((entry) => entry.accessKeyId === accessKeyId);
   if (!known) {
-    throw new KmsException('UnrecognizedClientException', 'The security token included in the request is invalid.');
+    throw new KmsException(
+      'UnrecognizedClientException',
+      'The security token included in the request is invalid.',
+    );
   }
   const scope = `${scopeDate}/${region}/${service}/aws4_request`;
   const canonical = canonicalRequest(request, signedHeaders);
@@ -168,7 +198,10 @@ function canonicalQuery(query: string): string {
 }
 
 function uriEncode(text: string): string {
-  return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return encodeURIComponent(text).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
 }
 
 function safeDecode(text: string): string {
@@ -182,7 +215,15 @@ function safeDecode(text: string): string {
 function parseAmzDate(text: string): Date | undefined {
   const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(text);
   if (!match) return undefined;
-  const [, y, mo, d, h, mi, s] = match.map(Number) as [number, number, number, number, number, number, number];
+  const [, y, mo, d, h, mi, s] = match.map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
   return Number.isNaN(date.getTime()) ? undefined : date;
 }
@@ -197,14 +238,4 @@ function sha256Hex(data: string | Buffer): string {
 
 function hmac(key: string | Buffer, data: string): Buffer {
   return createHmac('sha256', key).update(data, 'utf8').digest();
-}
-
-/** Header values by lower-case name, from Node's `headersDistinct`. */
-export function distinctHeaders(headers: NodeJS.Dict<string[]> | IncomingHttpHeaders): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    out[name.toLowerCase()] = Array.isArray(value) ? value : [value];
-  }
-  return out;
 }

@@ -1,0 +1,83 @@
+import { readFile } from 'node:fs/promises';
+import { Keyswitch, type KeyswitchConfigInput } from '@keyswitch/core';
+import {
+  KMS_LOCAL_DEFAULT_CREDENTIALS,
+  type KmsLocalServer,
+  kmsLocalKeysFromConfig,
+  startKmsLocal,
+} from '@keyswitch/kms-local';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { awsKmsConfigSchema, providerFactory } from '../src/index.js';
+
+const EXAMPLE = new URL('../../../examples/configs/kms-local.json', import.meta.url);
+
+let server: KmsLocalServer;
+let config: KeyswitchConfigInput;
+
+beforeAll(async () => {
+  config = JSON.parse(await readFile(EXAMPLE, 'utf8')) as KeyswitchConfigInput;
+  // The keys the example configuration expects, created under their aliases, on a free port.
+  server = await startKmsLocal({ keys: await kmsLocalKeysFromConfig(config) });
+  (config.providers.kms as Record<string, unknown>).endpoint = server.endpoint;
+});
+
+afterAll(async () => {
+  await server.close();
+});
+
+describe('configuration', () => {
+  it('validates a provider section and names the JSON path of a problem', () => {
+    expect(
+      providerFactory.parseConfig(
+        { type: 'aws-kms', region: 'eu-west-1', rateLimits: true },
+        'providers.kms',
+      ),
+    ).toMatchObject({
+      region: 'eu-west-1',
+    });
+    expect(() => providerFactory.parseConfig({ type: 'aws-kms', region: 'Europe' }, 'providers.kms')).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', path: 'providers.kms.region' }),
+    );
+    expect(() =>
+      providerFactory.parseConfig(
+        { type: 'aws-kms', credentials: { accessKeyId: 'A', secretAccessKey: 'plain' } },
+        'providers.kms',
+      ),
+    ).toThrow(expect.objectContaining({ path: 'providers.kms.credentials.secretAccessKey' }));
+    expect(() =>
+      providerFactory.parseConfig({ type: 'aws-kms', rateLimits: { rsa: 0 } }, 'providers.kms'),
+    ).toThrow(expect.objectContaining({ path: 'providers.kms.rateLimits.rsa' }));
+    expect(awsKmsConfigSchema.safeParse({ type: 'aws-kms', sessions: 3 }).success).toBe(false);
+  });
+
+  it('runs the example kms-local configuration through the registry, which loads this package by type', async () => {
+    const env = { KMS_LOCAL_SECRET_ACCESS_KEY: KMS_LOCAL_DEFAULT_CREDENTIALS.secretAccessKey };
+    const ks = await Keyswitch.fromConfig(config, { env });
+    try {
+      const signer = ks.signer('acs-signing');
+      const payload = Buffer.from('ARes');
+      const signature = await signer.sign(payload);
+      expect(await signer.verify(payload, signature)).toBe(true);
+      const ciphertext = await ks
+        .encrypter('pan-kek')
+        .encrypt(Buffer.from('4111111111111111'), { context: { tenant: 't1' } });
+      const plaintext = await ks.encrypter('pan-kek').decrypt(ciphertext, { context: { tenant: 't1' } });
+      expect(Buffer.from(plaintext).toString()).toBe('4111111111111111');
+      expect((await ks.describe('ds-decrypt')).spec).toBe('RSA_2048');
+    } finally {
+      await ks.close();
+    }
+  });
+
+  it('reports a missing secret as CONFIG_INVALID naming the path', async () => {
+    const ks = await Keyswitch.fromConfig(config, { env: {} });
+    try {
+      await expect(ks.signer('acs-signing').sign(Buffer.from('x'))).rejects.toMatchObject({
+        code: 'CONFIG_INVALID',
+        path: 'providers.kms.credentials.secretAccessKey',
+      });
+    } finally {
+      await ks.close();
+    }
+  });
+});

@@ -1,0 +1,31 @@
+import { conformance, type KeyImporter } from '@keyswitch/conformance';
+import { KMS_LOCAL_DEFAULT_CREDENTIALS, type KmsLocalServer, startKmsLocal } from '@keyswitch/kms-local';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { AwsKmsProvider } from '../src/index.js';
+
+// The whole conformance suite: AwsKmsProvider → the real AWS SDK over HTTP → kms-local → SoftHsm.
+let server: KmsLocalServer;
+beforeAll(async () => {
+  server = await startKmsLocal();
+});
+afterAll(async () => {
+  await server.close();
+});
+
+// Suite-generated keys go in through KMS's own import flow (GetParametersForImport, ImportKeyMaterial).
+const importKey: KeyImporter = (provider, { spec, usage, key, label }) =>
+  (provider as AwsKmsProvider).importKey({ spec, usage, key, label });
+
+conformance({
+  describe,
+  it,
+  beforeAll,
+  afterAll,
+  importKey,
+  createProvider: () =>
+    AwsKmsProvider.open({
+      endpoint: server.endpoint,
+      region: server.region,
+      credentials: { ...KMS_LOCAL_DEFAULT_CREDENTIALS },
+    }),
+});

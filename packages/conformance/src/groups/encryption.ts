@@ -1,0 +1,250 @@
+import {
+  algorithmsFor,
+  type EncryptionAlgorithm,
+  type EncryptionContext,
+  KEY_SPECS,
+  type KeySpec,
+  keySpecInfo,
+  LIMITS,
+} from '@keyswitch/core';
+import { check, checkBytesEqual, expectCode } from '../lib/assertions.js';
+import { bytesEqual, flipBit, randomInput, utf8 } from '../lib/bytes.js';
+import { defineGroup, type Session } from '../lib/group.js';
+import { nodeOaepEncrypt, oaepMaxPlaintext } from '../lib/node-crypto.js';
+import { resolveSuiteOptions } from '../lib/suite-options.js';
+import type { SuiteOptions } from '../options.js';
+
+const RSA_SPECS: readonly KeySpec[] = KEY_SPECS.filter((spec) => keySpecInfo(spec).family === 'RSA');
+const CONTEXT: EncryptionContext = { tenant: 't1', purpose: 'keyswitch-conformance' };
+
+/**
+ * The encryption group. SYMMETRIC_DEFAULT: round trips with and without an encryption context, ciphertext
+ * decrypts only with the same context, tampered ciphertext or tag and another key's ciphertext fail with
+ * INVALID_CIPHERTEXT, encryption is randomised. RSA-OAEP, for every declared hash and key size: round
+ * trips up to the largest plaintext, node:crypto's OAEP ciphertexts decrypt, tampered ciphertext fails with
+ * INVALID_CIPHERTEXT.
+ *
+ * @example
+ * ```ts
+ * encryptionTests({ describe, it, beforeAll, afterAll, createProvider: () => SoftHsm.open() });
+ * ```
+ */
+export function encryptionTests(options: SuiteOptions): void {
+  const resolved = resolveSuiteOptions(options);
+  const needs = [
+    { spec: 'SYMMETRIC_DEFAULT' as const, usage: 'ENCRYPT_DECRYPT' as const, count: 2 },
+    ...RSA_SPECS.map((spec) => ({ spec, usage: 'ENCRYPT_DECRYPT' as const })),
+  ];
+  defineGroup(resolved, 'encryption', 'encryption', needs, (group) => {
+    group.describe('SYMMETRIC_DEFAULT', () => declareSymmetricChecks(group.test));
+    for (const spec of RSA_SPECS) {
+      for (const algorithm of algorithmsFor(spec, 'ENCRYPT_DECRYPT') as EncryptionAlgorithm[]) {
+        group.describe(`${algorithm} with ${spec}`, () => declareOaepChecks(group.test, spec, algorithm));
+      }
+    }
+  });
+}
+
+type Declare = (name: string, body: (session: Session) => Promise<void>) => void;
+
+function symmetricKey(session: Session, index = 0) {
+  return session.keyFor('SYMMETRIC_DEFAULT', 'ENCRYPT_DECRYPT', {
+    algorithm: 'SYMMETRIC_DEFAULT',
+    attempt: (ref) => session.provider.encrypt({ ref, algorithm: 'SYMMETRIC_DEFAULT', plaintext: utf8('x') }),
+    index,
+  });
+}
+
+function declareSymmetricChecks(test: Declare): void {
+  const algorithm = 'SYMMETRIC_DEFAULT';
+
+  test('encrypts and decrypts, with and without an encryption context', async (session) => {
+    const { ref } = await symmetricKey(session);
+    for (const size of [1, 100, LIMITS.maxSymmetricPlaintextBytes]) {
+      for (const context of [undefined, CONTEXT]) {
+        const plaintext = randomInput(size);
+        const ciphertext = await session.provider.encrypt({
+          ref,
+          algorithm,
+          plaintext,
+          ...(context ? { context } : {}),
+        });
+        check(
+          !bytesEqual(ciphertext.subarray(0, size), plaintext),
+          'the ciphertext starts with the plaintext',
+        );
+        const decrypted = await session.provider.decrypt({
+          ref,
+          algorithm,
+          ciphertext,
+          ...(context ? { context } : {}),
+        });
+        checkBytesEqual(
+          decrypted,
+          plaintext,
+          `decryption of ${size} bytes ${context ? 'with' : 'without'} a context`,
+        );
+      }
+    }
+  });
+
+  test('ciphertext decrypts only with the same encryption context', async (session) => {
+    const { ref } = await symmetricKey(session);
+    const plaintext = utf8('4111111111111111');
+    const ciphertext = await session.provider.encrypt({ ref, algorithm, plaintext, context: CONTEXT });
+    const reordered = Object.fromEntries(Object.entries(CONTEXT).reverse());
+    checkBytesEqual(
+      await session.provider.decrypt({ ref, algorithm, ciphertext, context: reordered }),
+      plaintext,
+      'decryption with the same context in another key order',
+    );
+    const wrong: Array<[string, EncryptionContext | undefined]> = [
+      ['another value', { ...CONTEXT, tenant: 't2' }],
+      ['an extra entry', { ...CONTEXT, extra: 'x' }],
+      ['an entry missing', { tenant: 't1' }],
+      ['no context', undefined],
+    ];
+    for (const [what, context] of wrong) {
+      await expectCode(
+        () => session.provider.decrypt({ ref, algorithm, ciphertext, ...(context ? { context } : {}) }),
+        'INVALID_CIPHERTEXT',
+        `decryption with ${what}`,
+      );
+    }
+    const bare = await session.provider.encrypt({ ref, algorithm, plaintext });
+    await expectCode(
+      () => session.provider.decrypt({ ref, algorithm, ciphertext: bare, context: CONTEXT }),
+      'INVALID_CIPHERTEXT',
+      'decryption with a context of ciphertext made without one',
+    );
+  });
+
+  test('tampered ciphertext or tag fails with INVALID_CIPHERTEXT', async (session) => {
+    const { ref } = await symmetricKey(session);
+    const ciphertext = await session.provider.encrypt({
+      ref,
+      algorithm,
+      plaintext: randomInput(64),
+      context: CONTEXT,
+    });
+    const variants: Array<[string, Uint8Array]> = [
+      ['its first byte changed', flipBit(ciphertext, 0)],
+      ['a middle byte changed', flipBit(ciphertext, ciphertext.length >> 1)],
+      ['a byte of the plaintext part changed', flipBit(ciphertext, -20)],
+      ['its last byte (the tag) changed', flipBit(ciphertext, -1)],
+      ['its last byte removed', ciphertext.subarray(0, -1)],
+      ['a byte appended', new Uint8Array([...ciphertext, 0])],
+    ];
+    for (const [what, tampered] of variants) {
+      await expectCode(
+        () => session.provider.decrypt({ ref, algorithm, ciphertext: tampered, context: CONTEXT }),
+        'INVALID_CIPHERTEXT',
+        `decryption of ciphertext with ${what}`,
+      );
+    }
+  });
+
+  test("another key's ciphertext fails with INVALID_CIPHERTEXT", async (session) => {
+    const first = await symmetricKey(session);
+    const second = await symmetricKey(session, 1);
+    const ciphertext = await session.provider.encrypt({
+      ref: first.ref,
+      algorithm,
+      plaintext: utf8('secret'),
+    });
+    await expectCode(
+      () => session.provider.decrypt({ ref: second.ref, algorithm, ciphertext }),
+      'INVALID_CIPHERTEXT',
+      "decryption with another key of the first key's ciphertext",
+    );
+  });
+
+  test('encrypting the same plaintext twice gives different ciphertexts', async (session) => {
+    const { ref } = await symmetricKey(session);
+    const plaintext = utf8('same plaintext');
+    const first = await session.provider.encrypt({ ref, algorithm, plaintext, context: CONTEXT });
+    const second = await session.provider.encrypt({ ref, algorithm, plaintext, context: CONTEXT });
+    check(
+      !bytesEqual(first, second),
+      'two encryptions of the same plaintext gave the same ciphertext (no random IV?)',
+    );
+  });
+}
+
+function declareOaepChecks(test: Declare, spec: KeySpec, algorithm: EncryptionAlgorithm): void {
+  const keyFor = (session: Session) =>
+    session.keyFor(spec, 'ENCRYPT_DECRYPT', {
+      algorithm,
+      attempt: (ref) => session.provider.encrypt({ ref, algorithm, plaintext: utf8('x') }),
+    });
+  const modulusBytes = keySpecInfo(spec).bits / 8;
+  const maximum = oaepMaxPlaintext(spec, algorithm);
+
+  test('encrypts and decrypts up to the largest plaintext', async (session) => {
+    const { ref } = await keyFor(session);
+    for (const size of [1, maximum]) {
+      const plaintext = randomInput(size);
+      const ciphertext = await session.provider.encrypt({ ref, algorithm, plaintext });
+      check(
+        ciphertext.byteLength === modulusBytes,
+        `RSA-OAEP ciphertext must be ${modulusBytes} bytes, got ${ciphertext.byteLength}`,
+      );
+      checkBytesEqual(
+        await session.provider.decrypt({ ref, algorithm, ciphertext }),
+        plaintext,
+        `decryption of ${size} bytes`,
+      );
+    }
+    await expectCode(
+      () => session.provider.encrypt({ ref, algorithm, plaintext: randomInput(maximum + 1) }),
+      'INVALID_INPUT',
+      `encryption of ${maximum + 1} bytes (the limit is ${maximum})`,
+    );
+  });
+
+  test('node:crypto OAEP ciphertexts decrypt', async (session) => {
+    const key = await keyFor(session);
+    const plaintext = randomInput(32);
+    const ciphertext = nodeOaepEncrypt(algorithm, await key.publicKey(), plaintext);
+    checkBytesEqual(
+      await session.provider.decrypt({ ref: key.ref, algorithm, ciphertext }),
+      plaintext,
+      'decryption of node:crypto ciphertext',
+    );
+  });
+
+  test('tampered ciphertext fails with INVALID_CIPHERTEXT', async (session) => {
+    const key = await keyFor(session);
+    const ciphertext = await session.provider.encrypt({
+      ref: key.ref,
+      algorithm,
+      plaintext: randomInput(32),
+    });
+    for (const [what, tampered] of [
+      ['an early byte changed', flipBit(ciphertext, 4)],
+      ['a middle byte changed', flipBit(ciphertext, ciphertext.length >> 1)],
+      ['its last byte changed', flipBit(ciphertext, -1)],
+    ] as const) {
+      await expectCode(
+        () => session.provider.decrypt({ ref: key.ref, algorithm, ciphertext: tampered }),
+        'INVALID_CIPHERTEXT',
+        `decryption of ciphertext with ${what}`,
+      );
+    }
+    const otherHash = algorithm === 'RSAES_OAEP_SHA_1' ? 'RSAES_OAEP_SHA_256' : 'RSAES_OAEP_SHA_1';
+    const foreign = nodeOaepEncrypt(otherHash, await key.publicKey(), randomInput(32));
+    await expectCode(
+      () => session.provider.decrypt({ ref: key.ref, algorithm, ciphertext: foreign }),
+      'INVALID_CIPHERTEXT',
+      `decryption as ${algorithm} of ${otherHash} ciphertext`,
+    );
+  });
+
+  test('encrypting the same plaintext twice gives different ciphertexts', async (session) => {
+    const { ref } = await keyFor(session);
+    const plaintext = utf8('same plaintext');
+    const first = await session.provider.encrypt({ ref, algorithm, plaintext });
+    const second = await session.provider.encrypt({ ref, algorithm, plaintext });
+    check(!bytesEqual(first, second), 'two OAEP encryptions of the same plaintext gave the same ciphertext');
+  });
+}
