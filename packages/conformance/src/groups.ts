@@ -1,3 +1,4 @@
+import { KeyswitchError } from '@keyswitch/core';
 import { concurrencyTests } from './groups/concurrency.js';
 import { dataKeyTests } from './groups/data-keys.js';
 import { encryptionTests } from './groups/encryption.js';
@@ -39,5 +40,13 @@ export const CONFORMANCE_GROUPS: readonly ConformanceGroup[] = [
 /** The groups named by `ids` (all when undefined), in suite order; unknown ids throw CONFIG_INVALID. */
 export function selectGroups(ids: readonly GroupId[] | undefined): readonly ConformanceGroup[] {
   if (ids === undefined) return CONFORMANCE_GROUPS;
+  const known = CONFORMANCE_GROUPS.map((group) => group.id);
+  const unknown = ids.filter((id) => !known.includes(id));
+  if (unknown.length > 0) {
+    throw new KeyswitchError(
+      'CONFIG_INVALID',
+      `unknown conformance group ${unknown.map((id) => `"${id}"`).join(', ')}; expected ${known.join(', ')}`,
+    );
+  }
   return CONFORMANCE_GROUPS.filter((group) => ids.includes(group.id));
 }

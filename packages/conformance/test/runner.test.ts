@@ -6,6 +6,15 @@ import { importIntoMinimal, MinimalProvider } from './support/minimal-provider.j
 const expectConfigInvalid = (error: unknown) => expect(isKeyswitchError(error, 'CONFIG_INVALID')).toBe(true);
 
 describe('runConformance', () => {
+  it('refuses an unknown group name with CONFIG_INVALID naming it', async () => {
+    const error = await runConformance({
+      createProvider: () => new MinimalProvider(),
+      groups: ['signing', 'sining' as never],
+    }).catch((e: unknown) => e);
+    expectConfigInvalid(error);
+    expect((error as Error).message).toMatch(/unknown conformance group "sining"; expected keys, signing/);
+  });
+
   it('runs every group: all that the provider declares passes, the rest is unsupported after a check', async () => {
     const events: ConformanceEvent[] = [];
     const report = await runConformance({

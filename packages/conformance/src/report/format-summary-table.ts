@@ -62,7 +62,14 @@ export function formatSummaryTable(report: ConformanceReport): string {
   );
   for (const key of cleanup.filter((entry) => entry.error !== undefined))
     lines.push(`  ${key.ref}: ${key.error}`);
-  lines.push('', report.summary.ok ? 'PASS' : `FAIL: ${report.summary.failed} check(s) failed`);
+  lines.push(
+    '',
+    report.aborted
+      ? `ABORTED: ${report.summary.failed} check(s) failed before the run was stopped`
+      : report.summary.ok
+        ? 'PASS'
+        : `FAIL: ${report.summary.failed} check(s) failed`,
+  );
   return `${lines.join('\n')}\n`;
 }
 

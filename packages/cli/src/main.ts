@@ -1,0 +1,82 @@
+import { Command, CommanderError } from 'commander';
+import { registerConformance } from './commands/conformance.js';
+import { registerKeysCreate } from './commands/keys-create.js';
+import { registerKeysDescribe } from './commands/keys-describe.js';
+import { registerKeysList } from './commands/keys-list.js';
+import { registerKeysPublicKey } from './commands/keys-public-key.js';
+import { registerKmsLocal } from './commands/kms-local.js';
+import { registerSign } from './commands/sign.js';
+import { registerVerify } from './commands/verify.js';
+import { describeFailure, EXIT } from './lib/cli-error.js';
+import type { CommandContext } from './lib/context.js';
+import { type CliIo, processIo, writeLine } from './lib/io.js';
+import { VERSION } from './version.js';
+
+/**
+ * Runs the `keyswitch` command with `argv` as in `process.argv` (the first two entries are the node
+ * binary and the script) and returns the exit code: 0 success, 1 an operation failed, 2 a usage or
+ * configuration error, 130 interrupted. It never calls `process.exit`.
+ *
+ * @example
+ * ```ts
+ * process.exitCode = await main(process.argv);
+ * const code = await main(['node', 'keyswitch', 'keys', 'list', '--json'], { stdout, stderr, env, cwd });
+ * ```
+ */
+export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  const program = new Command('keyswitch');
+  const context: CommandContext = {
+    io,
+    env: io.env ?? process.env,
+    cwd: io.cwd ?? process.cwd(),
+    configPath: () => program.opts<{ config?: string }>().config,
+    exitCode: EXIT.ok,
+  };
+  program
+    .description('keyswitch: the keys of a payment system, in any HSM or KMS, by configuration')
+    .version(VERSION, '-V, --version')
+    .option('-c, --config <file>', 'configuration file (default: $KEYSWITCH_CONFIG, else ./keyswitch.json)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+      // Errors are printed once, in keyswitch's format, below.
+      outputError: () => undefined,
+    })
+    .showHelpAfterError(false)
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 success, 1 an operation failed, 2 usage or configuration error, 130 interrupted.\n' +
+        'Reference: docs/cli.md',
+    );
+
+  const keys = program.command('keys').description('list, describe, create keys and print public keys');
+  registerKeysList(keys, context);
+  registerKeysDescribe(keys, context);
+  registerKeysCreate(keys, context);
+  registerKeysPublicKey(keys, context);
+  registerSign(program, context);
+  registerVerify(program, context);
+  registerConformance(program, context);
+  registerKmsLocal(program, context);
+
+  try {
+    await program.parseAsync([...argv]);
+    return context.exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT.ok;
+      // `keyswitch` or `keyswitch keys` alone prints help on stderr: a usage error.
+      if (error.code === 'commander.help' || error.code === 'commander.executeSubCommandAsync')
+        return EXIT.usage;
+      writeLine(
+        io.stderr,
+        `keyswitch: USAGE: ${error.message.replace(/^error: /, '')} (see keyswitch --help)`,
+      );
+      return EXIT.usage;
+    }
+    const failure = describeFailure(error);
+    writeLine(io.stderr, `keyswitch: ${failure.code}: ${failure.message}`);
+    return failure.exitCode;
+  }
+}

@@ -1,0 +1,64 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createWorkspace, PASSPHRASE, type Workspace } from './cli-harness.js';
+
+const bin = fileURLToPath(new URL('../bin/keyswitch.mjs', import.meta.url));
+const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+const built = existsSync(dist);
+const inCi = process.env.CI === 'true';
+
+let workspace: Workspace;
+
+beforeAll(async () => {
+  workspace = await createWorkspace();
+});
+
+afterAll(async () => {
+  await workspace?.remove();
+});
+
+describe('the keyswitch bin', () => {
+  if (!built && !inCi) {
+    console.warn(
+      `SKIPPED: the keyswitch bin test needs ${dist}; run \`pnpm build\` first (the root test command does)`,
+    );
+  }
+
+  it.skipIf(!built && !inCi)(
+    'runs `keyswitch keys list` as a child process and sets the exit code',
+    async () => {
+      if (!built) {
+        throw new Error(
+          `packages/cli/dist is missing: the root test command runs \`pnpm build\` before the tests; run it (${dist})`,
+        );
+      }
+      const run = promisify(execFile);
+      const { stdout, stderr } = await run(
+        process.execPath,
+        [bin, 'keys', 'list', '--config', workspace.config, '--json'],
+        {
+          env: workspace.env,
+          cwd: workspace.dir,
+        },
+      );
+      expect(stderr).toBe('');
+      expect((JSON.parse(stdout) as { state: string }[]).map((key) => key.state)).toEqual(
+        Array(4).fill('NOT_FOUND'),
+      );
+      const failed = await run(
+        process.execPath,
+        [bin, 'keys', 'describe', 'nope', '--config', workspace.config],
+        {
+          env: workspace.env,
+          cwd: workspace.dir,
+        },
+      ).catch((error: { code: number; stderr: string }) => error);
+      expect(failed).toMatchObject({ code: 2 });
+      expect((failed as { stderr: string }).stderr).toMatch(/^keyswitch: CONFIG_INVALID: at keys\.nope: /);
+      expect((failed as { stderr: string }).stderr).not.toContain(PASSPHRASE);
+    },
+  );
+});
