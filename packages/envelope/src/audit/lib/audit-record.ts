@@ -1,0 +1,48 @@
+import { createHash } from 'node:crypto';
+import { canonicalJson } from './canonical-json.js';
+
+/** The `prev` of the first record: 64 zeros. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** One line of the audit file. */
+export interface AuditRecord {
+  /** 1 for the first line, then +1 per line. */
+  readonly seq: number;
+  /** The previous line's `hash` ({@link GENESIS_HASH} for the first). */
+  readonly prev: string;
+  /** The event, as given (plain JSON). */
+  readonly event: Readonly<Record<string, unknown>>;
+  /** SHA-256 (hex) of the canonical JSON of `{ event, prev, seq }`. */
+  readonly hash: string;
+}
+
+/** The hash a record must carry. */
+export function recordHash(seq: number, prev: string, event: unknown): string {
+  return createHash('sha256').update(canonicalJson({ event, prev, seq }), 'utf8').digest('hex');
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** Parses one line into a record's fields, or `undefined` when it is not a record's shape. */
+export function parseRecordLine(line: string): AuditRecord | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const { seq, prev, event, hash } = value as Record<string, unknown>;
+  if (Object.keys(value).length !== 4) return undefined;
+  if (!Number.isSafeInteger(seq) || (seq as number) < 1) return undefined;
+  if (typeof prev !== 'string' || !HEX64.test(prev) || typeof hash !== 'string' || !HEX64.test(hash)) {
+    return undefined;
+  }
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) return undefined;
+  return { seq: seq as number, prev, event: event as Record<string, unknown>, hash };
+}
+
+/** The line for a record (no newline): fields in the order seq, prev, event, hash. */
+export function formatRecordLine(record: AuditRecord): string {
+  return JSON.stringify({ seq: record.seq, prev: record.prev, event: record.event, hash: record.hash });
+}

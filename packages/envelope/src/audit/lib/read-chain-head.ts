@@ -1,0 +1,57 @@
+import type { FileHandle } from 'node:fs/promises';
+import { KeyswitchError } from '@keyswitch/core';
+import { GENESIS_HASH, parseRecordLine, recordHash } from './audit-record.js';
+
+/**
+ * The last record's seq and hash, read from the end of the file. A last line without its newline (a
+ * write cut short by a crash) is completed when it is a whole valid record, and otherwise cut off: it
+ * was never acknowledged as written.
+ *
+ * @throws CONFIG_INVALID when the last complete line is not a valid record
+ */
+export async function readChainHead(
+  handle: FileHandle,
+  path: string,
+): Promise<{ seq: number; hash: string }> {
+  let size = (await handle.stat()).size;
+  if (size === 0) return { seq: 0, hash: GENESIS_HASH };
+  let chunk = 64 * 1024;
+  for (;;) {
+    const start = Math.max(0, size - chunk);
+    const buffer = Buffer.alloc(size - start);
+    await handle.read(buffer, 0, buffer.length, start);
+    let end = buffer.length;
+    if (buffer[end - 1] !== 0x0a) {
+      const lastNewline = buffer.lastIndexOf(0x0a);
+      if (lastNewline < 0 && start > 0) {
+        chunk *= 4;
+        continue;
+      }
+      const tail = parseRecordLine(buffer.subarray(lastNewline + 1).toString('utf8'));
+      if (tail && tail.hash === recordHash(tail.seq, tail.prev, tail.event)) {
+        // Complete but for its newline: keep it.
+        await handle.write('\n', size);
+        await handle.datasync();
+        return { seq: tail.seq, hash: tail.hash };
+      }
+      size = start + lastNewline + 1;
+      await handle.truncate(size);
+      await handle.datasync();
+      if (size === 0) return { seq: 0, hash: GENESIS_HASH };
+      end = lastNewline + 1;
+    }
+    const lineStart = buffer.lastIndexOf(0x0a, end - 2) + 1;
+    if (lineStart === 0 && start > 0) {
+      chunk *= 4;
+      continue;
+    }
+    const record = parseRecordLine(buffer.subarray(lineStart, end - 1).toString('utf8'));
+    if (!record || record.hash !== recordHash(record.seq, record.prev, record.event)) {
+      throw new KeyswitchError(
+        'CONFIG_INVALID',
+        `audit file ${path} does not end with a valid chained record; check it with verifyAuditFile and move it aside`,
+      );
+    }
+    return { seq: record.seq, hash: record.hash };
+  }
+}

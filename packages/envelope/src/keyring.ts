@@ -1,0 +1,348 @@
+import { type Keyswitch, KeyswitchError } from '@keyswitch/core';
+import { type CacheLimits, DEFAULT_CACHE_LIMITS } from './cache-limits.js';
+import { EnvelopeCipher, type EnvelopeCipherOptions } from './envelope-cipher.js';
+import type { KeyVersionsConfig } from './keyring-config.js';
+import type { KeyringEvent, KeyringEventListener } from './keyring-event.js';
+import { BackendCounter } from './lib/backend-counter.js';
+import { cryptoperiodEnd, daysToMs } from './lib/cryptoperiod.js';
+import { type CacheStats, DataKeyCache } from './lib/data-key-cache.js';
+import { type KeyPurpose, KeyVersion, type KeyVersionInfo } from './lib/key-version.js';
+import { type KeyringInternals, setInternals } from './lib/keyring-internals.js';
+import { LogicalKey } from './lib/logical-key.js';
+import { validateKeyVersions } from './lib/validate-key-versions.js';
+import { PanHasher, type PanHasherOptions } from './pan/pan-hasher.js';
+
+/** Options for {@link Keyring.create}. */
+export interface KeyringOptions {
+  /** Logical keys with versions. A plain key of the keyswitch configuration is a key with one version, `"1"`. */
+  readonly versions?: KeyVersionsConfig;
+  /** Data-key cache limits (each defaults to {@link DEFAULT_CACHE_LIMITS}), or `false` for no cache. */
+  readonly cache?: Partial<CacheLimits> | false;
+  /** Receives cryptoperiod events; without it they become process warnings. */
+  readonly onEvent?: KeyringEventListener;
+  /** The current time (tests). */
+  readonly clock?: () => Date;
+}
+
+/** Counters for tests and metrics. */
+export interface KeyringStats {
+  /** Backend calls this keyring made (describe, data keys, wrap/unwrap, MACs), attempts included. */
+  readonly backendCalls: number;
+  readonly byOperation: Readonly<Record<string, number>>;
+  /** The data-key cache's counters, or `undefined` without a cache. */
+  readonly cache: CacheStats | undefined;
+}
+
+const EVENT_REPEAT_MS = 86_400_000;
+
+/**
+ * Logical keys with versions, on top of a {@link Keyswitch} registry: the active version takes new data,
+ * retired versions only decrypt and verify, and each version may have a cryptoperiod. Hands out envelope
+ * ciphers and PAN hashers that share one data-key cache, so ask for them as often as you like.
+ *
+ * @example
+ * ```ts
+ * const ks = await Keyswitch.fromConfig('keyswitch.json');
+ * const keyring = Keyring.create(ks, {
+ *   versions: {
+ *     'pan-kek': {
+ *       cryptoperiodDays: 365,
+ *       versions: [
+ *         { id: '2024', provider: 'kms', ref: 'alias/pan-kek-2024', createdAt: '2024-01-15' },
+ *         { id: '2025', provider: 'hsm', ref: 'pkcs11:object=pan-kek-2025', createdAt: '2025-01-15' },
+ *       ],
+ *     },
+ *   },
+ * });
+ * const sealed = await keyring.envelopes('pan-kek').encrypt(record, { context: { table: 'cards' } });
+ * await keyring.close();
+ * ```
+ */
+export class Keyring {
+  readonly #ks: Keyswitch;
+  readonly #counter = new BackendCounter();
+  readonly #cache: DataKeyCache | undefined;
+  readonly #declared = new Map<string, LogicalKey>();
+  readonly #plain = new Map<string, LogicalKey>();
+  readonly #onEvent: KeyringEventListener | undefined;
+  readonly #clock: () => Date;
+  readonly #reported = new Map<string, number>();
+  #closed = false;
+
+  private constructor(ks: Keyswitch, options: KeyringOptions) {
+    this.#ks = ks;
+    this.#clock = options.clock ?? (() => new Date());
+    this.#onEvent = options.onEvent;
+    this.#cache =
+      options.cache === false
+        ? undefined
+        : new DataKeyCache(resolveLimits(options.cache ?? {}), () => this.#clock().getTime());
+    const versions = validateKeyVersions(options.versions ?? {}, {
+      providers: ks.providerNames(),
+      keys: ks.keyNames(),
+    });
+    for (const [name, config] of Object.entries(versions)) {
+      const resolved = config.versions.map(
+        (version) =>
+          new KeyVersion(
+            {
+              keyName: name,
+              id: version.id,
+              ...this.#target(version),
+              configKey: version.key,
+              createdAt: version.createdAt === undefined ? undefined : new Date(version.createdAt),
+              cryptoperiodDays: version.cryptoperiodDays ?? config.cryptoperiodDays,
+              status: version.id === (config.active ?? config.versions.at(-1)!.id) ? 'active' : 'retired',
+            },
+            () => ks.provider(this.#target(version).provider),
+            this.#counter,
+          ),
+      );
+      this.#declared.set(
+        name,
+        new LogicalKey({
+          name,
+          versions: resolved,
+          active: resolved.find((version) => version.info.status === 'active')!,
+          enforcement: config.cryptoperiodEnforcement ?? 'error',
+          warnBeforeDays: config.warnBeforeDays ?? 30,
+          description: config.description,
+          declared: true,
+        }),
+      );
+    }
+    const internals: KeyringInternals = {
+      keyswitch: ks,
+      counter: this.#counter,
+      cache: this.#cache,
+      key: (name) => this.#key(name),
+      findKey: (name) => this.#findKey(name),
+      keys: () => this.keyNames().map((name) => this.#key(name)),
+      forNewData: (key, requested, purpose) => this.#forNewData(key, requested, purpose),
+      now: () => this.#clock(),
+      assertOpen: () => this.#assertOpen(),
+    };
+    setInternals(this, internals);
+  }
+
+  /**
+   * A keyring over a keyswitch registry. The keyring does not own the registry: close both.
+   *
+   * @throws CONFIG_INVALID naming the path of the first problem in `versions` or `cache`
+   */
+  static create(ks: Keyswitch, options: KeyringOptions = {}): Keyring {
+    return new Keyring(ks, options);
+  }
+
+  /** The registry the keyring sits on. */
+  get keyswitch(): Keyswitch {
+    return this.#ks;
+  }
+
+  /**
+   * Logical key names: those with versions, then the keyswitch configuration's other keys (one version
+   * each), leaving out keys that serve as a version of another.
+   */
+  keyNames(): string[] {
+    const usedAsVersion = new Set(
+      [...this.#declared.values()].flatMap((key) => key.versions().map((version) => version.info.configKey)),
+    );
+    return [
+      ...this.#declared.keys(),
+      ...this.#ks.keyNames().filter((name) => !this.#declared.has(name) && !usedAsVersion.has(name)),
+    ];
+  }
+
+  /** A logical key's versions, oldest first. @throws CONFIG_INVALID for an unknown name */
+  versions(name: string): KeyVersionInfo[] {
+    return this.#key(name)
+      .versions()
+      .map((version) => version.info);
+  }
+
+  /** The version new data uses. @throws CONFIG_INVALID for an unknown name */
+  activeVersion(name: string): KeyVersionInfo {
+    return this.#key(name).active.info;
+  }
+
+  /**
+   * Envelope encryption under a logical key's versions (SYMMETRIC_DEFAULT backend keys).
+   *
+   * @throws CONFIG_INVALID for an unknown name
+   */
+  envelopes(name: string, options: EnvelopeCipherOptions = {}): EnvelopeCipher {
+    this.#assertOpen();
+    return new EnvelopeCipher(this, this.#key(name), options);
+  }
+
+  /**
+   * Keyed hashing of PANs under a logical key's versions (HMAC backend keys).
+   *
+   * @throws CONFIG_INVALID for an unknown name
+   */
+  panHasher(name: string, options: PanHasherOptions = {}): PanHasher {
+    this.#assertOpen();
+    return new PanHasher(this, this.#key(name), options);
+  }
+
+  /** Backend-call and cache counters. */
+  stats(): KeyringStats {
+    return {
+      backendCalls: this.#counter.total,
+      byOperation: this.#counter.byOperation(),
+      cache: this.#cache?.stats(),
+    };
+  }
+
+  /** Zeroes every cached data key and refuses further use. Does not close the registry. Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#cache?.close();
+  }
+
+  #target(version: { provider?: string; ref?: string; key?: string }): { provider: string; ref: string } {
+    if (version.key !== undefined) {
+      const config = this.#ks.keyConfig(version.key);
+      return { provider: config.provider, ref: config.ref };
+    }
+    return { provider: version.provider!, ref: version.ref! };
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new KeyswitchError('CLOSED', 'this keyring is closed');
+  }
+
+  #findKey(name: string): LogicalKey | undefined {
+    const declared = this.#declared.get(name);
+    if (declared) return declared;
+    let plain = this.#plain.get(name);
+    if (!plain && this.#ks.keyNames().includes(name)) {
+      const config = this.#ks.keyConfig(name);
+      const version = new KeyVersion(
+        {
+          keyName: name,
+          id: '1',
+          provider: config.provider,
+          ref: config.ref,
+          configKey: name,
+          createdAt: undefined,
+          cryptoperiodDays: undefined,
+          status: 'active',
+        },
+        () => this.#ks.provider(config.provider),
+        this.#counter,
+      );
+      plain = new LogicalKey({
+        name,
+        versions: [version],
+        active: version,
+        enforcement: 'error',
+        warnBeforeDays: 30,
+        description: undefined,
+        declared: false,
+      });
+      this.#plain.set(name, plain);
+    }
+    return plain;
+  }
+
+  #key(name: string): LogicalKey {
+    const key = this.#findKey(name);
+    if (!key) {
+      throw new KeyswitchError(
+        'CONFIG_INVALID',
+        `no key named "${name}" in the key versions or the keyswitch configuration; configured: ${this.keyNames().join(', ') || '(none)'}`,
+        { path: `versions.${name}` },
+      );
+    }
+    return key;
+  }
+
+  async #forNewData(
+    key: LogicalKey,
+    requested: string | undefined,
+    purpose: KeyPurpose,
+  ): Promise<KeyVersion> {
+    this.#assertOpen();
+    const version = requested === undefined ? key.active : key.version(requested);
+    if (!version) {
+      throw new KeyswitchError(
+        'KEY_NOT_FOUND',
+        `has no version "${requested}"; configured: ${key.versionIds().join(', ')}`,
+        { keyName: key.name },
+      );
+    }
+    if (version !== key.active) {
+      throw new KeyswitchError(
+        'USAGE_MISMATCH',
+        `version "${version.info.id}" is retired: it only decrypts and verifies (PCI DSS 3.7.5); new data uses version "${key.active.info.id}"`,
+        { keyName: key.name, provider: version.info.provider, keyRef: version.info.ref },
+      );
+    }
+    await version.provider(purpose);
+    const end = cryptoperiodEnd(version);
+    if (end !== undefined) {
+      const now = this.#clock().getTime();
+      if (now >= end.getTime()) {
+        this.#report('cryptoperiod-expired', key, version, end);
+        if (key.enforcement === 'error') {
+          throw new KeyswitchError(
+            'KEY_DISABLED',
+            `version "${version.info.id}" reached the end of its ${version.info.cryptoperiodDays}-day cryptoperiod on ${end.toISOString()}: it may only decrypt and verify (PCI DSS 3.7.4); add a new version and make it active, then re-wrap`,
+            { keyName: key.name, provider: version.info.provider, keyRef: version.info.ref },
+          );
+        }
+      } else if (now >= end.getTime() - daysToMs(key.warnBeforeDays)) {
+        this.#report('cryptoperiod-ending', key, version, end);
+      }
+    }
+    return version;
+  }
+
+  /** Reports a cryptoperiod event at most once a day per version and kind. */
+  #report(type: KeyringEvent['type'], key: LogicalKey, version: KeyVersion, end: Date): void {
+    const now = this.#clock();
+    const id = `${type}\0${key.name}\0${version.info.id}`;
+    const last = this.#reported.get(id);
+    if (last !== undefined && now.getTime() - last < EVENT_REPEAT_MS) return;
+    this.#reported.set(id, now.getTime());
+    const event: KeyringEvent = {
+      type,
+      time: now.toISOString(),
+      keyName: key.name,
+      keyVersion: version.info.id,
+      provider: version.info.provider,
+      keyRef: version.info.ref,
+      expiresAt: end.toISOString(),
+      enforcement: key.enforcement,
+    };
+    if (!this.#onEvent) {
+      process.emitWarning(
+        `[keyswitch] key "${key.name}" version "${version.info.id}": ${type === 'cryptoperiod-ending' ? 'cryptoperiod ends' : 'cryptoperiod ended'} ${event.expiresAt}`,
+        'KeyswitchCryptoperiodWarning',
+      );
+      return;
+    }
+    try {
+      this.#onEvent(event);
+    } catch (error) {
+      process.emitWarning(
+        `[keyswitch] a keyring event listener threw: ${error instanceof Error ? error.message : String(error)}`,
+        'KeyswitchAuditWarning',
+      );
+    }
+  }
+}
+
+function resolveLimits(given: Partial<CacheLimits>): CacheLimits {
+  const limits = { ...DEFAULT_CACHE_LIMITS, ...given };
+  for (const field of ['maxAgeMs', 'maxMessages', 'maxBytes', 'capacity'] as const) {
+    const value = limits[field];
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new KeyswitchError('CONFIG_INVALID', 'expected a whole number, 1 or more', {
+        path: `cache.${field}`,
+      });
+    }
+  }
+  return limits;
+}

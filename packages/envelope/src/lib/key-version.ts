@@ -1,0 +1,163 @@
+import {
+  type Algorithm,
+  algorithmsFor,
+  type EncryptionContext,
+  isKeyswitchError,
+  type KeyDescription,
+  type KeyProvider,
+  KeyswitchError,
+} from '@keyswitch/core';
+import type { BackendCounter } from './backend-counter.js';
+
+/** What a version is used for; checked against the backend key once, on first use. */
+export type KeyPurpose = 'data-keys' | 'mac';
+
+/** One configured version of a logical key, resolved to a provider and reference. */
+export interface KeyVersionInfo {
+  /** The logical key name. */
+  readonly keyName: string;
+  /** The version id, as stored in envelopes and tokens. */
+  readonly id: string;
+  /** The provider's name in the keyswitch configuration. */
+  readonly provider: string;
+  /** The provider-native key reference. */
+  readonly ref: string;
+  /** The core configuration key this version was declared through, if any. */
+  readonly configKey: string | undefined;
+  /** The configured creation date (start of the cryptoperiod); else the backend's is used. */
+  readonly createdAt: Date | undefined;
+  /** The cryptoperiod in days, if one is configured. */
+  readonly cryptoperiodDays: number | undefined;
+  /** `active` (new data) or `retired` (decrypt and verify only). */
+  readonly status: 'active' | 'retired';
+}
+
+/**
+ * A key version bound to its provider: the backend calls the package makes, each counted, each passing
+ * the logical key name so that errors and audit events name it.
+ */
+export class KeyVersion {
+  readonly info: KeyVersionInfo;
+  readonly #provider: () => Promise<KeyProvider>;
+  readonly #counter: BackendCounter;
+  readonly #checked = new Map<KeyPurpose, Promise<KeyProvider>>();
+  #description: KeyDescription | undefined;
+
+  constructor(info: KeyVersionInfo, provider: () => Promise<KeyProvider>, counter: BackendCounter) {
+    this.info = info;
+    this.#provider = provider;
+    this.#counter = counter;
+  }
+
+  get #call() {
+    return { keyName: this.info.keyName };
+  }
+
+  /** The backend's description from the first-use check, if it has run. */
+  get description(): KeyDescription | undefined {
+    return this.#description;
+  }
+
+  /** Describes the backend key (one backend call). */
+  async describe(): Promise<KeyDescription> {
+    const provider = await this.#provider();
+    this.#counter.count('describeKey');
+    const description = await provider.describeKey(this.info.ref, this.#call);
+    this.#description = description;
+    return description;
+  }
+
+  /** The provider, after a one-time check that the backend key suits `purpose`. */
+  provider(purpose: KeyPurpose): Promise<KeyProvider> {
+    let checked = this.#checked.get(purpose);
+    if (!checked) {
+      checked = this.#check(purpose);
+      this.#checked.set(purpose, checked);
+      checked.catch(() => this.#checked.delete(purpose));
+    }
+    return checked;
+  }
+
+  /** The MAC algorithm of an HMAC key (after the `mac` check). */
+  get macAlgorithm(): Algorithm {
+    const description = this.#description;
+    return description ? algorithmsFor(description.spec, description.usage)[0]! : 'HMAC_SHA_256';
+  }
+
+  async generateDataKey(
+    context: EncryptionContext | undefined,
+  ): Promise<{ plaintext: Uint8Array; wrapped: Uint8Array }> {
+    const provider = await this.provider('data-keys');
+    this.#counter.count('generateDataKey');
+    const key = await provider.generateDataKey(
+      { ref: this.info.ref, dataKeySpec: 'AES_256', ...withContext(context) },
+      this.#call,
+    );
+    return { plaintext: key.plaintext!, wrapped: key.ciphertextBlob };
+  }
+
+  async unwrap(wrapped: Uint8Array, context: EncryptionContext | undefined): Promise<Uint8Array> {
+    const provider = await this.provider('data-keys');
+    this.#counter.count('decrypt');
+    return provider.decrypt(
+      { ref: this.info.ref, algorithm: 'SYMMETRIC_DEFAULT', ciphertext: wrapped, ...withContext(context) },
+      this.#call,
+    );
+  }
+
+  async wrap(dataKey: Uint8Array, context: EncryptionContext | undefined): Promise<Uint8Array> {
+    const provider = await this.provider('data-keys');
+    this.#counter.count('encrypt');
+    return provider.encrypt(
+      { ref: this.info.ref, algorithm: 'SYMMETRIC_DEFAULT', plaintext: dataKey, ...withContext(context) },
+      this.#call,
+    );
+  }
+
+  async generateMac(message: Uint8Array): Promise<Uint8Array> {
+    const provider = await this.provider('mac');
+    this.#counter.count('generateMac');
+    return provider.generateMac(
+      { ref: this.info.ref, algorithm: this.macAlgorithm as 'HMAC_SHA_256', message },
+      this.#call,
+    );
+  }
+
+  async verifyMac(message: Uint8Array, mac: Uint8Array): Promise<boolean> {
+    const provider = await this.provider('mac');
+    this.#counter.count('verifyMac');
+    return provider.verifyMac(
+      { ref: this.info.ref, algorithm: this.macAlgorithm as 'HMAC_SHA_256', message, mac },
+      this.#call,
+    );
+  }
+
+  async #check(purpose: KeyPurpose): Promise<KeyProvider> {
+    const where = { keyName: this.info.keyName, provider: this.info.provider, keyRef: this.info.ref };
+    let provider: KeyProvider;
+    let description: KeyDescription;
+    try {
+      provider = await this.#provider();
+      description = this.#description ?? (await this.describe());
+    } catch (error) {
+      throw isKeyswitchError(error) ? error.withContext(where) : error;
+    }
+    const ok =
+      purpose === 'data-keys'
+        ? description.spec === 'SYMMETRIC_DEFAULT' && description.usage === 'ENCRYPT_DECRYPT'
+        : description.usage === 'GENERATE_VERIFY_MAC';
+    if (!ok) {
+      const needs = purpose === 'data-keys' ? 'a SYMMETRIC_DEFAULT key for ENCRYPT_DECRYPT' : 'an HMAC key';
+      throw new KeyswitchError(
+        'USAGE_MISMATCH',
+        `version "${this.info.id}" is a ${description.spec} key for ${description.usage}; ${purpose === 'data-keys' ? 'envelope encryption' : 'PAN hashing'} needs ${needs}`,
+        where,
+      );
+    }
+    return provider;
+  }
+}
+
+function withContext(context: EncryptionContext | undefined): { context?: EncryptionContext } {
+  return context === undefined ? {} : { context };
+}

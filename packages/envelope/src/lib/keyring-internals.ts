@@ -1,0 +1,41 @@
+import type { Keyswitch } from '@keyswitch/core';
+import type { BackendCounter } from './backend-counter.js';
+import type { DataKeyCache } from './data-key-cache.js';
+import type { KeyPurpose, KeyVersion } from './key-version.js';
+import type { LogicalKey } from './logical-key.js';
+
+/** What the package's functions (rewrap, inventory, the handles) reach inside a keyring for. */
+export interface KeyringInternals {
+  readonly keyswitch: Keyswitch;
+  readonly counter: BackendCounter;
+  readonly cache: DataKeyCache | undefined;
+  /** The logical key; CONFIG_INVALID when it is not configured. */
+  key(name: string): LogicalKey;
+  /** The logical key, or `undefined`. */
+  findKey(name: string): LogicalKey | undefined;
+  /** Every logical key: those with versions, then plain keys of the keyswitch configuration. */
+  keys(): LogicalKey[];
+  /**
+   * The version new data goes under (the active one, or `requested` if it is the active one), after the
+   * backend check for `purpose` and the cryptoperiod check.
+   *
+   * @throws USAGE_MISMATCH for a retired version, KEY_DISABLED past an enforced cryptoperiod
+   */
+  forNewData(key: LogicalKey, requested: string | undefined, purpose: KeyPurpose): Promise<KeyVersion>;
+  now(): Date;
+  assertOpen(): void;
+}
+
+const registry = new WeakMap<object, KeyringInternals>();
+
+/** @internal Registers a keyring's internals. */
+export function setInternals(keyring: object, value: KeyringInternals): void {
+  registry.set(keyring, value);
+}
+
+/** @internal A keyring's internals; INVALID_INPUT-free: only keyrings are passed here by typed callers. */
+export function internalsOf(keyring: object): KeyringInternals {
+  const found = registry.get(keyring);
+  if (!found) throw new TypeError('expected a Keyring made by Keyring.create');
+  return found;
+}
