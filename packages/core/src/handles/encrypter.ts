@@ -19,6 +19,8 @@ export interface Decrypter {
    * @throws INVALID_CIPHERTEXT, KEY_DISABLED, KEY_NOT_FOUND, UNAVAILABLE
    */
   decrypt(ciphertext: Uint8Array, options?: CipherOptions): Promise<Uint8Array>;
+  /** For RSA keys: the public key senders encrypt to (USAGE_MISMATCH for symmetric keys). */
+  publicKey(): Promise<PublicKey>;
 }
 
 /**

@@ -1,0 +1,35 @@
+import { decodeUtf8, utf8 } from './bytes.js';
+import { invalidInput } from './errors.js';
+
+/** A JSON object. */
+export type JsonObject = Record<string, unknown>;
+
+/**
+ * Parses UTF-8 JSON that must be an object. Errors name `what` and never quote the text, which may be a
+ * decrypted payload.
+ */
+export function parseJsonObject(
+  input: Uint8Array | string,
+  what: string,
+  fail: (detail: string) => Error = invalidInput,
+): JsonObject {
+  const text = typeof input === 'string' ? input : decodeUtf8(input, what, fail);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw fail(`${what} is not valid JSON`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw fail(`${what} is not a JSON object`);
+  }
+  return value as JsonObject;
+}
+
+/** Payload bytes from what callers pass: bytes as they are, text as UTF-8, other values as JSON. */
+export function payloadBytes(payload: unknown, what: string): Uint8Array {
+  if (payload instanceof Uint8Array) return payload;
+  if (typeof payload === 'string') return utf8(payload);
+  if (typeof payload === 'object' && payload !== null) return utf8(JSON.stringify(payload));
+  throw invalidInput(`${what} must be a Uint8Array, a string or a JSON object`);
+}
