@@ -20,7 +20,7 @@ find_library() {
   # $1: file name. Prints the first existing path among the usual Debian/Ubuntu/Fedora locations.
   local name=$1 dir
   local multiarch
-  multiarch="$(uname -m)-linux-gnu"
+  multiarch="$(uname -m 2>/dev/null || echo x86_64)-linux-gnu"
   for dir in /usr/lib/softhsm "/usr/lib/$multiarch/softhsm" "/usr/lib/$multiarch" /usr/lib64/softhsm \
     /usr/lib64 /usr/lib /usr/local/lib/softhsm /usr/local/lib; do
     if [[ -f "$dir/$name" ]]; then
@@ -40,10 +40,10 @@ missing_packages() {
     packages+=(libnss3-tools)
   fi
   if ! command -v pkcs11-tool >/dev/null 2>&1; then packages+=(opensc); fi
-  printf '%s\n' "${packages[@]}"
+  if ((${#packages[@]} > 0)); then printf '%s\n' "${packages[@]}"; fi
 }
 
-mapfile -t missing < <(missing_packages | sed '/^$/d')
+mapfile -t missing < <(missing_packages)
 if ((${#missing[@]} > 0)); then
   command="apt-get update && apt-get install -y --no-install-recommends ${missing[*]}"
   if [[ $(id -u) -ne 0 ]]; then
@@ -54,7 +54,7 @@ if ((${#missing[@]} > 0)); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >&2 || fail "apt-get update failed"
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 || fail "apt-get install ${missing[*]} failed"
-  mapfile -t still < <(missing_packages | sed '/^$/d')
+  mapfile -t still < <(missing_packages)
   ((${#still[@]} == 0)) || fail "still missing after apt-get install: ${still[*]}"
 fi
 

@@ -4,7 +4,7 @@ import {
   isKeyswitchError,
   Keyswitch,
   type KeyswitchConfigInput,
-  type KeyswitchError,
+  KeyswitchError,
 } from '@keyswitch/core';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -289,5 +289,35 @@ describe('Keyswitch registry', () => {
     await ks.close();
     expect((await rejection(signer.sign(message))).code).toBe('CLOSED');
     expect((await rejection(() => ks.signer('acs-signing'))).code).toBe('CLOSED');
+  });
+});
+
+describe('key references at load time', () => {
+  it("reports a malformed reference as CONFIG_INVALID at the key's ref path, before any backend is used", async () => {
+    const created: string[] = [];
+    const error = await rejection(
+      Keyswitch.fromConfig(
+        { ...config, providers: { dev: { type: 'strict-refs' } } },
+        {
+          providerFactories: {
+            'strict-refs': {
+              type: 'strict-refs',
+              parseConfig: (raw) => raw,
+              validateKeyRef: (ref) => {
+                if (ref === 'kek')
+                  throw new KeyswitchError('INVALID_INPUT', 'a reference must start with "hsm:"');
+              },
+              create: async () => {
+                created.push('created');
+                throw new Error('not reached');
+              },
+            },
+          },
+        },
+      ),
+    );
+    expect(error).toMatchObject({ code: 'CONFIG_INVALID', path: 'keys.pan-kek.ref', keyName: 'pan-kek' });
+    expect(error.message).toMatch(/a reference must start with "hsm:"/);
+    expect(created).toEqual([]);
   });
 });

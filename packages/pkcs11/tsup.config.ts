@@ -1,3 +1,4 @@
 import { packageBuild } from '../../tsup.base';
 
-export default packageBuild({ index: 'src/index.ts' });
+// shims: the worker executor resolves pkcs11js with import.meta.url, which the CJS build must shim.
+export default packageBuild({ index: 'src/index.ts' }, { shims: true });

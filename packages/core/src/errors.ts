@@ -105,7 +105,7 @@ export class KeyswitchError extends Error {
     this.retryable = options.retryable ?? RETRYABLE_BY_DEFAULT.has(code);
     this.provider = options.provider;
     this.keyName = options.keyName;
-    this.keyRef = options.keyRef;
+    this.keyRef = options.keyRef === undefined ? undefined : redactReference(options.keyRef);
     this.path = options.path;
   }
 
@@ -146,7 +146,16 @@ export class KeyswitchError extends Error {
   }
 }
 
-function formatMessage(detail: string, options: KeyswitchErrorOptions): string {
+/** A `pin-value` attribute (RFC 7512) in a key reference is a secret: it never reaches a message. */
+function redactReference(ref: string): string {
+  return ref.replace(/([;?&]pin-value=)[^;?&]*/gi, '$1[redacted]');
+}
+
+function formatMessage(detail: string, rawOptions: KeyswitchErrorOptions): string {
+  const options =
+    rawOptions.keyRef === undefined
+      ? rawOptions
+      : { ...rawOptions, keyRef: redactReference(rawOptions.keyRef) };
   let prefix = '[keyswitch]';
   if (options.provider) prefix += ` [${options.provider}]`;
   if (options.keyName && options.keyRef) prefix += ` key "${options.keyName}" (${options.keyRef})`;

@@ -64,3 +64,14 @@ describe('KeyswitchError', () => {
     expect(isKeyswitchError(other)).toBe(false);
   });
 });
+
+describe('KeyswitchError redaction', () => {
+  it('never shows a pin-value from a pkcs11 URI', () => {
+    const error = new KeyswitchError('KEY_NOT_FOUND', 'not found', {
+      keyRef: 'pkcs11:token=t;object=acs?pin-value=123456&module-name=x',
+    });
+    expect(error.message).not.toContain('123456');
+    expect(error.keyRef).toBe('pkcs11:token=t;object=acs?pin-value=[redacted]&module-name=x');
+    expect(JSON.stringify(error)).not.toContain('123456');
+  });
+});

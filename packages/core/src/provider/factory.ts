@@ -36,6 +36,12 @@ export interface ProviderFactory<Config = unknown> {
   readonly type: string;
   /** Validates the provider's configuration section; throws CONFIG_INVALID with the JSON path. */
   parseConfig(raw: unknown, path: string): Config;
+  /**
+   * Checks a configured key reference's syntax at load time (a `pkcs11:` URI, a KMS ARN), so a malformed
+   * `keys.<name>.ref` is CONFIG_INVALID before any backend is contacted. Throw any KeyswitchError; the
+   * registry reports it as CONFIG_INVALID at the key's `ref` path. Optional.
+   */
+  validateKeyRef?(ref: string): void;
   /** Creates the provider. Called on first use of a key bound to it. */
   create(config: Config, context: ProviderContext): Promise<KeyProvider>;
 }

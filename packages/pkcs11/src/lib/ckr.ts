@@ -1,0 +1,156 @@
+import { type ErrorCode, isKeyswitchError, KeyswitchError } from '@keyswitch/core';
+
+/**
+ * The CKR_* name of a pkcs11js error (`Pkcs11Error` carries it as its message, the number as `code`), or
+ * undefined for anything else.
+ */
+export function ckrName(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const match = /\b(CKR_[A-Z0-9_]+)/.exec(error.message);
+  return match?.[1];
+}
+
+/** Return values that mean the session (or its login) is gone: rebuild it and retry once. */
+const SESSION_LOST: ReadonlySet<string> = new Set([
+  'CKR_SESSION_HANDLE_INVALID',
+  'CKR_SESSION_CLOSED',
+  'CKR_DEVICE_REMOVED',
+  'CKR_TOKEN_NOT_PRESENT',
+  'CKR_USER_NOT_LOGGED_IN',
+]);
+
+/** Return values that mean a cached object handle no longer names the object: look it up again. */
+const STALE_HANDLE: ReadonlySet<string> = new Set(['CKR_OBJECT_HANDLE_INVALID', 'CKR_KEY_HANDLE_INVALID']);
+
+/** Whether an error means the session must be rebuilt. */
+export function isSessionLost(error: unknown): boolean {
+  const name = ckrName(error);
+  return name !== undefined && SESSION_LOST.has(name);
+}
+
+/** Whether an error means an object handle is stale. */
+export function isStaleHandle(error: unknown): boolean {
+  const name = ckrName(error);
+  return name !== undefined && STALE_HANDLE.has(name);
+}
+
+/** Return values a token gives for ciphertext that does not decrypt or authenticate. */
+const BAD_CIPHERTEXT: ReadonlySet<string> = new Set([
+  'CKR_ENCRYPTED_DATA_INVALID',
+  'CKR_ENCRYPTED_DATA_LEN_RANGE',
+  // SoftHSM2 answers a failed GCM tag check and a bad OAEP padding with CKR_GENERAL_ERROR; NSS answers
+  // a short RSA ciphertext with CKR_DATA_LEN_RANGE. Only ever read this way for C_Decrypt itself.
+  'CKR_GENERAL_ERROR',
+  'CKR_DATA_LEN_RANGE',
+  'CKR_DATA_INVALID',
+]);
+
+/** Whether a C_Decrypt failure means the ciphertext is bad (as opposed to the token or session failing). */
+export function isBadCiphertext(error: unknown): boolean {
+  const name = ckrName(error);
+  return name !== undefined && BAD_CIPHERTEXT.has(name);
+}
+
+/** Return values a token gives for a signature or MAC that does not verify. */
+const BAD_SIGNATURE: ReadonlySet<string> = new Set([
+  'CKR_SIGNATURE_INVALID',
+  'CKR_SIGNATURE_LEN_RANGE',
+  'CKR_DATA_LEN_RANGE',
+  'CKR_DATA_INVALID',
+]);
+
+/** Whether a C_Verify failure means "does not verify". */
+export function isBadSignature(error: unknown): boolean {
+  const name = ckrName(error);
+  return name !== undefined && BAD_SIGNATURE.has(name);
+}
+
+/** Return values that mean the key may not be used this way (disabled, or the wrong kind of key). */
+const NOT_PERMITTED: ReadonlySet<string> = new Set([
+  'CKR_KEY_FUNCTION_NOT_PERMITTED',
+  'CKR_KEY_TYPE_INCONSISTENT',
+]);
+
+/** Whether an error means the token refused the key for this function. */
+export function isKeyFunctionNotPermitted(error: unknown): boolean {
+  const name = ckrName(error);
+  return name !== undefined && NOT_PERMITTED.has(name);
+}
+
+const CODES: Readonly<Record<string, ErrorCode>> = {
+  CKR_KEY_HANDLE_INVALID: 'KEY_NOT_FOUND',
+  CKR_OBJECT_HANDLE_INVALID: 'KEY_NOT_FOUND',
+  CKR_PIN_INCORRECT: 'ACCESS_DENIED',
+  CKR_PIN_INVALID: 'ACCESS_DENIED',
+  CKR_PIN_LEN_RANGE: 'ACCESS_DENIED',
+  CKR_PIN_EXPIRED: 'ACCESS_DENIED',
+  CKR_PIN_LOCKED: 'ACCESS_DENIED',
+  CKR_USER_NOT_LOGGED_IN: 'ACCESS_DENIED',
+  CKR_USER_PIN_NOT_INITIALIZED: 'ACCESS_DENIED',
+  CKR_USER_TYPE_INVALID: 'ACCESS_DENIED',
+  CKR_USER_ANOTHER_ALREADY_LOGGED_IN: 'ACCESS_DENIED',
+  CKR_USER_TOO_MANY_TYPES: 'ACCESS_DENIED',
+  CKR_TOKEN_WRITE_PROTECTED: 'ACCESS_DENIED',
+  CKR_SESSION_READ_ONLY: 'ACCESS_DENIED',
+  CKR_MECHANISM_INVALID: 'UNSUPPORTED_ALGORITHM',
+  CKR_MECHANISM_PARAM_INVALID: 'UNSUPPORTED_ALGORITHM',
+  CKR_FUNCTION_NOT_SUPPORTED: 'UNSUPPORTED_ALGORITHM',
+  CKR_ATTRIBUTE_READ_ONLY: 'UNSUPPORTED_ALGORITHM',
+  CKR_KEY_SIZE_RANGE: 'UNSUPPORTED_ALGORITHM',
+  CKR_CURVE_NOT_SUPPORTED: 'UNSUPPORTED_ALGORITHM',
+  CKR_DOMAIN_PARAMS_INVALID: 'UNSUPPORTED_ALGORITHM',
+  CKR_ENCRYPTED_DATA_INVALID: 'INVALID_CIPHERTEXT',
+  CKR_ENCRYPTED_DATA_LEN_RANGE: 'INVALID_CIPHERTEXT',
+  CKR_DATA_INVALID: 'INVALID_INPUT',
+  CKR_DATA_LEN_RANGE: 'INVALID_INPUT',
+  CKR_KEY_FUNCTION_NOT_PERMITTED: 'USAGE_MISMATCH',
+  CKR_KEY_TYPE_INCONSISTENT: 'USAGE_MISMATCH',
+  CKR_SESSION_COUNT: 'THROTTLED',
+  CKR_DEVICE_ERROR: 'UNAVAILABLE',
+  CKR_DEVICE_MEMORY: 'UNAVAILABLE',
+  CKR_DEVICE_REMOVED: 'UNAVAILABLE',
+  CKR_FUNCTION_FAILED: 'UNAVAILABLE',
+  CKR_FUNCTION_CANCELED: 'UNAVAILABLE',
+  CKR_HOST_MEMORY: 'UNAVAILABLE',
+  CKR_TOKEN_NOT_PRESENT: 'UNAVAILABLE',
+  CKR_TOKEN_NOT_RECOGNIZED: 'UNAVAILABLE',
+  CKR_SLOT_ID_INVALID: 'UNAVAILABLE',
+  CKR_SESSION_HANDLE_INVALID: 'UNAVAILABLE',
+  CKR_SESSION_CLOSED: 'UNAVAILABLE',
+  CKR_CRYPTOKI_NOT_INITIALIZED: 'UNAVAILABLE',
+  CKR_CANT_LOCK: 'UNAVAILABLE',
+};
+
+/** The keyswitch code for a CKR_* name (INTERNAL for the ones that only a bug or a broken token gives). */
+export function codeForCkr(name: string): ErrorCode {
+  return CODES[name] ?? 'INTERNAL';
+}
+
+/**
+ * Turns anything a pkcs11js call threw into a {@link KeyswitchError}: `what` names the call
+ * (`C_SignInit`), the CKR_* name goes in the message, the original error in `cause`. PINs are never part
+ * of pkcs11js errors, and none is added here.
+ */
+export function pkcs11Error(error: unknown, what: string, override?: ErrorCode): KeyswitchError {
+  if (isKeyswitchError(error)) return error;
+  const name = ckrName(error);
+  if (name !== undefined) {
+    const code = override ?? codeForCkr(name);
+    return new KeyswitchError(code, `${what} failed: ${name}${hint(name)}`, { cause: error });
+  }
+  const detail = error instanceof Error ? error.message.split('\n')[0] : String(error);
+  return new KeyswitchError(override ?? 'INTERNAL', `${what} failed: ${detail}`, { cause: error });
+}
+
+function hint(name: string): string {
+  switch (name) {
+    case 'CKR_PIN_INCORRECT':
+      return ' (the configured PIN was refused)';
+    case 'CKR_PIN_LOCKED':
+      return ' (the user PIN is locked; unlock it with the security officer PIN)';
+    case 'CKR_FUNCTION_FAILED':
+      return ' (the token failed or is overloaded; retry later)';
+    default:
+      return '';
+  }
+}

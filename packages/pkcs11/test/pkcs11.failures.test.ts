@@ -1,0 +1,97 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Pkcs11Provider } from '../src/index.js';
+import { expectCode } from './support/backend-suite.js';
+import { openTarget, target } from './support/targets.js';
+import { createTestTokens, type TestTokens } from './support/tokens.js';
+
+// Runs in its own process: the PIN checks must come before any login to these tokens (a PKCS#11 login
+// belongs to the process and token, so a second provider on a logged-in token shares it).
+const tokens = createTestTokens();
+const skip = 'skip' in tokens;
+
+describe.skipIf(skip)('PKCS#11 failures: PIN, module, token', () => {
+  const ready = tokens as TestTokens;
+  const softhsm = skip ? undefined : target('softhsm2', ready);
+  const nss = skip ? undefined : target('nss', ready);
+  const opened: Pkcs11Provider[] = [];
+
+  afterAll(async () => {
+    await Promise.all(opened.map((provider) => provider.close()));
+    ready.remove?.();
+  });
+
+  it('a wrong PIN is ACCESS_DENIED on both tokens, and the PIN is in no error, log form or stack', async () => {
+    for (const which of [softhsm!, nss!]) {
+      const error = await expectCode(openTarget(which, { pin: 'wrong-pin-314159' }), 'ACCESS_DENIED');
+      expect(error.retryable).toBe(false);
+      expect(`${error.message} ${JSON.stringify(error.toJSON())} ${error.stack}`).not.toContain('314159');
+      expect(error.message).toContain('CKR_PIN_INCORRECT');
+      // The right PIN works after a wrong one.
+      opened.push(await openTarget(which));
+    }
+  });
+
+  it('the AWS CloudHSM profile checks the PIN is user:password, without showing it', async () => {
+    const error = await expectCode(
+      Pkcs11Provider.open({ ...softhsm!.options, profile: 'cloudhsm', pin: 'no-colon-secret' }),
+      'CONFIG_INVALID',
+    );
+    expect(error.message).not.toContain('no-colon-secret');
+  });
+
+  it('bad options are CONFIG_INVALID naming the option', async () => {
+    const bad = async (options: Record<string, unknown>, path: string) => {
+      const error = await expectCode(
+        Pkcs11Provider.open({ ...softhsm!.options, ...options } as never),
+        'CONFIG_INVALID',
+      );
+      expect(error.path).toBe(path);
+    };
+    await bad({ sessions: 0 }, 'sessions');
+    await bad({ token: { label: 'a', slot: 1 } }, 'token');
+    await bad({ profile: 'luna' }, 'profile');
+    await bad({ execution: 'threads' }, 'execution');
+    await bad({ module: '' }, 'module');
+  });
+
+  it('a missing module is UNAVAILABLE and retryable, naming the path', async () => {
+    const error = await expectCode(
+      openTarget(softhsm!, { module: '/opt/none/libpkcs11-missing.so' }),
+      'UNAVAILABLE',
+    );
+    expect(error.retryable).toBe(true);
+    expect(error.message).toContain('/opt/none/libpkcs11-missing.so');
+    await expectCode(openTarget(softhsm!, { module: 'libpkcs11-not-on-the-loader-path.so' }), 'UNAVAILABLE');
+  });
+
+  it('a module already initialized with other libraryParameters is CONFIG_INVALID (one C_Initialize per process)', async () => {
+    const error = await expectCode(
+      openTarget(nss!, { libraryParameters: "configdir='sql:/nonexistent'" }),
+      'CONFIG_INVALID',
+    );
+    expect(error.message).toContain('libraryParameters');
+  });
+
+  it('a token that goes away is UNAVAILABLE (retryable) and never hangs', async () => {
+    const provider = await openTarget(softhsm!, { operationTimeoutMs: 5_000 });
+    opened.push(provider);
+    const key = await provider.createKey({ spec: 'ECC_NIST_P256', usage: 'SIGN_VERIFY', label: 'doomed' });
+    const message = Buffer.from('m');
+    await provider.sign({ ref: key.ref, algorithm: 'ECDSA_SHA_256', message });
+    // Remove SoftHSM2's token store under the running provider.
+    rmSync(join(ready.dir, 'softhsm2', 'tokens'), { recursive: true, force: true });
+    const started = Date.now();
+    const error = await expectCode(
+      provider.sign({ ref: key.ref, algorithm: 'ECDSA_SHA_256', message }),
+      'UNAVAILABLE',
+    );
+    expect(error.retryable).toBe(true);
+    await expectCode(provider.describeKey('pkcs11:object=doomed'), 'UNAVAILABLE');
+    await expectCode(provider.describeKey('pkcs11:object=never-existed'), 'UNAVAILABLE');
+    expect(Date.now() - started).toBeLessThan(5_000);
+    // And a new provider cannot find the token at all.
+    await expectCode(openTarget(softhsm!), 'UNAVAILABLE');
+  });
+});

@@ -1,0 +1,3 @@
+import { declareBackendTests } from './support/backend-suite.js';
+
+declareBackendTests('nss');
