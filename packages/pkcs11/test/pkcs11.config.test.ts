@@ -68,7 +68,12 @@ describe('pkcs11 provider configuration', () => {
           algorithm: 'ECDSA_SHA_256',
         },
       },
-    }).catch((e: unknown) => e as KeyswitchError);
+    }).then(
+      () => {
+        throw new Error('loaded');
+      },
+      (e: unknown) => e as KeyswitchError,
+    );
     expect(error).toMatchObject({
       code: 'CONFIG_INVALID',
       path: 'keys.acs-signing.ref',
@@ -78,7 +83,12 @@ describe('pkcs11 provider configuration', () => {
     const wrongScheme = await Keyswitch.fromConfig({
       providers: { hsm: valid },
       keys: { k: { provider: 'hsm', ref: 'alias/acs', spec: 'ECC_NIST_P256', algorithm: 'ECDSA_SHA_256' } },
-    }).catch((e: unknown) => e as KeyswitchError);
+    }).then(
+      () => {
+        throw new Error('loaded');
+      },
+      (e: unknown) => e as KeyswitchError,
+    );
     expect(wrongScheme).toMatchObject({ code: 'CONFIG_INVALID', path: 'keys.k.ref' });
   });
 });
