@@ -1,5 +1,16 @@
 export * from './audit/audit-bus.js';
+export * from './audit/audit-file-sink.js';
 export * from './audit/events.js';
+export type { AuditRecord } from './audit/lib/audit-record.js';
+export * from './audit/verify-audit-file.js';
+export {
+  type KeyVersionConfig,
+  type KeyVersionNames,
+  type KeyVersionsConfig,
+  keyVersionsSchema,
+  type VersionedKeyConfig,
+  validateKeyVersions,
+} from './config/key-versions.js';
 export * from './config/load-config.js';
 export * from './config/parse-with-schema.js';
 export * from './config/schema.js';

@@ -1,18 +1,11 @@
 /**
  * `@keyswitch/envelope`: envelope encryption with data-key caching, keyed PAN hashing, key versions with
- * cryptoperiods, re-wrap and migration between backends, a key inventory, and a hash-chained audit file.
+ * cryptoperiods, re-wrap and migration between backends, and a key inventory. Key versions are configured
+ * in core's `versions` section, and the hash-chained audit file is core's (`audit` section,
+ * `AuditFileSink`, `verifyAuditFile`).
  *
  * @packageDocumentation
  */
-export { type AuditChainHead, AuditFileSink, type AuditFileSinkOptions } from './audit/audit-file-sink.js';
-export type { AuditRecord } from './audit/lib/audit-record.js';
-export {
-  type AuditIssue,
-  type AuditTamperKind,
-  type AuditVerification,
-  type VerifyAuditFileOptions,
-  verifyAuditFile,
-} from './audit/verify-audit-file.js';
 export { type CacheLimits, DEFAULT_CACHE_LIMITS } from './cache-limits.js';
 export {
   type DecryptOptions,
@@ -31,7 +24,6 @@ export { decodeEnvelopeString, encodeEnvelopeString } from './format/envelope-st
 export { parseEnvelope } from './format/parse-envelope.js';
 export { type InventoryEntry, type InventoryOptions, inventory } from './inventory/inventory.js';
 export { Keyring, type KeyringOptions, type KeyringStats } from './keyring.js';
-export type { KeyVersionConfig, KeyVersionsConfig, VersionedKeyConfig } from './keyring-config.js';
 export type { KeyringEvent, KeyringEventListener } from './keyring-event.js';
 export type { CacheStats } from './lib/data-key-cache.js';
 export type { KeyVersionInfo } from './lib/key-version.js';

@@ -1,7 +1,6 @@
-import { type Keyswitch, KeyswitchError } from '@keyswitch/core';
+import { type Keyswitch, KeyswitchError, type KeyVersionsConfig, validateKeyVersions } from '@keyswitch/core';
 import { type CacheLimits, DEFAULT_CACHE_LIMITS } from './cache-limits.js';
 import { EnvelopeCipher, type EnvelopeCipherOptions } from './envelope-cipher.js';
-import type { KeyVersionsConfig } from './keyring-config.js';
 import type { KeyringEvent, KeyringEventListener } from './keyring-event.js';
 import { BackendCounter } from './lib/backend-counter.js';
 import { cryptoperiodEnd, daysToMs } from './lib/cryptoperiod.js';
@@ -9,16 +8,21 @@ import { type CacheStats, DataKeyCache } from './lib/data-key-cache.js';
 import { type KeyPurpose, KeyVersion, type KeyVersionInfo } from './lib/key-version.js';
 import { type KeyringInternals, setInternals } from './lib/keyring-internals.js';
 import { LogicalKey } from './lib/logical-key.js';
-import { validateKeyVersions } from './lib/validate-key-versions.js';
 import { PanHasher, type PanHasherOptions } from './pan/pan-hasher.js';
 
 /** Options for {@link Keyring.create}. */
 export interface KeyringOptions {
-  /** Logical keys with versions. A plain key of the keyswitch configuration is a key with one version, `"1"`. */
+  /**
+   * Logical keys with versions, instead of the configuration's `versions` section (`ks.keyVersions()`,
+   * the default). A plain key of the keyswitch configuration is a key with one version, `"1"`.
+   */
   readonly versions?: KeyVersionsConfig;
   /** Data-key cache limits (each defaults to {@link DEFAULT_CACHE_LIMITS}), or `false` for no cache. */
   readonly cache?: Partial<CacheLimits> | false;
-  /** Receives cryptoperiod events; without it they become process warnings. */
+  /**
+   * Receives cryptoperiod events. Without it they become process warnings, and are also appended to the
+   * registry's audit file when the configuration has an `audit` section.
+   */
   readonly onEvent?: KeyringEventListener;
   /** The current time (tests). */
   readonly clock?: () => Date;
@@ -42,18 +46,11 @@ const EVENT_REPEAT_MS = 86_400_000;
  *
  * @example
  * ```ts
+ * // keyswitch.json has "versions": { "pan-kek": { "cryptoperiodDays": 365, "versions": [
+ * //   { "id": "2024", "provider": "kms", "ref": "alias/pan-kek-2024", "createdAt": "2024-01-15" },
+ * //   { "id": "2025", "provider": "hsm", "ref": "pkcs11:object=pan-kek-2025", "createdAt": "2025-01-15" } ] } }
  * const ks = await Keyswitch.fromConfig('keyswitch.json');
- * const keyring = Keyring.create(ks, {
- *   versions: {
- *     'pan-kek': {
- *       cryptoperiodDays: 365,
- *       versions: [
- *         { id: '2024', provider: 'kms', ref: 'alias/pan-kek-2024', createdAt: '2024-01-15' },
- *         { id: '2025', provider: 'hsm', ref: 'pkcs11:object=pan-kek-2025', createdAt: '2025-01-15' },
- *       ],
- *     },
- *   },
- * });
+ * const keyring = Keyring.create(ks); // the configuration's versions; `{ versions }` overrides them
  * const sealed = await keyring.envelopes('pan-kek').encrypt(record, { context: { table: 'cards' } });
  * await keyring.close();
  * ```
@@ -77,10 +74,10 @@ export class Keyring {
       options.cache === false
         ? undefined
         : new DataKeyCache(resolveLimits(options.cache ?? {}), () => this.#clock().getTime());
-    const versions = validateKeyVersions(options.versions ?? {}, {
-      providers: ks.providerNames(),
-      keys: ks.keyNames(),
-    });
+    const versions =
+      options.versions === undefined
+        ? ks.keyVersions()
+        : validateKeyVersions(options.versions, { providers: ks.providerNames(), keys: ks.keyNames() });
     for (const [name, config] of Object.entries(versions)) {
       const resolved = config.versions.map(
         (version) =>
@@ -128,7 +125,7 @@ export class Keyring {
   /**
    * A keyring over a keyswitch registry. The keyring does not own the registry: close both.
    *
-   * @throws CONFIG_INVALID naming the path of the first problem in `versions` or `cache`
+   * @throws CONFIG_INVALID naming the path of the first problem in the `versions` option or `cache`
    */
   static create(ks: Keyswitch, options: KeyringOptions = {}): Keyring {
     return new Keyring(ks, options);
@@ -200,7 +197,10 @@ export class Keyring {
     this.#cache?.close();
   }
 
-  #target(version: { provider?: string; ref?: string; key?: string }): { provider: string; ref: string } {
+  #target(version: { provider?: string | undefined; ref?: string | undefined; key?: string | undefined }): {
+    provider: string;
+    ref: string;
+  } {
     if (version.key !== undefined) {
       const config = this.#ks.keyConfig(version.key);
       return { provider: config.provider, ref: config.ref };
@@ -317,6 +317,11 @@ export class Keyring {
       enforcement: key.enforcement,
     };
     if (!this.#onEvent) {
+      try {
+        this.#ks.auditFile?.append(event);
+      } catch {
+        // A closed or failed audit file is reported by the registry's close(); the warning still goes out.
+      }
       process.emitWarning(
         `[keyswitch] key "${key.name}" version "${version.info.id}": ${type === 'cryptoperiod-ending' ? 'cryptoperiod ends' : 'cryptoperiod ended'} ${event.expiresAt}`,
         'KeyswitchCryptoperiodWarning',

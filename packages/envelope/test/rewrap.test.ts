@@ -1,9 +1,13 @@
 import { createDecipheriv } from 'node:crypto';
-import { type AuditEvent, encodeEncryptionContext, type Keyswitch } from '@keyswitch/core';
+import {
+  type AuditEvent,
+  encodeEncryptionContext,
+  type Keyswitch,
+  type KeyVersionsConfig,
+} from '@keyswitch/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   Keyring,
-  type KeyVersionsConfig,
   parseEnvelope,
   type RewrapProgress,
   type RewrapRecordResult,

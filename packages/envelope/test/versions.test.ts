@@ -1,12 +1,9 @@
-import type { Keyswitch } from '@keyswitch/core';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Keyswitch, KeyVersionsConfig } from '@keyswitch/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  inventory,
-  Keyring,
-  type KeyringEvent,
-  type KeyVersionsConfig,
-  parseEnvelope,
-} from '../src/index.js';
+import { inventory, Keyring, type KeyringEvent, parseEnvelope } from '../src/index.js';
 import { encoder, provisioned, rejection } from './support/keyswitch.js';
 
 let cleanup: (() => Promise<void>)[] = [];
@@ -135,7 +132,29 @@ describe('key versions and rotation', () => {
     expect(events).toHaveLength(2);
   });
 
-  it('validates the versions configuration with paths', async () => {
+  it("reads the configuration's versions section by default; cryptoperiod events go to its audit file", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'keyswitch-versions-'));
+    const { ks } = await provisioned({
+      versions: rotation('2025', { cryptoperiodEnforcement: 'warn' }),
+      audit: { file: join(dir, 'audit.jsonl'), fsync: 'never' },
+    });
+    const keyring = Keyring.create(ks, { clock: () => new Date('2026-02-01T00:00:00Z') });
+    expect(keyring.keyNames()).toEqual(['card-data', 'pan-kek', 'pan-kek-hsm', 'pan-hmac', 'acs-signing']);
+    expect(keyring.activeVersion('card-data')).toMatchObject({ id: '2025', provider: 'hsm' });
+    const warned = new Promise((resolve) => process.once('warning', resolve));
+    const sealed = await keyring.envelopes('card-data').encrypt(encoder.encode('x'));
+    expect(parseEnvelope(sealed).keyVersion).toBe('2025');
+    expect(await warned).toMatchObject({ name: 'KeyswitchCryptoperiodWarning' });
+    await keyring.close();
+    await ks.close();
+    const lines = (await readFile(join(dir, 'audit.jsonl'), 'utf8')).trimEnd().split('\n');
+    expect(lines.map((line) => JSON.parse(line).event)).toContainEqual(
+      expect.objectContaining({ type: 'cryptoperiod-expired', keyName: 'card-data', keyVersion: '2025' }),
+    );
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('validates a versions option with paths (the same validation as the configuration)', async () => {
     const { ks } = await setup({});
     const bad = (versions: unknown) => () => Keyring.create(ks, { versions: versions as KeyVersionsConfig });
     expect(bad({ k: { versions: [] } })).toThrow(/versions\.k\.versions/);
@@ -161,7 +180,9 @@ describe('key versions and rotation', () => {
     expect(bad({ k: { versions: [{ id: 'a', key: 'pan-kek' }], cryptoperiodDays: 0 } })).toThrow(
       /cryptoperiodDays/,
     );
-    expect(bad({ k: { versions: [{ id: 'a', key: 'pan-kek' }], colour: 'red' } })).toThrow(/unknown field/);
+    expect(bad({ k: { versions: [{ id: 'a', key: 'pan-kek' }], colour: 'red' } })).toThrow(
+      /unrecognized key.*colour/i,
+    );
   });
 });
 

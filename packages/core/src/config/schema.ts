@@ -7,6 +7,7 @@ import {
   impliedUsage,
 } from '../vocabulary/algorithms.js';
 import { KEY_SPECS, KEY_USAGES, type KeySpec, type KeyUsage, keySpecInfo } from '../vocabulary/key-specs.js';
+import { checkKeyVersionReferences, keyVersionsSchema } from './key-versions.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const nameMessage =
@@ -47,6 +48,19 @@ const keySchema = z.strictObject({
   description: z.string().optional(),
 });
 
+/** Zod schema of the `audit` section: the hash-chained audit file every key operation is appended to. */
+export const auditConfigSchema = z.strictObject(
+  {
+    file: z
+      .string({ error: 'expected the audit file path (relative to the configuration file)' })
+      .min(1, 'expected a non-empty file path'),
+    fsync: z
+      .enum(['always', 'interval', 'never'], { error: 'expected "always", "interval" or "never"' })
+      .default('always'),
+  },
+  { error: typeError('expected an object: { "file": "audit/keyswitch.jsonl" }') },
+);
+
 /** Zod schema of a keyswitch configuration file; provider sections are checked by their own packages. */
 export const configSchema = z
   .strictObject({
@@ -62,8 +76,17 @@ export const configSchema = z
     keys: z.record(z.string().regex(NAME, nameMessage), keySchema, {
       error: typeError('expected an object of keys by name'),
     }),
+    versions: keyVersionsSchema.optional(),
+    audit: auditConfigSchema.optional(),
   })
   .superRefine((config, context) => {
+    if (config.versions) {
+      checkKeyVersionReferences(
+        config.versions,
+        { providers: Object.keys(config.providers), keys: Object.keys(config.keys) },
+        (path, message) => context.addIssue({ code: 'custom', path: [...path], message }),
+      );
+    }
     for (const [name, key] of Object.entries(config.keys)) {
       if (!Object.hasOwn(config.providers, key.provider)) {
         const known = Object.keys(config.providers);
@@ -119,3 +142,5 @@ export type KeyswitchConfigInput = z.input<typeof configSchema>;
 export type KeyswitchConfig = z.output<typeof configSchema>;
 /** One validated key entry. */
 export type KeyConfig = KeyswitchConfig['keys'][string];
+/** The validated `audit` section. */
+export type AuditConfig = z.output<typeof auditConfigSchema>;

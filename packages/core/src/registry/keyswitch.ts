@@ -1,9 +1,12 @@
+import { resolve } from 'node:path';
 import { AuditBus } from '../audit/audit-bus.js';
+import { AuditFileSink } from '../audit/audit-file-sink.js';
 import type { AuditListener } from '../audit/events.js';
+import type { KeyVersionsConfig } from '../config/key-versions.js';
 import { type LoadConfigOptions, loadConfig } from '../config/load-config.js';
 import type { KeyswitchConfig, KeyswitchConfigInput } from '../config/schema.js';
 import { resolveSecret } from '../config/secrets.js';
-import { KeyswitchError } from '../errors.js';
+import { isKeyswitchError, KeyswitchError } from '../errors.js';
 import { DataKeys } from '../handles/data-keys.js';
 import { type Decrypter, Encrypter } from '../handles/encrypter.js';
 import { KeyAgreement } from '../handles/key-agreement.js';
@@ -48,6 +51,7 @@ export class Keyswitch {
   readonly #audit = new AuditBus();
   readonly #providers = new Map<string, ProviderSlot>();
   readonly #bindings = new Map<string, KeyBinding>();
+  #auditFile: AuditFileSink | undefined;
   #closed = false;
 
   private constructor(config: KeyswitchConfig, baseDir: string, env: NodeJS.ProcessEnv) {
@@ -58,10 +62,12 @@ export class Keyswitch {
 
   /**
    * Loads and validates a configuration (an object, a file path, `KEYSWITCH_CONFIG`, or `keyswitch.json`),
-   * imports the backend package of each configured provider type and validates its section. Backends
-   * connect on first use of one of their keys.
+   * imports the backend package of each configured provider type and validates its section, and opens
+   * the `audit` file (relative to the configuration file's directory) as a subscribed
+   * {@link AuditFileSink}. Backends connect on first use of one of their keys.
    *
-   * @throws CONFIG_INVALID naming the JSON path of each problem
+   * @throws CONFIG_INVALID naming the JSON path of each problem; LOCKED when another process appends to
+   * the audit file
    */
   static async fromConfig(
     source?: string | KeyswitchConfigInput,
@@ -84,7 +90,25 @@ export class Keyswitch {
       keyswitch.#providers.set(name, { factory: loaded, config: loaded.parseConfig(section, path) });
     }
     for (const [name, key] of Object.entries(config.keys)) {
+      const { factory } = keyswitch.#providers.get(key.provider)!;
+      try {
+        factory.validateKeyRef?.(key.ref);
+      } catch (error) {
+        const detail = isKeyswitchError(error) ? error.detail : 'is not a valid key reference';
+        throw new KeyswitchError('CONFIG_INVALID', `${detail}`, {
+          path: `keys.${name}.ref`,
+          keyName: name,
+          cause: error,
+        });
+      }
       keyswitch.#bindings.set(name, new KeyBinding(name, key, () => keyswitch.provider(key.provider)));
+    }
+    if (config.audit) {
+      const sink = await AuditFileSink.open(resolve(baseDir, config.audit.file), {
+        fsync: config.audit.fsync,
+      });
+      keyswitch.#auditFile = sink;
+      keyswitch.onAudit(sink.listener);
     }
     return keyswitch;
   }
@@ -115,6 +139,22 @@ export class Keyswitch {
       usage: binding.usage,
       algorithm: binding.algorithm,
     };
+  }
+
+  /**
+   * The validated `versions` section: logical keys with several versions (rotation, migration between
+   * backends), as `@keyswitch/envelope`'s `Keyring` reads it. Empty when the configuration has none.
+   */
+  keyVersions(): KeyVersionsConfig {
+    return this.#config.versions ?? {};
+  }
+
+  /**
+   * The audit file of the `audit` section, when configured: its `head()` is the chain's end to keep
+   * elsewhere (PCI DSS 10.3.4), and `append()` takes other audit-style events (key lifecycle).
+   */
+  get auditFile(): AuditFileSink | undefined {
+    return this.#auditFile;
   }
 
   /** A signer for a SIGN_VERIFY key. @throws CONFIG_INVALID (unknown name), USAGE_MISMATCH (not a signing key) */
@@ -215,12 +255,16 @@ export class Keyswitch {
     return this.#audit.subscribe(listener);
   }
 
-  /** Closes every provider that was opened, after work in flight drains. Idempotent. */
+  /**
+   * Closes every provider that was opened, after work in flight drains, then the audit file (its last
+   * lines written and synced). Idempotent.
+   */
   async close(): Promise<void> {
     this.#closed = true;
     const opened = [...this.#providers.values()].flatMap((slot) => (slot.instance ? [slot.instance] : []));
     for (const slot of this.#providers.values()) slot.instance = undefined;
     const results = await Promise.allSettled(opened.map(async (instance) => (await instance).close()));
+    if (this.#auditFile) results.push(...(await Promise.allSettled([this.#auditFile.close()])));
     const failure = results.find((result) => result.status === 'rejected');
     if (failure) throw (failure as PromiseRejectedResult).reason;
   }

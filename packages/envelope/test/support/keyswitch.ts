@@ -1,4 +1,10 @@
-import { type AuditEvent, isKeyswitchError, Keyswitch, type KeyswitchError } from '@keyswitch/core';
+import {
+  type AuditEvent,
+  isKeyswitchError,
+  Keyswitch,
+  type KeyswitchConfigInput,
+  type KeyswitchError,
+} from '@keyswitch/core';
 import { providerFactory } from '@keyswitch/soft-hsm';
 
 /** Keys created in each in-memory software HSM: `kms` and `hsm` stand for two backends. */
@@ -11,13 +17,16 @@ export const KEYS = {
 } as const;
 
 /** A registry over two in-memory software HSMs with every key created, and its audit events counted. */
-export async function provisioned(): Promise<{ ks: Keyswitch; events: AuditEvent[] }> {
+export async function provisioned(
+  extra: Pick<KeyswitchConfigInput, 'versions' | 'audit'> = {},
+): Promise<{ ks: Keyswitch; events: AuditEvent[] }> {
   const events: AuditEvent[] = [];
   const ks = await Keyswitch.fromConfig(
     {
       environment: 'test',
       providers: { kms: { type: 'soft-hsm' }, hsm: { type: 'soft-hsm' } },
       keys: KEYS,
+      ...extra,
     },
     { providerFactories: { 'soft-hsm': providerFactory }, onAudit: (event) => events.push(event) },
   );

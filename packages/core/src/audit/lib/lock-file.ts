@@ -1,5 +1,5 @@
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
-import { KeyswitchError } from '@keyswitch/core';
+import { KeyswitchError } from '../../errors.js';
 
 /** An exclusive claim on an audit file for appending: `<file>.lock` holding the owner's pid. */
 export interface AppendLock {

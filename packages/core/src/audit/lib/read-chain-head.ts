@@ -1,5 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
-import { KeyswitchError } from '@keyswitch/core';
+import { KeyswitchError } from '../../errors.js';
 import { GENESIS_HASH, parseRecordLine, recordHash } from './audit-record.js';
 
 /**

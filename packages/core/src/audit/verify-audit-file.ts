@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { KeyswitchError } from '@keyswitch/core';
+import { KeyswitchError } from '../errors.js';
 import type { AuditChainHead } from './audit-file-sink.js';
 import { GENESIS_HASH, parseRecordLine, recordHash } from './lib/audit-record.js';
 
@@ -39,10 +39,12 @@ export interface AuditVerification {
 /** Options for {@link verifyAuditFile}. */
 export interface VerifyAuditFileOptions {
   /**
-   * A head recorded elsewhere earlier (`sink.head()`): lines cut from the end of the file, which a hash
-   * chain alone cannot reveal, are then reported as `removed`.
+   * A head recorded elsewhere earlier (`sink.head()`, or only its hash): lines cut from the end of the
+   * file, which a hash chain alone cannot reveal, are then reported as `removed`, and a chain rewritten
+   * up to that head as `edited`. Without its seq, a hash not found on the chain is reported as `removed`
+   * (the two cannot be told apart).
    */
-  readonly expectedHead?: AuditChainHead;
+  readonly expectedHead?: AuditChainHead | { readonly seq?: undefined; readonly hash: string };
 }
 
 interface Line {
@@ -207,7 +209,15 @@ export async function verifyAuditFile(
   const last = chain.at(-1);
   const head = last ? { seq: last.seq, hash: last.hash } : { seq: 0, hash: GENESIS_HASH };
   const expected = options.expectedHead;
-  if (expected) {
+  if (expected && expected.seq === undefined) {
+    if (expected.hash !== GENESIS_HASH && !chain.some((record) => record.hash === expected.hash)) {
+      report({
+        kind: 'removed',
+        line: lines.length + 1,
+        message: `the recorded head ${expected.hash.slice(0, 16)}… is not on the chain: lines were removed from the end, or the chain was rewritten`,
+      });
+    }
+  } else if (expected) {
     const at = chain.find((record) => record.seq === expected.seq);
     if (expected.seq > head.seq) {
       report({

@@ -1,6 +1,7 @@
 import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { type AuditListener, KeyswitchError } from '@keyswitch/core';
+import { KeyswitchError } from '../errors.js';
+import type { AuditListener } from './events.js';
 import { type AuditRecord, formatRecordLine, recordHash } from './lib/audit-record.js';
 import { type AppendLock, acquireAppendLock } from './lib/lock-file.js';
 import { readChainHead } from './lib/read-chain-head.js';

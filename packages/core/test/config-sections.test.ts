@@ -1,0 +1,162 @@
+import { describe, expect, it } from 'vitest';
+import { isKeyswitchError, type KeyswitchError, loadConfig, validateKeyVersions } from '../src/index.js';
+
+const base = {
+  environment: 'test',
+  providers: { kms: { type: 'aws-kms' }, hsm: { type: 'pkcs11' } },
+  keys: {
+    'pan-kek-2024': { provider: 'kms', ref: 'alias/pan-kek-2024', spec: 'SYMMETRIC_DEFAULT' },
+    'pan-kek-2025': { provider: 'hsm', ref: 'pkcs11:object=pan-kek-2025', spec: 'SYMMETRIC_DEFAULT' },
+  },
+  versions: {
+    'pan-kek': {
+      cryptoperiodDays: 365,
+      cryptoperiodEnforcement: 'warn',
+      warnBeforeDays: 14,
+      description: 'PAN key-encryption key',
+      versions: [
+        { id: '2024', key: 'pan-kek-2024', createdAt: '2024-01-15' },
+        { id: '2025', provider: 'hsm', ref: 'pkcs11:object=pan-kek-2025', createdAt: '2025-01-15T09:00:00Z' },
+      ],
+      active: '2025',
+    },
+  },
+  audit: { file: 'audit/keyswitch.jsonl' },
+};
+
+async function configError(source: unknown): Promise<KeyswitchError> {
+  try {
+    await loadConfig(source as never);
+  } catch (error) {
+    if (isKeyswitchError(error, 'CONFIG_INVALID')) return error;
+    throw error;
+  }
+  throw new Error('expected CONFIG_INVALID');
+}
+
+function withChange(change: (config: Record<string, any>) => void): unknown {
+  const copy = structuredClone(base) as Record<string, any>;
+  change(copy);
+  return copy;
+}
+
+describe('the versions and audit sections', () => {
+  it('accepts them, with the audit fsync default', async () => {
+    const { config } = await loadConfig(structuredClone(base) as never);
+    expect(config.audit).toEqual({ file: 'audit/keyswitch.jsonl', fsync: 'always' });
+    expect(config.versions?.['pan-kek']?.versions.map((version) => version.id)).toEqual(['2024', '2025']);
+    const { config: without } = await loadConfig(
+      withChange((c) => {
+        delete c.versions;
+        delete c.audit;
+      }) as never,
+    );
+    expect(without.versions).toBeUndefined();
+    expect(without.audit).toBeUndefined();
+  });
+
+  const v = (c: Record<string, any>) => c.versions['pan-kek'];
+  const cases: [string, (config: Record<string, any>) => void, string, RegExp][] = [
+    ['audit without a file', (c) => (c.audit = {}), 'audit.file', /audit file path/],
+    ['a bad fsync', (c) => (c.audit.fsync = 'sometimes'), 'audit.fsync', /"always", "interval" or "never"/],
+    ['audit not an object', (c) => (c.audit = 'audit.jsonl'), 'audit', /expected an object/],
+    ['versions not an object', (c) => (c.versions = []), 'versions', /object of logical keys/],
+    ['no versions', (c) => (v(c).versions = []), 'versions.pan-kek.versions', /non-empty array/],
+    ['a bad version id', (c) => (v(c).versions[0].id = 'v:1'), 'versions.pan-kek.versions[0].id', /1 to 64/],
+    [
+      'a version id listed twice',
+      (c) => (v(c).versions[1].id = '2024'),
+      'versions.pan-kek.versions[1].id',
+      /listed twice/,
+    ],
+    [
+      'an unknown provider',
+      (c) => (v(c).versions[1].provider = 'cloudhsm'),
+      'versions.pan-kek.versions[1].provider',
+      /no provider named "cloudhsm"; expected one of kms, hsm/,
+    ],
+    [
+      'an unknown key',
+      (c) => (v(c).versions[0].key = 'pan-kek-1999'),
+      'versions.pan-kek.versions[0].key',
+      /no key named "pan-kek-1999" in "keys"/,
+    ],
+    [
+      'a provider without ref',
+      (c) => delete v(c).versions[1].ref,
+      'versions.pan-kek.versions[1].ref',
+      /key reference/,
+    ],
+    [
+      'neither key nor provider',
+      (c) => (v(c).versions[0] = { id: 'x' }),
+      'versions.pan-kek.versions[0].provider',
+      /"provider" and "ref".*or "key"/,
+    ],
+    [
+      'both key and provider',
+      (c) => (v(c).versions[0].provider = 'kms'),
+      'versions.pan-kek.versions[0]',
+      /either "key" or "provider" and "ref", not both/,
+    ],
+    [
+      'an active version not listed',
+      (c) => (v(c).active = '2026'),
+      'versions.pan-kek.active',
+      /no version "2026"/,
+    ],
+    [
+      'a date that is not ISO 8601',
+      (c) => (v(c).versions[0].createdAt = '15/01/2024'),
+      'versions.pan-kek.versions[0].createdAt',
+      /ISO 8601/,
+    ],
+    [
+      'a time without its zone',
+      (c) => (v(c).versions[0].createdAt = '2024-01-15T09:00'),
+      'versions.pan-kek.versions[0].createdAt',
+      /needs its zone/,
+    ],
+    [
+      'a cryptoperiod of 0 days',
+      (c) => (v(c).cryptoperiodDays = 0),
+      'versions.pan-kek.cryptoperiodDays',
+      /1 to 36,500/,
+    ],
+    [
+      'a bad enforcement',
+      (c) => (v(c).cryptoperiodEnforcement = 'block'),
+      'versions.pan-kek.cryptoperiodEnforcement',
+      /"error" or "warn"/,
+    ],
+    ['an unknown field', (c) => (v(c).colour = 'red'), 'versions.pan-kek', /unrecognized key.*colour/i],
+    [
+      'a bad logical key name',
+      (c) => (c.versions['pan kek'] = v(c)),
+      'versions["pan kek"]',
+      /name of letters/,
+    ],
+  ];
+
+  for (const [name, change, path, message] of cases) {
+    it(`rejects ${name} with CONFIG_INVALID at ${path}`, async () => {
+      const error = await configError(withChange(change));
+      expect(error.path).toBe(path);
+      expect(error.message).toMatch(message);
+      expect(error.message).toContain(path);
+    });
+  }
+
+  it('validates a versions section given apart, against the names of a registry', () => {
+    const known = { providers: ['kms'], keys: ['pan-kek-2024'] };
+    expect(validateKeyVersions({ k: { versions: [{ id: 'a', key: 'pan-kek-2024' }] } }, known)).toEqual({
+      k: { versions: [{ id: 'a', key: 'pan-kek-2024' }] },
+    });
+    expect(() =>
+      validateKeyVersions({ k: { versions: [{ id: 'a', provider: 'hsm', ref: 'x' }] } }, known),
+    ).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', path: 'versions.k.versions[0].provider' }));
+    expect(() => validateKeyVersions({ k: { versions: [{ id: 'a' }] } }, known)).toThrow(
+      expect.objectContaining({ path: 'versions.k.versions[0].provider' }),
+    );
+  });
+});
