@@ -1,9 +1,9 @@
 import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { KeyswitchError } from '../errors.js';
+import { acquireLockFile, type LockFile } from '../lib/lock-file.js';
 import type { AuditListener } from './events.js';
 import { type AuditRecord, formatRecordLine, recordHash } from './lib/audit-record.js';
-import { type AppendLock, acquireAppendLock } from './lib/lock-file.js';
 import { readChainHead } from './lib/read-chain-head.js';
 
 /** Options for {@link AuditFileSink.open}. */
@@ -47,7 +47,7 @@ export class AuditFileSink {
   /** An audit listener to subscribe: `ks.onAudit(sink.listener)`. */
   readonly listener: AuditListener;
   readonly #handle: FileHandle;
-  readonly #lock: AppendLock;
+  readonly #lock: LockFile;
   readonly #fsync: 'always' | 'interval' | 'never';
   readonly #intervalMs: number;
   readonly #onError: (error: Error) => void;
@@ -62,7 +62,7 @@ export class AuditFileSink {
   private constructor(
     path: string,
     handle: FileHandle,
-    lock: AppendLock,
+    lock: LockFile,
     head: AuditChainHead,
     options: AuditFileSinkOptions,
   ) {
@@ -92,7 +92,7 @@ export class AuditFileSink {
       throw new KeyswitchError('INVALID_INPUT', 'fsync must be "always", "interval" or "never"');
     }
     await mkdir(dirname(file), { recursive: true });
-    const lock = acquireAppendLock(file);
+    const lock = await acquireLockFile(file, { what: 'audit file', hint: 'one process, one sink per file' });
     let handle: FileHandle | undefined;
     try {
       handle = await open(file, 'a+', 0o600);

@@ -1,4 +1,12 @@
-import type { CurveName, HashName, SigningAlgorithm } from '@keyswitch/core';
+import {
+  algorithmInfo,
+  type CurveName,
+  fromJoseAlgorithm,
+  type HashName,
+  type KeySpec,
+  keySpecInfo,
+  type SigningAlgorithm,
+} from '@keyswitch/core';
 
 /** The JWS algorithms keyswitch signs and verifies (RFC 7518 §3). */
 export type JwsAlgorithm =
@@ -24,77 +32,33 @@ export interface JwsAlgorithmInfo {
   readonly coordinateBytes?: number;
 }
 
-const TABLE: Readonly<Record<JwsAlgorithm, JwsAlgorithmInfo>> = {
-  PS256: {
-    alg: 'PS256',
-    keyswitch: 'RSASSA_PSS_SHA_256',
-    family: 'RSA_PSS',
-    hash: 'sha256',
-    digestBytes: 32,
-  },
-  PS384: {
-    alg: 'PS384',
-    keyswitch: 'RSASSA_PSS_SHA_384',
-    family: 'RSA_PSS',
-    hash: 'sha384',
-    digestBytes: 48,
-  },
-  PS512: {
-    alg: 'PS512',
-    keyswitch: 'RSASSA_PSS_SHA_512',
-    family: 'RSA_PSS',
-    hash: 'sha512',
-    digestBytes: 64,
-  },
-  RS256: {
-    alg: 'RS256',
-    keyswitch: 'RSASSA_PKCS1_V1_5_SHA_256',
-    family: 'RSA_PKCS1',
-    hash: 'sha256',
-    digestBytes: 32,
-  },
-  RS384: {
-    alg: 'RS384',
-    keyswitch: 'RSASSA_PKCS1_V1_5_SHA_384',
-    family: 'RSA_PKCS1',
-    hash: 'sha384',
-    digestBytes: 48,
-  },
-  RS512: {
-    alg: 'RS512',
-    keyswitch: 'RSASSA_PKCS1_V1_5_SHA_512',
-    family: 'RSA_PKCS1',
-    hash: 'sha512',
-    digestBytes: 64,
-  },
-  ES256: {
-    alg: 'ES256',
-    keyswitch: 'ECDSA_SHA_256',
-    family: 'ECDSA',
-    hash: 'sha256',
-    digestBytes: 32,
-    curve: 'P-256',
-    coordinateBytes: 32,
-  },
-  ES384: {
-    alg: 'ES384',
-    keyswitch: 'ECDSA_SHA_384',
-    family: 'ECDSA',
-    hash: 'sha384',
-    digestBytes: 48,
-    curve: 'P-384',
-    coordinateBytes: 48,
-  },
-  ES512: {
-    alg: 'ES512',
-    keyswitch: 'ECDSA_SHA_512',
-    family: 'ECDSA',
-    hash: 'sha512',
-    digestBytes: 64,
-    curve: 'P-521',
-    coordinateBytes: 66,
-  },
+const ECDSA_CURVES: Readonly<Partial<Record<JwsAlgorithm, KeySpec>>> = {
+  ES256: 'ECC_NIST_P256',
+  ES384: 'ECC_NIST_P384',
+  ES512: 'ECC_NIST_P521',
 };
+
+/** Built from core's vocabulary (JOSE names, hashes, curves), so the facts have one home. */
+const TABLE = Object.fromEntries(
+  (['PS256', 'PS384', 'PS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512'] as const).map((alg) => {
+    const keyswitch = fromJoseAlgorithm(alg) as SigningAlgorithm;
+    const info = algorithmInfo(keyswitch);
+    const curveSpec = ECDSA_CURVES[alg];
+    const curve =
+      curveSpec === undefined
+        ? {}
+        : { curve: keySpecInfo(curveSpec).curve!, coordinateBytes: keySpecInfo(curveSpec).coordinateBytes! };
+    const entry: JwsAlgorithmInfo = {
+      alg,
+      keyswitch,
+      family: info.family as JwsAlgorithmInfo['family'],
+      hash: info.hash!,
+      digestBytes: info.digestBytes!,
+      ...curve,
+    };
+    return [alg, Object.freeze(entry)];
+  }),
+) as Readonly<Record<JwsAlgorithm, JwsAlgorithmInfo>>;
 
 /** Every JWS algorithm keyswitch supports. */
 export const JWS_ALGORITHMS: readonly JwsAlgorithm[] = Object.keys(TABLE) as JwsAlgorithm[];

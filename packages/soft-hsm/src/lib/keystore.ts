@@ -1,11 +1,10 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { KeyswitchError } from '@keyswitch/core';
+import { acquireLockFile, KeyswitchError, type LockFile } from '@keyswitch/core';
 import { removeLeftoverTempFiles, writeFileAtomic } from './atomic-write.js';
 import type { KeyRecord } from './key-record.js';
 import { decodeKeySet, encodeKeySet } from './key-set-codec.js';
 import { decryptKeystoreFile, encodeKeystoreFile, parseKeystoreFile } from './keystore-format.js';
-import { acquireKeystoreLock, type KeystoreLock } from './lock-file.js';
 import {
   deriveKeystoreKey,
   newScryptParameters,
@@ -26,9 +25,9 @@ export class Keystore {
   readonly readOnly: boolean;
   readonly #key: Buffer;
   readonly #kdf: ScryptParameters;
-  readonly #lock: KeystoreLock | undefined;
+  readonly #lock: LockFile | undefined;
 
-  private constructor(path: string, key: Buffer, kdf: ScryptParameters, lock: KeystoreLock | undefined) {
+  private constructor(path: string, key: Buffer, kdf: ScryptParameters, lock: LockFile | undefined) {
     this.path = path;
     this.readOnly = lock === undefined;
     this.#key = key;
@@ -51,11 +50,14 @@ export class Keystore {
     if (passphrase.length === 0) {
       throw new KeyswitchError('CONFIG_INVALID', `the passphrase for keystore ${file} is empty`);
     }
-    let lock: KeystoreLock | undefined;
+    let lock: LockFile | undefined;
     try {
       if (!readOnly) {
         await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-        lock = await acquireKeystoreLock(file);
+        lock = await acquireLockFile(file, {
+          what: 'keystore',
+          hint: 'stop it, or open with readOnly: true',
+        });
         await removeLeftoverTempFiles(file);
       }
       const bytes = await readFile(file).catch((error: unknown) => {

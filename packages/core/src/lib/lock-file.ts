@@ -1,6 +1,6 @@
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { KeyswitchError } from '@keyswitch/core';
+import { KeyswitchError } from '../errors.js';
 
 /** Lock files this process holds, released when the process exits. */
 const held = new Set<string>();
@@ -43,23 +43,39 @@ function releaseIfOurs(lockPath: string): void {
   }
 }
 
-/** An exclusive claim on a keystore for writing, by a lock file holding the owner's pid. */
-export interface KeystoreLock {
+/** An exclusive claim on a file (a keystore, an audit log), by a lock file holding the owner's pid. */
+export interface LockFile {
+  /** The lock file's path: `<file>.lock`. */
   readonly path: string;
   /** Removes the lock file, if it is still ours. Idempotent. */
   release(): void;
 }
 
+/** What the lock protects, for LOCKED messages: `keystore /var/ks`, `audit file audit.jsonl`. */
+export interface LockFileOptions {
+  /** How the file is named in messages, such as `keystore` or `audit file`. */
+  readonly what: string;
+  /** What to suggest when a live process holds it. */
+  readonly hint?: string;
+}
+
 /**
- * Takes the lock file `<keystore>.lock`, created with O_EXCL and holding this process's pid. A lock
- * whose process is dead (or is this process's pid left over from a previous life, as with pid 1 in a
- * restarted container) is taken over. The lock is released by `release()` and, failing that, when the
- * process exits; after a crash the next opener takes it over.
+ * Takes the lock file `<file>.lock`, created with O_EXCL and holding this process's pid. A lock whose
+ * process is dead (or is this process's pid left over from a previous life, as with pid 1 in a restarted
+ * container) is taken over. The lock is released by `release()` and, failing that, when the process exits;
+ * after a crash the next opener takes it over.
  *
- * @throws LOCKED naming the keystore and the holder's pid when a live process holds it
+ * @throws LOCKED naming the file and the holder's pid when a live process (this one included) holds it
+ * @example
+ * ```ts
+ * const lock = await acquireLockFile('/var/lib/app/dev.keystore', { what: 'keystore' });
+ * try { await rewrite(); } finally { lock.release(); }
+ * ```
  */
-export async function acquireKeystoreLock(keystore: string): Promise<KeystoreLock> {
-  const lockPath = `${keystore}.lock`;
+export async function acquireLockFile(file: string, options: LockFileOptions): Promise<LockFile> {
+  const lockPath = `${file}.lock`;
+  const locked = (holder: string) =>
+    new KeyswitchError('LOCKED', `${options.what} ${file} is locked by ${holder}`);
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
       const fd = openSync(lockPath, 'wx', 0o600);
@@ -84,11 +100,11 @@ export async function acquireKeystoreLock(keystore: string): Promise<KeystoreLoc
         (stats) => Date.now() - stats.mtimeMs,
         () => Infinity,
       );
-      if (age < EMPTY_LOCK_GRACE_MS) throw locked(keystore, 'another process that is opening it');
+      if (age < EMPTY_LOCK_GRACE_MS) throw locked('another process that is opening it');
     } else if (holder === process.pid && held.has(lockPath)) {
-      throw locked(keystore, `this process (pid ${holder}); close the other SoftHsm first`);
+      throw locked(`this process (pid ${holder}); close the other user of it first`);
     } else if (holder !== process.pid && isAlive(holder)) {
-      throw locked(keystore, `process ${holder}; stop it, or open with readOnly: true`);
+      throw locked(`process ${holder}${options.hint ? `; ${options.hint}` : ''}`);
     }
     // Stale: its holder is dead. Remove it if it is still the same stale file, then try again.
     if (readHolder(lockPath) === holder) {
@@ -99,9 +115,5 @@ export async function acquireKeystoreLock(keystore: string): Promise<KeystoreLoc
       }
     }
   }
-  throw locked(keystore, 'other processes contending for it');
-}
-
-function locked(keystore: string, holder: string): KeyswitchError {
-  return new KeyswitchError('LOCKED', `keystore ${keystore} is locked for writing by ${holder}`);
+  throw locked('other processes contending for it');
 }
