@@ -1,10 +1,15 @@
 import { Command, CommanderError } from 'commander';
+import { registerAuditVerify } from './commands/audit-verify.js';
+import { registerBench } from './commands/bench.js';
 import { registerConformance } from './commands/conformance.js';
+import { registerCsr } from './commands/csr.js';
 import { registerKeysCreate } from './commands/keys-create.js';
 import { registerKeysDescribe } from './commands/keys-describe.js';
+import { registerKeysInventory } from './commands/keys-inventory.js';
 import { registerKeysList } from './commands/keys-list.js';
 import { registerKeysPublicKey } from './commands/keys-public-key.js';
 import { registerKmsLocal } from './commands/kms-local.js';
+import { registerRewrap } from './commands/rewrap.js';
 import { registerSign } from './commands/sign.js';
 import { registerVerify } from './commands/verify.js';
 import { describeFailure, EXIT } from './lib/cli-error.js';
@@ -55,10 +60,16 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   registerKeysDescribe(keys, context);
   registerKeysCreate(keys, context);
   registerKeysPublicKey(keys, context);
+  registerKeysInventory(keys, context);
   registerSign(program, context);
   registerVerify(program, context);
+  registerCsr(program, context);
   registerConformance(program, context);
+  registerBench(program, context);
   registerKmsLocal(program, context);
+  registerRewrap(program, context);
+  const audit = program.command('audit').description('check the hash-chained audit file');
+  registerAuditVerify(audit, context);
 
   try {
     await program.parseAsync([...argv]);

@@ -23,7 +23,8 @@ export class KeyAgreement extends KeyHandle<KeyAgreementAlgorithm> {
     const provider = await this.binding.provider();
     let publicKey: Uint8Array;
     try {
-      publicKey = toSpki(peerPublicKey);
+      // SPKI bytes go straight to the provider, which parses and checks them once; PEM and JWK are converted.
+      publicKey = peerPublicKey instanceof Uint8Array ? peerPublicKey : toSpki(peerPublicKey);
     } catch (error) {
       throw isKeyswitchError(error)
         ? error.withContext({ keyName: this.keyName, provider: this.providerName })

@@ -1,0 +1,290 @@
+/**
+ * Turns the backends' results into the budgets (PASS or FAIL, never an exit code) and the markdown that
+ * goes between the markers of docs/performance.md and on the console.
+ */
+
+/** The budgets of issue 8. */
+export const BUDGETS = {
+  ratio: 0.95,
+  pssSpeedup: 1.8,
+  eventLoopMaxMs: 20,
+  envelopeCalls: 100,
+  memoryMB: 10,
+};
+
+/** The markers docs/performance.md keeps the generated section between. */
+export const MARKERS = { begin: '<!-- bench:begin -->', end: '<!-- bench:end -->' };
+
+/**
+ * @param {BackendResult[]} backends the backends that ran
+ * @returns {Budget[]}
+ */
+export function checkBudgets(backends) {
+  const budgets = [];
+  const cells = backends.flatMap((backend) =>
+    backend.cells.map((cell) => ({ ...cell, backend: backend.backend })),
+  );
+  const name = (cell) => `${cell.backend} ${cell.operation} ×${cell.concurrency}`;
+
+  // 1. keyswitch / raw.
+  const below = cells.filter((cell) => cell.ratio < BUDGETS.ratio);
+  const worst = cells.reduce(
+    (low, cell) => (low === undefined || cell.ratio < low.ratio ? cell : low),
+    undefined,
+  );
+  budgets.push({
+    id: 'ratio',
+    title: `throughput keyswitch/raw ≥ ${BUDGETS.ratio} at every concurrency`,
+    pass: cells.length > 0 && below.length === 0,
+    measured:
+      worst === undefined
+        ? 'no cells ran'
+        : `${below.length} of ${cells.length} cells below; worst ${worst.ratio.toFixed(3)} (${name(worst)})`,
+    failing: below.map((cell) => `${name(cell)}: ${cell.ratio.toFixed(3)}`),
+  });
+
+  // 2. PKCS#11 RSA-PSS at 8 in flight against the single-session synchronous loop.
+  const pkcs11 = backends.find((backend) => backend.backend === 'pkcs11');
+  const pss8 = pkcs11?.cells.find((cell) => cell.operation === 'rsa-2048-pss-sign' && cell.concurrency === 8);
+  const pssSync = pkcs11?.syncLoops?.find((loop) => loop.operation === 'rsa-2048-pss-sign');
+  if (pss8 && pssSync) {
+    const speedup = pss8.keyswitch.opsPerSecond / pssSync.opsPerSecond;
+    const rawSpeedup = pss8.raw.opsPerSecond / pssSync.opsPerSecond;
+    budgets.push({
+      id: 'pss-speedup',
+      title: `PKCS#11 RSA-2048 PSS at 8 in flight ≥ ${BUDGETS.pssSpeedup}× the one-session synchronous loop`,
+      pass: speedup >= BUDGETS.pssSpeedup,
+      measured:
+        `${speedup.toFixed(2)}× (${fmt(pss8.keyswitch.opsPerSecond)}/s vs ${fmt(pssSync.opsPerSecond)}/s; raw pkcs11js on 8 sessions: ${rawSpeedup.toFixed(2)}×; ` +
+        `CPU cores ours/others: ×8 ${cores(pss8.keyswitch.cpu)}, sync loop ${cores(pssSync.cpu)})`,
+      failing: [],
+    });
+  } else {
+    budgets.push({
+      id: 'pss-speedup',
+      title: `PKCS#11 RSA-2048 PSS at 8 in flight ≥ ${BUDGETS.pssSpeedup}× the one-session synchronous loop`,
+      pass: false,
+      measured: 'not measured: no PKCS#11 run (not requested, or it could not run: see above)',
+      failing: [],
+    });
+  }
+
+  // 3. Event loop in every PKCS#11 and KMS run of keyswitch.
+  const loopCells = cells.filter((cell) => cell.backend === 'pkcs11' || cell.backend === 'aws-kms');
+  const overLoop = loopCells.filter((cell) => cell.keyswitch.eventLoop.maxMs > BUDGETS.eventLoopMaxMs);
+  const worstLoop = loopCells.reduce(
+    (high, cell) =>
+      high === undefined || cell.keyswitch.eventLoop.maxMs > high.keyswitch.eventLoop.maxMs ? cell : high,
+    undefined,
+  );
+  const machine = overLoop.filter((cell) => cell.keyswitch.eventLoop.controlMaxMs > BUDGETS.eventLoopMaxMs);
+  budgets.push({
+    id: 'event-loop',
+    title: `event-loop max delay ≤ ${BUDGETS.eventLoopMaxMs} ms in every PKCS#11 and KMS run`,
+    pass: loopCells.length > 0 && overLoop.length === 0,
+    measured:
+      worstLoop === undefined
+        ? 'no PKCS#11 or KMS cells ran'
+        : `${overLoop.length} of ${loopCells.length} runs over; worst ${worstLoop.keyswitch.eventLoop.maxMs} ms (${name(worstLoop)}, idle control thread ${worstLoop.keyswitch.eventLoop.controlMaxMs} ms)` +
+          (overLoop.length > 0
+            ? `; in ${machine.length} of the ${overLoop.length} the idle control thread stalled > ${BUDGETS.eventLoopMaxMs} ms too`
+            : ''),
+    failing: overLoop.map(
+      (cell) =>
+        `${name(cell)}: ${cell.keyswitch.eventLoop.maxMs} ms (control ${cell.keyswitch.eventLoop.controlMaxMs} ms)`,
+    ),
+  });
+
+  // 4. Envelope encryption: backend calls for 100,000 records with the default cache.
+  const calls = backends.flatMap((backend) =>
+    (backend.envelopeCalls ?? []).map((entry) => ({ ...entry, backend: backend.backend })),
+  );
+  budgets.push({
+    id: 'envelope-calls',
+    title: `envelope encryption of 100,000 records ≤ ${BUDGETS.envelopeCalls} backend calls (default cache)`,
+    pass:
+      calls.length > 0 &&
+      calls.every((entry) => entry.records >= 100_000 && entry.backendCalls <= BUDGETS.envelopeCalls),
+    measured:
+      calls.length === 0
+        ? 'not measured'
+        : calls.map((entry) => `${entry.backend} ${entry.backendCalls} for ${fmt(entry.records)}`).join('; '),
+    failing: calls
+      .filter((entry) => entry.backendCalls > BUDGETS.envelopeCalls)
+      .map((entry) => entry.backend),
+  });
+
+  // 5. Memory.
+  const memory = backends.flatMap((backend) =>
+    (backend.memory ?? []).map((entry) => ({ ...entry, backend: backend.backend })),
+  );
+  const heavy = memory.filter(
+    (entry) => entry.heapGrowthMB >= BUDGETS.memoryMB || entry.rssGrowthMB >= BUDGETS.memoryMB,
+  );
+  const worstHeap = Math.max(...memory.map((entry) => entry.heapGrowthMB));
+  const worstRss = Math.max(...memory.map((entry) => entry.rssGrowthMB));
+  budgets.push({
+    id: 'memory',
+    title: `memory flat: heap and RSS growth < ${BUDGETS.memoryMB} MB over 100,000 operations`,
+    pass: memory.length > 0 && heavy.length === 0 && memory.every((entry) => entry.operations >= 100_000),
+    measured:
+      memory.length === 0
+        ? 'not measured'
+        : `worst heap ${signed(worstHeap)} MB, worst RSS ${signed(worstRss)} MB (${memory.length} runs of ${fmt(Math.min(...memory.map((entry) => entry.operations)))}+ operations, after forced GC)`,
+    failing: heavy.map(
+      (entry) =>
+        `${entry.backend} ${entry.operation}: heap ${entry.heapGrowthMB} MB, RSS ${entry.rssGrowthMB} MB`,
+    ),
+  });
+  return budgets;
+}
+
+/** The budget lines, as printed and as written into the docs. */
+export function budgetLines(budgets) {
+  return budgets.map((budget) => `${budget.pass ? 'PASS' : 'FAIL'}  ${budget.title}: ${budget.measured}`);
+}
+
+/**
+ * The generated section of docs/performance.md.
+ *
+ * @param {{ machine: Record<string, unknown>, options: Record<string, unknown>, backends: BackendResult[], skipped: { backend: string, reason: string }[], budgets: Budget[] }} run
+ */
+export function markdown(run) {
+  const out = [];
+  const m = run.machine;
+  out.push(
+    `Run of ${m.date} (${m.commit}): ${m.cpu} × ${m.cpus}, ${m.memoryGB} GB, ${m.os}; Node ${m.node}, OpenSSL ${m.openssl}, ` +
+      `libuv pool ${m.uvThreadpoolSize} threads; pkcs11js ${m.pkcs11js}, ${m.softhsm2}, @aws-sdk/client-kms ${m.clientKms}. ` +
+      `Load average ${m.loadAverage.before.join(' / ')} before, ${m.loadAverage.after.join(' / ')} after (1/5/15 min). ` +
+      `Each cell: ${run.options.durationMs / 1000} s per side in alternating segments of ~${run.options.segmentMs} ms after ${run.options.warmupMs} ms warm-up; ` +
+      `event loop sampled at ${run.options.eventLoopResolutionMs} ms.`,
+  );
+  out.push('');
+  out.push('### Budgets');
+  out.push('');
+  out.push('| budget | result | measured |');
+  out.push('|---|---|---|');
+  for (const budget of run.budgets)
+    out.push(`| ${budget.title} | **${budget.pass ? 'PASS' : 'FAIL'}** | ${budget.measured} |`);
+  out.push('');
+  for (const skipped of run.skipped) out.push(`**${skipped.backend} did not run**: ${skipped.reason}`, '');
+  for (const backend of run.backends) {
+    out.push(`### ${backend.title}`);
+    out.push('');
+    out.push(`Raw baseline: ${backend.baseline}.`);
+    out.push('');
+    out.push(
+      '| operation | algorithm | in flight | keyswitch ops/s | p50 ms | p99 ms | raw ops/s | keyswitch/raw | loop max ms | loop p99 ms | raw loop max ms | control max ms | CPU cores: ours / others |',
+    );
+    out.push('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
+    let previous;
+    const loopBudget = backend.backend === 'pkcs11' || backend.backend === 'aws-kms';
+    for (const cell of backend.cells) {
+      const first = cell.operation !== previous;
+      previous = cell.operation;
+      const k = cell.keyswitch;
+      const r = cell.raw;
+      const errors = k.errors + r.errors > 0 ? ` ⚠ errors ${k.errors}/${r.errors}` : '';
+      out.push(
+        `| ${first ? cell.label : ''} | ${first ? `${cell.algorithm}${cell.note ? `<br><sub>${cell.note}</sub>` : ''}` : ''} | ${cell.concurrency} | ${fmt(k.opsPerSecond)} | ${ms(k.p50Ms)} | ${ms(k.p99Ms)} | ${fmt(r.opsPerSecond)} | ${cell.ratio < BUDGETS.ratio ? `**${cell.ratio.toFixed(2)}**` : cell.ratio.toFixed(2)}${errors} | ${loopCell(k.eventLoop.maxMs, loopBudget)} | ${k.eventLoop.p99Ms.toFixed(1)} | ${r.eventLoop.maxMs.toFixed(1)} | ${k.eventLoop.controlMaxMs.toFixed(1)} | ${cores(k.cpu)} |`,
+      );
+    }
+    out.push('');
+    if (backend.syncLoops?.length) {
+      out.push(
+        'pkcs11js called synchronously in a loop on one session (the reference for "operations in flight"):',
+      );
+      out.push('');
+      out.push(
+        '| operation | ops/s | p50 ms | p99 ms | loop max ms | CPU cores: ours / others | keyswitch ×8 / sync loop |',
+      );
+      out.push('|---|--:|--:|--:|--:|--:|--:|');
+      for (const loop of backend.syncLoops) {
+        const eight = backend.cells.find(
+          (cell) => cell.operation === loop.operation && cell.concurrency === 8,
+        );
+        out.push(
+          `| ${loop.label} | ${fmt(loop.opsPerSecond)} | ${ms(loop.p50Ms)} | ${ms(loop.p99Ms)} | ${loop.eventLoop.maxMs.toFixed(1)} | ${cores(loop.cpu)} | ${eight ? `${(eight.keyswitch.opsPerSecond / loop.opsPerSecond).toFixed(2)}×` : '–'} |`,
+        );
+      }
+      out.push('');
+    }
+    if (backend.memory?.length) {
+      out.push(
+        'Memory over many operations (8 in flight, after 10,000 warm-up operations; forced GC before and after):',
+      );
+      out.push('');
+      out.push('| operation | operations | heap before MB | heap growth MB | RSS growth MB |');
+      out.push('|---|--:|--:|--:|--:|');
+      for (const entry of backend.memory) {
+        out.push(
+          `| ${entry.label} | ${fmt(entry.operations)} | ${entry.heapBeforeMB} | ${signed(entry.heapGrowthMB)} | ${signed(entry.rssGrowthMB)} |`,
+        );
+      }
+      out.push('');
+    }
+    for (const entry of backend.envelopeCalls ?? []) {
+      const by = Object.entries(entry.byOperation)
+        .map(([operation, count]) => `${operation} ${count}`)
+        .join(', ');
+      out.push(
+        `Envelope encryption of ${fmt(entry.records)} records with the default cache: **${entry.backendCalls} backend calls** (${by}; ${entry.counted}).`,
+      );
+      out.push('');
+    }
+  }
+  return out.join('\n');
+}
+
+/** Console tables: compact, one line per cell. */
+export function consoleSummary(run) {
+  const lines = [];
+  for (const backend of run.backends) {
+    lines.push('', `== ${backend.title}`, `   raw: ${backend.baseline}`);
+    lines.push(
+      `   ${'operation'.padEnd(22)} ${'n'.padStart(3)} ${'keyswitch/s'.padStart(11)} ${'p50'.padStart(7)} ${'p99'.padStart(7)} ${'raw/s'.padStart(9)} ${'ratio'.padStart(6)} ${'loop max'.padStart(9)} ${'raw loop'.padStart(9)} ${'control'.padStart(8)} ${'cores'.padStart(11)}`,
+    );
+    for (const cell of backend.cells) {
+      const k = cell.keyswitch;
+      lines.push(
+        `   ${cell.operation.padEnd(22)} ${String(cell.concurrency).padStart(3)} ${fmt(k.opsPerSecond).padStart(11)} ${ms(k.p50Ms).padStart(7)} ${ms(k.p99Ms).padStart(7)} ${fmt(cell.raw.opsPerSecond).padStart(9)} ${cell.ratio.toFixed(2).padStart(6)} ${k.eventLoop.maxMs.toFixed(1).padStart(9)} ${cell.raw.eventLoop.maxMs.toFixed(1).padStart(9)} ${k.eventLoop.controlMaxMs.toFixed(1).padStart(8)} ${cores(k.cpu).padStart(11)}` +
+          (cell.note?.startsWith('SHA-1') ? '  (OAEP SHA-1)' : ''),
+      );
+    }
+    for (const loop of backend.syncLoops ?? []) {
+      lines.push(
+        `   ${`${loop.operation} (sync loop)`.padEnd(27)}${fmt(loop.opsPerSecond).padStart(11)} ${ms(loop.p50Ms).padStart(7)} ${ms(loop.p99Ms).padStart(7)}   loop max ${loop.eventLoop.maxMs.toFixed(1)} ms, cores ${cores(loop.cpu)}`,
+      );
+    }
+  }
+  for (const skipped of run.skipped) lines.push('', `== ${skipped.backend}: NOT RUN: ${skipped.reason}`);
+  return lines.join('\n');
+}
+
+function cores(cpu) {
+  return cpu
+    ? `${cpu.processCores.toFixed(2)} / ${cpu.otherCores === undefined ? '–' : cpu.otherCores.toFixed(2)}`
+    : '–';
+}
+
+function loopCell(value, budgeted) {
+  return budgeted && value > BUDGETS.eventLoopMaxMs ? `**${value.toFixed(1)}**` : value.toFixed(1);
+}
+
+function fmt(value) {
+  return Math.round(value).toLocaleString('en-US');
+}
+
+function ms(value) {
+  if (value === null || value === undefined) return '–';
+  return value < 1 ? value.toFixed(3) : value < 100 ? value.toFixed(2) : value.toFixed(0);
+}
+
+function signed(value) {
+  return `${value >= 0 ? '+' : ''}${value.toFixed(2)}`;
+}
+
+/**
+ * @typedef {{ backend: string, title: string, baseline: string, cells: any[], syncLoops?: any[], memory?: any[], envelopeCalls?: any[] }} BackendResult
+ * @typedef {{ id: string, title: string, pass: boolean, measured: string, failing: string[] }} Budget
+ */

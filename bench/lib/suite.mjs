@@ -1,0 +1,108 @@
+/**
+ * Runs a backend's operations at each concurrency against their raw baselines, and what every backend
+ * shares: the list of operations, progress lines, a check that keyswitch and the raw call agree before
+ * anything is timed.
+ */
+import { combine, compare, measure } from './measure.mjs';
+
+/** The operations every backend is measured on, in table order. */
+export const OPERATIONS = [
+  { id: 'ecdsa-p256-sign', label: 'ECDSA P-256 sign' },
+  { id: 'rsa-2048-pss-sign', label: 'RSA-2048 PSS sign' },
+  { id: 'rsa-2048-oaep-decrypt', label: 'RSA-2048 OAEP decrypt' },
+  { id: 'hmac-sha-256', label: 'HMAC-SHA-256' },
+  { id: 'ecdh-p256-derive', label: 'ECDH P-256 derive' },
+  { id: 'envelope-encrypt', label: 'envelope encrypt' },
+  { id: 'envelope-decrypt', label: 'envelope decrypt' },
+];
+
+/** Sizes of what is signed, MACed and sealed (bytes). */
+export const PAYLOAD = {
+  /** A JWS signing input of a 3DS message, roughly. */
+  sign: 1024,
+  /** A PAN, for keyed PAN hashing. */
+  mac: 16,
+  /** A content-encryption key, as JWE RSA-OAEP wraps. */
+  oaep: 32,
+  /** A card record. */
+  record: 512,
+};
+
+/** Writes one progress line on stderr. */
+export function log(line) {
+  process.stderr.write(`[bench] ${line}\n`);
+}
+
+/**
+ * Measures every operation at every concurrency.
+ *
+ * @param {string} backend
+ * @param {BenchOperation[]} operations
+ * @param {{ concurrencies: number[], durationMs: number, warmupMs: number }} options
+ */
+export async function runCells(backend, operations, options) {
+  const cells = [];
+  for (const operation of operations) {
+    if (operation.check) await operation.check();
+    for (const concurrency of options.concurrencies) {
+      const result = await compare(
+        { keyswitch: operation.keyswitch, raw: operation.raw },
+        { concurrency, durationMs: options.durationMs, warmupMs: options.warmupMs },
+      );
+      cells.push({
+        operation: operation.id,
+        label: operation.label,
+        algorithm: operation.algorithm,
+        ...(operation.note ? { note: operation.note } : {}),
+        concurrency,
+        rawName: operation.rawName,
+        keyswitch: result.keyswitch,
+        raw: result.raw,
+        ratio: result.ratio,
+      });
+      log(
+        `${backend} ${operation.id} x${concurrency}: keyswitch ${fmt(result.keyswitch.opsPerSecond)}/s, raw ${fmt(result.raw.opsPerSecond)}/s, ratio ${result.ratio.toFixed(2)}, loop max ${result.keyswitch.eventLoop.maxMs} ms` +
+          (result.keyswitch.errors + result.raw.errors > 0
+            ? `, ERRORS ${result.keyswitch.errors}/${result.raw.errors}: ${result.keyswitch.firstError ?? result.raw.firstError}`
+            : ''),
+      );
+    }
+  }
+  return cells;
+}
+
+/**
+ * Measures one implementation alone (the PKCS#11 synchronous loop), in one segment.
+ *
+ * @param {() => unknown} operation
+ * @param {{ concurrency: number, durationMs: number, warmupMs: number }} options
+ */
+export async function runAlone(operation, options) {
+  return combine([await measure(operation, options)]);
+}
+
+/**
+ * Checks that two implementations give the same answer (or that `verify` accepts both), so no cell ever
+ * times an error path or a wrong configuration.
+ */
+export async function sameAnswer(what, keyswitch, raw, verify) {
+  const [a, b] = [await keyswitch(), await raw()];
+  const ok = verify ? (await verify(a)) && (await verify(b)) : Buffer.from(a).equals(Buffer.from(b));
+  if (!ok) throw new Error(`${what}: keyswitch and the raw baseline disagree; nothing would be measured`);
+}
+
+function fmt(value) {
+  return Math.round(value).toLocaleString('en-US');
+}
+
+/**
+ * @typedef {object} BenchOperation
+ * @property {string} id
+ * @property {string} label
+ * @property {string} algorithm
+ * @property {string} [note]
+ * @property {string} rawName what the raw baseline calls
+ * @property {() => unknown} keyswitch
+ * @property {() => unknown} raw
+ * @property {() => Promise<void>} [check]
+ */
