@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compactVerify, decodeProtectedHeader, importX509 } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { softHsm2Tokens } from './support/softhsm2-tokens.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const exampleDir = join(root, 'examples/3ds');
@@ -105,35 +106,6 @@ async function verifyIndependently(file: string, deviceDataAlg: string): Promise
   expect(verified.trim()).toBe('acs.pem: OK');
 }
 
-/** Throwaway SoftHSM2 tokens from the project's script; a skip reason instead, except under CI=true. */
-function softHsm2Tokens(): { env: Record<string, string> } | { skip: string } {
-  const script = join(root, 'scripts/test-tokens.sh');
-  try {
-    const output = execFileSync(
-      'bash',
-      ['-c', 'eval "$("$0" "$1")" && env -0', script, join(work, 'tokens')],
-      {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'pipe'],
-        timeout: 300_000,
-      },
-    );
-    const env: Record<string, string> = {};
-    for (const entry of output.split('\0')) {
-      const equals = entry.indexOf('=');
-      const name = entry.slice(0, equals);
-      if (name.startsWith('KEYSWITCH_') || name === 'SOFTHSM2_CONF') env[name] = entry.slice(equals + 1);
-    }
-    return { env };
-  } catch (error) {
-    const stderr = String((error as { stderr?: unknown }).stderr ?? error);
-    const reason = `scripts/test-tokens.sh failed: ${stderr.trim().split('\n').slice(-2).join(' | ')}`;
-    if (CI) throw new Error(`${reason} (CI=true: a missing SoftHSM2 token or module is a failure)`);
-    console.warn(`\n[keyswitch 3ds example] SKIPPING SoftHSM2: ${reason}\n`);
-    return { skip: reason };
-  }
-}
-
 describe('examples/3ds', () => {
   it('runs on the software HSM', { timeout: 120_000 }, async () => {
     const transcript = join(work, 'soft-hsm.json');
@@ -155,7 +127,7 @@ describe('examples/3ds', () => {
   });
 
   describe('on SoftHSM2 over PKCS#11', () => {
-    const tokens = softHsm2Tokens();
+    const tokens = softHsm2Tokens(join(work, 'tokens'), 'keyswitch 3ds example');
     const env = 'env' in tokens ? tokens.env : {};
 
     it.skipIf('skip' in tokens)(

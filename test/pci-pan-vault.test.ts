@@ -2,16 +2,16 @@
 // backend by configuration) on each backend, as child processes on the BUILT packages (`pnpm test` builds
 // first): the software HSM, kms-local through the real AWS SDK, and SoftHSM2 over PKCS#11. Under CI=true
 // a SoftHSM2 token that cannot be made is a failure, never a skip.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { softHsm2Tokens } from './support/softhsm2-tokens.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const example = join(root, 'examples/pci-pan-vault/main.mjs');
-const CI = process.env.CI === 'true';
 const PACKAGES = ['core', 'envelope', 'soft-hsm', 'pkcs11', 'aws-kms', 'kms-local'];
 
 interface ExampleRun {
@@ -52,7 +52,8 @@ function expectAllChecksPassed(run: ExampleRun, backend: string): void {
   }
 }
 
-let tokens: { dir: string; env: Record<string, string> } | { skip: string } | undefined;
+let tokens: { env: Record<string, string> } | { skip: string } | undefined;
+const tokenDir = mkdtempSync(join(tmpdir(), 'keyswitch-pan-vault-tokens-'));
 
 beforeAll(() => {
   const missing = PACKAGES.filter((name) => !existsSync(join(root, 'packages', name, 'dist/index.js')));
@@ -64,34 +65,8 @@ beforeAll(() => {
 });
 
 afterAll(() => {
-  if (tokens && 'dir' in tokens) rmSync(tokens.dir, { recursive: true, force: true });
+  rmSync(tokenDir, { recursive: true, force: true });
 });
-
-/** A fresh SoftHSM2 token from the project's script, as a user would make one. */
-function softHsm2Tokens(): { dir: string; env: Record<string, string> } | { skip: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'keyswitch-pan-vault-tokens-'));
-  try {
-    const output = execFileSync(
-      'bash',
-      ['-c', 'eval "$("$0" "$1")" && env -0', join(root, 'scripts/test-tokens.sh'), dir],
-      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 },
-    );
-    const env: Record<string, string> = {};
-    for (const entry of output.split('\0')) {
-      const name = entry.slice(0, entry.indexOf('='));
-      if (name.startsWith('KEYSWITCH_SOFTHSM2_') || name === 'SOFTHSM2_CONF') {
-        env[name] = entry.slice(name.length + 1);
-      }
-    }
-    return { dir, env };
-  } catch (error) {
-    rmSync(dir, { recursive: true, force: true });
-    const stderr = String((error as { stderr?: string }).stderr ?? error).trim();
-    const reason = `scripts/test-tokens.sh failed: ${stderr.split('\n').slice(-3).join(' | ')}`;
-    if (CI) throw new Error(`${reason} (CI=true: a missing SoftHSM2 token is a failure)`);
-    return { skip: reason };
-  }
-}
 
 describe('examples/pci-pan-vault', () => {
   it('runs on the software HSM', async () => {
@@ -103,9 +78,8 @@ describe('examples/pci-pan-vault', () => {
   });
 
   it('runs on SoftHSM2 over PKCS#11', async (context) => {
-    tokens = softHsm2Tokens();
+    tokens = softHsm2Tokens(tokenDir, 'pci-pan-vault');
     if ('skip' in tokens) {
-      console.warn(`\n[pci-pan-vault] SKIPPING SoftHSM2: ${tokens.skip}\n`);
       context.skip();
       return;
     }
