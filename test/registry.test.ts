@@ -321,3 +321,55 @@ describe('key references at load time', () => {
     expect(created).toEqual([]);
   });
 });
+
+describe('provider failures', () => {
+  it('remembers a refused credential instead of retrying it on every use; forgets a transient failure', async () => {
+    const attempts: string[] = [];
+    let answer: 'ACCESS_DENIED' | 'UNAVAILABLE' = 'ACCESS_DENIED';
+    const options = {
+      providerFactories: {
+        flaky: {
+          type: 'flaky',
+          parseConfig: (raw: unknown) => raw,
+          create: async () => {
+            attempts.push(answer);
+            throw new KeyswitchError(
+              answer,
+              answer === 'ACCESS_DENIED' ? 'the PIN was refused' : 'no route to the HSM',
+            );
+          },
+        },
+      },
+    };
+    const ks = await Keyswitch.fromConfig({ ...config, providers: { dev: { type: 'flaky' } } }, options);
+    open.push(ks);
+    for (let i = 0; i < 3; i++)
+      expect((await rejection(ks.signer('acs-signing').sign(message))).code).toBe('ACCESS_DENIED');
+    expect(attempts).toEqual(['ACCESS_DENIED']);
+
+    const transient = await Keyswitch.fromConfig(
+      { ...config, providers: { dev: { type: 'flaky' } } },
+      options,
+    );
+    open.push(transient);
+    answer = 'UNAVAILABLE';
+    attempts.length = 0;
+    for (let i = 0; i < 3; i++) {
+      const error = await rejection(transient.signer('acs-signing').sign(message));
+      expect(error).toMatchObject({ code: 'UNAVAILABLE', retryable: true });
+    }
+    expect(attempts).toEqual(['UNAVAILABLE', 'UNAVAILABLE', 'UNAVAILABLE']);
+  });
+});
+
+describe('encryption contexts', () => {
+  it('refuses a context with a lone surrogate, which has no single UTF-8 form', async () => {
+    const ks = await provisioned();
+    const kek = ks.encrypter('pan-kek');
+    for (const bad of [{ t: '\ud800' }, { t: 'a\udfffb' }, { ['\ud83d']: 'x' }]) {
+      expect((await rejection(kek.encrypt(message, { context: bad }))).code).toBe('INVALID_INPUT');
+    }
+    const emoji = await kek.encrypt(message, { context: { t: '\ud83d\ude00' } });
+    expect(await kek.decrypt(emoji, { context: { t: '😀' } })).toEqual(new Uint8Array(message));
+  });
+});

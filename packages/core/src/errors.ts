@@ -146,8 +146,16 @@ export class KeyswitchError extends Error {
   }
 }
 
-/** A `pin-value` attribute (RFC 7512) in a key reference is a secret: it never reaches a message. */
-function redactReference(ref: string): string {
+/**
+ * A key reference fit for messages, logs and audit events: a `pin-value` attribute (RFC 7512) is a secret
+ * and is replaced by `[redacted]`.
+ *
+ * @example
+ * ```ts
+ * redactReference('pkcs11:object=acs?pin-value=1234'); // 'pkcs11:object=acs?pin-value=[redacted]'
+ * ```
+ */
+export function redactReference(ref: string): string {
   return ref.replace(/([;?&]pin-value=)[^;?&]*/gi, '$1[redacted]');
 }
 

@@ -254,3 +254,14 @@ describe('verifyAuditFile', () => {
     expect((await rejection(verifyAuditFile(join(dir, 'missing.jsonl')))).code).toBe('CONFIG_INVALID');
   });
 });
+
+describe('opening a file that is not an audit trail', () => {
+  it('refuses it without cutting its last line', async () => {
+    const file = join(await mkdtemp(join(tmpdir(), 'keyswitch-audit-')), 'app.log');
+    const text = 'started\nlistening on 8443';
+    await writeFile(file, text);
+    const error = await AuditFileSink.open(file).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'CONFIG_INVALID' });
+    expect(await readFile(file, 'utf8')).toBe(text);
+  });
+});

@@ -237,6 +237,11 @@ describe('KeyProvider base class', () => {
       ['verify', 'success', undefined, false],
       ['sign', 'failure', 'KEY_NOT_FOUND', undefined],
     ]);
+    await provider
+      .sign({ ref: 'pkcs11:object=acs?pin-value=1234', algorithm: 'ECDSA_SHA_256', message })
+      .catch(() => {});
+    expect(events.at(-1)!.keyRef).toBe('pkcs11:object=acs?pin-value=[redacted]');
+    expect(JSON.stringify(events)).not.toContain('1234');
     expect(events[0]).toMatchObject({
       keyName: 'acs-signing',
       provider: 'hsm',

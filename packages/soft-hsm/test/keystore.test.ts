@@ -8,7 +8,7 @@ import {
   utimesSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Secret } from '@keyswitch/core';
 import { SoftHsm } from '@keyswitch/soft-hsm';
@@ -153,7 +153,7 @@ describe('persistence', () => {
     expect(file.subarray(0, 5).toString('ascii')).toBe('KSHSM');
     expect(file[5]).toBe(1);
     const header = JSON.parse(file.subarray(10, 10 + file.readUInt32BE(6)).toString('utf8'));
-    expect(header).toMatchObject({ kdf: { name: 'scrypt', N: 32768, r: 8, p: 1 }, cipher: 'aes-256-gcm' });
+    expect(header).toMatchObject({ kdf: { name: 'scrypt', N: 131072, r: 8, p: 1 }, cipher: 'aes-256-gcm' });
     expect(Buffer.from(header.kdf.salt, 'base64')).toHaveLength(16);
     expect(Buffer.from(header.iv, 'base64')).toHaveLength(12);
     expect(file.includes(raw)).toBe(false);
@@ -297,7 +297,7 @@ describe('opening', () => {
   it('removes temporary files a crashed writer left behind', async () => {
     const keystore = freshPath();
     await (await SoftHsm.open({ keystore, passphrase: PASSPHRASE })).close();
-    const leftover = join(keystore, '..', '.dev.keystore.99999.abcdef.tmp');
+    const leftover = join(keystore, '..', '.dev.keystore.99999.abcdef012345.tmp');
     writeFileSync(leftover, 'half a keystore');
     await (await SoftHsm.open({ keystore, passphrase: PASSPHRASE })).close();
     expect(existsSync(leftover)).toBe(false);
@@ -318,7 +318,7 @@ describe('locking', () => {
   it('a second process gets LOCKED naming the keystore and the holder pid', async () => {
     const keystore = freshPath();
     const holder = await SoftHsm.open({ keystore, passphrase: PASSPHRASE });
-    expect(readFileSync(`${keystore}.lock`, 'utf8').trim()).toBe(String(process.pid));
+    expect(readFileSync(`${keystore}.lock`, 'utf8').trim()).toBe(`${process.pid} ${hostname()}`);
     const child = startChild('open', keystore, PASSPHRASE);
     const line = await child.next();
     await child.exited;
@@ -343,9 +343,9 @@ describe('locking', () => {
     await reader.close();
     child.process.kill('SIGKILL');
     await child.exited;
-    expect(readFileSync(`${keystore}.lock`, 'utf8').trim()).toBe(String(ready.pid)); // stale, left behind
+    expect(readFileSync(`${keystore}.lock`, 'utf8').trim()).toBe(`${ready.pid} ${hostname()}`); // stale, left behind
     const taker = await SoftHsm.open({ keystore, passphrase: PASSPHRASE });
-    expect(readFileSync(`${keystore}.lock`, 'utf8').trim()).toBe(String(process.pid));
+    expect(readFileSync(`${keystore}.lock`, 'utf8').trim()).toBe(`${process.pid} ${hostname()}`);
     await taker.close();
   });
 

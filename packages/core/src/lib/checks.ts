@@ -47,6 +47,14 @@ export function assertContext(value: unknown): EncryptionContext | undefined {
     }
     if (key.length === 0)
       throw new KeyswitchError('INVALID_INPUT', 'encryption context keys must not be empty');
+    // A lone surrogate has no UTF-8 form: it would encode as U+FFFD, and two different contexts would bind
+    // the same bytes.
+    if (!isWellFormed(key) || !isWellFormed(entry)) {
+      throw new KeyswitchError(
+        'INVALID_INPUT',
+        'an encryption context key or value is not well-formed Unicode',
+      );
+    }
     size += Buffer.byteLength(key) + Buffer.byteLength(entry);
   }
   if (size > LIMITS.maxContextBytes) {
@@ -75,4 +83,9 @@ export function describeType(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   if (value instanceof Uint8Array) return 'a Uint8Array';
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+/** Whether a string is well-formed UTF-16 (no lone surrogates), so it has exactly one UTF-8 encoding. */
+function isWellFormed(text: string): boolean {
+  return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text);
 }

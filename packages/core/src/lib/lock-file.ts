@@ -1,5 +1,6 @@
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { KeyswitchError } from '../errors.js';
 
 /** Lock files this process holds, released when the process exits. */
@@ -13,7 +14,15 @@ function releaseAllOnExit(): void {
   for (const lockPath of held) releaseIfOurs(lockPath);
 }
 
-function readHolder(lockPath: string): number | undefined | 'gone' {
+/** Who holds a lock: a pid and the host it runs on (a lock file on a shared volume can come from another host). */
+interface Holder {
+  readonly pid: number;
+  readonly host: string;
+}
+
+const THIS_HOST = hostname();
+
+function readHolder(lockPath: string): Holder | undefined | 'gone' {
   let text: string;
   try {
     text = readFileSync(lockPath, 'utf8');
@@ -21,8 +30,13 @@ function readHolder(lockPath: string): number | undefined | 'gone' {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'gone';
     throw error;
   }
-  const pid = Number.parseInt(text.trim(), 10);
-  return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+  const [pidText = '', host = THIS_HOST] = text.trim().split(/\s+/, 2);
+  const pid = Number.parseInt(pidText, 10);
+  return Number.isSafeInteger(pid) && pid > 0 ? { pid, host } : undefined;
+}
+
+function isOurs(holder: Holder | undefined | 'gone'): boolean {
+  return typeof holder === 'object' && holder.pid === process.pid && holder.host === THIS_HOST;
 }
 
 function isAlive(pid: number): boolean {
@@ -37,13 +51,13 @@ function isAlive(pid: number): boolean {
 function releaseIfOurs(lockPath: string): void {
   held.delete(lockPath);
   try {
-    if (readHolder(lockPath) === process.pid) unlinkSync(lockPath);
+    if (isOurs(readHolder(lockPath))) unlinkSync(lockPath);
   } catch {
     // Already gone, or unreadable: nothing of ours to remove.
   }
 }
 
-/** An exclusive claim on a file (a keystore, an audit log), by a lock file holding the owner's pid. */
+/** An exclusive claim on a file (a keystore, an audit log), by a lock file holding the owner's pid and host. */
 export interface LockFile {
   /** The lock file's path: `<file>.lock`. */
   readonly path: string;
@@ -60,9 +74,9 @@ export interface LockFileOptions {
 }
 
 /**
- * Takes the lock file `<file>.lock`, created with O_EXCL and holding this process's pid. A lock whose
- * process is dead (or is this process's pid left over from a previous life, as with pid 1 in a restarted
- * container) is taken over. The lock is released by `release()` and, failing that, when the process exits;
+ * Takes the lock file `<file>.lock`, created with O_EXCL and holding this process's pid and host name. A
+ * lock whose process is dead on this host (or is this process's pid left over from a previous life, as with
+ * pid 1 in a restarted container) is taken over; a lock from another host never is. The lock is released by `release()` and, failing that, when the process exits;
  * after a crash the next opener takes it over.
  *
  * @throws LOCKED naming the file and the holder's pid when a live process (this one included) holds it
@@ -80,7 +94,7 @@ export async function acquireLockFile(file: string, options: LockFileOptions): P
     try {
       const fd = openSync(lockPath, 'wx', 0o600);
       try {
-        writeSync(fd, `${process.pid}\n`);
+        writeSync(fd, `${process.pid} ${THIS_HOST}\n`);
       } finally {
         closeSync(fd);
       }
@@ -101,13 +115,23 @@ export async function acquireLockFile(file: string, options: LockFileOptions): P
         () => Infinity,
       );
       if (age < EMPTY_LOCK_GRACE_MS) throw locked('another process that is opening it');
-    } else if (holder === process.pid && held.has(lockPath)) {
-      throw locked(`this process (pid ${holder}); close the other user of it first`);
-    } else if (holder !== process.pid && isAlive(holder)) {
-      throw locked(`process ${holder}${options.hint ? `; ${options.hint}` : ''}`);
+    } else if (holder.host !== THIS_HOST) {
+      // Another host's process cannot be checked from here: never take its lock over.
+      throw locked(
+        `process ${holder.pid} on host ${holder.host}; a lock from another host is never taken over`,
+      );
+    } else if (isOurs(holder) && held.has(lockPath)) {
+      throw locked(`this process (pid ${holder.pid}); close the other user of it first`);
+    } else if (holder.pid !== process.pid && isAlive(holder.pid)) {
+      throw locked(`process ${holder.pid}${options.hint ? `; ${options.hint}` : ''}`);
     }
     // Stale: its holder is dead. Remove it if it is still the same stale file, then try again.
-    if (readHolder(lockPath) === holder) {
+    const again = readHolder(lockPath);
+    const same =
+      holder === undefined
+        ? again === undefined
+        : typeof again === 'object' && again.pid === holder.pid && again.host === holder.host;
+    if (same) {
       try {
         unlinkSync(lockPath);
       } catch (error) {

@@ -3,7 +3,7 @@ import type { AuditOperation } from '../audit/events.js';
 import { ecdsaDerToP1363, ecdsaP1363ToDer } from '../encoding/ecdsa-signature.js';
 import { type PublicKey, publicKeyFromSpki } from '../encoding/public-key.js';
 import { type ParsedPublicKey, parseSpki } from '../encoding/spki.js';
-import { isKeyswitchError, KeyswitchError } from '../errors.js';
+import { isKeyswitchError, KeyswitchError, redactReference } from '../errors.js';
 import { assertBytes, assertContext, assertRef, describeType } from '../lib/checks.js';
 import {
   type Algorithm,
@@ -579,7 +579,7 @@ export abstract class KeyProvider {
       ...(call.keyName === undefined ? {} : { keyName: call.keyName }),
       provider: this.name,
       providerType: this.type,
-      ...(typeof target.ref === 'string' ? { keyRef: target.ref } : {}),
+      ...(typeof target.ref === 'string' ? { keyRef: redactReference(target.ref) } : {}),
       ...(facts?.version === undefined ? {} : { keyVersion: facts.version }),
       ...(algorithm === undefined ? {} : { algorithm }),
       outcome: outcome.outcome,

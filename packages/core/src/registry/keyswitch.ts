@@ -243,8 +243,10 @@ export class Keyswitch {
         resolveSecret: (reference, field) =>
           resolveSecret(reference, { path: `${path}.${field}`, env: this.#env, baseDir: this.#baseDir }),
       });
-      slot.instance.catch(() => {
-        slot.instance = undefined;
+      slot.instance.catch((error: unknown) => {
+        // A transient failure is forgotten, so the next use tries again. A refused credential or a bad
+        // configuration is remembered: retrying a wrong PIN on every request would lock the HSM user out.
+        if (!isKeyswitchError(error, 'ACCESS_DENIED', 'CONFIG_INVALID')) slot.instance = undefined;
       });
     }
     return slot.instance;
@@ -263,7 +265,13 @@ export class Keyswitch {
     this.#closed = true;
     const opened = [...this.#providers.values()].flatMap((slot) => (slot.instance ? [slot.instance] : []));
     for (const slot of this.#providers.values()) slot.instance = undefined;
-    const results = await Promise.allSettled(opened.map(async (instance) => (await instance).close()));
+    const results = await Promise.allSettled(
+      opened.map(async (instance) => {
+        // A provider that never opened has nothing to close; its failure was reported to its caller.
+        const provider = await instance.catch(() => undefined);
+        await provider?.close();
+      }),
+    );
     if (this.#auditFile) results.push(...(await Promise.allSettled([this.#auditFile.close()])));
     const failure = results.find((result) => result.status === 'rejected');
     if (failure) throw (failure as PromiseRejectedResult).reason;

@@ -37,7 +37,15 @@ export async function writeFileAtomic(file: string, data: Uint8Array): Promise<v
     await unlink(temp).catch(() => undefined);
     throw error;
   }
-  await syncDirectory(directory);
+  // The rename is the commit point: the new contents are the file now. A failed directory sync only
+  // weakens durability across a power cut, so it is reported, not thrown (a throw would make the caller
+  // keep its old state while the disk holds the new one).
+  await syncDirectory(directory).catch((error: unknown) => {
+    process.emitWarning(
+      `[keyswitch] [soft-hsm] ${file} was written, but its directory could not be synced (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      'KeyswitchDurabilityWarning',
+    );
+  });
 }
 
 /** Makes a rename in `directory` durable. Some platforms cannot open a directory for syncing; skip there. */
@@ -60,7 +68,7 @@ export async function removeLeftoverTempFiles(file: string): Promise<void> {
   const names = await readdir(dirname(file)).catch(() => [] as string[]);
   await Promise.all(
     names
-      .filter((name) => name.startsWith(prefix) && name.endsWith('.tmp'))
+      .filter((name) => name.startsWith(prefix) && /^\d+\.[0-9a-f]{12}\.tmp$/.test(name.slice(prefix.length)))
       .map((name) => unlink(join(dirname(file), name)).catch(() => undefined)),
   );
 }

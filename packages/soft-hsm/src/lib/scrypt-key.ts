@@ -8,9 +8,9 @@ export interface ScryptParameters {
   readonly salt: Uint8Array;
 }
 
-/** Parameters for new keystores: N = 2^15, r = 8, p = 1 (about 32 MiB and 0.1 s), a 16-byte random salt. */
+/** Parameters for new keystores: N = 2^17, r = 8, p = 1 (OWASP's minimum: 128 MiB, about 0.3 s), a 16-byte random salt. */
 export function newScryptParameters(): ScryptParameters {
-  return { N: 2 ** 15, r: 8, p: 1, salt: randomBytes(16) };
+  return { N: 2 ** 17, r: 8, p: 1, salt: randomBytes(16) };
 }
 
 /** Bounds on parameters read from a file, so that a crafted header cannot demand gigabytes. */
@@ -26,6 +26,8 @@ export function scryptParametersAreSane({ N, r, p, salt }: ScryptParameters): bo
     Number.isInteger(p) &&
     p >= 1 &&
     p <= 16 &&
+    // Memory is 128·N·r bytes: at most 512 MiB, whatever a crafted header asks for.
+    N * r <= 2 ** 22 &&
     salt.length >= 16 &&
     salt.length <= 64
   );

@@ -4,8 +4,9 @@ import { GENESIS_HASH, parseRecordLine, recordHash } from './audit-record.js';
 
 /**
  * The last record's seq and hash, read from the end of the file. A last line without its newline (a
- * write cut short by a crash) is completed when it is a whole valid record, and otherwise cut off: it
- * was never acknowledged as written.
+ * write cut short by a crash) is completed when it is a whole valid record, and otherwise cut off when it
+ * starts like a record after a valid one: it was never acknowledged as written. Any other ending is left
+ * untouched and refused, so a file that is not an audit trail never loses a line.
  *
  * @throws CONFIG_INVALID when the last complete line is not a valid record
  */
@@ -34,6 +35,26 @@ export async function readChainHead(
         await handle.datasync();
         return { seq: tail.seq, hash: tail.hash };
       }
+      // Cut off only what is surely a torn record after a sound chain; anything else is not ours to cut.
+      if (
+        !buffer
+          .subarray(lastNewline + 1)
+          .toString('utf8')
+          .startsWith('{"seq":')
+      ) {
+        throw notAChain(path, 'ends with a partial line that is not an audit record');
+      }
+      if (lastNewline >= 0) {
+        const previousStart = buffer.lastIndexOf(0x0a, lastNewline - 1) + 1;
+        if (previousStart === 0 && start > 0) {
+          chunk *= 4;
+          continue;
+        }
+        const previous = parseRecordLine(buffer.subarray(previousStart, lastNewline).toString('utf8'));
+        if (!previous || previous.hash !== recordHash(previous.seq, previous.prev, previous.event)) {
+          throw notAChain(path, 'does not end with a valid chained record');
+        }
+      }
       size = start + lastNewline + 1;
       await handle.truncate(size);
       await handle.datasync();
@@ -47,11 +68,15 @@ export async function readChainHead(
     }
     const record = parseRecordLine(buffer.subarray(lineStart, end - 1).toString('utf8'));
     if (!record || record.hash !== recordHash(record.seq, record.prev, record.event)) {
-      throw new KeyswitchError(
-        'CONFIG_INVALID',
-        `audit file ${path} does not end with a valid chained record; check it with verifyAuditFile and move it aside`,
-      );
+      throw notAChain(path, 'does not end with a valid chained record');
     }
     return { seq: record.seq, hash: record.hash };
   }
+}
+
+function notAChain(path: string, what: string): KeyswitchError {
+  return new KeyswitchError(
+    'CONFIG_INVALID',
+    `audit file ${path} ${what}; check it with verifyAuditFile and move it aside`,
+  );
 }
