@@ -125,8 +125,13 @@ interface ResolvedKey {
   readonly usage: KeyUsage;
   readonly enabled: boolean;
   readonly publicFlags: ReadonlyMap<number, boolean> | undefined;
+  /** For a public key alone: its private half, when the token holds it (it carries the key's state). */
+  readonly stateKey: Handle | undefined;
   readonly generation: number;
 }
+
+/** A cryptographic call with a key (everything the worker runs but C_Verify and C_GenerateRandom). */
+type KeyCall = Exclude<WorkerCall, { op: 'verify' | 'random' }>;
 
 const MAX_CACHED_REFERENCES = 10_000;
 const FIND_BATCH = 64;
@@ -163,6 +168,8 @@ export class Pkcs11Provider extends KeyProvider {
   readonly #keys = new Map<string, ResolvedKey>();
   readonly #uris = new Map<string, Pkcs11Uri>();
   readonly #executor: WorkerExecutor | undefined;
+  /** Key creations per label, chained so that the label-uniqueness check and the generation never interleave. */
+  readonly #creating = new Map<string, Promise<unknown>>();
   #probe: Promise<ProbeResult> | undefined;
 
   private constructor(
@@ -237,6 +244,11 @@ export class Pkcs11Provider extends KeyProvider {
     return this.#profile.name;
   }
 
+  /** Where cryptographic calls run: `async` (libuv pool) or `worker` (worker threads). */
+  get execution(): 'async' | 'worker' {
+    return this.#executor ? 'worker' : 'async';
+  }
+
   /** The session pool's size. */
   get sessions(): number {
     return this.#pool.size;
@@ -292,7 +304,25 @@ export class Pkcs11Provider extends KeyProvider {
     });
   }
 
-  protected override async onCreateKey(request: CreateKeyRequest): Promise<KeyDescription> {
+  protected override onCreateKey(request: CreateKeyRequest): Promise<KeyDescription> {
+    const label = request.label;
+    if (label === undefined) return this.#createKey(request);
+    // Two creations with one label would both pass the uniqueness check before either generates: one at
+    // a time per label (SoftHSM2 is serialised anyway: it never searches while generating).
+    const previous = this.#creating.get(label) ?? Promise.resolve();
+    const created = previous.then(() => this.#createKey(request));
+    const settled = created.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#creating.set(label, settled);
+    void settled.then(() => {
+      if (this.#creating.get(label) === settled) this.#creating.delete(label);
+    });
+    return created;
+  }
+
+  async #createKey(request: CreateKeyRequest): Promise<KeyDescription> {
     const capabilities = await this.capabilities();
     const id = randomBytes(16);
     const generation = keyGeneration(request.spec, request.usage, id, request.label);
@@ -557,7 +587,7 @@ export class Pkcs11Provider extends KeyProvider {
       try {
         return new Uint8Array(await this.#crypto(session, resolved, handle, call));
       } catch (error) {
-        if (isBadCiphertext(error)) {
+        if (isBadCiphertext(error, this.#profile.generalErrorIsBadCiphertext)) {
           throw new KeyswitchError(
             'INVALID_CIPHERTEXT',
             'the ciphertext does not decrypt under this key and context',
@@ -566,6 +596,8 @@ export class Pkcs11Provider extends KeyProvider {
             },
           );
         }
+        // Where it is not SoftHSM2's answer to a failed tag, CKR_GENERAL_ERROR is the token failing.
+        if (ckrName(error) === 'CKR_GENERAL_ERROR') throw pkcs11Error(error, 'C_Decrypt', 'UNAVAILABLE');
         throw error;
       }
     });
@@ -632,6 +664,14 @@ export class Pkcs11Provider extends KeyProvider {
 
   protected override async onGenerateRandom(length: number): Promise<Uint8Array> {
     return this.#withSession('generateRandom', async (session) => {
+      if (this.#executor) {
+        // C_GenerateRandom is synchronous in pkcs11js: off the main thread where calls run on workers.
+        const running = this.#executor.call(session.handle, undefined, {
+          op: 'random',
+          outputLength: length,
+        });
+        return new Uint8Array((await this.#pool.run(session, 'C_GenerateRandom', running)) as Buffer);
+      }
       const bytes = this.#library.C_GenerateRandom(session.handle, Buffer.alloc(length));
       return new Uint8Array(bytes);
     });
@@ -652,12 +692,7 @@ export class Pkcs11Provider extends KeyProvider {
    * One cryptographic call with its *Init: on a worker thread when the profile says *Init is slow on this
    * token, else *Init here and the call on the libuv pool (pkcs11js's asynchronous form).
    */
-  #crypto(
-    session: PooledSession,
-    resolved: ResolvedKey,
-    key: Handle,
-    call: Exclude<WorkerCall, { op: 'verify' }>,
-  ): Promise<Buffer> {
+  #crypto(session: PooledSession, resolved: ResolvedKey, key: Handle, call: KeyCall): Promise<Buffer> {
     if (this.#executor) {
       const running = this.#executor.call(session.handle, key, call, stateCheck(resolved));
       return this.#pool.run(session, `C_${capitalize(call.op)}`, running) as Promise<Buffer>;
@@ -690,11 +725,13 @@ export class Pkcs11Provider extends KeyProvider {
     session: PooledSession,
     resolved: ResolvedKey,
     key: Handle,
-    call: Exclude<WorkerCall, { op: 'verify' }>,
+    call: KeyCall,
     keep: readonly Buffer[] = [],
   ): Promise<Buffer> {
     // Tokens that enforce the usage attributes refuse a disabled key themselves: check only on refusal.
-    const trusted = this.#profile.enforcesUsageAttributes && key === resolved.primary;
+    // A public key alone is never refused by the token: its private half's state is checked here.
+    const trusted =
+      this.#profile.enforcesUsageAttributes && resolved.kind !== 'public' && key === resolved.primary;
     if (!trusted) this.#assertEnabled(session.handle, resolved);
     try {
       return this.#startCall(session, key, call, keep);
@@ -705,12 +742,7 @@ export class Pkcs11Provider extends KeyProvider {
   }
 
   /** *Init here, then the call on the libuv pool. */
-  #startCall(
-    session: PooledSession,
-    key: Handle,
-    call: Exclude<WorkerCall, { op: 'verify' }>,
-    keep: readonly Buffer[],
-  ): Promise<Buffer> {
+  #startCall(session: PooledSession, key: Handle, call: KeyCall, keep: readonly Buffer[]): Promise<Buffer> {
     const library = this.#library;
     const output = Buffer.alloc(call.outputLength);
     const pinned = [call.data, output, ...keep];
@@ -928,7 +960,7 @@ export class Pkcs11Provider extends KeyProvider {
             ? [{ type: CKA.LABEL, value: label }]
             : undefined;
       if (companion !== undefined && publicKey === undefined) {
-        publicKey = this.#find(session, [{ type: CKA.CLASS, value: CKO.PUBLIC_KEY }, ...companion], 1)[0];
+        publicKey = this.#companion(session, CKO.PUBLIC_KEY, id, label);
       }
       if (publicKey !== undefined) publicFlags = this.#readFlags(session, publicKey, PUBLIC_USAGE_ATTRIBUTES);
     }
@@ -958,7 +990,19 @@ export class Pkcs11Provider extends KeyProvider {
         ecParams: attribute(primary, CKA.EC_PARAMS) ?? attribute(publicKey, CKA.EC_PARAMS),
       });
     }
-    const { usage, enabled } = usageOf(spec, kind, { primary: primaryFlags, public: publicFlags });
+    const { usage, enabled: primaryEnabled } = usageOf(spec, kind, {
+      primary: primaryFlags,
+      public: publicFlags,
+    });
+    let enabled = primaryEnabled;
+    let stateKey: Handle | undefined;
+    if (kind === 'public' && (id.length > 0 || label !== undefined)) {
+      // A public key has no state of its own: its private half, when the token holds it, carries it.
+      stateKey = this.#companion(session, CKO.PRIVATE_KEY, id, label);
+      if (stateKey !== undefined) {
+        enabled = [...this.#readFlags(session, stateKey, stateAttributes(spec)).values()].some(Boolean);
+      }
+    }
     return {
       kind,
       primary,
@@ -970,6 +1014,7 @@ export class Pkcs11Provider extends KeyProvider {
       usage,
       enabled,
       publicFlags,
+      stateKey,
       generation: this.#pool.generation,
     };
   }
@@ -1034,6 +1079,38 @@ export class Pkcs11Provider extends KeyProvider {
   async #searchable(): Promise<void> {
     if (!this.#profile.searchRacesCreation) return;
     while (this.#module.generating) await this.#module.noCreations();
+  }
+
+  /**
+   * The other half of a key pair (`objectClass`: CKO_PUBLIC_KEY or CKO_PRIVATE_KEY): same CKA_ID, or same
+   * label when there is no id. Two objects with the id are narrowed by the label; still more than one is
+   * an error, never a guess (another key's public half would verify or encrypt in this key's name).
+   */
+  #companion(
+    session: Handle,
+    objectClass: number,
+    id: Buffer,
+    label: string | undefined,
+  ): Handle | undefined {
+    const classTemplate = { type: CKA.CLASS, value: objectClass };
+    const byLabel = label === undefined ? [] : [{ type: CKA.LABEL, value: label }];
+    let found =
+      id.length > 0
+        ? this.#find(session, [classTemplate, { type: CKA.ID, value: id }], 2)
+        : this.#find(session, [classTemplate, ...byLabel], 2);
+    if (found.length > 1 && id.length > 0 && label !== undefined) {
+      found = this.#find(session, [classTemplate, { type: CKA.ID, value: id }, ...byLabel], 2);
+    }
+    if (found.length > 1) {
+      const kind = objectClass === CKO.PUBLIC_KEY ? 'public' : 'private';
+      throw new KeyswitchError(
+        'INVALID_INPUT',
+        `more than one ${kind} key on token "${this.#token.label}" has this key's ` +
+          `${id.length > 0 ? `CKA_ID ${id.toString('hex')}` : 'label'}${id.length > 0 && label !== undefined ? ' and label' : ''}, ` +
+          `so its ${kind} half cannot be told apart; give the keys distinct CKA_IDs`,
+      );
+    }
+    return found[0];
   }
 
   /** C_FindObjects over a template: up to `max` handles (all of them when absent). */
@@ -1205,9 +1282,10 @@ function sessionNeedsRebuild(error: unknown): boolean {
   return isSessionLost(error) || ckrName(error) === 'CKR_OPERATION_ACTIVE';
 }
 
-/** What decides whether a key is enabled; public keys alone have no state. */
+/** What decides whether a key is enabled; a public key alone: its private half's, if the token holds it. */
 function stateCheck(key: ResolvedKey): StateCheck | undefined {
-  return key.kind === 'public' ? undefined : { handle: key.primary, attributes: stateAttributes(key.spec) };
+  const handle = key.kind === 'public' ? key.stateKey : key.primary;
+  return handle === undefined ? undefined : { handle, attributes: stateAttributes(key.spec) };
 }
 
 function capitalize(text: string): string {

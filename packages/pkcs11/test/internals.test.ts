@@ -196,7 +196,13 @@ describe('CKR mapping', () => {
       expect(isSessionLost(ckr(name)), name).toBe(true);
     }
     expect(isStaleHandle(ckr('CKR_OBJECT_HANDLE_INVALID'))).toBe(true);
-    expect(isBadCiphertext(ckr('CKR_GENERAL_ERROR'))).toBe(true);
+    // CKR_GENERAL_ERROR is a bad ciphertext only where the profile says so (SoftHSM2's failed GCM tag).
+    expect(isBadCiphertext(ckr('CKR_GENERAL_ERROR'))).toBe(false);
+    expect(isBadCiphertext(ckr('CKR_GENERAL_ERROR'), true)).toBe(true);
+    expect(isBadCiphertext(ckr('CKR_ENCRYPTED_DATA_INVALID'))).toBe(true);
+    expect(pkcs11Profile('softhsm').generalErrorIsBadCiphertext).toBe(true);
+    for (const name of ['cloudhsm', 'nss', 'generic'] as const)
+      expect(pkcs11Profile(name).generalErrorIsBadCiphertext, name).toBe(false);
     expect(isSessionLost(new KeyswitchError('UNAVAILABLE', 'x'))).toBe(false);
   });
 });

@@ -3,6 +3,7 @@ import {
   type Algorithm,
   type Capabilities,
   type CurveName,
+  isKeyswitchError,
   type KeySpec,
   type KeyUsage,
   keySpecInfo,
@@ -33,6 +34,35 @@ export interface ProbeResult {
   readonly mechanisms: ReadonlySet<number>;
 }
 
+/**
+ * Return values that mean "the token refuses this mechanism, parameter set or key template": the probe
+ * records them as not supported. Anything else (CKR_FUNCTION_FAILED, device errors, lost sessions,
+ * timeouts) says nothing about support: it propagates, and the probe runs again on the next call.
+ */
+const REFUSED: ReadonlySet<string> = new Set([
+  'CKR_MECHANISM_INVALID',
+  'CKR_MECHANISM_PARAM_INVALID',
+  'CKR_ARGUMENTS_BAD',
+  'CKR_KEY_SIZE_RANGE',
+  'CKR_KEY_TYPE_INCONSISTENT',
+  'CKR_KEY_FUNCTION_NOT_PERMITTED',
+  'CKR_FUNCTION_NOT_SUPPORTED',
+  'CKR_CURVE_NOT_SUPPORTED',
+  'CKR_DOMAIN_PARAMS_INVALID',
+  'CKR_TEMPLATE_INCONSISTENT',
+  'CKR_TEMPLATE_INCOMPLETE',
+  'CKR_ATTRIBUTE_VALUE_INVALID',
+  'CKR_ATTRIBUTE_TYPE_INVALID',
+  'CKR_ATTRIBUTE_SENSITIVE',
+]);
+
+/** The CKR_* name of a refusal, or rethrows an error that is not one (see {@link REFUSED}). */
+function refusal(error: unknown): string {
+  const name = ckrName(error);
+  if (name !== undefined && REFUSED.has(name) && !isKeyswitchError(error)) return name;
+  throw error;
+}
+
 const RSA_SPECS: readonly KeySpec[] = ['RSA_2048', 'RSA_3072', 'RSA_4096'];
 const HMAC_SPECS: ReadonlyArray<{ spec: KeySpec; mechanism: number; algorithm: Algorithm }> = [
   { spec: 'HMAC_256', mechanism: CKM.SHA256_HMAC, algorithm: 'HMAC_SHA_256' },
@@ -46,14 +76,26 @@ const HMAC_SPECS: ReadonlyArray<{ spec: KeySpec; mechanism: number; algorithm: A
  * has no SHA-256 OAEP), AES-GCM with the v2.40 parameters, and ECDH with the null KDF giving a readable
  * shared secret. What fails is left out of the manifest (so it fails with UNSUPPORTED_ALGORITHM) and noted.
  */
-export async function probeCapabilities(context: ProbeContext): Promise<ProbeResult> {
-  const { library, slot, profile } = context;
+export async function probeCapabilities(probeContext: ProbeContext): Promise<ProbeResult> {
+  const { library, slot, profile } = probeContext;
+  // A native call that timed out still holds the session: after that, nothing more may run on it (not
+  // even the clean-up; session objects go with the session when the pool rebuilds it).
+  let abandoned = false;
+  const context: ProbeContext = {
+    ...probeContext,
+    run: (what, call) =>
+      probeContext.run(what, call).catch((error: unknown) => {
+        if (ckrName(error) === undefined) abandoned = true;
+        throw error;
+      }),
+  };
   const mechanisms = new Set(library.C_GetMechanismList(slot));
   const info = (mechanism: number): MechanismInfo | undefined => {
     if (!mechanisms.has(mechanism)) return undefined;
     try {
       return library.C_GetMechanismInfo(slot, mechanism);
-    } catch {
+    } catch (error) {
+      refusal(error);
       return undefined;
     }
   };
@@ -152,7 +194,7 @@ export async function probeCapabilities(context: ProbeContext): Promise<ProbeRes
       add(spec, 'GENERATE_VERIFY_MAC', genericSecret);
     }
   } finally {
-    for (const handle of sessionObjects) {
+    for (const handle of abandoned ? [] : sessionObjects) {
       try {
         library.C_DestroyObject(context.session, handle);
       } catch {
@@ -229,7 +271,8 @@ async function generateProbeRsaKey(context: ProbeContext, bits: number): Promise
         privateTemplate,
       ),
     );
-  } catch {
+  } catch (error) {
+    refusal(error);
     return undefined;
   }
 }
@@ -248,7 +291,7 @@ function oaepRoundTrip(
     const plaintext = library.C_Decrypt(session, ciphertext, Buffer.alloc(1024));
     return plaintext.equals(secret) ? undefined : 'a round trip gave different bytes';
   } catch (error) {
-    return ckrName(error) ?? 'error';
+    return refusal(error);
   }
 }
 
@@ -288,7 +331,7 @@ async function ecdhRoundTrip(context: ProbeContext, sessionObjects: Handle[]): P
     const [value] = library.C_GetAttributeValue(session, derived, [{ type: CKA.VALUE }]);
     return value?.value.length === 32 ? undefined : 'the shared secret could not be read';
   } catch (error) {
-    return ckrName(error) ?? 'error';
+    return refusal(error);
   }
 }
 
@@ -319,6 +362,6 @@ async function gcmRoundTrip(context: ProbeContext, sessionObjects: Handle[]): Pr
     const opened = library.C_Decrypt(session, sealed, Buffer.alloc(sealed.length));
     return opened.equals(plaintext) ? undefined : 'a round trip gave different bytes';
   } catch (error) {
-    return ckrName(error) ?? 'error';
+    return refusal(error);
   }
 }

@@ -38,16 +38,19 @@ export function isStaleHandle(error: unknown): boolean {
 const BAD_CIPHERTEXT: ReadonlySet<string> = new Set([
   'CKR_ENCRYPTED_DATA_INVALID',
   'CKR_ENCRYPTED_DATA_LEN_RANGE',
-  // SoftHSM2 answers a failed GCM tag check and a bad OAEP padding with CKR_GENERAL_ERROR; NSS answers
-  // a short RSA ciphertext with CKR_DATA_LEN_RANGE. Only ever read this way for C_Decrypt itself.
-  'CKR_GENERAL_ERROR',
+  // NSS answers a short RSA ciphertext with CKR_DATA_LEN_RANGE. Only ever read this way for C_Decrypt.
   'CKR_DATA_LEN_RANGE',
   'CKR_DATA_INVALID',
 ]);
 
-/** Whether a C_Decrypt failure means the ciphertext is bad (as opposed to the token or session failing). */
-export function isBadCiphertext(error: unknown): boolean {
+/**
+ * Whether a C_Decrypt failure means the ciphertext is bad (as opposed to the token or session failing).
+ * `generalErrorMeansBadCiphertext`: only on SoftHSM2, which answers a failed GCM tag check and a bad OAEP
+ * padding with CKR_GENERAL_ERROR; on other tokens CKR_GENERAL_ERROR is a token failure (UNAVAILABLE).
+ */
+export function isBadCiphertext(error: unknown, generalErrorMeansBadCiphertext = false): boolean {
   const name = ckrName(error);
+  if (name === 'CKR_GENERAL_ERROR') return generalErrorMeansBadCiphertext;
   return name !== undefined && BAD_CIPHERTEXT.has(name);
 }
 

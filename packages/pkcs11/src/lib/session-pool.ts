@@ -266,18 +266,38 @@ export class SessionPool {
             : 'UNAVAILABLE',
       );
     }
+    const fail = (error: KeyswitchError): never => {
+      try {
+        library.C_CloseSession(handle);
+      } catch {
+        // the session is unusable either way
+      }
+      throw error;
+    };
+    let loggedIn: boolean;
     try {
-      if (!USER_STATES.has(library.C_GetSessionInfo(handle).state)) {
+      loggedIn = USER_STATES.has(library.C_GetSessionInfo(handle).state);
+      if (!loggedIn) {
         library.C_Login(handle, CKU_USER, this.#pin.reveal());
+        this.#module.recordLogin(this.#slotId, this.#pin.reveal());
       }
     } catch (error) {
-      if (ckrName(error) !== 'CKR_USER_ALREADY_LOGGED_IN') {
-        try {
-          library.C_CloseSession(handle);
-        } catch {
-          // the session is unusable either way
-        }
-        throw pkcs11Error(error, 'C_Login');
+      if (ckrName(error) !== 'CKR_USER_ALREADY_LOGGED_IN') fail(pkcs11Error(error, 'C_Login'));
+      loggedIn = true;
+    }
+    if (loggedIn) {
+      // A login belongs to the process and token: the token would let any PIN through now, so compare
+      // with (a salted hash of) the PIN keyswitch logged in with.
+      const matches = this.#module.loginMatches(this.#slotId, this.#pin.reveal());
+      if (matches !== true) {
+        fail(
+          new KeyswitchError(
+            'ACCESS_DENIED',
+            matches === false
+              ? 'a different PIN is already logged in to this token in this process; the configured PIN cannot be checked against the token, so it is refused'
+              : 'this token is already logged in in this process by something other than keyswitch; the configured PIN cannot be checked, so it is refused',
+          ),
+        );
       }
     }
     slot.handle = handle;

@@ -1,3 +1,4 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { KeyswitchError } from '@keyswitch/core';
@@ -46,6 +47,14 @@ interface ModuleEntry {
   /** Token objects being generated now, and who waits for none to be. */
   creations: number;
   creationWaiters: Array<() => void>;
+  /**
+   * Per slot (hex of the slot handle): HMAC-SHA-256 of the PIN keyswitch logged in with, keyed with
+   * `loginSalt`. A PKCS#11 login belongs to the process and token, so a provider finding the token
+   * already logged in must show the same PIN. Never the PIN itself.
+   */
+  logins: Map<string, Buffer>;
+  /** Random per process (per module entry): the PIN hashes are useless outside this process. */
+  readonly loginSalt: Buffer;
 }
 
 /** One registry per process, shared by every copy of this package (ESM and CJS builds side by side). */
@@ -126,6 +135,21 @@ export class SharedModule {
     return new Promise((resolve) => entry.creationWaiters.push(resolve));
   }
 
+  /** Records that `pin` logged the normal user in to `slot` (a salted hash of it, never the PIN). */
+  recordLogin(slot: Handle, pin: string): void {
+    this.#entry.logins.set(slot.toString('hex'), pinHash(this.#entry.loginSalt, pin));
+  }
+
+  /**
+   * Whether `pin` is the PIN keyswitch logged in to `slot` with in this process: true, false, or
+   * undefined when keyswitch did not log in (another component of the process did).
+   */
+  loginMatches(slot: Handle, pin: string): boolean | undefined {
+    const recorded = this.#entry.logins.get(slot.toString('hex'));
+    if (recorded === undefined) return undefined;
+    return timingSafeEqual(recorded, pinHash(this.#entry.loginSalt, pin));
+  }
+
   /** Drops this reference; the last one finalizes the library (once no native call is running). */
   release(): void {
     if (this.#released) return;
@@ -177,6 +201,8 @@ export async function acquireModule(
       finalizeWhenIdle: false,
       creations: 0,
       creationWaiters: [],
+      logins: new Map(),
+      loginSalt: randomBytes(32),
     };
     registry.set(key, entry);
   }
@@ -259,12 +285,17 @@ function finalize(entry: ModuleEntry): void {
   if (!entry.initialized || entry.refs > 0) return;
   entry.initialized = false;
   entry.parameters = undefined;
+  entry.logins.clear(); // C_Finalize ends every session, and the login with them
   if (!entry.ownsInitialization) return;
   try {
     entry.library.C_Finalize();
   } catch {
     // The library is being let go; nothing useful can be done with a failure here.
   }
+}
+
+function pinHash(salt: Buffer, pin: string): Buffer {
+  return createHmac('sha256', salt).update(pin, 'utf8').digest();
 }
 
 function resolveModulePath(modulePath: string, baseDir: string | undefined): string {

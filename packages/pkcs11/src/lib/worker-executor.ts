@@ -39,6 +39,10 @@ export type WorkerCall =
       readonly mechanism: Mechanism;
       readonly data: Buffer;
       readonly outputLength: number;
+    }
+  | {
+      readonly op: 'random';
+      readonly outputLength: number;
     };
 
 interface Pending {
@@ -96,6 +100,9 @@ parentPort.on('message', (message) => {
         library.C_DecryptInit(session, mechanism(call.mechanism), key);
         result = library.C_Decrypt(session, buffer(call.data), Buffer.alloc(call.outputLength));
         break;
+      case 'random':
+        result = library.C_GenerateRandom(session, Buffer.alloc(call.outputLength));
+        break;
       default:
         throw new Error('unknown call ' + call.op);
     }
@@ -114,51 +121,52 @@ let pkcs11jsPath: string | undefined;
  * may make a round trip). pkcs11js's asynchronous calls only cover the second half, so on such tokens the
  * main thread would stall in *Init.
  */
+interface WorkerEntry {
+  readonly worker: Worker;
+  busy: number;
+  readonly calls: Set<number>;
+  dead: boolean;
+}
+
+/** At most this many replacements of dead workers per minute (per thread), so a broken setup does not spin. */
+const RESTARTS_PER_MINUTE = 5;
+
 export class WorkerExecutor {
-  readonly #workers: Array<{ worker: Worker; busy: number; calls: Set<number> }> = [];
+  readonly #workers: WorkerEntry[] = [];
   readonly #pending = new Map<number, Pending>();
+  readonly #module: string;
+  readonly #threads: number;
+  readonly #restarts: number[] = [];
   #next = 0;
   #closed = false;
 
   constructor(options: { module: string; threads?: number | undefined }) {
     pkcs11jsPath ??= createRequire(import.meta.url).resolve('pkcs11js');
-    const threads = options.threads ?? Math.min(4, Math.max(2, availableParallelism()));
-    for (let index = 0; index < threads; index += 1) {
-      const worker = new Worker(WORKER_SOURCE, {
-        eval: true,
-        workerData: { pkcs11js: pkcs11jsPath, module: options.module },
-      });
-      const entry = { worker, busy: 0, calls: new Set<number>() };
-      worker.unref();
-      worker.on(
-        'message',
-        (message: {
-          id: number;
-          result?: Buffer | boolean;
-          error?: Record<string, unknown>;
-          disabled?: boolean;
-        }) => {
-          entry.busy -= 1;
-          entry.calls.delete(message.id);
-          const pending = this.#pending.get(message.id);
-          if (!pending) return;
-          this.#pending.delete(message.id);
-          if (message.disabled) pending.reject(new KeyswitchError('KEY_DISABLED', 'the key is disabled'));
-          else if (message.error)
-            pending.reject(Object.assign(new Error(String(message.error.message)), message.error));
-          else pending.resolve(toBuffer(message.result!));
-        },
-      );
-      worker.on('error', (error) => this.#fail(entry, error));
-      worker.on('exit', () => this.#fail(entry, new Error('the PKCS#11 worker thread exited')));
-      this.#workers.push(entry);
-    }
+    this.#module = options.module;
+    this.#threads = options.threads ?? Math.min(4, Math.max(2, availableParallelism()));
+    for (let index = 0; index < this.#threads; index += 1) this.#spawn();
+  }
+
+  /** The live worker threads (for tests and diagnostics). */
+  get workers(): readonly Worker[] {
+    return this.#workers.map((entry) => entry.worker);
   }
 
   /** Runs one call on the least busy worker. */
-  call(session: Handle, key: Handle, call: WorkerCall, state?: StateCheck): Promise<Buffer | boolean> {
+  call(
+    session: Handle,
+    key: Handle | undefined,
+    call: WorkerCall,
+    state?: StateCheck,
+  ): Promise<Buffer | boolean> {
     if (this.#closed) return Promise.reject(new KeyswitchError('CLOSED', 'the provider is closed'));
-    const entry = this.#workers.reduce((best, candidate) => (candidate.busy < best.busy ? candidate : best));
+    const live = this.#workers.filter((candidate) => !candidate.dead);
+    if (live.length === 0) {
+      return Promise.reject(
+        new KeyswitchError('UNAVAILABLE', 'no PKCS#11 worker thread is running (they keep failing)'),
+      );
+    }
+    const entry = live.reduce((best, candidate) => (candidate.busy < best.busy ? candidate : best));
     const id = this.#next++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
@@ -177,8 +185,42 @@ export class WorkerExecutor {
     for (const entry of this.#workers) entry.worker.terminate().catch(() => undefined);
   }
 
-  #fail(entry: { calls: Set<number> }, error: unknown): void {
-    if (this.#closed) return;
+  #spawn(): void {
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { pkcs11js: pkcs11jsPath, module: this.#module },
+    });
+    const entry: WorkerEntry = { worker, busy: 0, calls: new Set<number>(), dead: false };
+    worker.unref();
+    worker.on(
+      'message',
+      (message: {
+        id: number;
+        result?: Buffer | boolean;
+        error?: Record<string, unknown>;
+        disabled?: boolean;
+      }) => {
+        entry.busy -= 1;
+        entry.calls.delete(message.id);
+        const pending = this.#pending.get(message.id);
+        if (!pending) return;
+        this.#pending.delete(message.id);
+        if (message.disabled) pending.reject(new KeyswitchError('KEY_DISABLED', 'the key is disabled'));
+        else if (message.error)
+          pending.reject(Object.assign(new Error(String(message.error.message)), message.error));
+        else pending.resolve(toBuffer(message.result!));
+      },
+    );
+    worker.on('error', (error) => this.#fail(entry, error));
+    worker.on('exit', () => this.#fail(entry, new Error('the PKCS#11 worker thread exited')));
+    this.#workers.push(entry);
+  }
+
+  #fail(entry: WorkerEntry, error: unknown): void {
+    if (this.#closed || entry.dead) return;
+    entry.dead = true;
+    const index = this.#workers.indexOf(entry);
+    if (index !== -1) this.#workers.splice(index, 1);
     // A worker that died takes its calls with it: fail them (their native calls are over).
     for (const id of entry.calls) {
       const pending = this.#pending.get(id);
@@ -186,6 +228,13 @@ export class WorkerExecutor {
       pending?.reject(new KeyswitchError('UNAVAILABLE', 'a PKCS#11 worker thread failed', { cause: error }));
     }
     entry.calls.clear();
+    entry.worker.terminate().catch(() => undefined);
+    // Replace it, unless workers keep dying (a module that cannot load there, say).
+    const now = Date.now();
+    while (this.#restarts.length > 0 && this.#restarts[0]! < now - 60_000) this.#restarts.shift();
+    if (this.#restarts.length >= RESTARTS_PER_MINUTE * this.#threads) return;
+    this.#restarts.push(now);
+    this.#spawn();
   }
 }
 
