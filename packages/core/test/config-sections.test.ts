@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isKeyswitchError, type KeyswitchError, loadConfig, validateKeyVersions } from '../src/index.js';
+import { loadConfig, validateKeyVersions } from '../src/index.js';
+import { changed, configError } from './support/config-cases.js';
 
 const base = {
   environment: 'test',
@@ -24,20 +25,8 @@ const base = {
   audit: { file: 'audit/keyswitch.jsonl' },
 };
 
-async function configError(source: unknown): Promise<KeyswitchError> {
-  try {
-    await loadConfig(source as never);
-  } catch (error) {
-    if (isKeyswitchError(error, 'CONFIG_INVALID')) return error;
-    throw error;
-  }
-  throw new Error('expected CONFIG_INVALID');
-}
-
 function withChange(change: (config: Record<string, any>) => void): unknown {
-  const copy = structuredClone(base) as Record<string, any>;
-  change(copy);
-  return copy;
+  return changed(base, change);
 }
 
 describe('the versions and audit sections', () => {

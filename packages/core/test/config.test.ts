@@ -2,7 +2,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isKeyswitchError, type KeyswitchError, loadConfig } from '../src/index.js';
+import { loadConfig } from '../src/index.js';
+import { changed, configError } from './support/config-cases.js';
 
 const valid = {
   environment: 'test',
@@ -13,20 +14,8 @@ const valid = {
   },
 };
 
-async function configError(source: unknown): Promise<KeyswitchError> {
-  try {
-    await loadConfig(source as never);
-  } catch (error) {
-    if (isKeyswitchError(error, 'CONFIG_INVALID')) return error;
-    throw error;
-  }
-  throw new Error('expected CONFIG_INVALID');
-}
-
 function withChange(change: (config: Record<string, any>) => void): unknown {
-  const copy = structuredClone(valid) as Record<string, any>;
-  change(copy);
-  return copy;
+  return changed(valid, change);
 }
 
 describe('configuration validation', () => {
