@@ -6,7 +6,7 @@
  */
 import { constants, createPublicKey, generateKeyPairSync, publicEncrypt, randomBytes } from 'node:crypto';
 import { rawEnvelope } from '../lib/raw-envelope.mjs';
-import { log, OPERATIONS, PAYLOAD, runCells, sameAnswer } from '../lib/suite.mjs';
+import { envelopeOperations, log, PAYLOAD, runCells, withDefaults } from '../lib/suite.mjs';
 import { importDependency, importPackage } from '../lib/workspace.mjs';
 
 const CONTEXT = { table: 'cards', tenant: 't1' };
@@ -117,7 +117,7 @@ export async function run(options) {
   const send = (command) => client.send(command);
 
   /** @type {import('../lib/suite.mjs').BenchOperation[]} */
-  const operations = [
+  const operations = withDefaults([
     {
       algorithm: 'ECDSA_SHA_256',
       rawName: 'KMSClient Sign',
@@ -211,30 +211,17 @@ export async function run(options) {
           )
         ).SharedSecret,
     },
-    {
-      algorithm: 'SYMMETRIC_DEFAULT',
+    ...envelopeOperations({
+      envelopes,
+      raw,
+      record,
+      sealed,
+      rawSealed,
+      context: CONTEXT,
       note: 'data key from GenerateDataKey, cached',
       rawName: 'crypto AES-256-GCM by hand, data key from GenerateDataKey',
-      keyswitch: () => envelopes.encrypt(record, { context: CONTEXT }),
-      raw: () => raw.encrypt(record),
-      check: async () => {
-        const opened = await envelopes.decrypt(await envelopes.encrypt(record, { context: CONTEXT }), {
-          context: CONTEXT,
-        });
-        if (!Buffer.from(opened).equals(record)) throw new Error('envelope round trip failed');
-      },
-    },
-    {
-      algorithm: 'SYMMETRIC_DEFAULT',
-      note: 'data key from GenerateDataKey, cached',
-      rawName: 'crypto AES-256-GCM by hand, data key from GenerateDataKey',
-      keyswitch: () => envelopes.decrypt(sealed, { context: CONTEXT }),
-      raw: () => raw.decrypt(rawSealed),
-    },
-  ].map((operation, index) => ({ ...OPERATIONS[index], ...operation }));
-  for (const operation of operations) {
-    operation.check ??= () => sameAnswer(operation.id, operation.keyswitch, operation.raw);
-  }
+    }),
+  ]);
 
   const cells = await runCells('aws-kms', operations, options);
 

@@ -15,7 +15,15 @@ import {
   verify,
 } from 'node:crypto';
 import { rawEnvelope } from '../lib/raw-envelope.mjs';
-import { log, OPERATIONS, PAYLOAD, runAlone, runCells, sameAnswer } from '../lib/suite.mjs';
+import {
+  envelopeOperations,
+  log,
+  PAYLOAD,
+  runAlone,
+  runCells,
+  sameAnswer,
+  withDefaults,
+} from '../lib/suite.mjs';
 import { importDependency, importPackage } from '../lib/workspace.mjs';
 
 const CONTEXT = { table: 'cards', tenant: 't1' };
@@ -274,7 +282,7 @@ export async function run(options) {
   };
 
   /** @type {import('../lib/suite.mjs').BenchOperation[]} */
-  const operations = [
+  const operations = withDefaults([
     {
       algorithm: 'ECDSA_SHA_256',
       note: 'CKM_ECDSA over a SHA-256 digest computed in the process',
@@ -347,30 +355,17 @@ export async function run(options) {
       raw: () => withSession(rawCalls.ecdh),
       sync: syncCalls.ecdh,
     },
-    {
-      algorithm: 'SYMMETRIC_DEFAULT',
+    ...envelopeOperations({
+      envelopes,
+      raw,
+      record,
+      sealed,
+      rawSealed,
+      context: CONTEXT,
       note: 'data key wrapped by the token (CKM_AES_GCM), cached',
       rawName: 'crypto AES-256-GCM by hand, data key from the token',
-      keyswitch: () => envelopes.encrypt(record, { context: CONTEXT }),
-      raw: () => raw.encrypt(record),
-      check: async () => {
-        const opened = await envelopes.decrypt(await envelopes.encrypt(record, { context: CONTEXT }), {
-          context: CONTEXT,
-        });
-        if (!Buffer.from(opened).equals(record)) throw new Error('envelope round trip failed');
-      },
-    },
-    {
-      algorithm: 'SYMMETRIC_DEFAULT',
-      note: 'data key wrapped by the token (CKM_AES_GCM), cached',
-      rawName: 'crypto AES-256-GCM by hand, data key from the token',
-      keyswitch: () => envelopes.decrypt(sealed, { context: CONTEXT }),
-      raw: () => raw.decrypt(rawSealed),
-    },
-  ].map((operation, index) => ({ ...OPERATIONS[index], ...operation }));
-  for (const operation of operations) {
-    operation.check ??= () => sameAnswer(operation.id, operation.keyswitch, operation.raw);
-  }
+    }),
+  ]);
 
   const cells = [];
   const syncLoops = [];

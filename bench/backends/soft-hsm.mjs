@@ -19,7 +19,7 @@ import {
 import { promisify } from 'node:util';
 import { memoryGrowth } from '../lib/memory.mjs';
 import { rawEnvelope } from '../lib/raw-envelope.mjs';
-import { log, OPERATIONS, PAYLOAD, runCells, sameAnswer } from '../lib/suite.mjs';
+import { envelopeOperations, log, PAYLOAD, runCells, sameAnswer, withDefaults } from '../lib/suite.mjs';
 import { importPackage } from '../lib/workspace.mjs';
 
 const signAsync = promisify(sign);
@@ -106,7 +106,7 @@ export async function run(options) {
   const pssOptions = { key: pss.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 };
 
   /** @type {import('../lib/suite.mjs').BenchOperation[]} */
-  const operations = [
+  const operations = withDefaults([
     {
       algorithm: 'ECDSA_SHA_256',
       rawName: 'crypto.sign (async)',
@@ -159,32 +159,17 @@ export async function run(options) {
           publicKey: createPublicKey({ key: peerSpki, format: 'der', type: 'spki' }),
         }),
     },
-    {
-      algorithm: 'SYMMETRIC_DEFAULT',
+    ...envelopeOperations({
+      envelopes,
+      raw,
+      record,
+      sealed,
+      rawSealed,
+      context: CONTEXT,
       note: 'AES-256-GCM data key, cached',
       rawName: 'crypto AES-256-GCM, by hand',
-      keyswitch: () => envelopes.encrypt(record, { context: CONTEXT }),
-      raw: () => raw.encrypt(record),
-      check: async () => {
-        const opened = await envelopes.decrypt(await envelopes.encrypt(record, { context: CONTEXT }), {
-          context: CONTEXT,
-        });
-        if (!Buffer.from(opened).equals(record) || !raw.decrypt(raw.encrypt(record)).equals(record)) {
-          throw new Error('envelope round trip failed');
-        }
-      },
-    },
-    {
-      algorithm: 'SYMMETRIC_DEFAULT',
-      note: 'AES-256-GCM data key, cached',
-      rawName: 'crypto AES-256-GCM, by hand',
-      keyswitch: () => envelopes.decrypt(sealed, { context: CONTEXT }),
-      raw: () => raw.decrypt(rawSealed),
-    },
-  ].map((operation, index) => ({ ...OPERATIONS[index], ...operation }));
-  for (const operation of operations) {
-    operation.check ??= () => sameAnswer(operation.id, operation.keyswitch, operation.raw);
-  }
+    }),
+  ]);
 
   const cells = await runCells('soft-hsm', operations, options);
 

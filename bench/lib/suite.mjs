@@ -106,3 +106,41 @@ function fmt(value) {
  * @property {() => unknown} raw
  * @property {() => Promise<void>} [check]
  */
+
+/**
+ * The envelope encrypt and decrypt cells every backend measures: keyswitch's envelope cipher against
+ * AES-256-GCM by hand with the same data key. `sealed` and `rawSealed` are one record sealed by each side.
+ */
+export function envelopeOperations({ envelopes, raw, record, sealed, rawSealed, context, note, rawName }) {
+  return [
+    {
+      algorithm: 'SYMMETRIC_DEFAULT',
+      note,
+      rawName,
+      keyswitch: () => envelopes.encrypt(record, { context }),
+      raw: () => raw.encrypt(record),
+      check: async () => {
+        const opened = await envelopes.decrypt(await envelopes.encrypt(record, { context }), { context });
+        if (!Buffer.from(opened).equals(record) || !raw.decrypt(raw.encrypt(record)).equals(record)) {
+          throw new Error('envelope round trip failed');
+        }
+      },
+    },
+    {
+      algorithm: 'SYMMETRIC_DEFAULT',
+      note,
+      rawName,
+      keyswitch: () => envelopes.decrypt(sealed, { context }),
+      raw: () => raw.decrypt(rawSealed),
+    },
+  ];
+}
+
+/** Gives each backend's operations their id and payload from OPERATIONS, and the default answer check. */
+export function withDefaults(operations) {
+  return operations.map((operation, index) => {
+    const complete = { ...OPERATIONS[index], ...operation };
+    complete.check ??= () => sameAnswer(complete.id, complete.keyswitch, complete.raw);
+    return complete;
+  });
+}
