@@ -33,9 +33,10 @@ import {
 } from './extras/key-rotation.js';
 import { type ReEncryptRequest, type ReEncryptResult, reEncryptInKms } from './extras/re-encrypt.js';
 import { KMS_CAPABILITIES } from './lib/capabilities.js';
+import { CircuitBreaker } from './lib/circuit-breaker.js';
 import { createKmsKey } from './lib/create-key.js';
 import { aliasName, keyDescription } from './lib/key-description.js';
-import { createKmsClient } from './lib/kms-client.js';
+import { createKmsClient, KMS_REQUEST_DEFAULTS } from './lib/kms-client.js';
 import { kmsMessage } from './lib/kms-message.js';
 import { KmsRequests, type Sdk } from './lib/kms-requests.js';
 import { listKmsKeys } from './lib/list-keys.js';
@@ -52,7 +53,7 @@ import { KMS_DEFAULT_RATE_LIMITS } from './rate-limits.js';
  * The AWS KMS backend: the keyswitch provider contract on `@aws-sdk/client-kms`. Keys are referenced by
  * key id, key ARN, alias name (`alias/acs-signing`) or alias ARN, including another account's ARNs.
  * Messages over 4,096 bytes are hashed here and signed as DIGEST; ECDSA signatures stay DER, as KMS
- * returns them. Connections are kept alive, retries use the SDK's adaptive mode, public keys are cached,
+ * returns them. Connections are kept alive, retries are bounded by a call timeout, public keys are cached,
  * and an optional client-side rate limit keeps the application under its KMS quotas.
  *
  * @example
@@ -80,7 +81,17 @@ export class AwsKmsProvider extends KeyProvider {
     this.#localVerify = options.localVerify ?? false;
     this.#localEncrypt = options.localEncrypt ?? false;
     const limits = options.rateLimits === true ? KMS_DEFAULT_RATE_LIMITS : options.rateLimits || undefined;
-    this.#requests = new KmsRequests(sdk, client, limits ? new RateLimiter(limits) : undefined);
+    this.#requests = new KmsRequests({
+      sdk,
+      client,
+      limiter: limits ? new RateLimiter(limits) : undefined,
+      breaker:
+        options.circuitBreaker === false
+          ? undefined
+          : new CircuitBreaker(options.endpoint ?? 'KMS', options.circuitBreaker ?? {}),
+      callTimeoutMs: options.callTimeoutMs ?? KMS_REQUEST_DEFAULTS.callTimeoutMs,
+      managementTimeoutMs: options.managementTimeoutMs ?? KMS_REQUEST_DEFAULTS.managementTimeoutMs,
+    });
     this.#publicKeys = new PublicKeyCache(this.#requests, cachePublicKeys);
     if ((this.#localVerify || this.#localEncrypt) && !cachePublicKeys) {
       throw new KeyswitchError('CONFIG_INVALID', 'localVerify and localEncrypt need cachePublicKeys', {
@@ -90,7 +101,7 @@ export class AwsKmsProvider extends KeyProvider {
   }
 
   /**
-   * Opens the provider: loads the AWS SDK and builds a KMS client with keep-alive connections, adaptive
+   * Opens the provider: loads the AWS SDK and builds a KMS client with keep-alive connections, bounded
    * retries and timeouts, unless a client is passed in. Nothing is sent to KMS until the first operation.
    *
    * @throws CONFIG_INVALID for inconsistent options

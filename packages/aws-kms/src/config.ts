@@ -52,6 +52,8 @@ export const awsKmsConfigSchema = z.strictObject({
     .optional(),
   maxAttempts: z.int({ error: 'expected the number of attempts, 1 to 10' }).min(1).max(10).optional(),
   retryMode: z.enum(['adaptive', 'standard'], { error: 'expected "adaptive" or "standard"' }).optional(),
+  callTimeoutMs: milliseconds('the call timeout').optional(),
+  managementTimeoutMs: milliseconds('the key-management call timeout').optional(),
   requestTimeoutMs: milliseconds('the request timeout').optional(),
   connectionTimeoutMs: milliseconds('the connection timeout').optional(),
   maxSockets: z.int({ error: 'expected a number of sockets' }).min(1).max(1000).optional(),
@@ -62,6 +64,18 @@ export const awsKmsConfigSchema = z.strictObject({
     .union([z.boolean(), rateLimitsSchema], {
       error: 'expected true (KMS default quotas), false, or requests per second by class',
     })
+    .optional(),
+  circuitBreaker: z
+    .union(
+      [
+        z.literal(false),
+        z.strictObject({
+          failures: z.int({ error: 'expected a number of calls' }).min(1).max(100).optional(),
+          cooldownMs: milliseconds('the cooldown').optional(),
+        }),
+      ],
+      { error: 'expected false, or { "failures": 3, "cooldownMs": 5000 }' },
+    )
     .optional(),
 });
 
