@@ -35,6 +35,7 @@ import { type ReEncryptRequest, type ReEncryptResult, reEncryptInKms } from './e
 import { KMS_CAPABILITIES } from './lib/capabilities.js';
 import { CircuitBreaker } from './lib/circuit-breaker.js';
 import { createKmsKey } from './lib/create-key.js';
+import { type CreationRecovery, CreationTokenFinder } from './lib/create-key-once.js';
 import { aliasName, keyDescription } from './lib/key-description.js';
 import { createKmsClient, KMS_REQUEST_DEFAULTS } from './lib/kms-client.js';
 import { kmsMessage } from './lib/kms-message.js';
@@ -72,6 +73,7 @@ export class AwsKmsProvider extends KeyProvider {
   readonly #publicKeys: PublicKeyCache;
   readonly #localVerify: boolean;
   readonly #localEncrypt: boolean;
+  readonly #creationRecovery: CreationRecovery;
 
   private constructor(options: AwsKmsProviderOptions, sdk: Sdk, client: KMSClient, ownsClient: boolean) {
     super(options);
@@ -92,6 +94,10 @@ export class AwsKmsProvider extends KeyProvider {
       callTimeoutMs: options.callTimeoutMs ?? KMS_REQUEST_DEFAULTS.callTimeoutMs,
       managementTimeoutMs: options.managementTimeoutMs ?? KMS_REQUEST_DEFAULTS.managementTimeoutMs,
     });
+    this.#creationRecovery = {
+      windowMs: options.managementTimeoutMs ?? KMS_REQUEST_DEFAULTS.managementTimeoutMs,
+      finder: new CreationTokenFinder(this.#requests),
+    };
     this.#publicKeys = new PublicKeyCache(this.#requests, cachePublicKeys);
     if ((this.#localVerify || this.#localEncrypt) && !cachePublicKeys) {
       throw new KeyswitchError('CONFIG_INVALID', 'localVerify and localEncrypt need cachePublicKeys', {
@@ -143,7 +149,7 @@ export class AwsKmsProvider extends KeyProvider {
   }
 
   protected override onCreateKey(request: CreateKeyRequest): Promise<KeyDescription> {
-    return createKmsKey(this.#requests, request);
+    return createKmsKey(this.#requests, request, this.#creationRecovery);
   }
 
   protected override async onEnableKey(key: KeyFacts): Promise<void> {
@@ -339,7 +345,12 @@ export class AwsKmsProvider extends KeyProvider {
    * ```
    */
   importKey(request: KmsImportKeyRequest, call: CallContext = {}): Promise<KeyDescription> {
-    return this.runOperation('importKey', {}, () => importKmsKey(this.#requests, request), call);
+    return this.runOperation(
+      'importKey',
+      {},
+      () => importKmsKey(this.#requests, request, this.#creationRecovery),
+      call,
+    );
   }
 
   /**

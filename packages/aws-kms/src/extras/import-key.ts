@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { KeyDescription, KeySpec, KeyUsage } from '@keyswitch/core';
 import { qualifiedAliasName } from '../lib/alias-name.js';
+import { CREATION_TOKEN_TAG, type CreationRecovery, createKeyOnce } from '../lib/create-key-once.js';
 import { keyDescription } from '../lib/key-description.js';
 import type { KmsRequests } from '../lib/kms-requests.js';
 import { keyMaterial, wrapKeyMaterial, wrappingAlgorithmFor } from '../lib/wrap-key-material.js';
@@ -31,22 +32,22 @@ export interface KmsImportKeyRequest {
 export async function importKmsKey(
   requests: KmsRequests,
   request: KmsImportKeyRequest,
+  recovery: CreationRecovery,
 ): Promise<KeyDescription> {
   const material = keyMaterial(request.key);
   const algorithm = wrappingAlgorithmFor(request.key);
-  const tags = Object.entries(request.tags ?? {}).map(([TagKey, TagValue]) => ({ TagKey, TagValue }));
-  const { KeyMetadata } = await requests.send('CreateKey', 'management', (sdk, client) =>
-    client.send(
-      new sdk.CreateKeyCommand({
-        KeySpec: request.spec,
-        KeyUsage: request.usage,
-        Origin: 'EXTERNAL',
-        ...(request.description === undefined ? {} : { Description: request.description }),
-        ...(tags.length > 0 ? { Tags: tags } : {}),
-      }),
-    ),
+  const { metadata, creationToken } = await createKeyOnce(
+    requests,
+    {
+      KeySpec: request.spec,
+      KeyUsage: request.usage,
+      Origin: 'EXTERNAL',
+      ...(request.description === undefined ? {} : { Description: request.description }),
+      tags: request.tags,
+    },
+    recovery,
   );
-  const keyArn = KeyMetadata!.Arn!;
+  const keyArn = metadata.Arn!;
   try {
     const parameters = await requests.send('GetParametersForImport', 'management', (sdk, client) =>
       client.send(
@@ -79,7 +80,10 @@ export async function importKmsKey(
     const { KeyMetadata: imported } = await requests.send('DescribeKey', 'describeKey', (sdk, client) =>
       client.send(new sdk.DescribeKeyCommand({ KeyId: keyArn })),
     );
-    return keyDescription(imported!, { aliases, ...(request.tags ? { tags: request.tags } : {}) });
+    return keyDescription(imported!, {
+      aliases,
+      tags: { ...request.tags, [CREATION_TOKEN_TAG]: creationToken },
+    });
   } catch (error) {
     await requests
       .send('ScheduleKeyDeletion', 'management', (sdk, client) =>
