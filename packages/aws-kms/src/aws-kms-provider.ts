@@ -36,14 +36,15 @@ import { KMS_CAPABILITIES } from './lib/capabilities.js';
 import { CircuitBreaker } from './lib/circuit-breaker.js';
 import { createKmsKey } from './lib/create-key.js';
 import { type CreationRecovery, CreationTokenFinder } from './lib/create-key-once.js';
+import { decryptInKms } from './lib/decrypt-in-kms.js';
+import { KeyCache } from './lib/key-cache.js';
 import { aliasName, keyDescription } from './lib/key-description.js';
 import { createKmsClient, KMS_REQUEST_DEFAULTS } from './lib/kms-client.js';
 import { kmsMessage } from './lib/kms-message.js';
 import { KmsRequests, type Sdk } from './lib/kms-requests.js';
 import { listKmsKeys } from './lib/list-keys.js';
-import { encryptLocally, verifyLocally } from './lib/local-public-key.js';
+import { encryptWithCachedKey, verifyWithCachedKey } from './lib/local-operations.js';
 import { mapKmsError } from './lib/map-kms-error.js';
-import { PublicKeyCache } from './lib/public-key-cache.js';
 import { rateClassFor } from './lib/rate-class.js';
 import { RateLimiter } from './lib/rate-limiter.js';
 import { verifyMacInKms, verifySignatureInKms } from './lib/verify-in-kms.js';
@@ -70,7 +71,7 @@ export class AwsKmsProvider extends KeyProvider {
   readonly #client: KMSClient;
   readonly #ownsClient: boolean;
   readonly #requests: KmsRequests;
-  readonly #publicKeys: PublicKeyCache;
+  readonly #keys: KeyCache;
   readonly #localVerify: boolean;
   readonly #localEncrypt: boolean;
   readonly #creationRecovery: CreationRecovery;
@@ -98,7 +99,10 @@ export class AwsKmsProvider extends KeyProvider {
       windowMs: options.managementTimeoutMs ?? KMS_REQUEST_DEFAULTS.managementTimeoutMs,
       finder: new CreationTokenFinder(this.#requests),
     };
-    this.#publicKeys = new PublicKeyCache(this.#requests, cachePublicKeys);
+    this.#keys = new KeyCache(this.#requests, {
+      enabled: cachePublicKeys,
+      ttlMs: options.keyStateTtlMs ?? KMS_REQUEST_DEFAULTS.keyStateTtlMs,
+    });
     if ((this.#localVerify || this.#localEncrypt) && !cachePublicKeys) {
       throw new KeyswitchError('CONFIG_INVALID', 'localVerify and localEncrypt need cachePublicKeys', {
         provider: this.name,
@@ -140,6 +144,7 @@ export class AwsKmsProvider extends KeyProvider {
     const { KeyMetadata } = await this.#requests.send('DescribeKey', 'describeKey', (sdk, client) =>
       client.send(new sdk.DescribeKeyCommand({ KeyId: ref })),
     );
+    this.#keys.record(ref, KeyMetadata!);
     const alias = aliasName(ref);
     return keyDescription(KeyMetadata!, alias === undefined ? {} : { aliases: [alias] });
   }
@@ -157,6 +162,7 @@ export class AwsKmsProvider extends KeyProvider {
     await this.#requests.send('EnableKey', 'management', (sdk, client) =>
       client.send(new sdk.EnableKeyCommand({ KeyId: keyId })),
     );
+    await this.#keys.forgetKey(key.ref);
   }
 
   protected override async onDisableKey(key: KeyFacts): Promise<void> {
@@ -164,6 +170,7 @@ export class AwsKmsProvider extends KeyProvider {
     await this.#requests.send('DisableKey', 'management', (sdk, client) =>
       client.send(new sdk.DisableKeyCommand({ KeyId: keyId })),
     );
+    await this.#keys.forgetKey(key.ref);
   }
 
   protected override async onScheduleKeyDeletion(key: KeyFacts, pendingWindowDays: number): Promise<Date> {
@@ -173,7 +180,7 @@ export class AwsKmsProvider extends KeyProvider {
         new sdk.ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: pendingWindowDays }),
       ),
     );
-    this.#publicKeys.forget(key.ref);
+    await this.#keys.forgetKey(key.ref);
     return DeletionDate ?? new Date(Date.now() + pendingWindowDays * 86_400_000);
   }
 
@@ -182,15 +189,16 @@ export class AwsKmsProvider extends KeyProvider {
     await this.#requests.send('CancelKeyDeletion', 'management', (sdk, client) =>
       client.send(new sdk.CancelKeyDeletionCommand({ KeyId: keyId })),
     );
+    await this.#keys.forgetKey(key.ref);
   }
 
   protected override async onGetPublicKey(key: KeyFacts): Promise<Uint8Array> {
-    return new Uint8Array(await this.#publicKeys.spki(key.ref));
+    return new Uint8Array(await this.#keys.spki(key.ref));
   }
 
   protected override async onSign(key: KeyFacts, input: SignInput): Promise<Uint8Array> {
     const { message, messageType } = kmsMessage(input);
-    const { Signature } = await this.#requests.send('Sign', rateClassFor(key.spec), (sdk, client) =>
+    const { Signature, KeyId } = await this.#requests.send('Sign', rateClassFor(key.spec), (sdk, client) =>
       client.send(
         new sdk.SignCommand({
           KeyId: key.ref,
@@ -200,6 +208,7 @@ export class AwsKmsProvider extends KeyProvider {
         }),
       ),
     );
+    this.#keys.learn(key.ref, KeyId);
     return Signature!;
   }
 
@@ -208,41 +217,34 @@ export class AwsKmsProvider extends KeyProvider {
     input: SignInput & { readonly signature: Uint8Array },
   ): Promise<boolean> {
     if (this.#localVerify && input.messageType === 'RAW') {
-      const publicKey = await this.#publicKeys.keyObject(key.ref);
-      return verifyLocally(publicKey, input.algorithm, input.message, input.signature);
+      return verifyWithCachedKey(this.#keys, key.ref, input);
     }
     return verifySignatureInKms(this.#requests, key, input);
   }
 
   protected override async onEncrypt(key: KeyFacts, input: CipherInput): Promise<Uint8Array> {
     if (this.#localEncrypt && input.algorithm !== 'SYMMETRIC_DEFAULT') {
-      return encryptLocally(await this.#publicKeys.keyObject(key.ref), input.algorithm, input.data);
+      return encryptWithCachedKey(this.#keys, key.ref, input);
     }
-    const { CiphertextBlob } = await this.#requests.send('Encrypt', rateClassFor(key.spec), (sdk, client) =>
-      client.send(
-        new sdk.EncryptCommand({
-          KeyId: key.ref,
-          Plaintext: input.data,
-          EncryptionAlgorithm: input.algorithm,
-          ...(input.context === undefined ? {} : { EncryptionContext: { ...input.context } }),
-        }),
-      ),
+    const { CiphertextBlob, KeyId } = await this.#requests.send(
+      'Encrypt',
+      rateClassFor(key.spec),
+      (sdk, client) =>
+        client.send(
+          new sdk.EncryptCommand({
+            KeyId: key.ref,
+            Plaintext: input.data,
+            EncryptionAlgorithm: input.algorithm,
+            ...(input.context === undefined ? {} : { EncryptionContext: { ...input.context } }),
+          }),
+        ),
     );
+    this.#keys.learn(key.ref, KeyId);
     return CiphertextBlob!;
   }
 
-  protected override async onDecrypt(key: KeyFacts, input: CipherInput): Promise<Uint8Array> {
-    const { Plaintext } = await this.#requests.send('Decrypt', rateClassFor(key.spec), (sdk, client) =>
-      client.send(
-        new sdk.DecryptCommand({
-          KeyId: key.ref,
-          CiphertextBlob: input.data,
-          EncryptionAlgorithm: input.algorithm,
-          ...(input.context === undefined ? {} : { EncryptionContext: { ...input.context } }),
-        }),
-      ),
-    );
-    return Plaintext!;
+  protected override onDecrypt(key: KeyFacts, input: CipherInput): Promise<Uint8Array> {
+    return decryptInKms(this.#requests, this.#keys, key, input);
   }
 
   protected override async onGenerateMac(
@@ -443,7 +445,7 @@ export class AwsKmsProvider extends KeyProvider {
    */
   async updateAlias(alias: string, ref: string): Promise<void> {
     await this.#extra(ref, async () => {
-      this.#publicKeys.forget(await updateKmsAlias(this.#requests, alias, ref));
+      await this.#keys.forgetAlias(await updateKmsAlias(this.#requests, alias, ref));
     });
   }
 
@@ -457,7 +459,7 @@ export class AwsKmsProvider extends KeyProvider {
    */
   async deleteAlias(alias: string): Promise<void> {
     await this.#extra(alias, async () => {
-      this.#publicKeys.forget(await deleteKmsAlias(this.#requests, alias));
+      await this.#keys.forgetAlias(await deleteKmsAlias(this.#requests, alias));
     });
   }
 

@@ -58,6 +58,7 @@ export const awsKmsConfigSchema = z.strictObject({
   connectionTimeoutMs: milliseconds('the connection timeout').optional(),
   maxSockets: z.int({ error: 'expected a number of sockets' }).min(1).max(1000).optional(),
   cachePublicKeys: z.boolean({ error: 'expected true or false' }).optional(),
+  keyStateTtlMs: milliseconds('the key-state TTL').optional(),
   localVerify: z.boolean({ error: 'expected true or false' }).optional(),
   localEncrypt: z.boolean({ error: 'expected true or false' }).optional(),
   rateLimits: z

@@ -46,12 +46,19 @@ export interface AwsKmsProviderOptions extends KeyProviderOptions {
   readonly connectionTimeoutMs?: number | undefined;
   /** Most concurrent connections kept alive to KMS (default 50). */
   readonly maxSockets?: number | undefined;
-  /** Cache public keys, which never change for a KMS key (default true). */
+  /** Cache public keys (by key ARN: they never change for a KMS key) and key state (default true). */
   readonly cachePublicKeys?: boolean | undefined;
   /**
+   * How long where an alias points, and whether a key is enabled, are trusted before KMS is asked again
+   * (default 60,000 ms). A key disabled by this provider stops local use at once; one disabled elsewhere
+   * within this time. An alias moved elsewhere is followed within this time, and at once when a KMS
+   * answer names the new key or a local verification fails.
+   */
+  readonly keyStateTtlMs?: number | undefined;
+  /**
    * Verify RAW-message signatures locally with the cached public key, without a KMS request (default
-   * false). A disabled key then still verifies, as it does for anyone holding its public key, and the
-   * verification is not in CloudTrail.
+   * false). The verification is not in CloudTrail, and a key disabled elsewhere still verifies for up to
+   * `keyStateTtlMs`.
    */
   readonly localVerify?: boolean | undefined;
   /** Encrypt to RSA keys locally with the cached public key (default false); the same caveats as `localVerify`. */

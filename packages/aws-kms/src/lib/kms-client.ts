@@ -12,6 +12,7 @@ export const KMS_REQUEST_DEFAULTS = {
   maxAttempts: 3,
   callTimeoutMs: 5_000,
   managementTimeoutMs: 30_000,
+  keyStateTtlMs: 60_000,
   connectionTimeoutMs: 3_000,
   maxSockets: 50,
 } as const;
