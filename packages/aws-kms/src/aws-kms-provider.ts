@@ -32,7 +32,6 @@ import {
   rotationStatus,
 } from './extras/key-rotation.js';
 import { type ReEncryptRequest, type ReEncryptResult, reEncryptInKms } from './extras/re-encrypt.js';
-import { KMS_CAPABILITIES } from './lib/capabilities.js';
 import { CircuitBreaker } from './lib/circuit-breaker.js';
 import { createKmsKey } from './lib/create-key.js';
 import { type CreationRecovery, CreationTokenFinder } from './lib/create-key-once.js';
@@ -45,6 +44,7 @@ import { KmsRequests, type Sdk } from './lib/kms-requests.js';
 import { listKmsKeys } from './lib/list-keys.js';
 import { encryptWithCachedKey, verifyWithCachedKey } from './lib/local-operations.js';
 import { mapKmsError } from './lib/map-kms-error.js';
+import { capabilitiesFor, probeEndpoint } from './lib/probe-capabilities.js';
 import { rateClassFor } from './lib/rate-class.js';
 import { RateLimiter } from './lib/rate-limiter.js';
 import { verifyMacInKms, verifySignatureInKms } from './lib/verify-in-kms.js';
@@ -136,8 +136,9 @@ export class AwsKmsProvider extends KeyProvider {
 
   // ---- hooks -------------------------------------------------------------------------------------
 
-  protected onCapabilities(): Capabilities {
-    return KMS_CAPABILITIES;
+  /** What the endpoint offers, probed at first use (HMAC, key agreement) and cached by the core. */
+  protected async onCapabilities(): Promise<Capabilities> {
+    return capabilitiesFor(await probeEndpoint(this.#requests));
   }
 
   protected async onDescribeKey(ref: string): Promise<KeyDescription> {

@@ -437,6 +437,7 @@ describe('caching', () => {
   it('a second getPublicKey, and verify with localVerify, make no request', async () => {
     const local = await open({ localVerify: true, localEncrypt: true });
     try {
+      await local.capabilities(); // the endpoint is probed once, at first use
       const message = Buffer.from('cached');
       const signature = await kms.sign({ ref: 'alias/acs-signing', algorithm: 'ECDSA_SHA_256', message });
       server.resetRequestCounts();

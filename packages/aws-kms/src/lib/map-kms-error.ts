@@ -26,6 +26,7 @@ const BY_NAME: Readonly<Record<string, ErrorCode>> = {
   InternalFailure: 'UNAVAILABLE',
   InvalidKeyUsageException: 'USAGE_MISMATCH',
   UnsupportedOperationException: 'UNSUPPORTED_ALGORITHM',
+  UnknownOperationException: 'UNSUPPORTED_ALGORITHM',
   ValidationException: 'INVALID_INPUT',
   SerializationException: 'INVALID_INPUT',
   InvalidAliasNameException: 'INVALID_INPUT',
