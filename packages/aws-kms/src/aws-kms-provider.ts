@@ -1,4 +1,4 @@
-import { createHash, type KeyObject } from 'node:crypto';
+import { createHash, type KeyObject, randomUUID } from 'node:crypto';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { KMSClient, KMSClientConfig } from '@aws-sdk/client-kms';
@@ -15,6 +15,7 @@ import {
   type EncryptionAlgorithm,
   type EncryptionContext,
   type GenerateDataKeyRequest,
+  type ImportKeyInput,
   KEY_SPECS,
   type KeyDescription,
   type KeyFacts,
@@ -204,8 +205,15 @@ const CAPABILITIES: Capabilities = Object.freeze({
     listKeys: true,
     generateDataKey: true,
     generateRandom: true,
+    importKey: true,
   }),
   deletionWindowDays: Object.freeze({ min: 7, max: 30 }),
+  importKinds: Object.freeze(['private', 'secret'] as const),
+  // KMS returns DER and signs RAW messages of 1 to 4,096 bytes; the core hashes any other message.
+  signing: Object.freeze({
+    ecdsaSignatureFormat: 'DER',
+    rawMessageBytes: Object.freeze({ min: 1, max: KMS_MAX_RAW_MESSAGE_BYTES }),
+  }),
   notes: Object.freeze([
     'AWS KMS: keys in FIPS 140-3 validated HSMs; ECC_SECG_P256K1, SM2, HMAC_224 and ML-DSA keys are outside keyswitch and are skipped',
   ]),
@@ -589,84 +597,75 @@ export class AwsKmsProvider extends KeyProvider {
     return this.generateDataKey({ ...request, withPlaintext: false });
   }
 
+  /** An alias with a random name: well-formed, and no key has it. */
+  protected override onNonexistentKeyRef(): string {
+    return `alias/keyswitch-nonexistent-${randomUUID()}`;
+  }
+
   /**
    * Imports key material into a new KMS key (bring your own key): CreateKey with `Origin: EXTERNAL`,
    * GetParametersForImport, the material wrapped here (RSA-OAEP-SHA-256 for secret keys, RSA + AES key
    * wrap for private keys), ImportKeyMaterial without expiry, then the alias. The key is ENABLED. If a
-   * step fails, the new key is scheduled for deletion. Audited as `importKey`.
-   *
-   * @throws INVALID_INPUT for a public key or material that does not fit the spec; the codes of KMS errors
-   *
-   * @example
-   * ```ts
-   * const key = createSecretKey(knownHmacKeyBytes);
-   * await kms.importKey({ spec: 'HMAC_256', usage: 'GENERATE_VERIFY_MAC', key, label: 'pan-hmac-test' });
-   * ```
+   * step fails, the new key is scheduled for deletion. Called by the core's `importKey`, which reads and
+   * checks the material and audits the call.
    */
-  importKey(request: KmsImportKeyRequest, call: CallContext = {}): Promise<KeyDescription> {
-    return this.runOperation(
-      'importKey',
-      {},
-      async () => {
-        const material = keyMaterial(request.key);
-        const algorithm = wrappingAlgorithmFor(request.key);
-        const tags = Object.entries(request.tags ?? {}).map(([TagKey, TagValue]) => ({ TagKey, TagValue }));
-        const { KeyMetadata } = await this.#call('CreateKey', 'management', (sdk, client) =>
-          client.send(
-            new sdk.CreateKeyCommand({
-              KeySpec: request.spec,
-              KeyUsage: request.usage,
-              Origin: 'EXTERNAL',
-              ...(request.description === undefined ? {} : { Description: request.description }),
-              ...(tags.length > 0 ? { Tags: tags } : {}),
-            }),
-          ),
-        );
-        const keyArn = KeyMetadata!.Arn!;
-        try {
-          const parameters = await this.#call('GetParametersForImport', 'management', (sdk, client) =>
-            client.send(
-              new sdk.GetParametersForImportCommand({
-                KeyId: keyArn,
-                WrappingAlgorithm: algorithm,
-                WrappingKeySpec: 'RSA_2048',
-              }),
-            ),
-          );
-          const wrapped = wrapKeyMaterial(material, parameters.PublicKey!, algorithm);
-          await this.#call('ImportKeyMaterial', 'management', (sdk, client) =>
-            client.send(
-              new sdk.ImportKeyMaterialCommand({
-                KeyId: keyArn,
-                ImportToken: parameters.ImportToken!,
-                EncryptedKeyMaterial: wrapped,
-                ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
-              }),
-            ),
-          );
-          const aliases: string[] = [];
-          if (request.label !== undefined) {
-            const alias = request.label.startsWith('alias/') ? request.label : `alias/${request.label}`;
-            await this.#call('CreateAlias', 'management', (sdk, client) =>
-              client.send(new sdk.CreateAliasCommand({ AliasName: alias, TargetKeyId: keyArn })),
-            );
-            aliases.push(alias);
-          }
-          const { KeyMetadata: imported } = await this.#call('DescribeKey', 'describeKey', (sdk, client) =>
-            client.send(new sdk.DescribeKeyCommand({ KeyId: keyArn })),
-          );
-          return keyDescription(imported!, { aliases, ...(request.tags ? { tags: request.tags } : {}) });
-        } catch (error) {
-          await this.#call('ScheduleKeyDeletion', 'management', (sdk, client) =>
-            client.send(new sdk.ScheduleKeyDeletionCommand({ KeyId: keyArn, PendingWindowInDays: 7 })),
-          ).catch(() => undefined);
-          throw error;
-        } finally {
-          material.fill(0);
-        }
-      },
-      call,
+  protected override async onImportKey(request: ImportKeyInput): Promise<KeyDescription> {
+    const material = keyMaterial(request.key);
+    const algorithm = wrappingAlgorithmFor(request.key);
+    const tags = Object.entries(request.tags ?? {}).map(([TagKey, TagValue]) => ({ TagKey, TagValue }));
+    const { KeyMetadata } = await this.#call('CreateKey', 'management', (sdk, client) =>
+      client.send(
+        new sdk.CreateKeyCommand({
+          KeySpec: request.spec,
+          KeyUsage: request.usage,
+          Origin: 'EXTERNAL',
+          ...(request.description === undefined ? {} : { Description: request.description }),
+          ...(tags.length > 0 ? { Tags: tags } : {}),
+        }),
+      ),
     );
+    const keyArn = KeyMetadata!.Arn!;
+    try {
+      const parameters = await this.#call('GetParametersForImport', 'management', (sdk, client) =>
+        client.send(
+          new sdk.GetParametersForImportCommand({
+            KeyId: keyArn,
+            WrappingAlgorithm: algorithm,
+            WrappingKeySpec: 'RSA_2048',
+          }),
+        ),
+      );
+      const wrapped = wrapKeyMaterial(material, parameters.PublicKey!, algorithm);
+      await this.#call('ImportKeyMaterial', 'management', (sdk, client) =>
+        client.send(
+          new sdk.ImportKeyMaterialCommand({
+            KeyId: keyArn,
+            ImportToken: parameters.ImportToken!,
+            EncryptedKeyMaterial: wrapped,
+            ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
+          }),
+        ),
+      );
+      const aliases: string[] = [];
+      if (request.label !== undefined) {
+        const alias = request.label.startsWith('alias/') ? request.label : `alias/${request.label}`;
+        await this.#call('CreateAlias', 'management', (sdk, client) =>
+          client.send(new sdk.CreateAliasCommand({ AliasName: alias, TargetKeyId: keyArn })),
+        );
+        aliases.push(alias);
+      }
+      const { KeyMetadata: imported } = await this.#call('DescribeKey', 'describeKey', (sdk, client) =>
+        client.send(new sdk.DescribeKeyCommand({ KeyId: keyArn })),
+      );
+      return keyDescription(imported!, { aliases, ...(request.tags ? { tags: request.tags } : {}) });
+    } catch (error) {
+      await this.#call('ScheduleKeyDeletion', 'management', (sdk, client) =>
+        client.send(new sdk.ScheduleKeyDeletionCommand({ KeyId: keyArn, PendingWindowInDays: 7 })),
+      ).catch(() => undefined);
+      throw error;
+    } finally {
+      material.fill(0);
+    }
   }
 
   /**
