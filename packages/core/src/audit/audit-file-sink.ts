@@ -1,6 +1,7 @@
 import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { KeyswitchError } from '../errors.js';
+import { fileSystemError } from '../lib/file-system-error.js';
 import { acquireLockFile, type LockFile } from '../lib/lock-file.js';
 import type { AuditListener } from './events.js';
 import { type AuditRecord, formatRecordLine, recordHash } from './lib/audit-record.js';
@@ -91,12 +92,18 @@ export class AuditFileSink {
     if (!['always', 'interval', 'never', undefined].includes(options.fsync)) {
       throw new KeyswitchError('INVALID_INPUT', 'fsync must be "always", "interval" or "never"');
     }
-    await mkdir(dirname(file), { recursive: true });
+    await mkdir(dirname(file), { recursive: true }).catch((error: unknown) => {
+      throw fileSystemError(error, { what: 'audit file', path: file, action: 'cannot be created' });
+    });
     const lock = await acquireLockFile(file, { what: 'audit file', hint: 'one process, one sink per file' });
     let handle: FileHandle | undefined;
     try {
-      handle = await open(file, 'a+', 0o600);
-      const head = await readChainHead(handle, file);
+      handle = await open(file, 'a+', 0o600).catch((error: unknown) => {
+        throw fileSystemError(error, { what: 'audit file', path: file });
+      });
+      const head = await readChainHead(handle, file).catch((error: unknown) => {
+        throw fileSystemError(error, { what: 'audit file', path: file, action: 'cannot be read' });
+      });
       if (head.seq === 0) await syncDirectory(dirname(file));
       return new AuditFileSink(file, handle, lock, head, options);
     } catch (error) {
