@@ -60,6 +60,7 @@ export const auditConfigSchema = z.strictObject(
     fsync: z
       .enum(['always', 'interval', 'never'], { error: 'expected "always", "interval" or "never"' })
       .default('always'),
+    failClosed: z.boolean({ error: 'expected true or false' }).default(false),
   },
   { error: typeError('expected an object: { "file": "audit/keyswitch.jsonl" }') },
 );

@@ -5,6 +5,7 @@ const REASONS: Readonly<Record<string, readonly [ErrorCode, string]>> = {
   ENOENT: ['CONFIG_INVALID', 'it, or a directory on its path, does not exist'],
   ENOTDIR: ['CONFIG_INVALID', 'a part of its path is a file, not a directory'],
   EISDIR: ['CONFIG_INVALID', 'it is a directory'],
+  EEXIST: ['CONFIG_INVALID', 'something already exists where it, or a directory on its path, belongs'],
   EINVAL: ['CONFIG_INVALID', 'the file system refuses it as a path for this file'],
   ENAMETOOLONG: ['CONFIG_INVALID', 'its path is too long'],
   ELOOP: ['CONFIG_INVALID', 'its path has too many symbolic links'],
@@ -27,7 +28,7 @@ const REASONS: Readonly<Record<string, readonly [ErrorCode, string]>> = {
  * {@link KeyswitchError} naming what the file is, its path and the platform code. A KeyswitchError is
  * returned as it is.
  *
- * - CONFIG_INVALID: the path cannot be this file (ENOENT, ENOTDIR, EISDIR, EINVAL, a NUL in the path …);
+ * - CONFIG_INVALID: the path cannot be this file (ENOENT, ENOTDIR, EISDIR, EEXIST, EINVAL, a NUL in the path …);
  * - ACCESS_DENIED: EACCES, EPERM, EROFS;
  * - UNAVAILABLE (retryable): ENOSPC, EDQUOT, EIO, EMFILE, ENFILE, EBUSY, EAGAIN;
  * - INTERNAL: anything else.

@@ -64,7 +64,8 @@ export class Keyswitch {
    * Loads and validates a configuration (an object, a file path, `KEYSWITCH_CONFIG`, or `keyswitch.json`),
    * imports the backend package of each configured provider type and validates its section, and opens
    * the `audit` file (relative to the configuration file's directory) as a subscribed
-   * {@link AuditFileSink}. Backends connect on first use of one of their keys.
+   * {@link AuditFileSink} (with `audit.failClosed`, operations fail with AUDIT_UNAVAILABLE while it
+   * cannot be written). Backends connect on first use of one of their keys.
    *
    * @throws CONFIG_INVALID naming the JSON path of each problem (a secret reference whose variable is
    * unset or whose file cannot be read included: every one is read once at load, and not kept); LOCKED
@@ -116,6 +117,8 @@ export class Keyswitch {
       });
       keyswitch.#auditFile = sink;
       keyswitch.onAudit(sink.listener);
+      // Fail closed (PCI DSS 10.x): no key operation runs while its event cannot be recorded.
+      if (config.audit.failClosed) keyswitch.#audit.addGate(() => sink.check());
     }
     return keyswitch;
   }
