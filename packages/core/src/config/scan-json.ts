@@ -18,10 +18,18 @@ interface Frame {
   readonly kind: 'object' | 'array';
   /** The key (object) or index (array) of the member being read. */
   member: string | number;
+  /**
+   * Whether the member may be named in a problem's path: an index, or a key that looks like a name and
+   * was followed by its colon. In a broken file a "key" may be text swallowed by a stray quote (a secret,
+   * even), so anything else ends the path there.
+   */
+  shown: boolean;
   readonly keys: Set<string>;
 }
 
 const HEX4 = /[0-9a-fA-F]{4}/y;
+/** A property name that may appear in a syntax problem's path. */
+const NAME_LIKE = /^[A-Za-z0-9_$][A-Za-z0-9._$-]{0,127}$/;
 
 /**
  * Reads a JSON text with its own tokenizer (never the platform parser's message) and reports the first
@@ -49,7 +57,15 @@ export function scanJson(
       else return;
     }
   };
-  const problem = (expected: string, at = pos): JsonSyntaxProblem => ({ offset: at, path: path(), expected });
+  const shownPath = (): (string | number)[] => {
+    const cut = stack.findIndex((frame) => !frame.shown);
+    return (cut === -1 ? stack : stack.slice(0, cut)).map((frame) => frame.member);
+  };
+  const problem = (expected: string, at = pos): JsonSyntaxProblem => ({
+    offset: at,
+    path: shownPath(),
+    expected,
+  });
   /** Reads a string starting at `pos` (a quote); returns a problem, or advances `pos` past it. */
   const readString = (): JsonSyntaxProblem | undefined => {
     pos++;
@@ -106,9 +122,10 @@ export function scanJson(
     skipSpace();
     if (text[pos] !== '"') {
       // Before a name is read, the problem is the object's own.
+      frame.shown = false;
       return {
         offset: pos,
-        path: path().slice(0, -1),
+        path: shownPath(),
         expected:
           pos >= text.length
             ? 'a property name: the file ends inside an object'
@@ -116,15 +133,20 @@ export function scanJson(
       };
     }
     const start = pos;
+    frame.shown = false;
     const bad = readString();
-    if (bad) return { ...bad, path: bad.path.slice(0, -1) };
+    if (bad) return bad;
     const key = JSON.parse(text.slice(start, pos)) as string;
     frame.member = key;
-    if (frame.keys.has(key)) return problem('each property once in an object: this one is repeated', start);
+    if (frame.keys.has(key)) {
+      frame.shown = NAME_LIKE.test(key); // a name seen before with its colon
+      return problem('each property once in an object: this one is repeated', start);
+    }
     frame.keys.add(key);
     skipSpace();
     if (text[pos] !== ':') return problem('":" after a property name');
     pos++;
+    frame.shown = NAME_LIKE.test(key);
     return undefined;
   };
 
@@ -143,7 +165,7 @@ export function scanJson(
           expectValue = false;
           continue;
         }
-        const opened: Frame = { kind, member: 0, keys: new Set() };
+        const opened: Frame = { kind, member: 0, shown: kind === 'array', keys: new Set() };
         stack.push(opened);
         if (kind === 'object') {
           const key = readKey(opened);
