@@ -40,6 +40,7 @@ export type { KeyVersionInfo } from './lib/key-version.js';
 export { DEFAULT_MULTI_KEYRING_TIMEOUT_MS, type MultiKeyringConfig } from './multi-keyring.js';
 export { normalizePan } from './pan/normalize-pan.js';
 export { PanHasher, type PanHasherOptions, type PanToken } from './pan/pan-hasher.js';
+export { DEFAULT_PAN_TOKEN_LABEL, type PanTokenFormat } from './pan/pan-token-format.js';
 export { type RewrapOptions, type RewrapResult, rewrap } from './rewrap/rewrap.js';
 export {
   type RewrapProgress,
