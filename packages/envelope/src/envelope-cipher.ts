@@ -97,7 +97,8 @@ export class EnvelopeCipher {
     const internals = internalsOf(this.#keyring);
     const contextBytes = canonicalContextBytes(options.context, name);
     const wrappers = await internals.wrappersForNewData(this.#key, options.version);
-    await internals.assertEnabled(wrappers);
+    const stateCheck = internals.assertEnabled(wrappers);
+    if (stateCheck) await stateCheck;
     const lease = await this.#sealingKey(wrappers, options.context, contextBytes, plaintext.length);
     const storeContext = options.storeContext ?? this.#storeContext;
     try {
@@ -260,7 +261,8 @@ export async function openingKey(
       : partitionKey('open-2', key.name, contextBytes, parsed.salt!, parsed.commitment!);
   for (let attempt = 0; ; attempt += 1) {
     const lease = await cache.acquire(partition, parsed.ciphertext.length, load);
-    if (attempt > 0 || (await internals.ownersEnabled(lease.owners))) return lease;
+    const enabled = attempt > 0 || internals.ownersEnabled(lease.owners);
+    if (enabled === true || (await enabled)) return lease;
     lease.material.fill(0); // a wrapping key was disabled: its cached keys are gone; open it afresh
   }
 }

@@ -284,18 +284,26 @@ export class Keyring {
 
   async #wrappersForNewData(key: LogicalKey, requested: string | undefined): Promise<readonly KeyVersion[]> {
     await this.#forNewData(key, requested, 'data-keys');
-    await Promise.all(key.wrappers.slice(1).map((wrapper) => wrapper.provider('data-keys')));
+    if (key.wrappers.length > 1) {
+      await Promise.all(key.wrappers.slice(1).map((wrapper) => wrapper.provider('data-keys')));
+    }
     return key.wrappers;
   }
 
   /** With a cache: KEY_DISABLED (and the cached keys dropped) once a wrapping key is known disabled. */
-  async #assertEnabled(versions: readonly KeyVersion[]): Promise<void> {
-    if (!this.#cache) return;
+  #assertEnabled(versions: readonly KeyVersion[]): Promise<void> | undefined {
+    if (!this.#cache) return undefined;
+    const ttl = this.#keyStateTtlMs;
+    if (versions.every((version) => version.knownEnabled(ttl))) return undefined;
+    return this.#checkEnabled(versions);
+  }
+
+  async #checkEnabled(versions: readonly KeyVersion[]): Promise<void> {
     for (const version of versions) {
       try {
         await version.assertEnabled(this.#keyStateTtlMs);
       } catch (error) {
-        if (isKeyswitchError(error, 'KEY_DISABLED')) this.#cache.dropOwner(version.owner);
+        if (isKeyswitchError(error, 'KEY_DISABLED')) this.#cache?.dropOwner(version.owner);
         throw error;
       }
     }
@@ -305,7 +313,13 @@ export class Keyring {
    * Whether the versions a cached key came through are still enabled, as far as the key-state TTL lets the
    * keyring know; a version that is not (or whose state cannot be learnt) loses its cached keys.
    */
-  async #ownersEnabled(owners: readonly string[]): Promise<boolean> {
+  #ownersEnabled(owners: readonly string[]): Promise<boolean> | true {
+    const ttl = this.#keyStateTtlMs;
+    if (owners.every((owner) => this.#byOwner.get(owner)?.knownEnabled(ttl) !== false)) return true;
+    return this.#checkOwners(owners);
+  }
+
+  async #checkOwners(owners: readonly string[]): Promise<boolean> {
     for (const owner of owners) {
       const version = this.#byOwner.get(owner);
       if (!version) continue;

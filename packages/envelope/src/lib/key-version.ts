@@ -111,6 +111,11 @@ export class KeyVersion {
     }
   }
 
+  /** Whether the key is known enabled by a state learnt less than `ttlMs` ago: no backend call needed. */
+  knownEnabled(ttlMs: number): boolean {
+    return !this.#disabled && this.#now() - this.#stateKnownAt < ttlMs;
+  }
+
   /** Records that the backend key was disabled in this process. */
   markDisabled(): void {
     this.#disabled = true;

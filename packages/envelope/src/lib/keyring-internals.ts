@@ -27,10 +27,16 @@ export interface KeyringInternals {
    * the checks of {@link KeyringInternals.forNewData}.
    */
   wrappersForNewData(key: LogicalKey, requested: string | undefined): Promise<readonly KeyVersion[]>;
-  /** With a cache: KEY_DISABLED once one of `versions` is known disabled (its cached keys dropped). */
-  assertEnabled(versions: readonly KeyVersion[]): Promise<void>;
-  /** With a cache: whether the versions behind a cached key are still enabled (else their keys are dropped). */
-  ownersEnabled(owners: readonly string[]): Promise<boolean>;
+  /**
+   * With a cache: KEY_DISABLED once one of `versions` is known disabled (its cached keys dropped).
+   * `undefined` when every state is fresh and enabled (the common case: no promise, no backend call).
+   */
+  assertEnabled(versions: readonly KeyVersion[]): Promise<void> | undefined;
+  /**
+   * With a cache: whether the versions behind a cached key are still enabled (else their keys are
+   * dropped); `true` at once when every state is fresh and enabled.
+   */
+  ownersEnabled(owners: readonly string[]): Promise<boolean> | true;
   now(): Date;
   assertOpen(): void;
 }
