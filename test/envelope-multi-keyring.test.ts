@@ -118,6 +118,39 @@ describe.skipIf('skip' in tokens)('envelope multi-keyring on kms-local and SoftH
     }
   });
 
+  it.each([
+    ['aws-kms through kms-local', 'pan-kek-kms', 'kms', 'alias/pan-kek-multi'],
+    ['PKCS#11 on SoftHSM2', 'pan-kek-hsm', 'hsm', 'pkcs11:object=pan-kek-multi;type=secret-key'],
+  ])(
+    '%s: a disable through the registry drops the cached data keys at once',
+    async (_, key, provider, ref) => {
+      const ks = await open();
+      const keyring = Keyring.create(ks);
+      const cards = keyring.envelopes(key);
+      const sealed = await cards.encrypt(new TextEncoder().encode('4111111111111111'), { context });
+      await cards.decrypt(sealed, { context });
+      expect(keyring.stats().cache?.entries).toBe(2);
+      const backend = await ks.provider(provider);
+      await backend.disableKey(ref);
+      try {
+        expect(keyring.stats().cache?.entries).toBe(0);
+        const refused = await cards.encrypt(new TextEncoder().encode('x'), { context }).then(
+          () => undefined,
+          (caught: unknown) => caught,
+        );
+        expect(isKeyswitchError(refused, 'KEY_DISABLED')).toBe(true);
+        const unopened = await cards.decrypt(sealed, { context }).then(
+          () => undefined,
+          (caught: unknown) => caught,
+        );
+        expect(isKeyswitchError(unopened, 'KEY_DISABLED')).toBe(true);
+      } finally {
+        await backend.enableKey(ref);
+        await keyring.close();
+      }
+    },
+  );
+
   it('keeps decrypting through the PKCS#11 key when kms-local stops mid-run; nothing is lost', async () => {
     const events: AuditEvent[] = [];
     const ks = await open(events);
