@@ -30,14 +30,11 @@ export interface Pkcs11Profile {
   readonly enforcesUsageAttributes: boolean;
   /**
    * Whether C_FindObjects must not run while a token object is being generated (SoftHSM2's file store
-   * re-indexes without its lock and can invalidate the new object: CKR_GENERAL_ERROR).
+   * re-indexes without its lock and can invalidate the new object: CKR_GENERAL_ERROR). Then, too, a key
+   * generation that fails with CKR_GENERAL_ERROR (or CKR_TEMPLATE_INCONSISTENT under load) is that race and
+   * is tried again; on every other profile a failed generation is reported, never retried blindly.
    */
   readonly searchRacesCreation: boolean;
-  /**
-   * Whether C_Decrypt's CKR_GENERAL_ERROR means the ciphertext is bad (SoftHSM2's answer to a failed GCM
-   * tag or OAEP padding). Elsewhere it is a token failure: UNAVAILABLE (retryable).
-   */
-  readonly generalErrorIsBadCiphertext: boolean;
   /** Checks the PIN's shape without revealing it; returns a problem description or undefined. */
   readonly pinProblem?: (pin: string) => string | undefined;
   /** Human notes for the capability manifest and the README table. */
@@ -53,7 +50,6 @@ const PROFILES: Readonly<Record<Pkcs11ProfileName, Pkcs11Profile>> = {
     execution: 'async',
     enforcesUsageAttributes: true,
     searchRacesCreation: false,
-    generalErrorIsBadCiphertext: false,
     pinProblem: (pin) =>
       /^[^:]+:.+$/.test(pin) ? undefined : 'the AWS CloudHSM PIN must be "crypto-user-name:password"',
     notes: [
@@ -71,7 +67,6 @@ const PROFILES: Readonly<Record<Pkcs11ProfileName, Pkcs11Profile>> = {
     execution: 'async',
     enforcesUsageAttributes: true,
     searchRacesCreation: true,
-    generalErrorIsBadCiphertext: true,
     notes: [
       'SoftHSM2 2.6 has no RSA-OAEP with SHA-256 (CKR_ARGUMENTS_BAD); the probe finds this',
       'SoftHSM2 2.6 re-indexes its file store in C_FindObjectsInit without its lock: keyswitch never searches while it generates a key',
@@ -85,7 +80,6 @@ const PROFILES: Readonly<Record<Pkcs11ProfileName, Pkcs11Profile>> = {
     execution: 'worker',
     enforcesUsageAttributes: false,
     searchRacesCreation: false,
-    generalErrorIsBadCiphertext: false,
     notes: [
       'NSS softokn needs libraryParameters (configdir=…) at C_Initialize; keyswitch adds the trailing space pkcs11js 2.1.7 drops',
       'NSS softokn does not enforce CKA_DERIVE; keyswitch checks a key is enabled before every operation',
@@ -100,7 +94,6 @@ const PROFILES: Readonly<Record<Pkcs11ProfileName, Pkcs11Profile>> = {
     execution: 'worker',
     enforcesUsageAttributes: false,
     searchRacesCreation: false,
-    generalErrorIsBadCiphertext: false,
     notes: [],
   },
 };
