@@ -231,7 +231,10 @@ describe('CKR mapping', () => {
 
 describe('profiles', () => {
   it('hold each token family’s quirks', () => {
-    expect(PKCS11_PROFILES).toEqual(['cloudhsm', 'softhsm', 'nss', 'generic']);
+    expect(PKCS11_PROFILES).toEqual(['cloudhsm', 'softhsm', 'nss', 'opencryptoki', 'generic']);
+    // A failed key generation is retried only on SoftHSM2, whose store race it is.
+    for (const name of PKCS11_PROFILES)
+      expect(pkcs11Profile(name).retriesRacedGeneration, name).toBe(name === 'softhsm');
     const cloudhsm = pkcs11Profile('cloudhsm');
     expect(cloudhsm).toMatchObject({ gcmIv: 'token', setAttributeValue: false, ecdhNullKdf: false });
     expect(cloudhsm.pinProblem?.('crypto_user:password')).toBeUndefined();

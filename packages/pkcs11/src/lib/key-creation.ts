@@ -77,7 +77,7 @@ export async function generateKey(
       );
       return readKey(context, session.handle, 'pair', pair.privateKey, pair.publicKey);
     } catch (error) {
-      if (attempt < 2 && isRacedGeneration(ckrName(error), profile.searchRacesCreation)) continue;
+      if (attempt < 2 && isRacedGeneration(ckrName(error), profile.retriesRacedGeneration)) continue;
       throw templateRefused(error);
     }
   }
@@ -132,7 +132,7 @@ function templateRefused(error: unknown): unknown {
 }
 
 /** Whether a failed key generation may be the token's store racing another thread, and worth one more try. */
-function isRacedGeneration(code: string | undefined, searchRacesCreation: boolean): boolean {
+function isRacedGeneration(code: string | undefined, retriesRacedGeneration: boolean): boolean {
   // Only SoftHSM2's store races this way; elsewhere a failed generation is reported, never retried blindly.
-  return searchRacesCreation && (code === 'CKR_GENERAL_ERROR' || code === 'CKR_TEMPLATE_INCONSISTENT');
+  return retriesRacedGeneration && (code === 'CKR_GENERAL_ERROR' || code === 'CKR_TEMPLATE_INCONSISTENT');
 }
