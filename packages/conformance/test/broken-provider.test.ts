@@ -44,6 +44,7 @@ const EXPECTED: Record<Fault, string[]> = {
     'encryption › SYMMETRIC_DEFAULT › tampered ciphertext or tag fails with INVALID_CIPHERTEXT',
     "encryption › SYMMETRIC_DEFAULT › another key's ciphertext fails with INVALID_CIPHERTEXT",
     'encryption › RSAES_OAEP_SHA_256 with RSA_2048 › tampered ciphertext fails with INVALID_CIPHERTEXT',
+    'encryption › RSAES_OAEP_SHA_256 with RSA_2048 › a ciphertext not below the modulus (c ≥ n) fails with INVALID_CIPHERTEXT',
     'data-keys › a data key unwraps only with its encryption context',
   ],
   'ignores-disabled-state': [

@@ -1,5 +1,4 @@
-import type { KeyObject } from 'node:crypto';
-import type { KeyDescription, KeySpec, KeyUsage } from '@keyswitch/core';
+import type { ImportKeyInput, KeyDescription } from '@keyswitch/core';
 import { qualifiedAliasName } from '../lib/alias-name.js';
 import { CREATION_TOKEN_TAG, type CreationRecovery, createKeyOnce } from '../lib/create-key-once.js';
 import { keyDescription } from '../lib/key-description.js';
@@ -7,31 +6,12 @@ import type { KmsRequests } from '../lib/kms-requests.js';
 import { keyMaterial, wrapKeyMaterial, wrappingAlgorithmFor } from '../lib/wrap-key-material.js';
 
 /**
- * Key material to import into KMS (BYOK): a key created with `Origin: EXTERNAL`, then its material.
- *
- * @example
- * ```ts
- * const request: KmsImportKeyRequest = { spec: 'SYMMETRIC_DEFAULT', usage: 'ENCRYPT_DECRYPT', key: createSecretKey(randomBytes(32)), label: 'pan-kek-test' };
- * ```
- */
-export interface KmsImportKeyRequest {
-  readonly spec: KeySpec;
-  readonly usage: KeyUsage;
-  /** The material: a node:crypto private key (RSA, EC) or secret key (SYMMETRIC_DEFAULT: 32 bytes; HMAC). */
-  readonly key: KeyObject;
-  /** An alias for the key, without `alias/`. */
-  readonly label?: string;
-  readonly description?: string;
-  readonly tags?: Readonly<Record<string, string>>;
-}
-
-/**
  * CreateKey with `Origin: EXTERNAL`, GetParametersForImport, the material wrapped here, ImportKeyMaterial
  * without expiry, then the alias. If a step after CreateKey fails, the new key is scheduled for deletion.
  */
 export async function importKmsKey(
   requests: KmsRequests,
-  request: KmsImportKeyRequest,
+  request: ImportKeyInput,
   recovery: CreationRecovery,
 ): Promise<KeyDescription> {
   const material = keyMaterial(request.key);
