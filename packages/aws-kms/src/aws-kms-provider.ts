@@ -45,7 +45,6 @@ import { kmsMessage } from './lib/kms-message.js';
 import { KmsRequests, type Sdk } from './lib/kms-requests.js';
 import { listKmsKeys } from './lib/list-keys.js';
 import { encryptWithCachedKey, verifyWithCachedKey } from './lib/local-operations.js';
-import { mapKmsError } from './lib/map-kms-error.js';
 import { capabilitiesFor, probeEndpoint } from './lib/probe-capabilities.js';
 import { rateClassFor } from './lib/rate-class.js';
 import { RateLimiter } from './lib/rate-limiter.js';
@@ -367,7 +366,7 @@ export class AwsKmsProvider extends KeyProvider {
       ref: request?.destinationRef,
       algorithm: request?.destinationAlgorithm ?? 'SYMMETRIC_DEFAULT',
     };
-    return this.runOperation('reEncrypt', target, () => reEncryptInKms(this.#requests, request), call);
+    return this.runExtension('reEncrypt', target, () => reEncryptInKms(this.#requests, request), call);
   }
 
   /**
@@ -385,7 +384,7 @@ export class AwsKmsProvider extends KeyProvider {
     options: { rotationPeriodDays?: number } = {},
     call: CallContext = {},
   ): Promise<void> {
-    await this.runOperation(
+    await this.runExtension(
       'enableKeyRotation',
       { ref },
       () => enableRotation(this.#requests, ref, options),
@@ -401,8 +400,8 @@ export class AwsKmsProvider extends KeyProvider {
    * await kms.disableKeyRotation('alias/pan-kek');
    * ```
    */
-  async disableKeyRotation(ref: string): Promise<void> {
-    await this.#extra(ref, () => disableRotation(this.#requests, ref));
+  async disableKeyRotation(ref: string, call: CallContext = {}): Promise<void> {
+    await this.runExtension('disableKeyRotation', { ref }, () => disableRotation(this.#requests, ref), call);
   }
 
   /**
@@ -413,8 +412,13 @@ export class AwsKmsProvider extends KeyProvider {
    * const { enabled, nextRotationDate } = await kms.getKeyRotationStatus('alias/pan-kek');
    * ```
    */
-  async getKeyRotationStatus(ref: string): Promise<KeyRotationStatus> {
-    return this.#extra(ref, () => rotationStatus(this.#requests, ref));
+  getKeyRotationStatus(ref: string, call: CallContext = {}): Promise<KeyRotationStatus> {
+    return this.runExtension(
+      'getKeyRotationStatus',
+      { ref },
+      () => rotationStatus(this.#requests, ref),
+      call,
+    );
   }
 
   /**
@@ -428,7 +432,7 @@ export class AwsKmsProvider extends KeyProvider {
    * ```
    */
   async createAlias(alias: string, ref: string, call: CallContext = {}): Promise<void> {
-    await this.runOperation('createAlias', { ref }, () => createKmsAlias(this.#requests, alias, ref), call);
+    await this.runExtension('createAlias', { ref }, () => createKmsAlias(this.#requests, alias, ref), call);
   }
 
   /**
@@ -439,10 +443,13 @@ export class AwsKmsProvider extends KeyProvider {
    * await kms.updateAlias('alias/acs-signing', newKeyArn);
    * ```
    */
-  async updateAlias(alias: string, ref: string): Promise<void> {
-    await this.#extra(ref, async () => {
-      await this.#keys.forgetAlias(await updateKmsAlias(this.#requests, alias, ref));
-    });
+  async updateAlias(alias: string, ref: string, call: CallContext = {}): Promise<void> {
+    await this.runExtension(
+      'updateAlias',
+      { ref },
+      async () => this.#keys.forgetAlias(await updateKmsAlias(this.#requests, alias, ref)),
+      call,
+    );
   }
 
   /**
@@ -453,10 +460,13 @@ export class AwsKmsProvider extends KeyProvider {
    * await kms.deleteAlias('alias/acs-signing-old');
    * ```
    */
-  async deleteAlias(alias: string): Promise<void> {
-    await this.#extra(alias, async () => {
-      await this.#keys.forgetAlias(await deleteKmsAlias(this.#requests, alias));
-    });
+  async deleteAlias(alias: string, call: CallContext = {}): Promise<void> {
+    await this.runExtension(
+      'deleteAlias',
+      { ref: alias },
+      async () => this.#keys.forgetAlias(await deleteKmsAlias(this.#requests, alias)),
+      call,
+    );
   }
 
   /**
@@ -467,22 +477,15 @@ export class AwsKmsProvider extends KeyProvider {
    * const { aliases, nextToken } = await kms.listAliases({ ref: keyArn });
    * ```
    */
-  async listAliases(
+  listAliases(
     options: { ref?: string; limit?: number; nextToken?: string } = {},
+    call: CallContext = {},
   ): Promise<{ aliases: KmsAlias[]; nextToken?: string }> {
-    return this.#extra(options.ref, () => listKmsAliases(this.#requests, options));
-  }
-
-  // ---- internals ---------------------------------------------------------------------------------
-
-  /** Runs an operation the core has no audit operation for, with the same error context and CLOSED check. */
-  async #extra<T>(ref: string | undefined, body: () => Promise<T>): Promise<T> {
-    try {
-      if (this.closed) throw new KeyswitchError('CLOSED', 'the provider is closed');
-      return await body();
-    } catch (error) {
-      const mapped = mapKmsError(error, 'request');
-      throw mapped.withContext({ provider: this.name, keyRef: ref });
-    }
+    return this.runExtension(
+      'listAliases',
+      { ref: options.ref },
+      () => listKmsAliases(this.#requests, options),
+      call,
+    );
   }
 }
