@@ -27,7 +27,14 @@ beforeAll(async () => {
         },
       },
     },
-    keys: {},
+    keys: {
+      'acs-signing': {
+        provider: 'kms',
+        ref: 'alias/acs-signing',
+        spec: 'ECC_NIST_P256',
+        algorithm: 'ECDSA_SHA_256',
+      },
+    },
   });
   workspace.env.KMS_LOCAL_SECRET_ACCESS_KEY = KMS_LOCAL_DEFAULT_CREDENTIALS.secretAccessKey;
 });
@@ -91,5 +98,19 @@ describe('keyswitch conformance on aws-kms (kms-local)', () => {
     const importedChecks = json.results.filter((result) => /imported/.test(result.name));
     expect(importedChecks.length).toBeGreaterThan(0);
     expect(importedChecks.every((result) => result.status !== 'passed')).toBe(true);
+  });
+});
+
+describe('keyswitch keys list --provider on aws-kms', () => {
+  it("shows each key's aliases and the logical name it is configured as", async () => {
+    expect((await workspace.run(['keys', 'create', 'acs-signing'])).exitCode).toBe(0);
+    const listed = await workspace.run(['keys', 'list', '--provider', 'kms', '--json']);
+    expect(listed.exitCode, listed.stderr).toBe(0);
+    const keys = JSON.parse(listed.stdout) as { aliases: string[]; configuredAs: string[] }[];
+    const signing = keys.find((key) => key.aliases.includes('alias/acs-signing'));
+    expect(signing?.configuredAs).toEqual(['acs-signing']);
+    const table = await workspace.run(['keys', 'list', '--provider', 'kms']);
+    const row = table.stdout.split('\n').find((line) => line.includes('alias/acs-signing'));
+    expect(row).toMatch(/alias\/acs-signing\s+acs-signing\s*$/);
   });
 });
