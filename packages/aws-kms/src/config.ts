@@ -40,6 +40,8 @@ export const awsKmsConfigSchema = z.strictObject({
   endpoint: z
     .url({ protocol: /^https?$/, error: 'expected an http(s) URL, such as a VPC endpoint or kms-local' })
     .optional(),
+  allowPlainHttp: z.boolean({ error: 'expected true or false' }).optional(),
+  allowKmsLocalCredentials: z.boolean({ error: 'expected true or false' }).optional(),
   profile: z.string().min(1, 'expected a profile name from the shared AWS config files').optional(),
   credentials: z
     .strictObject({
