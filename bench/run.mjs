@@ -11,7 +11,8 @@
  *
  * Options: --backends soft-hsm,pkcs11,aws-kms  --concurrency 1,8,64  --duration SECONDS (per side per
  * cell, default 1.2)  --memory-operations N (default 100000)  --audit-lines N (the audit-verify cell,
- * default 1000000; 0 skips it)  --quick  --no-write  --help
+ * default 1000000; 0 skips it)  --soak N (aws-kms: N signs, RSS and heap sampled; e.g. 1000000)
+ * --quick  --no-write  --help
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -167,6 +168,7 @@ function parseArguments(argv) {
     warmupMs: 150,
     memoryOperations: 100_000,
     auditLines: 1_000_000,
+    soakOperations: 0,
     write: true,
   };
   for (let index = 0; index < argv.length; index += 1) {
@@ -214,6 +216,12 @@ function parseArguments(argv) {
         if (!Number.isInteger(count) || count < 0)
           usage('--audit-lines takes a whole number (0 skips the cell)');
         parsed.auditLines = count;
+        break;
+      }
+      case '--soak': {
+        const count = Number(value());
+        if (!Number.isInteger(count) || count < 0) usage('--soak takes a whole number of operations');
+        parsed.soakOperations = count;
         break;
       }
       case '--quick':
@@ -266,6 +274,7 @@ function childOptions(parsed) {
     durationMs: parsed.durationMs,
     warmupMs: parsed.warmupMs,
     memoryOperations: parsed.memoryOperations,
+    soakOperations: parsed.soakOperations,
   };
 }
 
