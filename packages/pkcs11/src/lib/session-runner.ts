@@ -1,11 +1,28 @@
+import { KeyswitchError } from '@keyswitch/core';
+import type { Pkcs11Profile } from '../profiles.js';
 import { ckrName, isSessionLost, isStaleHandle, pkcs11Error } from './ckr.js';
-import { assertTokenPresent, lookupKey } from './key-lookup.js';
 import { KeyReferences } from './key-references.js';
 import type { ResolvedKey } from './resolved-key.js';
-import type { PooledSession } from './session-pool.js';
-import type { TokenContext } from './token-context.js';
+import type { PooledSession, SessionPool } from './session-pool.js';
+import type { SharedModule } from './shared-module.js';
+import type { FoundToken } from './token.js';
 
 const MAX_CACHED_KEYS = 10_000;
+
+/**
+ * The provider's side of the token: module, session pool, token and profile.
+ *
+ * @example
+ * ```ts
+ * const runner = new SessionRunner({ module, pool, token, profile });
+ * ```
+ */
+export interface ProviderParts {
+  readonly module: SharedModule;
+  readonly pool: SessionPool;
+  readonly token: FoundToken;
+  readonly profile: Pkcs11Profile;
+}
 
 /**
  * Runs a provider's work on pooled sessions: rebuilds a session the token lost and retries idempotent
@@ -13,17 +30,17 @@ const MAX_CACHED_KEYS = 10_000;
  *
  * @example
  * ```ts
- * const runner = new SessionRunner(context);
+ * const runner = new SessionRunner(parts);
  * const signature = await runner.withKey(ref, 'sign', (session, key) => crypto.call(session, key, key.primary, call));
  * ```
  */
 export class SessionRunner {
-  readonly #context: TokenContext;
+  readonly #parts: ProviderParts;
   readonly #keys = new Map<string, ResolvedKey>();
   readonly #references = new KeyReferences();
 
-  constructor(context: TokenContext) {
-    this.#context = context;
+  constructor(parts: ProviderParts) {
+    this.#parts = parts;
   }
 
   /** Caches what a reference resolved to (a key just created). */
@@ -50,7 +67,7 @@ export class SessionRunner {
     body: (session: PooledSession) => Promise<T>,
     options: { retry?: () => boolean; ref?: string } = {},
   ): Promise<T> {
-    const pool = this.#context.pool;
+    const pool = this.#parts.pool;
     for (let attempt = 0; ; attempt += 1) {
       const session = await pool.acquire();
       try {
@@ -60,7 +77,7 @@ export class SessionRunner {
         // CKR_HOST_MEMORY on NSS): ask the session before deciding what the error means.
         if (
           attempt === 0 &&
-          (sessionNeedsRebuild(error) || (ckrName(error) !== undefined && !pool.isLoggedIn(session)))
+          (sessionNeedsRebuild(error) || (ckrName(error) !== undefined && !(await pool.isLoggedIn(session))))
         ) {
           pool.invalidate(session);
           this.#keys.clear();
@@ -71,7 +88,7 @@ export class SessionRunner {
         }
         const mapped = pkcs11Error(error, callName(error) ?? what);
         if (mapped.code === 'INTERNAL' || mapped.code === 'KEY_NOT_FOUND') {
-          assertTokenPresent(this.#context, mapped);
+          await this.#assertTokenPresent(session, mapped);
         }
         throw mapped;
       } finally {
@@ -89,13 +106,24 @@ export class SessionRunner {
   ): Promise<T> {
     const uri = this.#references.parse(ref);
     let fresh = options.fresh === true;
+    const { pool, token, profile } = this.#parts;
     return this.withSession(
       what,
       async (session) => {
         let key = this.#keys.get(ref);
-        if (fresh || key === undefined || key.generation !== this.#context.pool.generation) {
-          await this.searchable();
-          key = lookupKey(this.#context, session, uri, ref);
+        if (fresh || key === undefined || key.generation !== pool.generation) {
+          const generation = pool.generation;
+          key = await this.searching(() =>
+            pool.run(session, 'C_FindObjects', {
+              kind: 'lookup',
+              session: session.handle,
+              token,
+              profile: profile.name,
+              generation,
+              uri,
+              ref,
+            }),
+          );
           fresh = false;
           if (this.#keys.size >= MAX_CACHED_KEYS) this.#keys.clear();
           this.#keys.set(ref, key);
@@ -107,13 +135,30 @@ export class SessionRunner {
   }
 
   /**
-   * Waits, where the profile says searching races key generation (SoftHSM2), until no key is being
-   * generated; the caller then searches synchronously, so no generation can start in between.
+   * Runs a search where the profile says searching races key generation (SoftHSM2) only while no key is
+   * being generated in this process.
    */
-  async searchable(): Promise<void> {
-    if (!this.#context.profile.searchRacesCreation) return;
-    const module = this.#context.module;
-    while (module.generating) await module.noCreations();
+  searching<T>(body: () => Promise<T>): Promise<T> {
+    return this.#parts.profile.searchRacesCreation ? this.#parts.module.searching(body) : body();
+  }
+
+  /** Runs a key generation alone where the profile says searching races it. */
+  creating<T>(body: () => Promise<T>): Promise<T> {
+    return this.#parts.profile.searchRacesCreation ? this.#parts.module.creating(body) : body();
+  }
+
+  /**
+   * Throws UNAVAILABLE when the token is gone (removed, or its store deleted): keys vanishing and odd
+   * failures then mean "cannot reach the token", not "no such key".
+   */
+  async #assertTokenPresent(session: PooledSession, cause: unknown): Promise<void> {
+    const { pool, token } = this.#parts;
+    const present = await pool
+      .run(session, 'C_GetTokenInfo', { kind: 'tokenPresent', slot: token.slot })
+      .catch(() => false);
+    if (!present) {
+      throw new KeyswitchError('UNAVAILABLE', `token "${token.label}" is no longer present`, { cause });
+    }
   }
 }
 
