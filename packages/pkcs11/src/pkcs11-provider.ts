@@ -94,13 +94,14 @@ export class Pkcs11Provider extends KeyProvider {
    * UNAVAILABLE (retryable) when the token cannot be reached; ACCESS_DENIED when the PIN is refused
    */
   static async open(options: Pkcs11ProviderOptions): Promise<Pkcs11Provider> {
-    const profile = pkcs11Profile(checkOptions(options));
-    const pin = options.pin instanceof Secret ? options.pin : new Secret(options.pin);
+    const checked = checkOptions(options);
+    const profile = pkcs11Profile(checked.profile);
+    const pin = checked.pin instanceof Secret ? checked.pin : new Secret(checked.pin);
     const pinProblem = profile.pinProblem?.(pin.reveal());
     if (pinProblem !== undefined) throw new KeyswitchError('CONFIG_INVALID', pinProblem, { path: 'pin' });
-    const modulePath = resolveModulePath(options.module, options.baseDir);
-    const timeoutMs = options.operationTimeoutMs ?? 30_000;
-    const workers = new WorkerPool({ module: modulePath, threads: options.workerThreads, timeoutMs });
+    const modulePath = resolveModulePath(checked.module, checked.baseDir);
+    const timeoutMs = checked.operationTimeoutMs;
+    const workers = new WorkerPool({ module: modulePath, threads: checked.workerThreads, timeoutMs });
     let module: SharedModule | undefined;
     let pool: SessionPool | undefined;
     try {
@@ -212,7 +213,7 @@ export class Pkcs11Provider extends KeyProvider {
         'createKey',
         async (session) => {
           generating = true;
-          const key = await this.#runner.creating(() =>
+          const key = await this.#runner.creating(session, () =>
             this.#onToken(session, 'C_GenerateKeyPair', {
               kind: 'createKey',
               keyGeneration: generation,

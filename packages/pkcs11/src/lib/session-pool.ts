@@ -127,6 +127,11 @@ export class SessionPool {
     this.#giveBack(slot);
   }
 
+  /** For a lent session whose task outlived its deadline: settles when its thread is done with it. */
+  stillRunning(session: PooledSession): Promise<unknown> | undefined {
+    return (session as Slot).stuck;
+  }
+
   /** Marks a session lost, and every idle one with it (a token that lost one usually lost them all). */
   invalidate(session: PooledSession): void {
     (session as Slot).broken = true;

@@ -142,9 +142,13 @@ export class SessionRunner {
     return this.#parts.profile.searchRacesCreation ? this.#parts.module.searching(body) : body();
   }
 
-  /** Runs a key generation alone where the profile says searching races it. */
-  creating<T>(body: () => Promise<T>): Promise<T> {
-    return this.#parts.profile.searchRacesCreation ? this.#parts.module.creating(body) : body();
+  /**
+   * Runs a key generation alone where the profile says searching races it (until its native call
+   * returns, even when its deadline passed first).
+   */
+  creating<T>(session: PooledSession, body: () => Promise<T>): Promise<T> {
+    const { module, pool, profile } = this.#parts;
+    return profile.searchRacesCreation ? module.creating(body, () => pool.stillRunning(session)) : body();
   }
 
   /**

@@ -102,16 +102,28 @@ export class SharedModule {
     }
   }
 
-  /** Runs a key generation (with its own label search) alone: no search and no other generation meanwhile. */
-  async creating<T>(body: () => Promise<T>): Promise<T> {
+  /**
+   * Runs a key generation (with its own label search) alone: no search and no other generation meanwhile.
+   * When `stillRunning` gives a promise after `body` failed (its deadline passed while the native call
+   * runs on), the others wait for that too.
+   */
+  async creating<T>(body: () => Promise<T>, stillRunning?: () => Promise<unknown> | undefined): Promise<T> {
     const entry = this.#entry;
     while (entry.creations > 0 || entry.searches > 0) await this.#changed();
     entry.creations += 1;
+    let running: Promise<unknown> | undefined;
     try {
       return await body();
+    } catch (error) {
+      running = stillRunning?.();
+      throw error;
     } finally {
-      entry.creations -= 1;
-      this.#wake();
+      const done = () => {
+        entry.creations -= 1;
+        this.#wake();
+      };
+      if (running === undefined) done();
+      else void running.then(done, done);
     }
   }
 
