@@ -101,7 +101,12 @@ export class Pkcs11Provider extends KeyProvider {
     if (pinProblem !== undefined) throw new KeyswitchError('CONFIG_INVALID', pinProblem, { path: 'pin' });
     const modulePath = resolveModulePath(checked.module, checked.baseDir);
     const timeoutMs = checked.operationTimeoutMs;
-    const workers = new WorkerPool({ module: modulePath, threads: checked.workerThreads, timeoutMs });
+    const workers = new WorkerPool({
+      module: modulePath,
+      parameters: checked.libraryParameters,
+      threads: checked.workerThreads,
+      timeoutMs,
+    });
     let module: SharedModule | undefined;
     let pool: SessionPool | undefined;
     try {
@@ -116,7 +121,11 @@ export class Pkcs11Provider extends KeyProvider {
         timeoutMs,
       });
       pool.release(await pool.acquire());
-      return new Pkcs11Provider(options, { module, pool, token, profile }, workers);
+      return new Pkcs11Provider(
+        options,
+        { module, pool, workers, token, selector: checked.token, profile },
+        workers,
+      );
     } catch (error) {
       await pool?.close(0);
       await module?.release(workers);
@@ -221,7 +230,7 @@ export class Pkcs11Provider extends KeyProvider {
             }),
           );
           const description = describeResolvedKey(this.#parts.token.label, key, capabilities);
-          this.#runner.remember(description.ref, key);
+          this.#runner.remember(session, description.ref, key);
           return description;
         },
         // Never retried once the task that generates the key was sent: never create a key twice.

@@ -26,7 +26,10 @@ export interface Pkcs11ProviderOptions extends KeyProviderOptions {
   readonly sessions?: number;
   /** C_Initialize library parameters, as the module should read them (NSS: `configdir='sql:DIR' …`). */
   readonly libraryParameters?: string;
-  /** How long an operation may wait for a session or for the token, in ms (default 30000). */
+  /**
+   * How long an operation may wait for a session or for the token, in ms (default 30000); a key
+   * generation is given four times as long.
+   */
   readonly operationTimeoutMs?: number;
   /** The directory a relative module path is resolved against (default the working directory). */
   readonly baseDir?: string;

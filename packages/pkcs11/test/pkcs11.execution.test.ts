@@ -185,7 +185,8 @@ describe.skipIf(skip)('PKCS#11 execution: nothing on the main thread, deadlines 
   });
 
   it('a key creation past its deadline is reported with its CKA_ID, not retryable, and never duplicated', async () => {
-    const faults = installTestFaults([{ function: 'C_GenerateKeyPair', delayMs: 1_000, times: 0 }]);
+    // Key generation gets four times operationTimeoutMs (800 ms here); the fault holds it for 2 s.
+    const faults = installTestFaults([{ function: 'C_GenerateKeyPair', delayMs: 2_000, times: 0 }]);
     try {
       const provider = await open(softhsm!, { operationTimeoutMs: 200 });
       await provider.capabilities(); // the probe generates keys too: probed before the fault is armed

@@ -1,6 +1,6 @@
 import { KeyswitchError, type Secret } from '@keyswitch/core';
 import type { Handle, SharedModule } from './shared-module.js';
-import type { WorkerPool } from './worker-pool.js';
+import type { WorkerPool, WorkerRef } from './worker-pool.js';
 import type { Task, TaskResult } from './worker-protocol.js';
 
 /** A session lent out by the pool. Use it for one operation at a time, then give it back. */
@@ -14,6 +14,10 @@ interface Slot extends PooledSession {
   /** Whether the handle must be replaced before use (the session was lost or its state is unknown). */
   broken: boolean;
   open: boolean;
+  /** The module's epoch when the session was opened: a recovery since closed it. */
+  epoch: number;
+  /** The worker thread the session belongs to: every call on it runs there. */
+  worker: WorkerRef | undefined;
   /** A task that outlived its deadline: the session stays out of the pool until its thread is done with it. */
   stuck: Promise<unknown> | undefined;
   lent: boolean;
@@ -26,6 +30,8 @@ interface Waiter {
 }
 
 const NO_HANDLE = Buffer.alloc(0);
+/** A key generation is given this many times the operation timeout. */
+const KEY_GENERATION_FACTOR = 4;
 
 /**
  * A fixed-size pool of read-write sessions on one token, logged in as the normal user. A session runs one
@@ -47,7 +53,7 @@ const NO_HANDLE = Buffer.alloc(0);
 export class SessionPool {
   readonly #module: SharedModule;
   readonly #workers: WorkerPool;
-  readonly #slotId: Handle;
+  #slotId: Handle;
   readonly #pin: Secret;
   readonly #size: number;
   readonly #timeoutMs: number;
@@ -127,6 +133,15 @@ export class SessionPool {
     this.#giveBack(slot);
   }
 
+  /**
+   * What object handles found on a session are valid with: the session's worker thread where the module
+   * keeps a state per loading (p11-kit's client: each loading has its own connection and handles), else
+   * undefined (handles belong to the process).
+   */
+  handleScope(session: PooledSession): object | undefined {
+    return this.#module.stateper === 'thread' ? (session as Slot).worker : undefined;
+  }
+
   /** For a lent session whose task outlived its deadline: settles when its thread is done with it. */
   stillRunning(session: PooledSession): Promise<unknown> | undefined {
     return (session as Slot).stuck;
@@ -137,6 +152,11 @@ export class SessionPool {
     (session as Slot).broken = true;
     for (const slot of this.#idle) slot.broken = true;
     this.#generation += 1;
+  }
+
+  /** Uses `slot` for the token from now on (after a recovery found it again). */
+  moveTo(slot: Handle): void {
+    this.#slotId = slot;
   }
 
   /** Whether a lent session is still logged in as the normal user (false when the token says it is gone). */
@@ -158,6 +178,9 @@ export class SessionPool {
   run<T extends Task>(session: PooledSession, what: string, task: T): Promise<TaskResult<T>> {
     const slot = session as Slot;
     const running = this.#workers.run(task, what, {
+      // Generating a key (RSA-4096 above all) may take far longer than an operation, and is never retried.
+      ...(task.kind === 'createKey' ? { timeoutMs: this.#timeoutMs * KEY_GENERATION_FACTOR } : {}),
+      worker: slot.worker,
       onOverdue: (returned) => {
         slot.broken = true;
         slot.stuck = this.#module.track(returned);
@@ -202,7 +225,15 @@ export class SessionPool {
     if (this.#closed) throw new KeyswitchError('CLOSED', 'the provider is closed');
     let slot = this.#idle.pop();
     if (!slot && this.#slots.length < this.#size) {
-      slot = { handle: NO_HANDLE, broken: false, open: false, stuck: undefined, lent: false };
+      slot = {
+        handle: NO_HANDLE,
+        broken: false,
+        open: false,
+        epoch: 0,
+        worker: undefined,
+        stuck: undefined,
+        lent: false,
+      };
       this.#slots.push(slot);
     }
     if (!slot) {
@@ -248,9 +279,16 @@ export class SessionPool {
   }
 
   async #ensureOpen(slot: Slot): Promise<void> {
+    if (slot.open && slot.epoch !== this.#module.epoch) {
+      slot.open = false; // the module was initialized again: the handle is gone (and may be reused)
+      this.#generation += 1;
+    }
     if (slot.open && !slot.broken) return;
     if (slot.open) await this.#closeSession(slot);
+    const epoch = this.#module.epoch;
     const pin = this.#pin.reveal();
+    this.#workers.unbindSession(slot.worker);
+    slot.worker = this.#workers.bindSession();
     const opened = await this.run(slot, 'C_OpenSession', { kind: 'openSession', slot: this.#slotId, pin });
     if (opened.alreadyLoggedIn) {
       // A login belongs to the process and token: the token would let any PIN through now, so compare
@@ -258,7 +296,7 @@ export class SessionPool {
       const matches = this.#module.loginMatches(this.#slotId, pin);
       if (matches !== true) {
         await this.#workers
-          .run({ kind: 'closeSession', session: opened.handle }, 'C_CloseSession')
+          .run({ kind: 'closeSession', session: opened.handle }, 'C_CloseSession', { worker: slot.worker })
           .catch(() => undefined);
         throw new KeyswitchError(
           'ACCESS_DENIED',
@@ -273,12 +311,17 @@ export class SessionPool {
     slot.handle = opened.handle;
     slot.open = true;
     slot.broken = false;
+    slot.epoch = epoch;
   }
 
   async #closeSession(slot: Slot): Promise<void> {
     slot.open = false;
+    const worker = slot.worker;
+    slot.worker = undefined;
+    this.#workers.unbindSession(worker);
+    if (slot.epoch !== this.#module.epoch) return; // gone with the module's recovery (the handle may be reused)
     await this.#workers
-      .run({ kind: 'closeSession', session: slot.handle }, 'C_CloseSession')
+      .run({ kind: 'closeSession', session: slot.handle }, 'C_CloseSession', { worker })
       .catch(() => undefined); // already gone (closed under us, token removed): nothing to release
   }
 }

@@ -16,8 +16,17 @@ interface ModuleEntry {
   initialized: boolean;
   /** C_Initialize running now, on some provider's worker threads. */
   initializing: Promise<void> | undefined;
+  /** Bumped by each C_Finalize + C_Initialize that recovers a module whose link to the token broke. */
+  epoch: number;
+  /** That recovery, while it runs. */
+  resetting: Promise<void> | undefined;
   /** False when the library was already initialized by someone else in this process: never finalize it. */
   ownsInitialization: boolean;
+  /**
+   * `thread` when each loading of the module keeps its own state (p11-kit's client: a connection each):
+   * every provider then finalizes its own threads' loadings when it closes.
+   */
+  stateper: 'process' | 'thread';
   parameters: string | undefined;
   refs: number;
   /** Tasks that outlived their deadline and may still be in a native call: C_Finalize must not run. */
@@ -127,6 +136,43 @@ export class SharedModule {
     }
   }
 
+  /** Whether the module keeps one state per process or one per loading (per worker thread). */
+  get stateper(): 'process' | 'thread' {
+    return this.#entry.stateper;
+  }
+
+  /** Bumped by every recovery: sessions opened before it are gone. */
+  get epoch(): number {
+    return this.#entry.epoch;
+  }
+
+  /**
+   * Recovers a module whose link to the token broke for good (every call, C_GetTokenInfo included,
+   * fails with a device error, as a network HSM's client does after its server restarted): C_Finalize
+   * and C_Initialize again, once for all the providers sharing the module. `seen` is the epoch the
+   * caller saw fail; when someone recovered since, nothing more is done. Every session and login of the
+   * module is gone afterwards.
+   *
+   * @returns whether the module is initialized again (false: it is not keyswitch's to reset)
+   */
+  async recover(workers: WorkerPool, seen: number): Promise<boolean> {
+    const entry = this.#entry;
+    while (entry.resetting !== undefined) await entry.resetting.catch(() => undefined);
+    if (entry.epoch !== seen) return true;
+    if (!entry.ownsInitialization || !entry.initialized) return false;
+    entry.resetting = workers
+      .runOnAll({ kind: 'reinitialize' }, `C_Initialize of ${entry.key}`)
+      .then(() => {
+        entry.logins.clear();
+        entry.epoch += 1;
+      })
+      .finally(() => {
+        entry.resetting = undefined;
+      });
+    await entry.resetting;
+    return true;
+  }
+
   /** Records that `pin` logged the normal user in to `slot` (a salted hash of it, never the PIN). */
   recordLogin(slot: Handle, pin: string): void {
     this.#entry.logins.set(slot.toString('hex'), pinHash(this.#entry.loginSalt, pin));
@@ -151,12 +197,16 @@ export class SharedModule {
     this.#released = true;
     const entry = this.#entry;
     entry.refs -= 1;
+    if (entry.stateper === 'thread' && entry.refs > 0 && entry.nativeCalls === 0) {
+      await workers.runOnAll({ kind: 'finalize' }, 'C_Finalize'); // this provider's own loadings only
+      return;
+    }
     if (entry.refs > 0 || entry.nativeCalls > 0 || !entry.initialized) return;
     entry.initialized = false;
     entry.parameters = undefined;
     entry.logins.clear(); // C_Finalize ends every session, and the login with them
     if (!entry.ownsInitialization) return;
-    await workers.run({ kind: 'finalize' }, 'C_Finalize').catch(() => undefined);
+    await workers.runOnAll({ kind: 'finalize' }, 'C_Finalize');
   }
 
   #changed(): Promise<void> {
@@ -169,8 +219,8 @@ export class SharedModule {
 }
 
 /**
- * Initializes a PKCS#11 library (on `workers`) once per process, or shares the initialization already
- * made for the same path.
+ * Records a PKCS#11 library initialized by `workers` as they started (once per process for most modules),
+ * or shares the initialization already made for the same path.
  *
  * @param modulePath - the path {@link resolveModulePath} gave
  * @param libraryParameters - NSS-style C_Initialize parameters (`configdir='sql:…' …`), as NSS should read them
@@ -192,7 +242,10 @@ export async function acquireModule(
       key: modulePath,
       initialized: false,
       initializing: undefined,
+      epoch: 0,
+      resetting: undefined,
       ownsInitialization: false,
+      stateper: 'process',
       parameters: undefined,
       refs: 0,
       nativeCalls: 0,
@@ -214,18 +267,17 @@ export async function acquireModule(
       );
     }
   } else {
+    // The worker threads have initialized the module (or found it initialized) as they started.
     const target = entry;
-    target.initializing = workers
-      .run({ kind: 'initialize', parameters: options.libraryParameters }, `C_Initialize of ${modulePath}`)
-      .then((result) => {
-        target.ownsInitialization = result.ownsInitialization;
-        target.initialized = true;
-        target.parameters = options.libraryParameters;
-      })
-      .finally(() => {
-        target.initializing = undefined;
-      });
-    await target.initializing;
+    target.initializing = workers.started().then((result) => {
+      target.ownsInitialization = result.ownsInitialization;
+      target.stateper = result.stateper;
+      target.initialized = true;
+      target.parameters = options.libraryParameters;
+    });
+    await target.initializing.finally(() => {
+      target.initializing = undefined;
+    });
   }
   entry.refs += 1;
   return new SharedModule(entry);
@@ -250,13 +302,22 @@ export function loadedModule(modulePath: string, baseDir?: string): Pkcs11Librar
   } catch {
     return undefined;
   }
-  if (registry.get(key)?.initialized !== true) return undefined;
+  const entry = registry.get(key);
+  if (entry?.initialized !== true) return undefined;
   let library = mainThreadLibraries.get(key);
   if (library === undefined) {
     const api = createRequire(import.meta.url)('pkcs11js') as typeof Pkcs11js;
     library = new api.PKCS11();
     library.load(key);
     mainThreadLibraries.set(key, library);
+  }
+  if (entry.stateper === 'thread') {
+    // This loading has a state of its own: initialize it (once; it stays for the process).
+    try {
+      library.C_Initialize({ flags: 2 });
+    } catch {
+      // already initialized
+    }
   }
   return library;
 }

@@ -11,7 +11,7 @@ import {
   type TaskMessage,
   type WorkerSetup,
 } from './worker-protocol.js';
-import { runTask } from './worker-tasks.js';
+import { initializeModule, runTask } from './worker-tasks.js';
 
 /**
  * A worker thread's side: loads its own pkcs11js instance of the module (PKCS#11 state — initialization,
@@ -25,16 +25,22 @@ import { runTask } from './worker-tasks.js';
  */
 export function serveTasks(port: MessagePort, setup: WorkerSetup): void {
   let library: Pkcs11Library | Error | undefined;
+  let ownsInitialization = false;
   const ready = loadLibrary(setup)
     .then(
       (loaded) => {
         library = loaded;
+        try {
+          ownsInitialization = initializeModule(loaded, setup.module, setup.parameters).ownsInitialization;
+        } catch (error) {
+          library = error instanceof Error ? error : new Error(String(error));
+        }
       },
       (error: unknown) => {
         library = error instanceof Error ? error : new Error(String(error));
       },
     )
-    .then(() => port.postMessage({ ready: true } satisfies ReadyMessage));
+    .then(() => port.postMessage({ ready: true, ownsInitialization } satisfies ReadyMessage));
   const answer = (id: number, task: TaskMessage['task']) => {
     const reply = (message: ReplyMessage) => port.postMessage(message);
     if (library instanceof Error) {
@@ -42,7 +48,7 @@ export function serveTasks(port: MessagePort, setup: WorkerSetup): void {
       return;
     }
     try {
-      const result = runTask(library!, setup.module, revive(task));
+      const result = runTask(library!, setup, revive(task));
       if (result instanceof Promise) {
         result.then(
           (value) => reply({ id, result: value }),

@@ -24,7 +24,15 @@ interface WorkerEntry {
   dead: boolean;
   /** Whether the thread has loaded the library: deadlines count from then. */
   ready: boolean;
+  /** Sessions bound to this thread (opened by it: some modules keep a state per thread's loading). */
+  bound: number;
 }
+
+/**
+ * A worker thread a session is bound to: every call on the session runs there (p11-kit's client, for one,
+ * gives each loading of the module its own connection, sessions and login).
+ */
+export type WorkerRef = object;
 
 interface Pending {
   readonly id: number;
@@ -71,11 +79,17 @@ export class WorkerPool {
   #sweeper: NodeJS.Timeout | undefined;
   #next = 0;
   #closed = false;
+  readonly #started: Array<Promise<boolean>> = [];
 
-  constructor(options: { module: string; threads?: number | undefined; timeoutMs: number }) {
+  constructor(options: {
+    module: string;
+    parameters?: string | undefined;
+    threads?: number | undefined;
+    timeoutMs: number;
+  }) {
     this.#path = workerPath();
     const { faults, counters } = testFaults();
-    this.#setup = { module: options.module, faults, faultCounters: counters };
+    this.#setup = { module: options.module, parameters: options.parameters, faults, faultCounters: counters };
     this.#threads = options.threads ?? Math.min(4, Math.max(2, availableParallelism()));
     this.#timeoutMs = options.timeoutMs;
     // A deadline fires at most this late: a tenth of the timeout, between 10 and 50 ms.
@@ -94,7 +108,43 @@ export class WorkerPool {
   }
 
   /**
-   * Runs a task on the least busy thread that is not stuck.
+   * Resolves when the first threads have loaded and initialized the module (a failure there is reported
+   * by every task they run), with whether one of them initialized it (rather than finding it initialized).
+   */
+  async started(): Promise<{ ownsInitialization: boolean; stateper: 'process' | 'thread' }> {
+    const owns = await Promise.all(this.#started);
+    // Each thread initialized its own loading: the module keeps a state per loading (p11-kit's client).
+    const perThread = owns.length > 1 && owns.every(Boolean);
+    return { ownsInitialization: owns.some(Boolean), stateper: perThread ? 'thread' : 'process' };
+  }
+
+  /** Binds a new session to the least loaded thread that is not stuck. */
+  bindSession(): WorkerRef | undefined {
+    let best: WorkerEntry | undefined;
+    for (const entry of this.#entries) {
+      if (entry.dead || entry.overdue > 0) continue;
+      if (best === undefined || entry.bound < best.bound) best = entry;
+    }
+    if (best !== undefined) best.bound += 1;
+    return best;
+  }
+
+  /** Releases a session's binding (the session is closed or lost). */
+  unbindSession(ref: WorkerRef | undefined): void {
+    const entry = ref as WorkerEntry | undefined;
+    if (entry !== undefined && entry.bound > 0) entry.bound -= 1;
+  }
+
+  /** Runs a task on every live thread, one after the other (each thread's loading of the module). */
+  async runOnAll<T extends Task>(task: T, what: string): Promise<void> {
+    for (const entry of this.#entries.filter((candidate) => !candidate.dead)) {
+      await this.run(task, what, { worker: entry }).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Runs a task on the least busy thread that is not stuck, or on `worker`, the thread a session is
+   * bound to (when that thread is gone, the session is: CKR_SESSION_HANDLE_INVALID).
    *
    * @param what - the PKCS#11 function or step, for the timeout's message
    * @param options.onOverdue - called when the deadline passes, with a promise that settles once the
@@ -104,10 +154,18 @@ export class WorkerPool {
   run<T extends Task>(
     task: T,
     what: string,
-    options: { timeoutMs?: number; onOverdue?: (returned: Promise<void>) => void } = {},
+    options: {
+      timeoutMs?: number;
+      worker?: WorkerRef | undefined;
+      onOverdue?: (returned: Promise<void>) => void;
+    } = {},
   ): Promise<TaskResult<T>> {
     if (this.#closed) return Promise.reject(new KeyswitchError('CLOSED', 'the provider is closed'));
-    const entry = this.#pick();
+    const bound = options.worker as WorkerEntry | undefined;
+    if (bound?.dead === true) {
+      return Promise.reject(Object.assign(new Error('CKR_SESSION_HANDLE_INVALID'), { method: what }));
+    }
+    const entry = bound ?? this.#pick();
     if (entry === undefined) {
       return Promise.reject(
         new KeyswitchError('UNAVAILABLE', 'no PKCS#11 worker thread is running (they keep failing)'),
@@ -218,7 +276,7 @@ export class WorkerPool {
 
   /** A thread that came back from a stuck call is let go when more threads than configured are free. */
   #trim(entry: WorkerEntry): void {
-    if (entry.overdue > 0 || entry.calls.size > 0 || this.#closed) return;
+    if (entry.overdue > 0 || entry.calls.size > 0 || entry.bound > 0 || this.#closed) return;
     const free = this.#entries.filter((candidate) => !candidate.dead && candidate.overdue === 0).length;
     if (free <= this.#threads) return;
     entry.dead = true;
@@ -228,14 +286,39 @@ export class WorkerPool {
 
   #spawn(): void {
     const worker = new Worker(this.#path, { workerData: this.#setup });
-    const entry: WorkerEntry = { worker, calls: new Set<number>(), overdue: 0, dead: false, ready: false };
+    const entry: WorkerEntry = {
+      worker,
+      calls: new Set<number>(),
+      overdue: 0,
+      dead: false,
+      ready: false,
+      bound: 0,
+    };
+    let started: (owns: boolean) => void = () => undefined;
+    if (this.#started.length < this.#threads) {
+      this.#started.push(
+        new Promise<boolean>((resolve) => {
+          started = resolve;
+        }),
+      );
+    }
     worker.unref();
     worker.on('message', (message: ReplyMessage | ReadyMessage) => {
-      if ('ready' in message) this.#ready(entry);
-      else this.#settle(entry, message);
+      if ('ready' in message) {
+        this.#ready(entry);
+        started(message.ownsInitialization);
+      } else {
+        this.#settle(entry, message);
+      }
     });
-    worker.on('error', (error) => this.#fail(entry, error));
-    worker.on('exit', () => this.#fail(entry, new Error('the PKCS#11 worker thread exited')));
+    worker.on('error', (error) => {
+      started(false);
+      this.#fail(entry, error);
+    });
+    worker.on('exit', () => {
+      started(false);
+      this.#fail(entry, new Error('the PKCS#11 worker thread exited'));
+    });
     this.#entries.push(entry);
   }
 

@@ -72,8 +72,8 @@ export interface OnToken {
  * ```
  */
 export type Task =
-  | { readonly kind: 'initialize'; readonly parameters: string | undefined }
   | { readonly kind: 'finalize' }
+  | { readonly kind: 'reinitialize' }
   | { readonly kind: 'findToken'; readonly selector: TokenSelector }
   | { readonly kind: 'tokenPresent'; readonly slot: Handle }
   | { readonly kind: 'openSession'; readonly slot: Handle; readonly pin: string }
@@ -106,8 +106,8 @@ export type Task =
 
 /** The answer to each kind of task. */
 export interface TaskResults {
-  initialize: { readonly ownsInitialization: boolean };
   finalize: undefined;
+  reinitialize: { readonly ownsInitialization: boolean };
   findToken: FoundToken;
   tokenPresent: boolean;
   openSession: { readonly handle: Handle; readonly alreadyLoggedIn: boolean };
@@ -153,6 +153,8 @@ export interface Fault {
 /** What a worker is started with. */
 export interface WorkerSetup {
   readonly module: string;
+  /** C_Initialize library parameters (NSS), as the module should read them. */
+  readonly parameters: string | undefined;
   readonly faults: readonly Fault[];
   /** Per fault: how many more times it applies (Int32), then how many times it applied. */
   readonly faultCounters: SharedArrayBuffer;
@@ -183,6 +185,8 @@ export interface ErrorShape {
 /** What a worker says once it has loaded the library (or failed to): it answers tasks from now on. */
 export interface ReadyMessage {
   readonly ready: true;
+  /** Whether this thread's C_Initialize initialized the module (false: it already was, in this process). */
+  readonly ownsInitialization: boolean;
 }
 
 /** A worker's answer. */

@@ -25,12 +25,12 @@ const profiles = new Map<string, Pkcs11Profile>();
  *
  * @example
  * ```ts
- * const result = runTask(library, modulePath, { kind: 'random', session, length: 16 });
+ * const result = runTask(library, setup, { kind: 'random', session, length: 16 });
  * ```
  */
 export function runTask(
   library: Pkcs11Library,
-  modulePath: string,
+  setup: { readonly module: string; readonly parameters: string | undefined },
   task: Task,
 ): TaskResults[Task['kind']] | Promise<TaskResults[Task['kind']]> {
   switch (task.kind) {
@@ -38,11 +38,18 @@ export function runTask(
       return runCrypto(library, task);
     case 'random':
       return library.C_GenerateRandom(task.session, Buffer.alloc(task.length));
-    case 'initialize':
-      return initialize(library, modulePath, task.parameters);
     case 'finalize':
       library.C_Finalize();
       return undefined;
+    case 'reinitialize':
+      // The module lost its link to the token for good (a network HSM's client after its server
+      // restarted answers CKR_DEVICE_ERROR until it is initialized again).
+      try {
+        library.C_Finalize();
+      } catch {
+        // not initialized, or already broken: initializing again is what matters
+      }
+      return initializeModule(library, setup.module, setup.parameters);
     case 'findToken':
       return findToken(library, task.selector);
     case 'tokenPresent':
@@ -200,13 +207,21 @@ function openSession(library: Pkcs11Library, slot: Handle, pin: string): TaskRes
 /**
  * C_Initialize with CKF_OS_LOCKING_OK (without it SoftHSM2 turns its locking off and concurrent calls
  * corrupt its heap). pkcs11js 2.1.7 copies libraryParameters one character short (it drops the last one):
- * a space is added, which NSS's parameter parser ignores.
+ * a space is added, which NSS's parameter parser ignores. Most modules keep one state per process (the
+ * first thread initializes it, the others find it initialized); some (p11-kit's client) give each
+ * loading its own state, which each thread initializes.
+ *
+ * @throws CONFIG_INVALID when the module refuses the parameters; UNAVAILABLE otherwise
+ * @example
+ * ```ts
+ * const { ownsInitialization } = initializeModule(library, '/usr/lib/softhsm/libsofthsm2.so', undefined);
+ * ```
  */
-function initialize(
+export function initializeModule(
   library: Pkcs11Library,
   modulePath: string,
   parameters: string | undefined,
-): TaskResults['initialize'] {
+): { readonly ownsInitialization: boolean } {
   try {
     library.C_Initialize(
       parameters === undefined

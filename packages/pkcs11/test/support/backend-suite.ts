@@ -38,6 +38,7 @@ const message = Buffer.from('keyswitch pkcs11 backend test message');
 const EXPECTED: Record<TargetName, { oaepSha256: boolean }> = {
   softhsm2: { oaepSha256: false },
   nss: { oaepSha256: true },
+  'softhsm2-p11kit': { oaepSha256: false },
 };
 
 /** Asserts a promise rejects with a KeyswitchError of this code. */
