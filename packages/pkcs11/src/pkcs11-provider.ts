@@ -19,7 +19,7 @@ import {
 } from '@keyswitch/core';
 import type { ProbeResult } from './lib/capability-probe.js';
 import { blobAad, blobHeader, decodeBlob, encodeBlob } from './lib/ciphertext-blob.js';
-import { ckrName, isBadCiphertext, isBadSignature, pkcs11Error } from './lib/ckr.js';
+import { isBadCiphertext, isBadSignature } from './lib/ckr.js';
 import { CryptoCalls } from './lib/crypto-calls.js';
 import { adoptOrReport, outcomeUnknown, PerLabelQueue } from './lib/key-creation.js';
 import { describeResolvedKey } from './lib/key-lookup.js';
@@ -408,7 +408,8 @@ export class Pkcs11Provider extends KeyProvider {
       try {
         return new Uint8Array(await this.#crypto.call(session, resolved, handle, call));
       } catch (error) {
-        if (isBadCiphertext(error, this.#parts.profile.generalErrorIsBadCiphertext)) {
+        // Whatever the token answers a forged or malformed ciphertext with, it is INVALID_CIPHERTEXT.
+        if (isBadCiphertext(error)) {
           throw new KeyswitchError(
             'INVALID_CIPHERTEXT',
             'the ciphertext does not decrypt under this key and context',
@@ -417,8 +418,6 @@ export class Pkcs11Provider extends KeyProvider {
             },
           );
         }
-        // Where it is not SoftHSM2's answer to a failed tag, CKR_GENERAL_ERROR is the token failing.
-        if (ckrName(error) === 'CKR_GENERAL_ERROR') throw pkcs11Error(error, 'C_Decrypt', 'UNAVAILABLE');
         throw error;
       }
     });
