@@ -36,6 +36,7 @@ export function checkBudgets(backends) {
     id: 'ratio',
     title: `throughput keyswitch/raw ≥ ${BUDGETS.ratio} at every concurrency`,
     pass: cells.length > 0 && below.length === 0,
+    notMeasured: cells.length === 0,
     measured:
       worst === undefined
         ? 'no cells ran'

@@ -1,0 +1,77 @@
+/**
+ * One contender of the PKCS#11 head-to-head in a process of its own (forked by head-to-head.mjs with an
+ * IPC channel). The parent sends one request at a time and waits for the answer, so only one contender
+ * runs at any moment and the others sit idle:
+ *   { type: 'open', contender, sessions }        opens the contender's module, sessions and keys
+ *   { type: 'sign', operation, message }         one signature (base64), for the parent to verify
+ *   { type: 'measure', operation, concurrency, durationMs, warmupMs, message }
+ *                                                one timed segment: operations, seconds, CPU, event loop
+ *   { type: 'create-keys' }                      the keys of the head-to-head, made through keyswitch;
+ *                                                answers their public keys (PEM)
+ *   { type: 'close' }                            closes the contender and exits
+ */
+import { measure, stopControl } from './measure.mjs';
+
+/** @type {{ sign: Record<string, (message: Uint8Array) => Promise<Uint8Array>>, close: () => Promise<void> } | undefined} */
+let contender;
+
+process.on('message', async (request) => {
+  try {
+    process.send({ ok: true, value: await handle(request) });
+  } catch (error) {
+    process.send({
+      ok: false,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    });
+  }
+  if (request.type === 'close') {
+    await stopControl();
+    process.disconnect();
+  }
+});
+
+async function handle(request) {
+  switch (request.type) {
+    case 'create-keys': {
+      const { createKeys } = await import('../contenders/keyswitch.mjs');
+      return createKeys({ env: process.env });
+    }
+    case 'open': {
+      const { open } = await import(`../contenders/${request.contender}.mjs`);
+      contender = await open({ env: process.env, sessions: request.sessions });
+      return { name: contender.name, version: contender.version ?? null };
+    }
+    case 'sign': {
+      const signature = await contender.sign[request.operation](Buffer.from(request.message, 'base64'));
+      return Buffer.from(signature).toString('base64');
+    }
+    case 'measure': {
+      const message = Buffer.from(request.message, 'base64');
+      const sign = contender.sign[request.operation];
+      const segment = await measure(() => sign(message), {
+        concurrency: request.concurrency,
+        durationMs: request.durationMs,
+        warmupMs: request.warmupMs,
+      });
+      return {
+        operations: segment.operations,
+        errors: segment.errors,
+        firstError: segment.firstError ?? null,
+        seconds: segment.seconds,
+        cpuSeconds: segment.cpu.processSeconds,
+        machineSeconds: segment.cpu.machineSeconds ?? null,
+        loopMaxMs: segment.loop.maxMs,
+        controlMaxMs: segment.loop.controlMaxMs,
+        p50Ms: segment.latency.count > 0 ? segment.latency.percentile(50) / 1e6 : null,
+        p99Ms: segment.latency.count > 0 ? segment.latency.percentile(99) / 1e6 : null,
+      };
+    }
+    case 'close': {
+      await contender?.close();
+      contender = undefined;
+      return null;
+    }
+    default:
+      throw new Error(`unknown request ${request.type}`);
+  }
+}
