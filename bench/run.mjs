@@ -122,7 +122,10 @@ try {
 machine.loadAverage.after = loadavg().map((value) => Math.round(value * 100) / 100);
 
 // ---- budgets and reports -----------------------------------------------------------------------------
-const budgets = [...checkBudgets(backends), ...headToHeadBudgets(headToHead, startup)];
+// The PKCS#11 operations the head-to-head measured are judged there, each contender in a process of its
+// own; the same-process PKCS#11 cells of those operations are shown for reference.
+const judgedElsewhere = new Set((headToHead?.cells ?? []).map((cell) => `pkcs11 ${cell.operation}`));
+const budgets = [...checkBudgets(backends, judgedElsewhere), ...headToHeadBudgets(headToHead, startup)];
 const run = {
   machine,
   options: {

@@ -5,7 +5,7 @@
  * for concurrent calls.
  */
 import { createRequire } from 'node:module';
-import { KEYS, sessionLender, sha256, tokenLabel } from './common.mjs';
+import { OPERATIONS, sessionLender, sha256, tokenLabel } from './common.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -28,8 +28,8 @@ export async function open({ env, sessions }) {
     if (found.length === 0) throw new Error(`no private key labelled ${label}`);
     return found.items(0);
   };
-  const ecdsaKey = find(KEYS['ecdsa-p256-sign'].label);
-  const pssKey = find(KEYS['rsa-2048-pss-sign'].label);
+  const ecdsaKey = find(OPERATIONS['ecdsa-p256-sign'].key);
+  const pssKey = find(OPERATIONS['rsa-2048-pss-sign'].key);
   const pss = {
     name: 'RSA_PKCS_PSS',
     params: new graphene.RsaPssParams(graphene.MechanismEnum.SHA256, graphene.RsaMgf.MGF1_SHA256, 32),
@@ -47,7 +47,7 @@ export async function open({ env, sessions }) {
   return {
     name: 'graphene-pk11',
     version: require('graphene-pk11/package.json').version,
-    sign: {
+    operations: {
       'ecdsa-p256-sign': (message) => sign('ECDSA', ecdsaKey, sha256(message)),
       'rsa-2048-pss-sign': (message) => sign(pss, pssKey, sha256(message)),
     },

@@ -5,7 +5,7 @@
  * Crypto is built on a session of its own.
  */
 import { createRequire } from 'node:module';
-import { KEYS, tokenLabel } from './common.mjs';
+import { OPERATIONS, tokenLabel } from './common.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -36,8 +36,8 @@ export async function open({ env, sessions }) {
     for (const id of await crypto.keyStorage.keys()) {
       if (!id.startsWith('private-')) continue;
       const found = await crypto.keyStorage.getItem(id);
-      for (const [operation, wanted] of Object.entries(KEYS)) {
-        if (found.algorithm.label === wanted.label) {
+      for (const operation of Object.keys(WEBCRYPTO_ALGORITHMS)) {
+        if (found.algorithm.label === OPERATIONS[operation].key) {
           // The storage guesses RSASSA-PKCS1-v1_5 for an RSA key: ask for it as the algorithm it signs with.
           keys[operation] = await crypto.keyStorage.getItem(id, WEBCRYPTO_ALGORITHMS[operation], false, [
             'sign',
@@ -45,8 +45,8 @@ export async function open({ env, sessions }) {
         }
       }
     }
-    for (const operation of Object.keys(KEYS)) {
-      if (!keys[operation]) throw new Error(`no private key labelled ${KEYS[operation].label}`);
+    for (const operation of Object.keys(WEBCRYPTO_ALGORITHMS)) {
+      if (!keys[operation]) throw new Error(`no private key labelled ${OPERATIONS[operation].key}`);
     }
     free.push({ crypto, keys });
   }
@@ -63,7 +63,7 @@ export async function open({ env, sessions }) {
   return {
     name: 'node-webcrypto-p11',
     version: require('node-webcrypto-p11/package.json').version,
-    sign: {
+    operations: {
       'ecdsa-p256-sign': (message) =>
         withCrypto(({ crypto, keys }) =>
           crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, keys['ecdsa-p256-sign'], message),

@@ -3,8 +3,8 @@
  * IPC channel). The parent sends one request at a time and waits for the answer, so only one contender
  * runs at any moment and the others sit idle:
  *   { type: 'open', contender, sessions }        opens the contender's module, sessions and keys
- *   { type: 'sign', operation, message }         one signature (base64), for the parent to verify
- *   { type: 'measure', operation, concurrency, durationMs, warmupMs, message }
+ *   { type: 'call', operation, input }           one answer (base64), for the parent to check
+ *   { type: 'measure', operation, concurrency, durationMs, warmupMs, input }
  *                                                one timed segment: operations, seconds, CPU, event loop
  *   { type: 'create-keys' }                      the keys of the head-to-head, made through keyswitch;
  *                                                answers their public keys (PEM)
@@ -12,7 +12,7 @@
  */
 import { measure, stopControl } from './measure.mjs';
 
-/** @type {{ sign: Record<string, (message: Uint8Array) => Promise<Uint8Array>>, close: () => Promise<void> } | undefined} */
+/** @type {{ operations: Record<string, (input: Uint8Array) => Promise<Uint8Array>>, close: () => Promise<void> } | undefined} */
 let contender;
 
 process.on('message', async (request) => {
@@ -39,16 +39,20 @@ async function handle(request) {
     case 'open': {
       const { open } = await import(`../contenders/${request.contender}.mjs`);
       contender = await open({ env: process.env, sessions: request.sessions });
-      return { name: contender.name, version: contender.version ?? null };
+      return {
+        name: contender.name,
+        version: contender.version ?? null,
+        operations: Object.keys(contender.operations),
+      };
     }
-    case 'sign': {
-      const signature = await contender.sign[request.operation](Buffer.from(request.message, 'base64'));
-      return Buffer.from(signature).toString('base64');
+    case 'call': {
+      const answer = await contender.operations[request.operation](Buffer.from(request.input, 'base64'));
+      return Buffer.from(answer).toString('base64');
     }
     case 'measure': {
-      const message = Buffer.from(request.message, 'base64');
-      const sign = contender.sign[request.operation];
-      const segment = await measure(() => sign(message), {
+      const input = Buffer.from(request.input, 'base64');
+      const operation = contender.operations[request.operation];
+      const segment = await measure(() => operation(input), {
         concurrency: request.concurrency,
         durationMs: request.durationMs,
         warmupMs: request.warmupMs,

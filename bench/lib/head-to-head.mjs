@@ -11,17 +11,30 @@
  * worst delay and the idle control thread's.
  */
 import { fork, spawnSync } from 'node:child_process';
-import { constants, createPublicKey, randomBytes, verify } from 'node:crypto';
+import {
+  constants,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  publicEncrypt,
+  randomBytes,
+  verify,
+} from 'node:crypto';
 import { join } from 'node:path';
-import { KEYS, SIGN_OPERATIONS } from '../contenders/common.mjs';
+import { OPERATIONS } from '../contenders/common.mjs';
 import { round, SEGMENT_MS } from './measure.mjs';
 import { log, PAYLOAD } from './suite.mjs';
 import { ROOT } from './workspace.mjs';
 
-/** The contenders, in table order; `keyswitch` first, the reference (`raw-pkcs11js`) second. */
+/**
+ * The contenders, in table order; `keyswitch` first, the reference (`raw-pkcs11js`) second. graphene-pk11
+ * and node-webcrypto-p11 are measured on the signatures (the anchors of the issue), keyswitch and raw
+ * pkcs11js on every operation.
+ */
 export const CONTENDERS = [
   { id: 'keyswitch', label: 'keyswitch' },
-  { id: 'raw-pkcs11js', label: 'raw pkcs11js (C_SignAsync)' },
+  { id: 'raw-pkcs11js', label: 'raw pkcs11js (async calls)' },
   { id: 'graphene-pk11', label: 'graphene-pk11' },
   { id: 'node-webcrypto-p11', label: 'node-webcrypto-p11 (a Crypto per call in flight)' },
   { id: 'keyswitch-worker', label: "keyswitch, execution: 'worker'" },
@@ -38,7 +51,7 @@ export async function runHeadToHead({ env, concurrencies, durationMs, warmupMs }
   const setup = await Contender.start(env);
   const publicKeys = await setup.ask({ type: 'create-keys' });
   await setup.close();
-  const message = randomBytes(PAYLOAD.sign);
+  const inputs = makeInputs(publicKeys);
   const cells = [];
   const versions = {};
   const unavailable = {};
@@ -50,27 +63,26 @@ export async function runHeadToHead({ env, concurrencies, durationMs, warmupMs }
         try {
           const opened = await contender.ask({ type: 'open', contender: id, sessions: concurrency });
           if (opened.version) versions[id] = opened.version;
-          for (const operation of SIGN_OPERATIONS) {
-            const signature = await contender.ask({
-              type: 'sign',
-              operation,
-              message: message.toString('base64'),
-            });
-            checkSignature(id, operation, publicKeys[operation], message, Buffer.from(signature, 'base64'));
+          const operations = opened.operations.filter((operation) => operation in inputs);
+          for (const operation of operations) {
+            const answer = await contender.ask({ type: 'call', operation, input: inputs[operation].base64 });
+            if (!inputs[operation].check(Buffer.from(answer, 'base64'))) {
+              throw new Error(`${operation}: a wrong answer (checked with node:crypto)`);
+            }
           }
           // A fresh process compiles its hot path during its first few thousand calls: warm every
           // operation up before any cell is timed, the same for every contender.
-          for (const operation of SIGN_OPERATIONS) {
+          for (const operation of operations) {
             await contender.ask({
               type: 'measure',
               operation,
               concurrency,
               durationMs: 1,
               warmupMs: warmupMs * 4,
-              message: message.toString('base64'),
+              input: inputs[operation].base64,
             });
           }
-          running.push({ id, contender });
+          running.push({ id, contender, operations });
         } catch (error) {
           // A contender that cannot run is reported as such, never left out silently.
           unavailable[id] = error instanceof Error ? error.message : String(error);
@@ -78,8 +90,12 @@ export async function runHeadToHead({ env, concurrencies, durationMs, warmupMs }
           await contender.close().catch(() => undefined);
         }
       }
-      for (const operation of running.length > 0 ? SIGN_OPERATIONS : []) {
-        cells.push(await runCell(running, operation, concurrency, message, { durationMs, warmupMs }));
+      for (const operation of Object.keys(OPERATIONS)) {
+        const contenders = running.filter((entry) => entry.operations.includes(operation));
+        if (contenders.length === 0) continue;
+        cells.push(
+          await runCell(contenders, operation, concurrency, inputs[operation].base64, { durationMs }),
+        );
       }
     } finally {
       for (const { contender } of running) await contender.close().catch(() => undefined);
@@ -89,15 +105,11 @@ export async function runHeadToHead({ env, concurrencies, durationMs, warmupMs }
 }
 
 /** One operation at one concurrency: every contender, in rotating order, segment by segment. */
-async function runCell(running, operation, concurrency, message, { durationMs, warmupMs }) {
+async function runCell(running, operation, concurrency, input, { durationMs }) {
   const rounds = Math.max(1, Math.round(durationMs / SEGMENT_MS));
   const segmentMs = durationMs / rounds;
   const segments = Object.fromEntries(running.map(({ id }) => [id, []]));
-  const request = { type: 'measure', operation, concurrency, message: message.toString('base64') };
-  for (const { id, contender } of running) {
-    await contender.ask({ ...request, durationMs: 1, warmupMs });
-    segments[id] = [];
-  }
+  const request = { type: 'measure', operation, concurrency, input };
   for (let index = 0; index < rounds; index += 1) {
     const order = rotate(running, index);
     for (const { id, contender } of index % 2 === 0 ? order : order.reverse()) {
@@ -107,8 +119,9 @@ async function runCell(running, operation, concurrency, message, { durationMs, w
   const results = Object.fromEntries(Object.entries(segments).map(([id, list]) => [id, summarise(list)]));
   const cell = {
     operation,
-    label: KEYS[operation].label === 'h2h-ecdsa' ? 'ECDSA P-256 sign' : 'RSA-2048 PSS sign',
-    algorithm: KEYS[operation].algorithm,
+    label: OPERATIONS[operation].label,
+    algorithm: OPERATIONS[operation].algorithm ?? 'ECDH',
+    ...(OPERATIONS[operation].note ? { note: OPERATIONS[operation].note } : {}),
     concurrency,
     results,
   };
@@ -123,6 +136,75 @@ async function runCell(running, operation, concurrency, message, { durationMs, w
         : ''),
   );
   return cell;
+}
+
+/**
+ * Each operation's input and the check of a contender's answer, against node:crypto: signatures verified
+ * with the public key, the OAEP plaintext compared with what was encrypted, the ECDH secret compared with
+ * node:crypto's from the peer's private key. HMAC keys never leave the token: every contender's MAC must
+ * equal the first one checked (keyswitch's), so a contender that disagrees with keyswitch is refused.
+ */
+function makeInputs(publicKeys) {
+  const message = randomBytes(PAYLOAD.sign);
+  const cek = randomBytes(PAYLOAD.oaep);
+  const oaepCiphertext = publicEncrypt(
+    {
+      key: createPublicKey(publicKeys['rsa-2048-oaep-decrypt']),
+      padding: constants.RSA_PKCS1_OAEP_PADDING,
+      oaepHash: 'sha1',
+    },
+    cek,
+  );
+  const pan = Buffer.from('4111111111111111');
+  const peer = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const peerSpki = peer.publicKey.export({ format: 'der', type: 'spki' });
+  const sharedSecret = diffieHellman({
+    privateKey: createPrivateKey(peer.privateKey.export({ format: 'pem', type: 'pkcs8' })),
+    publicKey: createPublicKey(publicKeys['ecdh-p256-derive']),
+  });
+  let firstMac;
+  return {
+    'ecdsa-p256-sign': {
+      base64: message.toString('base64'),
+      check: (signature) =>
+        signature.length === 64 &&
+        verify(
+          'sha256',
+          message,
+          { key: createPublicKey(publicKeys['ecdsa-p256-sign']), dsaEncoding: 'ieee-p1363' },
+          signature,
+        ),
+    },
+    'rsa-2048-pss-sign': {
+      base64: message.toString('base64'),
+      check: (signature) =>
+        verify(
+          'sha256',
+          message,
+          {
+            key: createPublicKey(publicKeys['rsa-2048-pss-sign']),
+            padding: constants.RSA_PKCS1_PSS_PADDING,
+            saltLength: 32,
+          },
+          signature,
+        ),
+    },
+    'rsa-2048-oaep-decrypt': {
+      base64: oaepCiphertext.toString('base64'),
+      check: (plaintext) => plaintext.equals(cek),
+    },
+    'hmac-sha-256': {
+      base64: pan.toString('base64'),
+      check: (mac) => {
+        firstMac ??= mac;
+        return mac.length === 32 && mac.equals(firstMac);
+      },
+    },
+    'ecdh-p256-derive': {
+      base64: peerSpki.toString('base64'),
+      check: (secret) => secret.equals(sharedSecret),
+    },
+  };
 }
 
 /** Totals of one contender's segments in one cell. */
@@ -150,21 +232,6 @@ function summarise(segments) {
     errors,
     ...(errors > 0 ? { firstError: segments.find((segment) => segment.firstError)?.firstError } : {}),
   };
-}
-
-/** Verifies a contender's signature with node:crypto, so no cell ever times a wrong answer. */
-function checkSignature(contender, operation, publicKeyPem, message, signature) {
-  const key = createPublicKey(publicKeyPem);
-  const ok =
-    operation === 'ecdsa-p256-sign'
-      ? signature.length === 64 && verify('sha256', message, { key, dsaEncoding: 'ieee-p1363' }, signature)
-      : verify(
-          'sha256',
-          message,
-          { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 },
-          signature,
-        );
-  if (!ok) throw new Error(`${contender} ${operation}: the signature does not verify with node:crypto`);
 }
 
 function rotate(list, by) {

@@ -34,12 +34,16 @@ export const MARKERS = { begin: '<!-- bench:begin -->', end: '<!-- bench:end -->
 
 /**
  * @param {BackendResult[]} backends the backends that ran
+ * @param {Set<string>} [judgedElsewhere] cells (`backend operation`) whose ratio and event-loop budgets
+ *   another measurement judges (the PKCS#11 head-to-head, in processes of their own): shown, not judged
  * @returns {Budget[]}
  */
-export function checkBudgets(backends) {
+export function checkBudgets(backends, judgedElsewhere = new Set()) {
   const budgets = [];
   const cells = backends.flatMap((backend) =>
-    backend.cells.map((cell) => ({ ...cell, backend: backend.backend })),
+    backend.cells
+      .filter((cell) => !judgedElsewhere.has(`${backend.backend} ${cell.operation}`))
+      .map((cell) => ({ ...cell, backend: backend.backend })),
   );
   const name = (cell) => `${cell.backend} ${cell.operation} ×${cell.concurrency}`;
 

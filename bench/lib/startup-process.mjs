@@ -8,7 +8,7 @@
  */
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
-import { KEYS, sha256, tokenLabel } from '../contenders/common.mjs';
+import { OPERATIONS, sha256, tokenLabel } from '../contenders/common.mjs';
 
 const mode = process.argv[2];
 const env = process.env;
@@ -48,7 +48,7 @@ if (mode === 'import-core') {
   library.C_Login(session, pk.CKU_USER, env.KEYSWITCH_SOFTHSM2_PIN);
   library.C_FindObjectsInit(session, [
     { type: pk.CKA_CLASS, value: pk.CKO_PRIVATE_KEY },
-    { type: pk.CKA_LABEL, value: KEYS['ecdsa-p256-sign'].label },
+    { type: pk.CKA_LABEL, value: OPERATIONS['ecdsa-p256-sign'].key },
   ]);
   const [key] = library.C_FindObjects(session, 1);
   library.C_FindObjectsFinal(session);
