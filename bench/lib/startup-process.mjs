@@ -25,11 +25,20 @@ if (mode === 'import-core') {
   const imported = performance.now();
   const ks = await Keyswitch.fromConfig(configuration(env, 1), { env });
   const loaded = performance.now();
+  // What the first signature does anyway, in steps: open the provider (module, sessions, login), learn
+  // its capabilities (the probe), then sign (the key looked up and checked, the signature).
+  const provider = await ks.provider('hsm');
+  const opened = performance.now();
+  await provider.capabilities();
+  const probed = performance.now();
   await ks.signer('ecdsa-p256-sign').sign(message, { format: 'P1363' });
   const signed = performance.now();
   Object.assign(result, {
     importMs: round(imported - started),
     fromConfigMs: round(loaded - imported),
+    openProviderMs: round(opened - loaded),
+    capabilitiesMs: round(probed - opened),
+    keyAndSignMs: round(signed - probed),
     firstSignMs: round(signed - loaded),
     fromConfigAndFirstSignMs: round(signed - imported),
     firstSignatureMs: round(signed),
