@@ -16,7 +16,13 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release, tmpdir, totalmem, type } from 'node:os';
 import { join } from 'node:path';
-import { CONTENDERS, runHeadToHead, runStartup, STARTUP_MODES } from './lib/head-to-head.mjs';
+import {
+  CONTENDERS,
+  runHeadToHead,
+  runNssEventLoop,
+  runStartup,
+  STARTUP_MODES,
+} from './lib/head-to-head.mjs';
 import { headToHeadBudgets, headToHeadConsole, headToHeadMarkdown } from './lib/head-to-head-report.mjs';
 import { EVENT_LOOP_RESOLUTION_MS, SEGMENT_MS } from './lib/measure.mjs';
 import { budgetLines, checkBudgets, consoleSummary, MARKERS, markdown } from './lib/report.mjs';
@@ -51,6 +57,7 @@ const backends = [];
 const skipped = [];
 let headToHead;
 let startup;
+let nss;
 const scratch = mkdtempSync(join(tmpdir(), 'keyswitch-bench-'));
 const startedAt = Date.now();
 try {
@@ -75,6 +82,12 @@ try {
           skipped.push({ backend: `head-to-head ${contender}`, reason });
         }
         startup = runStartup({ env: tokenEnv, repeat: options.startupRepeat });
+        try {
+          nss = runNssEventLoop({ env: tokenEnv });
+        } catch (error) {
+          skipped.push({ backend: 'head-to-head NSS event loop', reason: String(error?.message ?? error) });
+          say(`head-to-head: the NSS event-loop run failed: ${error?.message ?? error}`);
+        }
       } catch (error) {
         skipped.push({ backend, reason: `the head-to-head failed: ${error?.message ?? error}` });
         say(`head-to-head: failed: ${error?.stack ?? error}`);
@@ -125,7 +138,7 @@ machine.loadAverage.after = loadavg().map((value) => Math.round(value * 100) / 1
 // The PKCS#11 operations the head-to-head measured are judged there, each contender in a process of its
 // own; the same-process PKCS#11 cells of those operations are shown for reference.
 const judgedElsewhere = new Set((headToHead?.cells ?? []).map((cell) => `pkcs11 ${cell.operation}`));
-const budgets = [...checkBudgets(backends, judgedElsewhere), ...headToHeadBudgets(headToHead, startup)];
+const budgets = [...checkBudgets(backends, judgedElsewhere), ...headToHeadBudgets(headToHead, startup, nss)];
 const run = {
   machine,
   options: {
@@ -137,6 +150,7 @@ const run = {
   backends,
   headToHead,
   startup,
+  nss,
   skipped,
   budgets,
 };
@@ -158,7 +172,7 @@ if (options.write) {
   await writeFile(`${RESULTS}.tmp`, `${JSON.stringify(run, null, 2)}\n`);
   await rename(`${RESULTS}.tmp`, RESULTS);
   const written = await updateDocs(
-    `${markdown(run)}\n${headToHeadMarkdown(headToHead, startup, CONTENDERS, STARTUP_MODES)}`.trimEnd(),
+    `${markdown(run)}\n${headToHeadMarkdown(headToHead, startup, CONTENDERS, STARTUP_MODES, nss)}`.trimEnd(),
   );
   say(
     `wrote bench/results/latest.json${written ? ' and docs/performance.md' : ''} (${run.options.seconds} s)`,

@@ -19,6 +19,8 @@ export const HEAD_TO_HEAD_BUDGETS = {
   /** Start-up, ms. */
   importCoreMs: 40,
   fromConfigFirstSignMs: 30,
+  /** NSS softokn, 48 RSA-2048 PSS signatures in flight: keyswitch's event-loop max, ms. */
+  nssEventLoopMs: 60,
 };
 
 const B = HEAD_TO_HEAD_BUDGETS;
@@ -27,7 +29,7 @@ const B = HEAD_TO_HEAD_BUDGETS;
  * @param {{ cells: any[], unavailable: Record<string, string> } | undefined} headToHead
  * @param {{ figures: Record<string, Record<string, { median: number, best: number }>>, repeat: number } | undefined} startup
  */
-export function headToHeadBudgets(headToHead, startup) {
+export function headToHeadBudgets(headToHead, startup, nss) {
   const budgets = [];
   const cells = headToHead?.cells ?? [];
   const notRun = {
@@ -166,6 +168,17 @@ export function headToHeadBudgets(headToHead, startup) {
         }
       : notRun),
   });
+  budgets.push({
+    id: 'nss-event-loop',
+    title: `NSS softokn, 48 RSA-2048 PSS signatures in flight: event-loop max < ${B.nssEventLoopMs} ms`,
+    ...(nss
+      ? {
+          pass: nss.keyswitchMaxMs < B.nssEventLoopMs,
+          measured: `keyswitch ${nss.keyswitchMaxMs} ms (pkcs11js with C_SignInit on the main thread: ${nss.rawMaxMs} ms); ${nss.runs.length / 2} fresh processes each`,
+          failing: [],
+        }
+      : notRun),
+  });
   return budgets;
 }
 
@@ -176,8 +189,9 @@ export function headToHeadBudgets(headToHead, startup) {
  * @param {any} startup
  * @param {{ id: string, label: string }[]} contenders
  * @param {{ id: string, label: string }[]} startupModes
+ * @param {{ inFlight: number, runs: { mode: string, opsPerSecond: number, loopMaxMs: number }[] } | undefined} nss
  */
-export function headToHeadMarkdown(headToHead, startup, contenders, startupModes) {
+export function headToHeadMarkdown(headToHead, startup, contenders, startupModes, nss) {
   if (!headToHead) return '';
   const out = [];
   const versions = Object.entries(headToHead.versions)
@@ -228,6 +242,20 @@ export function headToHeadMarkdown(headToHead, startup, contenders, startupModes
       const cell = (key) => (figures?.[key] ? `${figures[key].median} (${figures[key].best})` : '–');
       out.push(
         `| ${label} | ${cell('importMs')} | ${cell('fromConfigMs')} | ${cell('firstSignMs')}${figures?.openProviderMs ? ` (${figures.openProviderMs.median} + ${figures.capabilitiesMs.median} + ${figures.keyAndSignMs.median})` : ''} | ${cell('fromConfigAndFirstSignMs')} | ${cell('firstSignatureMs')} |`,
+      );
+    }
+    out.push('');
+  }
+  if (nss) {
+    out.push(
+      `NSS softokn, ${nss.inFlight} RSA-2048 PSS signatures in flight for three rounds, each run in a fresh process (NSS decrypts the key in every C_SignInit, which pkcs11js runs synchronously):`,
+    );
+    out.push('');
+    out.push('| run | ops/s | event-loop max ms |');
+    out.push('|---|--:|--:|');
+    for (const run of nss.runs) {
+      out.push(
+        `| ${run.mode === 'keyswitch' ? 'keyswitch (NSS profile)' : 'pkcs11js, C_SignInit on the main thread'} | ${run.opsPerSecond} | ${run.loopMaxMs} |`,
       );
     }
     out.push('');

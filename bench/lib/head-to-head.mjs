@@ -310,9 +310,8 @@ export function runStartup({ env, repeat }) {
         encoding: 'utf8',
       });
       if (child.status !== 0) {
-        throw new Error(
-          `start-up ${id} failed (exit ${child.status}): ${child.stderr.trim().split('\n').at(-1)}`,
-        );
+        const reason = child.stderr.split('\n').find((line) => /Error/.test(line)) ?? child.stderr.trim();
+        throw new Error(`start-up ${id} failed (exit ${child.status}): ${reason}`);
       }
       runs[id].push(JSON.parse(child.stdout.trim().split('\n').at(-1)));
     }
@@ -329,4 +328,34 @@ export function runStartup({ env, repeat }) {
     `start-up (median of ${repeat}): import core ${figures['import-core'].importMs.median} ms; keyswitch fromConfig + first sign ${figures.keyswitch.fromConfigAndFirstSignMs.median} ms, process start → first signature ${figures.keyswitch.firstSignatureMs.median} ms; raw pkcs11js ${figures['raw-pkcs11js'].fromConfigAndFirstSignMs.median} ms, ${figures['raw-pkcs11js'].firstSignatureMs.median} ms`,
   );
   return { repeat, figures };
+}
+
+/**
+ * The event loop on NSS softokn (moved here from a unit test: no test asserts a duration), each side in a
+ * fresh process: keyswitch's NSS profile, then pkcs11js with C_SignInit on the main thread, 48 RSA-2048
+ * PSS signatures in flight for three rounds. Run twice each, interleaved; reports every run.
+ *
+ * @param {{ env: Record<string, string> }} options
+ */
+export function runNssEventLoop({ env }) {
+  const runs = [];
+  for (let index = -1; index < 2; index += 1) {
+    for (const mode of index < 0 ? ['create-key'] : ['keyswitch', 'raw']) {
+      const child = spawnSync(process.execPath, [join(ROOT, 'bench', 'lib', 'nss-process.mjs'), mode], {
+        cwd: join(ROOT, 'bench'),
+        env,
+        encoding: 'utf8',
+      });
+      if (child.status !== 0) {
+        const reason = child.stderr.split('\n').find((line) => /Error/.test(line)) ?? child.stderr.trim();
+        throw new Error(`NSS ${mode} failed (exit ${child.status}): ${reason}`);
+      }
+      if (index >= 0) runs.push(JSON.parse(child.stdout.trim().split('\n').at(-1)));
+    }
+  }
+  const worst = (mode) => Math.max(...runs.filter((run) => run.mode === mode).map((run) => run.loopMaxMs));
+  log(
+    `NSS event loop, 48 RSA-2048 PSS in flight: keyswitch max ${worst('keyswitch')} ms, raw ${worst('raw')} ms`,
+  );
+  return { inFlight: 48, runs, keyswitchMaxMs: worst('keyswitch'), rawMaxMs: worst('raw') };
 }
