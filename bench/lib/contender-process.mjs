@@ -6,6 +6,7 @@
  *   { type: 'call', operation, input }           one answer (base64), for the parent to check
  *   { type: 'measure', operation, concurrency, durationMs, warmupMs, input }
  *                                                one timed segment: operations, seconds, CPU, event loop
+ *   { type: 'idle', durationMs }                 the process's CPU while it waits (cores)
  *   { type: 'create-keys' }                      the keys of the head-to-head, made through keyswitch;
  *                                                answers their public keys (PEM)
  *   { type: 'close' }                            closes the contender and exits
@@ -69,6 +70,16 @@ async function handle(request) {
         p50Ms: segment.latency.count > 0 ? segment.latency.percentile(50) / 1e6 : null,
         p99Ms: segment.latency.count > 0 ? segment.latency.percentile(99) / 1e6 : null,
       };
+    }
+    case 'idle': {
+      // The process's CPU while it waits, measured the way a segment is (event-loop monitor and control
+      // thread running): a cost per second, not per operation, subtracted from each segment's CPU.
+      const segment = await measure(() => new Promise((resolve) => setTimeout(resolve, request.durationMs)), {
+        concurrency: 1,
+        durationMs: request.durationMs,
+        maxOperations: 1,
+      });
+      return { seconds: segment.seconds, cpuSeconds: segment.cpu.processSeconds };
     }
     case 'close': {
       await contender?.close();

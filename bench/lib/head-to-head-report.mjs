@@ -203,7 +203,8 @@ export function headToHeadMarkdown(headToHead, startup, contenders, startupModes
     `One token, the same keys, N sessions for N calls in flight in every contender (${versions}). ` +
       'keyswitch through its public API: `Keyswitch.fromConfig`, keys by RFC 7512 URI, ' +
       "`signer(name).sign(message, { format: 'P1363' })`. CPU is the contender process's own " +
-      '(`process.cpuUsage`, all its threads) per operation.',
+      '(`process.cpuUsage`, all its threads) per operation, less what the same process uses idle (the ' +
+      'event-loop monitor and control thread, measured once per process: a cost per second).',
   );
   out.push('');
   for (const [id, reason] of Object.entries(headToHead.unavailable)) {

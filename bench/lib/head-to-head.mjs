@@ -82,7 +82,8 @@ export async function runHeadToHead({ env, concurrencies, durationMs, warmupMs }
               input: inputs[operation].base64,
             });
           }
-          running.push({ id, contender, operations });
+          const idle = await contender.ask({ type: 'idle', durationMs: Math.max(250, warmupMs * 2) });
+          running.push({ id, contender, operations, idleCores: idle.cpuSeconds / idle.seconds });
         } catch (error) {
           // A contender that cannot run is reported as such, never left out silently.
           unavailable[id] = error instanceof Error ? error.message : String(error);
@@ -116,7 +117,10 @@ async function runCell(running, operation, concurrency, input, { durationMs }) {
       segments[id].push(await contender.ask({ ...request, durationMs: segmentMs, warmupMs: 0 }));
     }
   }
-  const results = Object.fromEntries(Object.entries(segments).map(([id, list]) => [id, summarise(list)]));
+  const idleCores = Object.fromEntries(running.map(({ id, idleCores: cores }) => [id, cores]));
+  const results = Object.fromEntries(
+    Object.entries(segments).map(([id, list]) => [id, summarise(list, idleCores[id])]),
+  );
   const cell = {
     operation,
     label: OPERATIONS[operation].label,
@@ -207,11 +211,16 @@ function makeInputs(publicKeys) {
   };
 }
 
-/** Totals of one contender's segments in one cell. */
-function summarise(segments) {
+/**
+ * Totals of one contender's segments in one cell. CPU per operation leaves out what the process spends
+ * while idle (`idleCores`: the event-loop monitor, the control thread, anything the library does on its
+ * own), which is a cost per second: left in, it would weigh most on the slowest contender.
+ */
+function summarise(segments, idleCores) {
   const operations = segments.reduce((sum, segment) => sum + segment.operations, 0);
   const seconds = segments.reduce((sum, segment) => sum + segment.seconds, 0);
   const cpuSeconds = segments.reduce((sum, segment) => sum + segment.cpuSeconds, 0);
+  const busySeconds = Math.max(0, cpuSeconds - idleCores * seconds);
   const machine = segments.every((segment) => segment.machineSeconds !== null)
     ? segments.reduce((sum, segment) => sum + segment.machineSeconds, 0)
     : undefined;
@@ -221,8 +230,9 @@ function summarise(segments) {
     operations,
     seconds: round(seconds, 3),
     opsPerSecond: round(operations / seconds, 1),
-    cpuMicrosPerOperation: operations > 0 ? round((cpuSeconds * 1e6) / operations, 1) : null,
+    cpuMicrosPerOperation: operations > 0 ? round((busySeconds * 1e6) / operations, 1) : null,
     processCores: round(cpuSeconds / seconds, 2),
+    idleCores: round(idleCores, 3),
     ...(machine === undefined ? {} : { otherCores: round(Math.max(0, (machine - cpuSeconds) / seconds), 2) }),
     // The median of the segments' medians, and the worst segment's p99.
     p50Ms: p50s.length > 0 ? round(p50s.sort((a, b) => a - b)[Math.floor(p50s.length / 2)], 3) : null,
