@@ -288,13 +288,13 @@ export async function run(options) {
       algorithm: 'ECDSA_SHA_256',
       note: 'CKM_ECDSA over a SHA-256 digest computed in the process',
       rawName: 'pkcs11js C_SignInit + C_SignAsync, N sessions',
-      keyswitch: () => signer.sign(message),
+      keyswitch: () => signer.sign(message, { format: 'P1363' }),
       raw: () => withSession(rawCalls.ecdsa),
       sync: syncCalls.ecdsa,
       check: () =>
         sameAnswer(
           'ECDSA',
-          () => signer.sign(message),
+          () => signer.sign(message, { format: 'P1363' }),
           () => withSession(rawCalls.ecdsa),
           (signature) =>
             verify(

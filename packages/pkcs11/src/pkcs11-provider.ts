@@ -4,8 +4,6 @@ import {
   type Capabilities,
   type CipherInput,
   type CreateKeyRequest,
-  ecdsaDerToP1363,
-  ecdsaP1363ToDer,
   type KeyDescription,
   type KeyFacts,
   type KeyList,
@@ -16,6 +14,7 @@ import {
   type ParsedPublicKey,
   Secret,
   type SignInput,
+  type SigningTraits,
 } from '@keyswitch/core';
 import type { ProbeResult } from './lib/capability-probe.js';
 import { blobAad, blobHeader, decodeBlob, encodeBlob } from './lib/ciphertext-blob.js';
@@ -45,6 +44,15 @@ import { type Pkcs11ProfileName, pkcs11Profile } from './profiles.js';
 import { checkOptions, type Pkcs11ProviderOptions, type Pkcs11TokenInfo } from './provider-options.js';
 
 export type { Pkcs11ProviderOptions, Pkcs11TokenInfo } from './provider-options.js';
+
+/**
+ * CKM_ECDSA answers r || s and C_Verify takes it: signatures cross the provider in that form, so the core
+ * converts one only when the caller asks for DER. Messages of any length are hashed here.
+ */
+const PKCS11_SIGNING: SigningTraits = Object.freeze({
+  ecdsaSignatureFormat: 'P1363',
+  rawMessageBytes: Object.freeze({ min: 0, max: Number.POSITIVE_INFINITY }),
+});
 
 /**
  * A keyswitch provider on a PKCS#11 token: AWS CloudHSM, an on-premises HSM, SoftHSM2 or NSS softokn.
@@ -176,7 +184,7 @@ export class Pkcs11Provider extends KeyProvider {
         this.#probe = undefined;
         throw error;
       });
-    return this.#probe.then((result) => result.capabilities);
+    return this.#probe.then((result) => ({ ...result.capabilities, signing: PKCS11_SIGNING }));
   }
 
   protected async onDescribeKey(ref: string): Promise<KeyDescription> {
@@ -285,7 +293,7 @@ export class Pkcs11Provider extends KeyProvider {
           data: digest,
           outputLength: 2 * spec.coordinateBytes!,
         });
-        return ecdsaP1363ToDer(raw);
+        return new Uint8Array(raw);
       }
       const pss = info.family === 'RSA_PSS';
       const signature = await this.#crypto.call(session, resolved, privateKey, {
@@ -311,13 +319,13 @@ export class Pkcs11Provider extends KeyProvider {
       const spec = keySpecInfo(resolved.spec);
       let call: Extract<CryptoCall, { op: 'verify' }>;
       if (info.family === 'ECDSA') {
-        let raw: Uint8Array;
-        try {
-          raw = ecdsaDerToP1363(input.signature, spec.coordinateBytes!);
-        } catch {
-          return false; // not a DER signature of this curve's size
-        }
-        call = { op: 'verify', mechanism: ECDSA_MECHANISM, data: digest, signature: Buffer.from(raw) };
+        // P1363 of this curve's size: the core converts and length-checks the caller's signature.
+        call = {
+          op: 'verify',
+          mechanism: ECDSA_MECHANISM,
+          data: digest,
+          signature: Buffer.from(input.signature),
+        };
       } else {
         if (input.signature.length !== spec.bits / 8) return false;
         const pss = info.family === 'RSA_PSS';
