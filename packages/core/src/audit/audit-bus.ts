@@ -15,6 +15,7 @@ export class AuditBus {
   /** Each listener and the operations it asked for (`undefined`: all of them). */
   readonly #listeners = new Map<AuditListener, ReadonlySet<AuditOperation> | undefined>();
   readonly #warned = new WeakSet<AuditListener>();
+  readonly #gates = new Set<() => void>();
 
   /**
    * Adds a listener, for every operation or only `operations` (so that a listener that needs a few,
@@ -26,6 +27,31 @@ export class AuditBus {
     return () => {
       this.#listeners.delete(listener);
     };
+  }
+
+  /**
+   * Adds a check every key operation passes before it runs: a gate that throws refuses the operation
+   * with its error (`audit.failClosed` adds the audit file's `check`). Returns a function that removes it.
+   *
+   * @example
+   * ```ts
+   * const remove = bus.addGate(() => sink.check()); // AUDIT_UNAVAILABLE while nothing can be recorded
+   * ```
+   */
+  addGate(gate: () => void): () => void {
+    this.#gates.add(gate);
+    return () => {
+      this.#gates.delete(gate);
+    };
+  }
+
+  /**
+   * Runs every gate; a provider calls this before each operation.
+   *
+   * @throws what a gate throws (AUDIT_UNAVAILABLE)
+   */
+  admit(): void {
+    for (const gate of this.#gates) gate();
   }
 
   /** Whether anyone is listening (so callers can skip building events). */
