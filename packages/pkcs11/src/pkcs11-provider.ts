@@ -4,8 +4,6 @@ import {
   type Capabilities,
   type CipherInput,
   type CreateKeyRequest,
-  ecdsaDerToP1363,
-  ecdsaP1363ToDer,
   type KeyDescription,
   type KeyFacts,
   type KeyList,
@@ -16,6 +14,7 @@ import {
   type ParsedPublicKey,
   Secret,
   type SignInput,
+  type SigningTraits,
 } from '@keyswitch/core';
 import { type ProbeResult, probeCapabilities } from './lib/capability-probe.js';
 import { blobAad, blobHeader, decodeBlob, encodeBlob } from './lib/ciphertext-blob.js';
@@ -56,6 +55,12 @@ import { type Pkcs11ProfileName, pkcs11Profile } from './profiles.js';
 import { checkOptions, type Pkcs11ProviderOptions, type Pkcs11TokenInfo } from './provider-options.js';
 
 export type { Pkcs11ProviderOptions, Pkcs11TokenInfo } from './provider-options.js';
+
+/** CKM_ECDSA signs and verifies r || s; the core hashes, so a token takes any message length. */
+const PKCS11_SIGNING: SigningTraits = Object.freeze({
+  ecdsaSignatureFormat: 'P1363',
+  rawMessageBytes: Object.freeze({ min: 0, max: Number.POSITIVE_INFINITY }),
+});
 
 /**
  * A keyswitch provider on a PKCS#11 token: AWS CloudHSM, an on-premises HSM, SoftHSM2 or NSS softokn.
@@ -181,7 +186,12 @@ export class Pkcs11Provider extends KeyProvider {
         this.#probe = undefined;
         throw error;
       });
-    return this.#probe.then((result) => result.capabilities);
+    return this.#probe.then((result) => ({ ...result.capabilities, signing: PKCS11_SIGNING }));
+  }
+
+  /** A label no object has: random, and in the `keyswitch-nonexistent-` namespace. */
+  protected override onNonexistentKeyRef(): string {
+    return `pkcs11:object=keyswitch-nonexistent-${randomBytes(12).toString('hex')};type=private`;
   }
 
   protected async onDescribeKey(ref: string): Promise<KeyDescription> {
@@ -302,7 +312,7 @@ export class Pkcs11Provider extends KeyProvider {
           data: digest,
           outputLength: 2 * spec.coordinateBytes!,
         });
-        return ecdsaP1363ToDer(raw);
+        return new Uint8Array(raw); // r || s, the native format the manifest declares
       }
       const pss = info.family === 'RSA_PSS';
       const signature = await this.#crypto.call(session, resolved, privateKey, {
@@ -328,12 +338,8 @@ export class Pkcs11Provider extends KeyProvider {
       const spec = keySpecInfo(resolved.spec);
       let call: Extract<WorkerCall, { op: 'verify' }>;
       if (info.family === 'ECDSA') {
-        let raw: Uint8Array;
-        try {
-          raw = ecdsaDerToP1363(input.signature, spec.coordinateBytes!);
-        } catch {
-          return false; // not a DER signature of this curve's size
-        }
+        // r || s of this curve's size: the core converted (or replaced) the caller's signature once.
+        const raw = input.signature;
         call = { op: 'verify', mechanism: ECDSA_MECHANISM, data: digest, signature: Buffer.from(raw) };
       } else {
         if (input.signature.length !== spec.bits / 8) return false;

@@ -646,21 +646,6 @@ export abstract class KeyProvider {
     });
   }
 
-  /**
-   * Runs a backend-specific operation through the core's audit and error handling.
-   *
-   * @deprecated Declare the operation in {@link Capabilities.extensions} and use
-   * {@link KeyProvider.runExtension}, or for imports implement `onImportKey`.
-   */
-  protected runOperation<T>(
-    operation: AuditOperation,
-    target: { ref?: string; algorithm?: Algorithm },
-    body: () => Promise<T>,
-    call: CallContext = {},
-  ): Promise<T> {
-    return this.#run(operation, call, target, body);
-  }
-
   // ---- internals ---------------------------------------------------------------------------------
 
   async #run<T>(
