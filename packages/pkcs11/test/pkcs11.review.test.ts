@@ -295,7 +295,7 @@ describe.skipIf(skip)('PKCS#11 security review regressions', () => {
       decoy(same, 'r5-same');
       const error = await expectCode(
         provider.getPublicKey('pkcs11:object=r5-same;type=private'),
-        'INVALID_INPUT',
+        'AMBIGUOUS_KEY',
       );
       expect(error.message).toContain('more than one public key');
     } finally {

@@ -11,7 +11,7 @@ import type { TokenContext } from './token-context.js';
 /**
  * Refuses a label another key on the token already has: labels name keys, so they must be unique.
  *
- * @throws INVALID_INPUT when a private, secret or public key has the label
+ * @throws KEY_EXISTS when a private, secret or public key has the label
  * @example
  * ```ts
  * assertLabelFree(context, session, 'acs-signing');
@@ -25,7 +25,7 @@ export function assertLabelFree(context: TokenContext, session: PooledSession, l
     ]);
     if (found.length > 0) {
       throw new KeyswitchError(
-        'INVALID_INPUT',
+        'KEY_EXISTS',
         `a key labelled "${label}" already exists on token "${context.token.label}"; labels name keys, so they must be unique`,
       );
     }
