@@ -23,6 +23,8 @@
  * - `LOCKED`: a resource (a keystore file) is held by another process.
  * - `CLOSED`: the object was closed and can no longer be used.
  * - `INTERNAL`: a backend failure that fits no other code.
+ * - `AUDIT_UNAVAILABLE`: the audit trail cannot be written and `audit.failClosed` is set, so the operation
+ *   was refused rather than run unaudited (retryable: it passes again once the trail is written).
  */
 export type ErrorCode =
   | 'KEY_NOT_FOUND'
@@ -41,7 +43,8 @@ export type ErrorCode =
   | 'CONFIG_INVALID'
   | 'LOCKED'
   | 'CLOSED'
-  | 'INTERNAL';
+  | 'INTERNAL'
+  | 'AUDIT_UNAVAILABLE';
 
 /** Every code, for iteration and validation. */
 export const ERROR_CODES: readonly ErrorCode[] = [
@@ -62,9 +65,14 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   'LOCKED',
   'CLOSED',
   'INTERNAL',
+  'AUDIT_UNAVAILABLE',
 ];
 
-const RETRYABLE_BY_DEFAULT: ReadonlySet<ErrorCode> = new Set(['THROTTLED', 'UNAVAILABLE']);
+const RETRYABLE_BY_DEFAULT: ReadonlySet<ErrorCode> = new Set([
+  'THROTTLED',
+  'UNAVAILABLE',
+  'AUDIT_UNAVAILABLE',
+]);
 
 /** Where an error came from, and anything a caller needs to act on it. */
 export interface KeyswitchErrorOptions {

@@ -661,6 +661,7 @@ export abstract class KeyProvider {
     this.#inFlight += 1;
     try {
       if (this.#closing) throw new KeyswitchError('CLOSED', 'the provider is closed');
+      this.#audit.admit();
       if (target !== request)
         throw new KeyswitchError('INVALID_INPUT', `${operation} needs a request object`);
       const result = await body();
