@@ -331,7 +331,6 @@ export class AwsKmsProvider extends KeyProvider {
     return `alias/keyswitch-nonexistent-${randomUUID()}`;
   }
 
-
   /**
    * Re-encrypts ciphertext under another key inside KMS (ReEncrypt): the plaintext never leaves KMS.
    * For key rotation across keys, and for moving data between tenants' keys.
