@@ -22,12 +22,6 @@ export const KMS_CAPABILITIES: Capabilities = Object.freeze({
   }),
   deletionWindowDays: Object.freeze({ min: 7, max: 30 }),
   importKinds: Object.freeze(['private', 'secret'] as const),
-  // KMS returns DER and signs RAW messages of 1 to 4,096 bytes; the core hashes any other message.
-  signing: Object.freeze({
-    ecdsaSignatureFormat: 'DER',
-    rawMessageBytes: Object.freeze({ min: 1, max: KMS_MAX_RAW_MESSAGE_BYTES }),
-  }),
-  // Every KMS-only operation, each run through the core's checks and audit.
   extensions: Object.freeze({
     reEncrypt: Object.freeze({ changesState: false }),
     enableKeyRotation: Object.freeze({ changesState: true }),
@@ -37,6 +31,11 @@ export const KMS_CAPABILITIES: Capabilities = Object.freeze({
     updateAlias: Object.freeze({ changesState: true }),
     deleteAlias: Object.freeze({ changesState: true }),
     listAliases: Object.freeze({ changesState: false }),
+  }),
+  // KMS returns DER and signs RAW messages of 1 to 4,096 bytes; the core hashes any other message.
+  signing: Object.freeze({
+    ecdsaSignatureFormat: 'DER',
+    rawMessageBytes: Object.freeze({ min: 1, max: KMS_MAX_RAW_MESSAGE_BYTES }),
   }),
   notes: Object.freeze([
     'AWS KMS: keys in FIPS 140-3 validated HSMs; ECC_SECG_P256K1, SM2, HMAC_224 and ML-DSA keys are outside keyswitch and are skipped',
