@@ -274,7 +274,7 @@ describe.skipIf(skip)('PKCS#11 security review regressions', () => {
       ).toHaveLength(1);
       for (const result of results) {
         if (result.status === 'rejected')
-          expect((result.reason as KeyswitchError).code).toBe('INVALID_INPUT');
+          expect((result.reason as KeyswitchError).code).toBe('KEY_EXISTS');
       }
       expect((await provider.describeKey(`pkcs11:object=${label};type=private`)).spec).toBe('ECC_NIST_P256');
     }
