@@ -273,8 +273,7 @@ describe.skipIf(skip)('PKCS#11 security review regressions', () => {
         which.name,
       ).toHaveLength(1);
       for (const result of results) {
-        if (result.status === 'rejected')
-          expect((result.reason as KeyswitchError).code).toBe('KEY_EXISTS');
+        if (result.status === 'rejected') expect((result.reason as KeyswitchError).code).toBe('KEY_EXISTS');
       }
       expect((await provider.describeKey(`pkcs11:object=${label};type=private`)).spec).toBe('ECC_NIST_P256');
     }
