@@ -187,6 +187,11 @@ export class Pkcs11Provider extends KeyProvider {
     return this.#probe.then((result) => ({ ...result.capabilities, signing: PKCS11_SIGNING }));
   }
 
+  /** A label no object has: random, and in the `keyswitch-nonexistent-` namespace. */
+  protected override onNonexistentKeyRef(): string {
+    return `pkcs11:object=keyswitch-nonexistent-${randomBytes(12).toString('hex')};type=private`;
+  }
+
   protected async onDescribeKey(ref: string): Promise<KeyDescription> {
     const capabilities = await this.capabilities();
     return this.#runner.withKey(

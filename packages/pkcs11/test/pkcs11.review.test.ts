@@ -251,7 +251,7 @@ describe.skipIf(skip)('PKCS#11 security review regressions', () => {
       decoy(same, 'r5-same');
       const error = await expectCode(
         provider.getPublicKey('pkcs11:object=r5-same;type=private'),
-        'INVALID_INPUT',
+        'AMBIGUOUS_KEY',
       );
       expect(error.message).toContain('more than one public key');
     } finally {
@@ -273,8 +273,7 @@ describe.skipIf(skip)('PKCS#11 security review regressions', () => {
         which.name,
       ).toHaveLength(1);
       for (const result of results) {
-        if (result.status === 'rejected')
-          expect((result.reason as KeyswitchError).code).toBe('INVALID_INPUT');
+        if (result.status === 'rejected') expect((result.reason as KeyswitchError).code).toBe('KEY_EXISTS');
       }
       expect((await provider.describeKey(`pkcs11:object=${label};type=private`)).spec).toBe('ECC_NIST_P256');
     }

@@ -13,7 +13,7 @@ import type { TokenContext } from './token-context.js';
 /**
  * Refuses a label another key on the token already has: labels name keys, so they must be unique.
  *
- * @throws INVALID_INPUT when a private, secret or public key has the label
+ * @throws KEY_EXISTS when a private, secret or public key has the label
  * @example
  * ```ts
  * assertLabelFree(context, session, 'acs-signing');
@@ -27,7 +27,7 @@ export function assertLabelFree(context: TokenContext, session: Handle, label: s
     ]);
     if (found.length > 0) {
       throw new KeyswitchError(
-        'INVALID_INPUT',
+        'KEY_EXISTS',
         `a key labelled "${label}" already exists on token "${context.token.label}"; labels name keys, so they must be unique`,
       );
     }
