@@ -9,7 +9,8 @@
  *   pnpm bench -- --quick                       # a smoke run: short cells, writes nothing
  * Options: --backends soft-hsm,pkcs11,aws-kms,head-to-head  --concurrency 1,8,64  --duration SECONDS
  * (per side per cell, default 1.2)  --memory-operations N (default 100000)  --startup-runs N (default 7)
- * --audit-lines N (the audit-verify cell, default 1000000; 0 skips it)  --quick  --no-write  --help
+ * --audit-lines N (the audit-verify cell, default 1000000; 0 skips it)  --soak N (aws-kms: N signs, RSS and heap
+ * sampled; e.g. 1000000)  --quick  --no-write  --help
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -220,6 +221,7 @@ function parseArguments(argv) {
     memoryOperations: 100_000,
     startupRepeat: 7,
     auditLines: 1_000_000,
+    soakOperations: 0,
     write: true,
   };
   for (let index = 0; index < argv.length; index += 1) {
@@ -273,6 +275,12 @@ function parseArguments(argv) {
         if (!Number.isInteger(count) || count < 0)
           usage('--audit-lines takes a whole number (0 skips the cell)');
         parsed.auditLines = count;
+        break;
+      }
+      case '--soak': {
+        const count = Number(value());
+        if (!Number.isInteger(count) || count < 0) usage('--soak takes a whole number of operations');
+        parsed.soakOperations = count;
         break;
       }
       case '--quick':
@@ -331,6 +339,7 @@ function childOptions(parsed) {
     durationMs: parsed.durationMs,
     warmupMs: parsed.warmupMs,
     memoryOperations: parsed.memoryOperations,
+    soakOperations: parsed.soakOperations,
   };
 }
 

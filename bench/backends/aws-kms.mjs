@@ -8,6 +8,7 @@ import { constants, createPublicKey, generateKeyPairSync, publicEncrypt, randomB
 import { formatOneEnvelope, rawCommittedEnvelope, rawEnvelope } from '../lib/raw-envelope.mjs';
 import { envelopeOperations, log, PAYLOAD, runCells, withDefaults } from '../lib/suite.mjs';
 import { importDependency, importPackage } from '../lib/workspace.mjs';
+import { soak, throttlingCells } from './aws-kms-faults.mjs';
 
 const CONTEXT = { table: 'cards', tenant: 't1' };
 const SECRET_VARIABLE = 'KEYSWITCH_BENCH_KMS_SECRET';
@@ -256,6 +257,24 @@ export async function run(options) {
     await fresh.close();
   }
 
+  // ---- throttling (the retry budget) and the soak --------------------------------------------------
+  const open = () =>
+    awsKms.AwsKmsProvider.open({
+      endpoint: server.endpoint,
+      region: server.region,
+      credentials: { ...credentials },
+    });
+  const throttling = await throttlingCells({
+    server,
+    open,
+    message,
+    durationMs: Math.max(2_000, options.durationMs * 2),
+  });
+  const soaked =
+    options.soakOperations > 0
+      ? await soak({ open, message, operations: options.soakOperations })
+      : undefined;
+
   await keyring.close();
   await ks.close();
   client.destroy();
@@ -268,5 +287,7 @@ export async function run(options) {
     cells,
     memory: [],
     envelopeCalls,
+    throttling,
+    ...(soaked ? { soak: soaked } : {}),
   };
 }

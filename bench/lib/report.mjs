@@ -257,6 +257,37 @@ export function markdown(run) {
       }
       out.push('');
     }
+    if (backend.throttling?.length) {
+      out.push(
+        'Under throttling (kms-local throttles a share of Sign requests; default retry settings, 64 in flight):',
+      );
+      out.push('');
+      out.push('| throttled | ops/s | worst latency ms | failures |');
+      out.push('|--:|--:|--:|---|');
+      for (const cell of backend.throttling) {
+        const failures = Object.entries(cell.failures)
+          .map(([code, count]) => `${code} ${count}`)
+          .join(', ');
+        out.push(
+          `| ${Math.round(cell.throttleRate * 100)}% | ${fmt(cell.opsPerSecond)} | ${fmt(cell.worstMs)} | ${failures || 'none'} |`,
+        );
+      }
+      out.push('');
+    }
+    if (backend.soak) {
+      const failed = Object.entries(backend.soak.failures ?? {})
+        .map(([code, count]) => `${code} ${count}`)
+        .join(', ');
+      out.push(
+        `Soak: ${fmt(backend.soak.operations)} signs in ${backend.soak.seconds} s, 64 in flight, failures: ${failed || 'none'} (RSS and heap after GC, MB):`,
+      );
+      out.push('');
+      out.push('| operations | RSS MB | heap MB |');
+      out.push('|--:|--:|--:|');
+      for (const sample of backend.soak.samples)
+        out.push(`| ${fmt(sample.operations)} | ${sample.rssMB} | ${sample.heapMB} |`);
+      out.push('');
+    }
     if (backend.slowToken?.length) {
       out.push(
         'Slow token (fault layer on the worker threads; goals: loop max at the monitor resolution, timeouts within +100 ms):',

@@ -14,11 +14,12 @@ import {
   type KeyFacts,
   type KeyList,
   KeyProvider,
-  KeyswitchError,
   type MacAlgorithm,
   type ParsedPublicKey,
+  parseWithSchema,
   type SignInput,
 } from '@keyswitch/core';
+import { awsKmsOptionsSchema } from './config.js';
 import {
   createKmsAlias,
   deleteKmsAlias,
@@ -104,18 +105,13 @@ export class AwsKmsProvider extends KeyProvider {
       enabled: cachePublicKeys,
       ttlMs: options.keyStateTtlMs ?? KMS_REQUEST_DEFAULTS.keyStateTtlMs,
     });
-    if ((this.#localVerify || this.#localEncrypt) && !cachePublicKeys) {
-      throw new KeyswitchError('CONFIG_INVALID', 'localVerify and localEncrypt need cachePublicKeys', {
-        provider: this.name,
-      });
-    }
   }
 
   /**
    * Opens the provider: loads the AWS SDK and builds a KMS client with keep-alive connections, bounded
    * retries and timeouts, unless a client is passed in. Nothing is sent to KMS until the first operation.
    *
-   * @throws CONFIG_INVALID for inconsistent options
+   * @throws CONFIG_INVALID for options the configuration schema refuses, naming the option
    *
    * @example
    * ```ts
@@ -124,6 +120,8 @@ export class AwsKmsProvider extends KeyProvider {
    * ```
    */
   static async open(options: AwsKmsProviderOptions = {}): Promise<AwsKmsProvider> {
+    // The configuration's own schema checks the options given in code.
+    parseWithSchema(awsKmsOptionsSchema, options, 'options');
     const sdk = await import('@aws-sdk/client-kms');
     if (options.client) return new AwsKmsProvider(options, sdk, options.client, false);
     const client = createKmsClient(sdk, options);

@@ -21,18 +21,8 @@ const rateLimitsSchema = z.strictObject({
   maxWaitMs: z.int({ error: 'expected milliseconds' }).min(0).max(60_000).optional(),
 });
 
-/**
- * The zod schema of an `aws-kms` provider section. Region, credentials and profile default to the AWS
- * SDK's own chains (environment, shared config files, instance and container roles). Explicit
- * credentials, when given, are secret references, never values.
- *
- * @example
- * ```ts
- * awsKmsConfigSchema.parse({ type: 'aws-kms', region: 'ap-northeast-1', localVerify: true, rateLimits: true });
- * ```
- */
-export const awsKmsConfigSchema = z.strictObject({
-  type: z.literal('aws-kms', { error: 'expected "aws-kms"' }),
+/** Every setting of the provider that is plain data: the one definition the config and `open()` share. */
+const settings = {
   region: z
     .string({ error: 'expected an AWS Region name such as "eu-west-1"' })
     .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'expected an AWS Region name such as "eu-west-1"')
@@ -43,15 +33,6 @@ export const awsKmsConfigSchema = z.strictObject({
   allowPlainHttp: z.boolean({ error: 'expected true or false' }).optional(),
   allowKmsLocalCredentials: z.boolean({ error: 'expected true or false' }).optional(),
   profile: z.string().min(1, 'expected a profile name from the shared AWS config files').optional(),
-  credentials: z
-    .strictObject({
-      accessKeyId: z.union([z.string().min(1), secretReferenceSchema], {
-        error: 'expected an access key id, or a reference { "env": "VARIABLE" }',
-      }),
-      secretAccessKey: secretReferenceSchema,
-      sessionToken: secretReferenceSchema.optional(),
-    })
-    .optional(),
   maxAttempts: z.int({ error: 'expected the number of attempts, 1 to 10' }).min(1).max(10).optional(),
   retryMode: z.enum(['adaptive', 'standard'], { error: 'expected "adaptive" or "standard"' }).optional(),
   callTimeoutMs: milliseconds('the call timeout').optional(),
@@ -80,7 +61,62 @@ export const awsKmsConfigSchema = z.strictObject({
       { error: 'expected false, or { "failures": 3, "cooldownMs": 5000 }' },
     )
     .optional(),
-});
+};
+
+/** localVerify and localEncrypt work from cached public keys. */
+function needsCache(
+  value: {
+    cachePublicKeys?: boolean | undefined;
+    localVerify?: boolean | undefined;
+    localEncrypt?: boolean | undefined;
+  },
+  context: z.RefinementCtx,
+): void {
+  if ((value.localVerify === true || value.localEncrypt === true) && value.cachePublicKeys === false) {
+    context.addIssue({
+      code: 'custom',
+      path: ['cachePublicKeys'],
+      message: 'localVerify and localEncrypt need cachePublicKeys',
+    });
+  }
+}
+
+/**
+ * The zod schema of an `aws-kms` provider section. Region, credentials and profile default to the AWS
+ * SDK's own chains (environment, shared config files, instance and container roles). Explicit
+ * credentials, when given, are secret references, never values.
+ *
+ * @example
+ * ```ts
+ * awsKmsConfigSchema.parse({ type: 'aws-kms', region: 'ap-northeast-1', localVerify: true, rateLimits: true });
+ * ```
+ */
+export const awsKmsConfigSchema = z
+  .strictObject({
+    type: z.literal('aws-kms', { error: 'expected "aws-kms"' }),
+    credentials: z
+      .strictObject({
+        accessKeyId: z.union([z.string().min(1), secretReferenceSchema], {
+          error: 'expected an access key id, or a reference { "env": "VARIABLE" }',
+        }),
+        secretAccessKey: secretReferenceSchema,
+        sessionToken: secretReferenceSchema.optional(),
+      })
+      .optional(),
+    ...settings,
+  })
+  .superRefine(needsCache);
+
+/**
+ * The same settings as options of `AwsKmsProvider.open()` (which also takes a client, credentials, a name
+ * and an audit bus): one schema, so the configuration and code are checked alike.
+ *
+ * @example
+ * ```ts
+ * parseWithSchema(awsKmsOptionsSchema, { maxAttempts: 5, localVerify: true }, 'options');
+ * ```
+ */
+export const awsKmsOptionsSchema = z.object(settings).superRefine(needsCache);
 
 /**
  * A validated `aws-kms` provider section.

@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 export { AwsKmsProvider } from './aws-kms-provider.js';
-export { type AwsKmsConfig, awsKmsConfigSchema } from './config.js';
+export { type AwsKmsConfig, awsKmsConfigSchema, awsKmsOptionsSchema } from './config.js';
 export type { KmsAlias } from './extras/aliases.js';
 export type { KeyRotationStatus } from './extras/key-rotation.js';
 export type { ReEncryptRequest, ReEncryptResult } from './extras/re-encrypt.js';

@@ -109,4 +109,22 @@ describe('configuration', () => {
     // Development configurations are untouched.
     expect(await refusal(config)).toBeUndefined();
   });
+
+  it('checks options given in code with the same schema as the configuration', async () => {
+    const { AwsKmsProvider } = await import('../src/index.js');
+    await expect(AwsKmsProvider.open({ maxAttempts: 0 })).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      path: 'options.maxAttempts',
+    });
+    await expect(AwsKmsProvider.open({ localVerify: true, cachePublicKeys: false })).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      path: 'options.cachePublicKeys',
+    });
+    expect(() =>
+      providerFactory.parseConfig(
+        { type: 'aws-kms', localEncrypt: true, cachePublicKeys: false },
+        'providers.kms',
+      ),
+    ).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', path: 'providers.kms.cachePublicKeys' }));
+  });
 });

@@ -79,6 +79,12 @@ export const KMS_LOCAL_FLAGS: readonly KmsLocalFlag[] = Object.freeze([
     description: 'create the keys a keyswitch configuration expects under aws-kms aliases',
   },
   {
+    flag: '--alias-file',
+    value: 'file',
+    description:
+      'keep aliases in this JSON file, so that they survive a restart with a keystore-backed provider',
+  },
+  {
     flag: '--without',
     value: 'features',
     description: `leave out features, as some KMS endpoints do: ${KMS_LOCAL_FEATURES.join(',')}`,
@@ -241,6 +247,7 @@ export function kmsLocalArgsFrom(
   const config = text('--config');
   const provider = text('--provider');
   const seedKeys = text('--seed-keys');
+  const aliasFile = text('--alias-file');
   const options: KmsLocalArgs['options'] = {
     port: integer(text('--port'), '--port') ?? KMS_LOCAL_DEFAULTS.cliPort,
     ...(host === undefined ? {} : { host }),
@@ -254,6 +261,7 @@ export function kmsLocalArgsFrom(
         : {}),
     ...(Object.keys(faults).length > 0 ? { faults: faults as KmsLocalFaults } : {}),
     ...(without === undefined || without.length === 0 ? {} : { without: without as KmsLocalFeature[] }),
+    ...(aliasFile === undefined ? {} : { aliasFile }),
   };
   return {
     options,

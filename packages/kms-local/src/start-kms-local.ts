@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { type KeyProvider, KeyswitchError } from '@keyswitch/core';
 import type { KmsLocalKeySeed } from './keys-from-config.js';
 import { adoptProviderKeys } from './lib/adopt-provider-keys.js';
+import { AliasFile } from './lib/alias-file.js';
 import { FaultInjector, type KmsLocalFaults, throttled } from './lib/fault-injector.js';
 import { KeyRegistry } from './lib/key-registry.js';
 import { fromProviderError, KmsException } from './lib/kms-exception.js';
@@ -99,6 +100,12 @@ export interface KmsLocalOptions {
    * {@link KmsLocalFeature}): their operations and key specs answer UnsupportedOperationException.
    */
   readonly without?: readonly KmsLocalFeature[];
+  /**
+   * A JSON file kms-local keeps its aliases in: read at start (aliases of keys the provider no longer holds
+   * are dropped), rewritten after every alias change. Give it with a keystore-backed provider, so that
+   * aliases survive a restart as the keys do.
+   */
+  readonly aliasFile?: string;
 }
 
 /**
@@ -166,6 +173,7 @@ export const KMS_LOCAL_OPERATIONS: readonly string[] = Object.freeze(
 );
 
 const MAX_BODY_BYTES = 1024 * 1024;
+const ALIAS_OPERATIONS: ReadonlySet<string> = new Set(['CreateAlias', 'UpdateAlias', 'DeleteAlias']);
 const JSON_11 = 'application/x-amz-json-1.1';
 
 /**
@@ -231,8 +239,10 @@ export async function startKmsLocal(options: KmsLocalOptions = {}): Promise<KmsL
   const provider = options.provider ?? (await openDefaultProvider());
   const closeProvider = options.closeProvider ?? ownsProvider;
   const registry = new KeyRegistry(region);
+  const aliasFile = options.aliasFile === undefined ? undefined : new AliasFile(options.aliasFile);
   try {
     if (options.adoptProviderKeys !== false) await adoptProviderKeys(provider, registry, accountId);
+    await aliasFile?.load(registry);
     await seedKeys(options.keys ?? [], {
       registry,
       provider,
@@ -244,6 +254,8 @@ export async function startKmsLocal(options: KmsLocalOptions = {}): Promise<KmsL
     throw error;
   }
 
+  // Seeded aliases are kept too.
+  if (aliasFile && (options.keys?.length ?? 0) > 0) await aliasFile.save(registry.allAliases());
   // Import tokens and wrapping keys live as long as this server.
   const operations: Readonly<Record<string, OperationHandler>> = {
     ...STATELESS_OPERATIONS,
@@ -287,6 +299,7 @@ export async function startKmsLocal(options: KmsLocalOptions = {}): Promise<KmsL
         callerAccount: signer.accountId ?? accountId,
         now: () => new Date(),
       });
+      if (aliasFile && ALIAS_OPERATIONS.has(operation)) await aliasFile.save(registry.allAliases());
       send(response, 200, requestId, result);
       options.log?.(`${operation} 200`);
     } catch (error) {
@@ -355,6 +368,7 @@ export async function startKmsLocal(options: KmsLocalOptions = {}): Promise<KmsL
         for (const controller of pendingDelays) controller.abort();
         server.closeAllConnections();
         await closed;
+        await aliasFile?.flush();
         if (closeProvider) await provider.close();
       })();
       return closing;

@@ -16,6 +16,8 @@ export interface ReportedError {
   /** The KeyswitchError code, when it was one. */
   readonly code?: string;
   readonly stack?: string;
+  /** The error's own cause, reported the same way. */
+  readonly cause?: ReportedError;
 }
 
 /** One check's outcome. */

@@ -153,20 +153,30 @@ function failed(
     group,
     name: testName,
     status: 'failed',
-    reason: `${prefix}${reported.message}`,
+    reason: `${prefix}${reported.message}${reported.cause ? ` (cause: ${reported.cause.name}: ${reported.cause.message})` : ''}`,
     durationMs,
     error: reported,
   };
 }
 
-/** An error as a report carries it. */
-export function reportError(error: unknown): ReportedError {
+/**
+ * An error as a report carries it, with its causes (three deep at most). An error without a message (a
+ * bare `TypeError`) is named with where it was thrown, so that the report still says something.
+ */
+export function reportError(error: unknown, depth = 0): ReportedError {
   if (error instanceof Error) {
+    const frame = error.stack
+      ?.split('\n')
+      .find((line) => line.trim().startsWith('at '))
+      ?.trim();
+    const cause =
+      error.cause !== undefined && depth < 3 ? { cause: reportError(error.cause, depth + 1) } : {};
     return {
       name: error.name,
-      message: error.message,
+      message: error.message || `${error.name} without a message${frame ? `, thrown ${frame}` : ''}`,
       ...(isKeyswitchError(error) ? { code: error.code } : {}),
       ...(error.stack === undefined ? {} : { stack: error.stack }),
+      ...cause,
     };
   }
   return { name: 'Error', message: String(error) };

@@ -142,6 +142,11 @@ export class KeyRegistry {
     );
   }
 
+  /** Every live alias, in every account. */
+  allAliases(): LocalAlias[] {
+    return [...this.#aliases.values()].filter((alias) => this.#live(alias.keyId));
+  }
+
   aliasNamesOf(key: LocalKey): string[] {
     return this.aliasesOf(key.accountId, key.keyId).map((alias) => alias.aliasName);
   }
