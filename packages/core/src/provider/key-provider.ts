@@ -669,7 +669,7 @@ export abstract class KeyProvider {
       if (given !== request) throw new KeyswitchError('INVALID_INPUT', `${operation} needs a request object`);
       const result = await body();
       // The key's version is read for the audit event only: no await when nothing listens.
-      if (target.ref !== undefined && this.#audit.active) {
+      if (target.ref !== undefined && this.#audit.activeFor(operation)) {
         facts = await this.#facts.get(target.ref)?.catch(() => undefined);
       }
       // A created or imported key is audited under the reference it was given.
