@@ -69,15 +69,10 @@ describe('configuration', () => {
     }
   });
 
-  it('reports a missing secret as CONFIG_INVALID naming the path', async () => {
-    const ks = await Keyswitch.fromConfig(config, { env: {} });
-    try {
-      await expect(ks.signer('acs-signing').sign(Buffer.from('x'))).rejects.toMatchObject({
-        code: 'CONFIG_INVALID',
-        path: 'providers.kms.credentials.secretAccessKey',
-      });
-    } finally {
-      await ks.close();
-    }
+  it('reports a missing secret as CONFIG_INVALID naming the path, at load', async () => {
+    await expect(Keyswitch.fromConfig(config, { env: {} })).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      path: 'providers.kms.credentials.secretAccessKey',
+    });
   });
 });
