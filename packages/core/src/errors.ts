@@ -5,9 +5,14 @@
  * - `KEY_NOT_FOUND`: no key at that reference.
  * - `KEY_DISABLED`: the key exists but is disabled or pending deletion.
  * - `USAGE_MISMATCH`: the key's usage or spec does not allow the operation or algorithm asked for.
- * - `UNSUPPORTED_ALGORITHM`: the backend cannot do this (its capability manifest says so).
+ * - `UNSUPPORTED_ALGORITHM`: the backend cannot use this algorithm or key spec (its capability manifest
+ *   says so).
+ * - `UNSUPPORTED_OPERATION`: the backend cannot perform this operation at all (create, import, list, an
+ *   extension it does not declare), whatever the key or algorithm.
  * - `INVALID_CIPHERTEXT`: ciphertext, tag or encryption context does not authenticate.
  * - `INVALID_INPUT`: an argument is malformed or out of range (a digest of the wrong length, oversize data).
+ * - `KEY_EXISTS`: a key (or alias, or label) by that name already exists, so nothing was created.
+ * - `AMBIGUOUS_KEY`: a reference matches more than one key, so the backend refuses to guess.
  * - `ACCESS_DENIED`: the backend refused the caller.
  * - `THROTTLED`: the backend asked the caller to slow down (retryable).
  * - `UNAVAILABLE`: the backend could not be reached or failed transiently (retryable).
@@ -23,8 +28,11 @@ export type ErrorCode =
   | 'KEY_DISABLED'
   | 'USAGE_MISMATCH'
   | 'UNSUPPORTED_ALGORITHM'
+  | 'UNSUPPORTED_OPERATION'
   | 'INVALID_CIPHERTEXT'
   | 'INVALID_INPUT'
+  | 'KEY_EXISTS'
+  | 'AMBIGUOUS_KEY'
   | 'ACCESS_DENIED'
   | 'THROTTLED'
   | 'UNAVAILABLE'
@@ -40,8 +48,11 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   'KEY_DISABLED',
   'USAGE_MISMATCH',
   'UNSUPPORTED_ALGORITHM',
+  'UNSUPPORTED_OPERATION',
   'INVALID_CIPHERTEXT',
   'INVALID_INPUT',
+  'KEY_EXISTS',
+  'AMBIGUOUS_KEY',
   'ACCESS_DENIED',
   'THROTTLED',
   'UNAVAILABLE',
