@@ -5,7 +5,7 @@
  * docs/performance.md. Budgets are printed as PASS or FAIL; timings are noisy, so they never set the exit
  * code (a backend that cannot run does, under CI=true, as the test suites do).
  *
- *   pnpm bench                                  # everything, about 4 minutes on 2 cores
+ *   pnpm bench                                  # everything, about 6 minutes on 2 cores
  *   pnpm bench -- --backends pkcs11 --duration 3
  *   pnpm bench -- --quick                       # a smoke run: short cells, writes nothing
  *
