@@ -257,6 +257,14 @@ export function markdown(run) {
       }
       out.push('');
     }
+    if (backend.slowToken?.length) {
+      out.push(
+        'Slow token (fault layer on the worker threads; goals: loop max at the monitor resolution, timeouts within +100 ms):',
+      );
+      out.push('');
+      for (const cell of backend.slowToken) out.push(`- ${cell.scenario}: ${slowTokenFigures(cell)}`);
+      out.push('');
+    }
     for (const entry of backend.envelopeCalls ?? []) {
       const by = Object.entries(entry.byOperation)
         .map(([operation, count]) => `${operation} ${count}`)
@@ -285,6 +293,9 @@ export function consoleSummary(run) {
           (cell.note?.startsWith('SHA-1') ? '  (OAEP SHA-1)' : ''),
       );
     }
+    for (const cell of backend.slowToken ?? []) {
+      lines.push(`   slow token: ${cell.scenario}: ${slowTokenFigures(cell)}`);
+    }
     for (const loop of backend.syncLoops ?? []) {
       lines.push(
         `   ${`${loop.operation} (sync loop)`.padEnd(27)}${fmt(loop.opsPerSecond).padStart(11)} ${ms(loop.p50Ms).padStart(7)} ${ms(loop.p99Ms).padStart(7)}   loop max ${loop.eventLoop.maxMs.toFixed(1)} ms, cores ${cores(loop.cpu)}`,
@@ -293,6 +304,18 @@ export function consoleSummary(run) {
   }
   for (const skipped of run.skipped) lines.push('', `== ${skipped.backend}: NOT RUN: ${skipped.reason}`);
   return lines.join('\n');
+}
+
+/** The figures of a slow-token cell, in words. */
+function slowTokenFigures(cell) {
+  const parts = [`event loop max ${cell.loopMaxMs} ms`];
+  if (cell.succeeded !== undefined) parts.push(`${cell.succeeded}/${cell.of} done in ${cell.elapsedMs} ms`);
+  if (cell.rejectedUnavailable !== undefined) {
+    parts.push(
+      `${cell.rejectedUnavailable}/${cell.of} UNAVAILABLE, ${cell.timeoutLateMinMs}–${cell.timeoutLateMaxMs} ms after the limit`,
+    );
+  }
+  return parts.join('; ');
 }
 
 function cores(cpu) {

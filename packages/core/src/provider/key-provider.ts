@@ -714,7 +714,7 @@ export abstract class KeyProvider {
     startedAt: number,
     outcome: { outcome: 'success'; result: unknown } | { outcome: 'failure'; error: KeyswitchError },
   ): void {
-    if (!this.#audit.active) return;
+    if (!this.#audit.activeFor(operation)) return;
     const algorithm = isAlgorithm(target.algorithm) ? target.algorithm : undefined;
     this.#audit.emit({
       time: new Date(started).toISOString(),
