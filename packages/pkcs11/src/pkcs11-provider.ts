@@ -17,7 +17,7 @@ import {
   Secret,
   type SignInput,
 } from '@keyswitch/core';
-import { type ProbeResult, probeCapabilities } from './lib/capability-probe.js';
+import { type ProbeResult, probeOnce, releaseProbe } from './lib/capability-probe.js';
 import { blobAad, blobHeader, decodeBlob, encodeBlob } from './lib/ciphertext-blob.js';
 import { isBadCiphertext, isBadSignature } from './lib/ckr.js';
 import { CryptoCalls } from './lib/crypto-calls.js';
@@ -166,9 +166,10 @@ export class Pkcs11Provider extends KeyProvider {
 
   protected onCapabilities(): Promise<Capabilities> {
     const { library, token, pool, profile } = this.#context;
+    const tokenKey = `${this.#context.module.path}#${token.slotId}#${token.serial}#${token.label}`;
     this.#probe ??= this.#runner
       .withSession('capability probe', (session) =>
-        probeCapabilities({
+        probeOnce(tokenKey, this, {
           library,
           slot: token.slot,
           tokenFlags: token.flags,
@@ -230,8 +231,9 @@ export class Pkcs11Provider extends KeyProvider {
 
   async #createKey(request: CreateKeyRequest): Promise<KeyDescription> {
     const capabilities = await this.capabilities();
+    const { creation } = await this.#probe!;
     const id = randomBytes(16);
-    const generation = keyGeneration(request.spec, request.usage, id, request.label);
+    const generation = keyGeneration(request.spec, request.usage, id, request.label, creation.templates);
     let generating = false;
     return this.#runner.withSession(
       'createKey',
@@ -478,6 +480,7 @@ export class Pkcs11Provider extends KeyProvider {
   }
 
   protected override async onClose(): Promise<void> {
+    releaseProbe(this);
     // The base class has waited for public calls in flight; the pool waits for native calls that
     // outlived their timeout. The module is finalized only when no native call is running.
     await this.#context.pool.close();

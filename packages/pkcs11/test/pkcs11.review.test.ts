@@ -68,7 +68,12 @@ describe.skipIf(skip)('PKCS#11 security review regressions', () => {
     }
   });
 
+  // Probes are shared per token by the providers open in the process: close the earlier ones so that
+  // these tests see a probe of their own.
+  const closeOpened = () => Promise.all(opened.splice(0).map((provider) => provider.close()));
+
   it('2. a probe failure that is not a refusal propagates and is retried, not cached as "unsupported"', async () => {
+    await closeOpened();
     const provider = await open(softhsm!);
     const library = loadedModule(softhsm!.module)!;
     let failed = 0;
@@ -91,6 +96,7 @@ describe.skipIf(skip)('PKCS#11 security review regressions', () => {
   });
 
   it('2. after a timed-out probe call, the probe never uses the session that call still holds', async () => {
+    await closeOpened();
     const provider = await open(softhsm!, { sessions: 1, operationTimeoutMs: 100 });
     const library = loadedModule(softhsm!.module)!;
     let held: string | undefined;
@@ -149,7 +155,7 @@ describe.skipIf(skip)('PKCS#11 security review regressions', () => {
       .toBe(true);
   });
 
-  it('3. CKR_GENERAL_ERROR on decrypt is INVALID_CIPHERTEXT only on the softhsm profile, else UNAVAILABLE', async () => {
+  it('3. CKR_GENERAL_ERROR on decrypt is INVALID_CIPHERTEXT on every profile, never retryable', async () => {
     const owner = await open(softhsm!);
     const key = await owner.createKey({
       spec: 'SYMMETRIC_DEFAULT',
@@ -170,9 +176,9 @@ describe.skipIf(skip)('PKCS#11 security review regressions', () => {
       async () => {
         const error = await expectCode(
           generic.decrypt({ ref: key.ref, algorithm: 'SYMMETRIC_DEFAULT', ciphertext }),
-          'UNAVAILABLE',
+          'INVALID_CIPHERTEXT',
         );
-        expect(error.retryable).toBe(true);
+        expect(error.retryable).toBe(false);
         await expectCode(
           owner.decrypt({ ref: key.ref, algorithm: 'SYMMETRIC_DEFAULT', ciphertext }),
           'INVALID_CIPHERTEXT',

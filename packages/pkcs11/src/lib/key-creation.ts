@@ -3,9 +3,10 @@ import { CKA, CKO } from './ck.js';
 import { ckrName } from './ckr.js';
 import { readKey } from './key-lookup.js';
 import type { KeyGeneration } from './key-templates.js';
-import { findObjects } from './object-search.js';
+import { findObjects, readFlagsPresent } from './object-search.js';
 import type { ResolvedKey } from './resolved-key.js';
 import type { PooledSession } from './session-pool.js';
+import type { Handle } from './shared-module.js';
 import type { TokenContext } from './token-context.js';
 
 /**
@@ -61,6 +62,7 @@ export async function generateKey(
             library.C_GenerateKeyAsync(session.handle, generation.mechanism, generation.template),
           ),
         );
+        narrowUsages(context, session, handle, generation.narrow.primary);
         return readKey(context, session.handle, 'secret', handle);
       }
       const pair = await module.creating(
@@ -75,6 +77,8 @@ export async function generateKey(
           ),
         ),
       );
+      narrowUsages(context, session, pair.privateKey, generation.narrow.primary);
+      narrowUsages(context, session, pair.publicKey, generation.narrow.public);
       return readKey(context, session.handle, 'pair', pair.privateKey, pair.publicKey);
     } catch (error) {
       if (attempt < 2 && isRacedGeneration(ckrName(error), profile.retriesRacedGeneration)) continue;
@@ -135,4 +139,27 @@ function templateRefused(error: unknown): unknown {
 function isRacedGeneration(code: string | undefined, retriesRacedGeneration: boolean): boolean {
   // Only SoftHSM2's store races this way; elsewhere a failed generation is reported, never retried blindly.
   return retriesRacedGeneration && (code === 'CKR_GENERAL_ERROR' || code === 'CKR_TEMPLATE_INCONSISTENT');
+}
+
+/**
+ * Clears the usage attributes a template could not set false (a token that refuses explicit false) but
+ * the token's defaults set true, so the new key carries only its usage. Where the token will not change
+ * them either, the key keeps them.
+ */
+function narrowUsages(
+  context: TokenContext,
+  session: PooledSession,
+  handle: Handle,
+  attributes: readonly number[],
+): void {
+  if (attributes.length === 0) return;
+  const { library } = context;
+  for (const [type, value] of readFlagsPresent(library, session.handle, handle, attributes)) {
+    if (!value) continue;
+    try {
+      library.C_SetAttributeValue(session.handle, handle, [{ type, value: false }]);
+    } catch {
+      // The token keeps its default (no C_SetAttributeValue, or not on this attribute).
+    }
+  }
 }
