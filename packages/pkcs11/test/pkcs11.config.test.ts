@@ -160,6 +160,22 @@ describe.skipIf(skip)('examples/configs through Keyswitch.fromConfig', () => {
     expect(error?.code).toBe('CONFIG_INVALID');
     expect(error?.path).toBe('providers.hsm.module');
   });
+
+  it('a module file that is not there is CONFIG_INVALID at its JSON path, not retryable, saying what to set', async () => {
+    const ks = await Keyswitch.fromConfig(`${configs}softhsm2.json`, {
+      env: { ...process.env, KEYSWITCH_SOFTHSM2_MODULE: '/opt/none/libvendor-pkcs11.so' },
+    });
+    opened.push(ks);
+    const error = await ks.provider('hsm').then(
+      () => undefined,
+      (caught: KeyswitchError) => caught,
+    );
+    expect(error?.code).toBe('CONFIG_INVALID');
+    expect(error?.retryable).toBe(false);
+    expect(error?.path).toBe('providers.hsm.module');
+    expect(error?.message).toContain('/opt/none/libvendor-pkcs11.so');
+    expect(error?.message).toContain('"module" must be the path of the token vendor\'s PKCS#11 library');
+  });
 });
 
 function config(ks: Keyswitch, name: string): string {

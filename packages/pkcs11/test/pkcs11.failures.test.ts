@@ -1,4 +1,5 @@
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Pkcs11Provider } from '../src/index.js';
@@ -56,14 +57,24 @@ describe.skipIf(skip)('PKCS#11 failures: PIN, module, token', () => {
     await bad({ module: '' }, 'module');
   });
 
-  it('a missing module is UNAVAILABLE and retryable, naming the path', async () => {
-    const error = await expectCode(
-      openTarget(softhsm!, { module: '/opt/none/libpkcs11-missing.so' }),
-      'UNAVAILABLE',
-    );
-    expect(error.retryable).toBe(true);
-    expect(error.message).toContain('/opt/none/libpkcs11-missing.so');
-    await expectCode(openTarget(softhsm!, { module: 'libpkcs11-not-on-the-loader-path.so' }), 'UNAVAILABLE');
+  it('a missing module, or a file that is no PKCS#11 library, is CONFIG_INVALID naming the path and the fix', async () => {
+    const notALibrary = join(tmpdir(), `keyswitch-not-pkcs11-${process.pid}.so`);
+    writeFileSync(notALibrary, 'not a shared object');
+    try {
+      for (const module of [
+        '/opt/none/libpkcs11-missing.so',
+        'libpkcs11-not-on-the-loader-path.so',
+        notALibrary,
+      ]) {
+        const error = await expectCode(openTarget(softhsm!, { module }), 'CONFIG_INVALID');
+        expect(error.retryable, module).toBe(false);
+        expect(error.path, module).toBe('module');
+        expect(error.message).toContain(module);
+        expect(error.message).toContain("the path of the token vendor's PKCS#11 library");
+      }
+    } finally {
+      rmSync(notALibrary, { force: true });
+    }
   });
 
   it('a module already initialized with other libraryParameters is CONFIG_INVALID (one C_Initialize per process)', async () => {

@@ -167,8 +167,9 @@ export class SharedModule {
  *
  * @param modulePath - absolute, relative to `baseDir`, or a bare file name for the dynamic loader to find
  * @param libraryParameters - NSS-style C_Initialize parameters (`configdir='sql:…' …`), as NSS should read them
- * @throws UNAVAILABLE when the file is missing or the library does not load or initialize (retryable);
- * CONFIG_INVALID when the same library is already initialized with other parameters, or refuses them
+ * @throws CONFIG_INVALID when the file is missing or is not a PKCS#11 library that loads, or when the same
+ * library is already initialized with other parameters, or refuses them; UNAVAILABLE when it does not
+ * initialize (retryable)
  */
 export async function acquireModule(
   modulePath: string,
@@ -183,11 +184,9 @@ export async function acquireModule(
       library.load(key);
     } catch (error) {
       throw new KeyswitchError(
-        'UNAVAILABLE',
-        `the PKCS#11 module ${key} failed to load: ${firstLine(error)}`,
-        {
-          cause: error,
-        },
+        'CONFIG_INVALID',
+        `the PKCS#11 module ${key} failed to load (${firstLine(error)}); ${MODULE_FIX}`,
+        { cause: error, path: 'module' },
       );
     }
     entry = {
@@ -305,14 +304,16 @@ function resolveModulePath(modulePath: string, baseDir: string | undefined): str
     return realpathSync(absolute);
   } catch (error) {
     throw new KeyswitchError(
-      'UNAVAILABLE',
-      `the PKCS#11 module ${absolute} does not exist or cannot be read`,
-      {
-        cause: error,
-      },
+      'CONFIG_INVALID',
+      `the PKCS#11 module ${absolute} does not exist or cannot be read; ${MODULE_FIX}`,
+      { cause: error, path: 'module' },
     );
   }
 }
+
+/** What to do about a module that does not load: a configuration error, never worth a retry. */
+const MODULE_FIX =
+  '"module" must be the path of the token vendor\'s PKCS#11 library (a .so file, such as /usr/lib/softhsm/libsofthsm2.so)';
 
 function firstLine(error: unknown): string {
   return error instanceof Error ? (error.message.split('\n')[0] ?? error.name) : String(error);
