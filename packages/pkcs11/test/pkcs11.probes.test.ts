@@ -172,4 +172,33 @@ describe.skipIf(skip)('PKCS#11 capabilities are probed per token, never assumed'
       counted.C_GenerateKeyPairAsync = original;
     }
   });
+
+  it("an EC point from the token that is not on the curve is INTERNAL naming the token, not the caller's fault", async () => {
+    const owner = await open();
+    const key = await owner.createKey({ spec: 'ECC_NIST_P256', usage: 'SIGN_VERIFY', label: 'probe-t5-ec' });
+    const methods = library() as unknown as Record<string, (...args: unknown[]) => unknown>;
+    const original = methods.C_GetAttributeValue!;
+    methods.C_GetAttributeValue = (...args: unknown[]) => {
+      const values = original.apply(library(), args) as Array<{ type: number; value: Buffer }>;
+      return values.map((attribute) => {
+        if (attribute.type !== CKA.EC_POINT) return attribute;
+        const value = Buffer.from(attribute.value);
+        value[value.length - 1]! ^= 0x01; // y changed: no longer on P-256
+        return { ...attribute, value };
+      });
+    };
+    try {
+      const provider = await open();
+      const error = await provider.getPublicKey(key.ref).then(
+        () => undefined,
+        (caught: unknown) => caught as { code?: string; retryable?: boolean; message?: string },
+      );
+      expect(error?.code).toBe('INTERNAL');
+      expect(error?.retryable).toBe(false);
+      expect(error?.message).toContain(`token "${provider.token.label}"`);
+      expect(error?.message).toContain('not a point on P-256');
+    } finally {
+      methods.C_GetAttributeValue = original;
+    }
+  });
 });

@@ -1,5 +1,6 @@
-import { ecPointToSpki, keySpecInfo, rsaPublicKeyToSpki, unwrapEcPointOctetString } from '@keyswitch/core';
+import { keySpecInfo, rsaPublicKeyToSpki } from '@keyswitch/core';
 import { CKA } from './ck.js';
+import { ecPublicKeyFromToken } from './key-attributes.js';
 import { assertEnabled } from './key-state.js';
 import { noPublicObject, type ResolvedKey } from './resolved-key.js';
 import type { PooledSession } from './session-pool.js';
@@ -32,5 +33,5 @@ export function readPublicKey(
   }
   if (publicKey === undefined) throw noPublicObject();
   const [point] = library.C_GetAttributeValue(session.handle, publicKey, [{ type: CKA.EC_POINT }]);
-  return ecPointToSpki(info.curve!, unwrapEcPointOctetString(point!.value));
+  return ecPublicKeyFromToken(info.curve!, point!.value, context.token.label);
 }
