@@ -201,4 +201,42 @@ describe.skipIf(skip)('PKCS#11 capabilities are probed per token, never assumed'
       methods.C_GetAttributeValue = original;
     }
   });
+
+  it('a key generation failing with CKR_GENERAL_ERROR is retried on the softhsm profile only', async () => {
+    const softhsmProfile = await open();
+    await softhsmProfile.capabilities();
+    const generic = await openTarget(softhsm!, { profile: 'generic' });
+    opened.push(generic);
+    await generic.capabilities();
+    const methods = library() as unknown as Record<string, (...args: unknown[]) => unknown>;
+    const original = methods.C_GenerateKeyAsync!;
+    let calls = 0;
+    methods.C_GenerateKeyAsync = (...args: unknown[]) => {
+      calls += 1;
+      // Every first try fails as SoftHSM2's store race does.
+      if (calls === 1) return Promise.reject(Object.assign(new Error('CKR_GENERAL_ERROR'), { code: 5 }));
+      return original.apply(library(), args);
+    };
+    try {
+      const created = await softhsmProfile.createKey({
+        spec: 'HMAC_256',
+        usage: 'GENERATE_VERIFY_MAC',
+        label: 'probe-t6-a',
+      });
+      expect(created.spec).toBe('HMAC_256');
+      expect(calls).toBe(2);
+      calls = 0;
+      const refused = await generic
+        .createKey({ spec: 'HMAC_256', usage: 'GENERATE_VERIFY_MAC', label: 'probe-t6-b' })
+        .then(
+          () => undefined,
+          (caught: unknown) => caught as { code?: string },
+        );
+      expect(refused?.code).toBeDefined();
+      expect(calls).toBe(1);
+      expect(objectsLabelled(generic, 'probe-t6-b')).toEqual([]);
+    } finally {
+      methods.C_GenerateKeyAsync = original;
+    }
+  });
 });
