@@ -2,7 +2,7 @@ import { constants, createPublicKey, publicEncrypt, verify } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Keyswitch, type KeyswitchError } from '@keyswitch/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parsePkcs11Config, providerFactory } from '../src/index.js';
+import { Pkcs11Provider, parsePkcs11Config, providerFactory } from '../src/index.js';
 import { createTestTokens, type TestTokens } from './support/tokens.js';
 
 const configs = fileURLToPath(new URL('../../../examples/configs/', import.meta.url));
@@ -25,6 +25,31 @@ describe('pkcs11 provider configuration', () => {
     token: { label: 'hsm1' },
     pin: { env: 'HSM_PIN' },
   };
+
+  it('checks provider options with the configuration schema: same rules, same messages', async () => {
+    const options = {
+      module: '/opt/cloudhsm/lib/libcloudhsm_pkcs11.so',
+      token: { label: 'hsm1' },
+      pin: 'u:p',
+    };
+    for (const [field, value] of [
+      ['sessions', 2_000],
+      ['sessions', 1.5],
+      ['operationTimeoutMs', 50],
+      ['workerThreads', 65],
+      ['profile', 'luna'],
+      ['token', { label: 'a', slot: 1 }],
+    ] as const) {
+      const fromConfig = configError({ ...valid, [field]: value });
+      const fromOptions = await Pkcs11Provider.open({ ...options, [field]: value } as never).then(
+        () => undefined,
+        (error: unknown) => error as KeyswitchError,
+      );
+      expect(fromOptions?.code, field).toBe('CONFIG_INVALID');
+      expect(fromOptions?.path, field).toBe(field);
+      expect(fromOptions?.detail, field).toBe(fromConfig.detail);
+    }
+  });
 
   it('validates a section with defaults', () => {
     expect(providerFactory.type).toBe('pkcs11');
@@ -58,17 +83,21 @@ describe('pkcs11 provider configuration', () => {
   });
 
   it("refuses a malformed pkcs11: key reference at load time, at the key's ref path", async () => {
-    const error = await Keyswitch.fromConfig({
-      providers: { hsm: valid },
-      keys: {
-        'acs-signing': {
-          provider: 'hsm',
-          ref: 'pkcs11:object=acs;pin-value=9876',
-          spec: 'ECC_NIST_P256',
-          algorithm: 'ECDSA_SHA_256',
+    const error = await Keyswitch.fromConfig(
+      {
+        providers: { hsm: valid },
+        keys: {
+          'acs-signing': {
+            provider: 'hsm',
+            ref: 'pkcs11:object=acs;pin-value=9876',
+            spec: 'ECC_NIST_P256',
+            algorithm: 'ECDSA_SHA_256',
+          },
         },
+        // Secrets are resolved at load: give the PIN, so that the reference is what fails.
       },
-    }).then(
+      { env: { HSM_PIN: 'x' } },
+    ).then(
       () => {
         throw new Error('loaded');
       },
@@ -80,10 +109,13 @@ describe('pkcs11 provider configuration', () => {
       keyName: 'acs-signing',
     });
     expect(error.message).not.toContain('9876');
-    const wrongScheme = await Keyswitch.fromConfig({
-      providers: { hsm: valid },
-      keys: { k: { provider: 'hsm', ref: 'alias/acs', spec: 'ECC_NIST_P256', algorithm: 'ECDSA_SHA_256' } },
-    }).then(
+    const wrongScheme = await Keyswitch.fromConfig(
+      {
+        providers: { hsm: valid },
+        keys: { k: { provider: 'hsm', ref: 'alias/acs', spec: 'ECC_NIST_P256', algorithm: 'ECDSA_SHA_256' } },
+      },
+      { env: { HSM_PIN: 'x' } },
+    ).then(
       () => {
         throw new Error('loaded');
       },

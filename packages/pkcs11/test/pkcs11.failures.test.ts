@@ -1,5 +1,4 @@
-import { rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Pkcs11Provider } from '../src/index.js';
@@ -57,24 +56,23 @@ describe.skipIf(skip)('PKCS#11 failures: PIN, module, token', () => {
     await bad({ module: '' }, 'module');
   });
 
-  it('a missing module, or a file that is no PKCS#11 library, is CONFIG_INVALID naming the path and the fix', async () => {
-    const notALibrary = join(tmpdir(), `keyswitch-not-pkcs11-${process.pid}.so`);
-    writeFileSync(notALibrary, 'not a shared object');
-    try {
-      for (const module of [
-        '/opt/none/libpkcs11-missing.so',
-        'libpkcs11-not-on-the-loader-path.so',
-        notALibrary,
-      ]) {
-        const error = await expectCode(openTarget(softhsm!, { module }), 'CONFIG_INVALID');
-        expect(error.retryable, module).toBe(false);
-        expect(error.path, module).toBe('module');
-        expect(error.message).toContain(module);
-        expect(error.message).toContain("the path of the token vendor's PKCS#11 library");
-      }
-    } finally {
-      rmSync(notALibrary, { force: true });
-    }
+  it('a missing or unloadable module is CONFIG_INVALID, not retryable, naming the path and the option', async () => {
+    const error = await expectCode(
+      openTarget(softhsm!, { module: '/opt/none/libpkcs11-missing.so' }),
+      'CONFIG_INVALID',
+    );
+    expect(error.retryable).toBe(false);
+    expect(error.path).toBe('module');
+    expect(error.message).toContain('/opt/none/libpkcs11-missing.so');
+    const unloadable = await expectCode(
+      openTarget(softhsm!, { module: 'libpkcs11-not-on-the-loader-path.so' }),
+      'CONFIG_INVALID',
+    );
+    expect(unloadable.retryable).toBe(false);
+    expect(unloadable.message).toContain('failed to load');
+    // A file that is not a PKCS#11 library (no C_GetFunctionList) is refused the same way.
+    const notPkcs11 = await expectCode(openTarget(softhsm!, { module: process.execPath }), 'CONFIG_INVALID');
+    expect(notPkcs11.path).toBe('module');
   });
 
   it('a module already initialized with other libraryParameters is CONFIG_INVALID (one C_Initialize per process)', async () => {

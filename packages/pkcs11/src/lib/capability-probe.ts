@@ -63,25 +63,28 @@ const TEMPLATE_REFUSED: ReadonlySet<string> = new Set([
 const probes = new Map<string, { probe: Promise<ProbeResult>; users: Set<object> }>();
 
 /**
- * {@link probeCapabilities} once per token per process: every open provider on the same module, token
- * and profile shares the first probe's answer. A failed probe is forgotten (it runs again on the next
- * call), and so is the answer once the last provider sharing it has called {@link releaseProbe}: a token
- * reopened later is probed again.
+ * A probe once per token per process: every open provider on the same module, token and profile shares
+ * the first probe's answer. A failed probe is forgotten (it runs again on the next call), and so is the
+ * answer once the last provider sharing it has called {@link releaseProbe}: a token reopened later is
+ * probed again.
  *
  * @example
  * ```ts
- * const { capabilities } = await probeOnce(`${module.path}#${token.serial}`, provider, context);
+ * const result = await probeOnce(`${module.path}#${token.serial}#softhsm`, provider, () => runProbe());
  * ```
  */
-export function probeOnce(tokenKey: string, user: object, context: ProbeContext): Promise<ProbeResult> {
-  const key = `${tokenKey}#${context.profile.name}`;
+export function probeOnce(
+  key: string,
+  user: object,
+  probe: () => Promise<ProbeResult>,
+): Promise<ProbeResult> {
   let entry = probes.get(key);
   if (entry === undefined) {
-    const probe = probeCapabilities(context);
-    const created = { probe, users: new Set<object>() };
+    const running = probe();
+    const created = { probe: running, users: new Set<object>() };
     entry = created;
     probes.set(key, created);
-    probe.catch(() => {
+    running.catch(() => {
       if (probes.get(key) === created) probes.delete(key);
     });
   }

@@ -1,11 +1,12 @@
-import { KeyswitchError } from '@keyswitch/core';
+import { type KeyDescription, KeyswitchError } from '@keyswitch/core';
+import { formatPkcs11Uri } from '../key-uri.js';
 import { CKA, CKO } from './ck.js';
 import { ckrName } from './ckr.js';
+import { isDeadlineError } from './deadline-error.js';
 import { readKey } from './key-lookup.js';
 import type { KeyGeneration } from './key-templates.js';
 import { findObjects, readFlagsPresent } from './object-search.js';
 import type { ResolvedKey } from './resolved-key.js';
-import type { PooledSession } from './session-pool.js';
 import type { Handle } from './shared-module.js';
 import type { TokenContext } from './token-context.js';
 
@@ -18,9 +19,9 @@ import type { TokenContext } from './token-context.js';
  * assertLabelFree(context, session, 'acs-signing');
  * ```
  */
-export function assertLabelFree(context: TokenContext, session: PooledSession, label: string): void {
+export function assertLabelFree(context: TokenContext, session: Handle, label: string): void {
   for (const objectClass of [CKO.PRIVATE_KEY, CKO.SECRET_KEY, CKO.PUBLIC_KEY]) {
-    const found = findObjects(context.library, session.handle, [
+    const found = findObjects(context.library, session, [
       { type: CKA.CLASS, value: objectClass },
       { type: CKA.LABEL, value: label },
     ]);
@@ -43,43 +44,27 @@ export function assertLabelFree(context: TokenContext, session: PooledSession, l
  * @throws UNSUPPORTED_ALGORITHM when the token refuses the template
  * @example
  * ```ts
- * const key = await generateKey(context, session, keyGeneration('ECC_NIST_P256', 'SIGN_VERIFY', id, label));
+ * const key = generateKey(context, session, keyGeneration('ECC_NIST_P256', 'SIGN_VERIFY', id, label));
  * ```
  */
-export async function generateKey(
-  context: TokenContext,
-  session: PooledSession,
-  generation: KeyGeneration,
-): Promise<ResolvedKey> {
-  const { library, module, pool, profile } = context;
+export function generateKey(context: TokenContext, session: Handle, generation: KeyGeneration): ResolvedKey {
+  const { library, profile } = context;
   for (let attempt = 0; ; attempt += 1) {
     try {
       if (generation.kind === 'secret') {
-        const handle = await module.creating(
-          pool.run(
-            session,
-            'C_GenerateKey',
-            library.C_GenerateKeyAsync(session.handle, generation.mechanism, generation.template),
-          ),
-        );
+        const handle = library.C_GenerateKey(session, generation.mechanism, generation.template);
         narrowUsages(context, session, handle, generation.narrow.primary);
-        return readKey(context, session.handle, 'secret', handle);
+        return readKey(context, session, 'secret', handle);
       }
-      const pair = await module.creating(
-        pool.run(
-          session,
-          'C_GenerateKeyPair',
-          library.C_GenerateKeyPairAsync(
-            session.handle,
-            generation.mechanism,
-            generation.publicTemplate,
-            generation.privateTemplate,
-          ),
-        ),
+      const pair = library.C_GenerateKeyPair(
+        session,
+        generation.mechanism,
+        generation.publicTemplate,
+        generation.privateTemplate,
       );
       narrowUsages(context, session, pair.privateKey, generation.narrow.primary);
       narrowUsages(context, session, pair.publicKey, generation.narrow.public);
-      return readKey(context, session.handle, 'pair', pair.privateKey, pair.publicKey);
+      return readKey(context, session, 'pair', pair.privateKey, pair.publicKey);
     } catch (error) {
       if (attempt < 2 && isRacedGeneration(ckrName(error), profile.retriesRacedGeneration)) continue;
       throw templateRefused(error);
@@ -142,22 +127,78 @@ function isRacedGeneration(code: string | undefined, retriesRacedGeneration: boo
 }
 
 /**
+ * Whether a failed creation may still have created the key: the token or session was lost under it, or
+ * its deadline passed while it ran.
+ *
+ * @example
+ * ```ts
+ * if (generating && outcomeUnknown(error)) return adoptOrReport(label, id, error, describe);
+ * ```
+ */
+export function outcomeUnknown(error: unknown): error is KeyswitchError {
+  return error instanceof KeyswitchError && (error.code === 'UNAVAILABLE' || error.code === 'INTERNAL');
+}
+
+/**
+ * After a key generation whose outcome is unknown: looks the key up by the unique CKA_ID it was given
+ * and adopts it when the token has it; when the token does not, rethrows (nothing was created, so trying
+ * again is safe). When the generation may still be running (its deadline passed), or the token cannot be
+ * asked, the failure is reported with that CKA_ID and is not retryable: a blind retry could create the
+ * key twice.
+ *
+ * @throws the original error when no key was created; UNAVAILABLE (not retryable) naming the CKA_ID when
+ * that is not known
+ * @example
+ * ```ts
+ * return adoptOrReport('keyswitch', id, error, (ref) => provider.describeKey(ref));
+ * ```
+ */
+export async function adoptOrReport(
+  tokenLabel: string,
+  id: Buffer,
+  error: KeyswitchError,
+  describe: (ref: string) => Promise<KeyDescription>,
+): Promise<KeyDescription> {
+  const ref = formatPkcs11Uri({ token: tokenLabel, id, type: 'private' });
+  const unknown = (cause: unknown) =>
+    new KeyswitchError(
+      'UNAVAILABLE',
+      `creating the key failed and whether the token created it is not known (${firstLine(cause)}); ` +
+        `if it did, the key has CKA_ID ${id.toString('hex')} (${ref}): look it up before creating the key again`,
+      { retryable: false, cause },
+    );
+  if (isDeadlineError(error)) throw unknown(error);
+  for (const type of ['private', 'secret-key'] as const) {
+    try {
+      return await describe(formatPkcs11Uri({ token: tokenLabel, id, type }));
+    } catch (lookup) {
+      if (!(lookup instanceof KeyswitchError && lookup.code === 'KEY_NOT_FOUND')) throw unknown(error);
+    }
+  }
+  throw error;
+}
+
+function firstLine(error: unknown): string {
+  return error instanceof Error ? (error.message.split('\n')[0] ?? error.name) : String(error);
+}
+
+/**
  * Clears the usage attributes a template could not set false (a token that refuses explicit false) but
  * the token's defaults set true, so the new key carries only its usage. Where the token will not change
  * them either, the key keeps them.
  */
 function narrowUsages(
   context: TokenContext,
-  session: PooledSession,
+  session: Handle,
   handle: Handle,
   attributes: readonly number[],
 ): void {
   if (attributes.length === 0) return;
   const { library } = context;
-  for (const [type, value] of readFlagsPresent(library, session.handle, handle, attributes)) {
+  for (const [type, value] of readFlagsPresent(library, session, handle, attributes)) {
     if (!value) continue;
     try {
-      library.C_SetAttributeValue(session.handle, handle, [{ type, value: false }]);
+      library.C_SetAttributeValue(session, handle, [{ type, value: false }]);
     } catch {
       // The token keeps its default (no C_SetAttributeValue, or not on this attribute).
     }
