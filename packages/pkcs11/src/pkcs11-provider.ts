@@ -16,7 +16,7 @@ import {
   type SignInput,
   type SigningTraits,
 } from '@keyswitch/core';
-import type { ProbeResult } from './lib/capability-probe.js';
+import { type ProbeResult, probeOnce, releaseProbe } from './lib/capability-probe.js';
 import { blobAad, blobHeader, decodeBlob, encodeBlob } from './lib/ciphertext-blob.js';
 import { isBadCiphertext, isBadSignature } from './lib/ckr.js';
 import { CryptoCalls } from './lib/crypto-calls.js';
@@ -175,15 +175,22 @@ export class Pkcs11Provider extends KeyProvider {
 
   // ---- manifest and key lifecycle -----------------------------------------------------------------
 
+  /** A `pkcs11:` URI on this token with a random label: well-formed, and no key has it. */
+  protected override onNonexistentKeyRef(): string {
+    return `pkcs11:object=keyswitch-nonexistent-${randomBytes(12).toString('hex')}`;
+  }
+
   protected onCapabilities(): Promise<Capabilities> {
-    this.#probe ??= this.#runner
-      .withSession('capability probe', (session) =>
+    const { module, token, profile } = this.#parts;
+    const tokenKey = `${module.path}#${token.slotId}#${token.serial}#${token.label}#${profile.name}`;
+    this.#probe ??= probeOnce(tokenKey, this, () =>
+      this.#runner.withSession('capability probe', (session) =>
         this.#onToken(session, 'capability probe', { kind: 'probe' }),
-      )
-      .catch((error: unknown) => {
-        this.#probe = undefined;
-        throw error;
-      });
+      ),
+    ).catch((error: unknown) => {
+      this.#probe = undefined;
+      throw error;
+    });
     return this.#probe.then((result) => ({ ...result.capabilities, signing: PKCS11_SIGNING }));
   }
 
@@ -227,8 +234,9 @@ export class Pkcs11Provider extends KeyProvider {
 
   async #createKey(request: CreateKeyRequest): Promise<KeyDescription> {
     const capabilities = await this.capabilities();
+    const { creation } = await this.#probe!;
     const id = randomBytes(16);
-    const generation = keyGeneration(request.spec, request.usage, id, request.label);
+    const generation = keyGeneration(request.spec, request.usage, id, request.label, creation.templates);
     let generating = false;
     try {
       return await this.#runner.withSession(
@@ -470,6 +478,7 @@ export class Pkcs11Provider extends KeyProvider {
   }
 
   protected override async onClose(): Promise<void> {
+    releaseProbe(this);
     // The base class has waited for public calls in flight; the pool waits for calls that outlived their
     // timeout. The module is finalized only when no native call is left running.
     await this.#parts.pool.close();
