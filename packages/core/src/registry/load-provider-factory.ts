@@ -84,7 +84,7 @@ export async function loadProviderFactory(
     throw new KeyswitchError(
       'CONFIG_INVALID',
       isMissing(firstError, packageName)
-        ? `provider type "${type}" needs the package ${packageName}; install it (npm install ${packageName})`
+        ? `provider type "${type}" needs the package ${packageName}; install it: ${installHint(packageName)}`
         : `the package ${packageName} for provider type "${type}" failed to load`,
       { path, cause: firstError, retryable: false },
     );
@@ -101,6 +101,13 @@ export async function loadProviderFactory(
     );
   }
   return factory;
+}
+
+/** How to install a backend package, with npm and with pnpm (which must be allowed to build native code). */
+function installHint(packageName: string): string {
+  const npm = `npm install ${packageName}`;
+  if (packageName !== BUILT_IN_PROVIDER_PACKAGES['pkcs11']) return npm;
+  return `${npm} (with pnpm: pnpm add ${packageName} pkcs11js, then allow pkcs11js's native build with pnpm approve-builds or onlyBuiltDependencies)`;
 }
 
 type BackendModule = { providerFactory?: ProviderFactory };
