@@ -35,7 +35,11 @@ describe('public key interop with node:crypto and WebCrypto', () => {
     expect((await ecKey.cryptoKey('ECDH')).algorithm).toMatchObject({ name: 'ECDH', namedCurve: 'P-256' });
 
     const rsaKey = publicKeyFromSpki(spkiOf(rsa));
-    const pssSignature = sign('sha256', payload, { key: rsa.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 });
+    const pssSignature = sign('sha256', payload, {
+      key: rsa.privateKey,
+      padding: constants.RSA_PKCS1_PSS_PADDING,
+      saltLength: 32,
+    });
     const pss = await rsaKey.cryptoKey('RSASSA_PSS_SHA_256');
     expect(
       await webcrypto.subtle.verify({ name: 'RSA-PSS', saltLength: 32 }, pss, pssSignature, payload),
