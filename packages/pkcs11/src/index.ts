@@ -13,5 +13,6 @@ export {
 export { providerFactory } from './factory.js';
 export { formatPkcs11Uri, type Pkcs11ObjectType, type Pkcs11Uri, parsePkcs11Uri } from './key-uri.js';
 export type { TokenSelector } from './lib/token.js';
-export { Pkcs11Provider, type Pkcs11ProviderOptions, type Pkcs11TokenInfo } from './pkcs11-provider.js';
+export { Pkcs11Provider } from './pkcs11-provider.js';
 export { PKCS11_PROFILES, type Pkcs11Profile, type Pkcs11ProfileName, pkcs11Profile } from './profiles.js';
+export type { Pkcs11ProviderOptions, Pkcs11TokenInfo } from './provider-options.js';

@@ -1,0 +1,137 @@
+import { KeyswitchError } from '@keyswitch/core';
+import { CKA, CKO } from './ck.js';
+import { ckrName } from './ckr.js';
+import { readKey } from './key-lookup.js';
+import type { KeyGeneration } from './key-templates.js';
+import { findObjects } from './object-search.js';
+import type { ResolvedKey } from './resolved-key.js';
+import type { PooledSession } from './session-pool.js';
+import type { TokenContext } from './token-context.js';
+
+/**
+ * Refuses a label another key on the token already has: labels name keys, so they must be unique.
+ *
+ * @throws INVALID_INPUT when a private, secret or public key has the label
+ * @example
+ * ```ts
+ * assertLabelFree(context, session, 'acs-signing');
+ * ```
+ */
+export function assertLabelFree(context: TokenContext, session: PooledSession, label: string): void {
+  for (const objectClass of [CKO.PRIVATE_KEY, CKO.SECRET_KEY, CKO.PUBLIC_KEY]) {
+    const found = findObjects(context.library, session.handle, [
+      { type: CKA.CLASS, value: objectClass },
+      { type: CKA.LABEL, value: label },
+    ]);
+    if (found.length > 0) {
+      throw new KeyswitchError(
+        'INVALID_INPUT',
+        `a key labelled "${label}" already exists on token "${context.token.label}"; labels name keys, so they must be unique`,
+      );
+    }
+  }
+}
+
+/**
+ * Generates a key on a lent session. A generation that fails with CKR_GENERAL_ERROR created no key and
+ * is tried again (twice at most): SoftHSM2's file store can fail it when another thread touches the
+ * store at that moment. On SoftHSM2 a P-384 pair generation under full test load has also failed once with
+ * CKR_TEMPLATE_INCONSISTENT for a template that succeeds every other time, which we take to be the same
+ * race, so on that profile that code is retried too; a template that is really refused fails every try.
+ *
+ * @throws UNSUPPORTED_ALGORITHM when the token refuses the template
+ * @example
+ * ```ts
+ * const key = await generateKey(context, session, keyGeneration('ECC_NIST_P256', 'SIGN_VERIFY', id, label));
+ * ```
+ */
+export async function generateKey(
+  context: TokenContext,
+  session: PooledSession,
+  generation: KeyGeneration,
+): Promise<ResolvedKey> {
+  const { library, module, pool, profile } = context;
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      if (generation.kind === 'secret') {
+        const handle = await module.creating(
+          pool.run(
+            session,
+            'C_GenerateKey',
+            library.C_GenerateKeyAsync(session.handle, generation.mechanism, generation.template),
+          ),
+        );
+        return readKey(context, session.handle, 'secret', handle);
+      }
+      const pair = await module.creating(
+        pool.run(
+          session,
+          'C_GenerateKeyPair',
+          library.C_GenerateKeyPairAsync(
+            session.handle,
+            generation.mechanism,
+            generation.publicTemplate,
+            generation.privateTemplate,
+          ),
+        ),
+      );
+      return readKey(context, session.handle, 'pair', pair.privateKey, pair.publicKey);
+    } catch (error) {
+      if (attempt < 2 && isRacedGeneration(ckrName(error), profile.searchRacesCreation)) continue;
+      throw templateRefused(error);
+    }
+  }
+}
+
+/**
+ * Runs key creations one at a time per label, so that the label-uniqueness check and the generation of
+ * two creations with one label never interleave.
+ *
+ * @example
+ * ```ts
+ * const queue = new PerLabelQueue();
+ * const created = queue.run('acs-signing', () => createKey(request));
+ * ```
+ */
+export class PerLabelQueue {
+  readonly #running = new Map<string, Promise<unknown>>();
+
+  /** Runs `task` after every earlier task with `label` has settled. */
+  run<T>(label: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.#running.get(label) ?? Promise.resolve();
+    const created = previous.then(task);
+    const settled = created.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#running.set(label, settled);
+    void settled.then(() => {
+      if (this.#running.get(label) === settled) this.#running.delete(label);
+    });
+    return created;
+  }
+}
+
+function templateRefused(error: unknown): unknown {
+  const name = ckrName(error);
+  if (
+    name === 'CKR_TEMPLATE_INCONSISTENT' ||
+    name === 'CKR_TEMPLATE_INCOMPLETE' ||
+    name === 'CKR_ATTRIBUTE_VALUE_INVALID' ||
+    name === 'CKR_ATTRIBUTE_TYPE_INVALID'
+  ) {
+    return new KeyswitchError(
+      'UNSUPPORTED_ALGORITHM',
+      `the token refused keyswitch's key template (${name})`,
+      {
+        cause: error,
+      },
+    );
+  }
+  return error;
+}
+
+/** Whether a failed key generation may be the token's store racing another thread, and worth one more try. */
+function isRacedGeneration(code: string | undefined, searchRacesCreation: boolean): boolean {
+  return code === 'CKR_GENERAL_ERROR' || (searchRacesCreation && code === 'CKR_TEMPLATE_INCONSISTENT');
+}

@@ -1,0 +1,36 @@
+import { ecPointToSpki, keySpecInfo, rsaPublicKeyToSpki, unwrapEcPointOctetString } from '@keyswitch/core';
+import { CKA } from './ck.js';
+import { assertEnabled } from './key-state.js';
+import { noPublicObject, type ResolvedKey } from './resolved-key.js';
+import type { PooledSession } from './session-pool.js';
+import type { TokenContext } from './token-context.js';
+
+/**
+ * A key's public key (DER SubjectPublicKeyInfo), read from its objects' attributes.
+ *
+ * @throws KEY_DISABLED when the key is disabled; UNSUPPORTED_ALGORITHM when the token holds no public half
+ * @example
+ * ```ts
+ * const spki = readPublicKey(context, session, key);
+ * ```
+ */
+export function readPublicKey(
+  context: TokenContext,
+  session: PooledSession,
+  resolved: ResolvedKey,
+): Uint8Array {
+  const library = context.library;
+  assertEnabled(library, session.handle, resolved);
+  const info = keySpecInfo(resolved.spec);
+  const publicKey = resolved.publicKey;
+  if (info.family === 'RSA') {
+    const [modulus, exponent] = library.C_GetAttributeValue(session.handle, publicKey ?? resolved.primary, [
+      { type: CKA.MODULUS },
+      { type: CKA.PUBLIC_EXPONENT },
+    ]);
+    return rsaPublicKeyToSpki(modulus!.value, exponent!.value);
+  }
+  if (publicKey === undefined) throw noPublicObject();
+  const [point] = library.C_GetAttributeValue(session.handle, publicKey, [{ type: CKA.EC_POINT }]);
+  return ecPointToSpki(info.curve!, unwrapEcPointOctetString(point!.value));
+}
