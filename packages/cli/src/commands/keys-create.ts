@@ -12,6 +12,7 @@ import {
 import type { Command } from 'commander';
 import { CliError, EXIT, usageError } from '../lib/cli-error.js';
 import { type CommandContext, withKeyswitch } from '../lib/context.js';
+import { withArticle } from '../lib/english.js';
 import { writeLine } from '../lib/io.js';
 import { labelFromRef } from '../lib/label-from-ref.js';
 
@@ -62,7 +63,8 @@ function fromOptions(options: KeysCreateOptions) {
   if (!isKeySpec(options.spec)) throw usageError(`--spec must be one of ${KEY_SPECS.join(', ')}`);
   const usages = keySpecInfo(options.spec).usages;
   const usage = options.usage ?? (usages.length === 1 ? usages[0] : undefined);
-  if (usage === undefined) throw usageError(`a ${options.spec} key needs --usage: ${usages.join(' or ')}`);
+  if (usage === undefined)
+    throw usageError(`${withArticle(options.spec)} key needs --usage: ${usages.join(' or ')}`);
   if (!isKeyUsage(usage) || !usages.includes(usage)) {
     throw usageError(`--usage for a ${options.spec} key must be one of ${usages.join(', ')}`);
   }
