@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { createPublicKey } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkPackage, createPackageFromTarballData } from '@arethetypeswrong/core';
@@ -12,6 +12,7 @@ import { build } from 'esbuild';
 import { publint } from 'publint';
 import { formatMessage } from 'publint/utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { snippetsOf } from '../docs/markdown-snippets.js';
 import { repositoryRoot, softHsm2Tokens } from '../support/softhsm2-tokens.js';
 
 const PNPM = ['--yes', 'pnpm@10.34.8'];
@@ -246,5 +247,33 @@ describe('applications outside the workspace', () => {
     expect(await readdir(outDir)).toEqual(['index.mjs']);
     const { stdout } = await runOk('node', ['index.mjs'], { cwd: outDir, env: KMS_LOCAL_SECRET });
     expect(JSON.parse(stdout)).toEqual({ macBytes: 32, roundTrip: true });
+  });
+});
+
+describe('README "Use it", as written, against the packed packages', () => {
+  it('installs, creates the configured keys and runs the app', async () => {
+    const readme = snippetsOf('README.md', await readFile(join(repositoryRoot, 'README.md'), 'utf8'));
+    const dir = join(workDir, 'readme');
+    await mkdir(dir);
+    // The packages the install line names are the tarballs installed in the CLI-alone app.
+    await symlink(join(lightDir(), 'node_modules'), join(dir, 'node_modules'), 'dir');
+    for (const snippet of readme) {
+      const file = /^file (\S+)$/.exec(snippet.annotation ?? '')?.[1];
+      if (file) await writeFile(join(dir, file), `${snippet.code}\n`);
+    }
+    const script = readme.find((snippet) => snippet.annotation?.startsWith('run '));
+    expect(script, 'README "Use it" has a <!-- snippet: run ... --> shell block').toBeDefined();
+    const lines = script!.code.split('\n');
+    const install = lines.find((line) => line.startsWith('npm install '));
+    expect(install).toBeDefined();
+    for (const name of install!.split(/\s+/).slice(2))
+      expect(existsSync(join(lightDir(), 'node_modules', name, 'package.json')), `${name} installed`).toBe(
+        true,
+      );
+    const rest = lines.filter((line) => line !== install).join('\n');
+    const { stdout, stderr } = await runOk('bash', ['-euo', 'pipefail', '-c', rest], { cwd: dir });
+    expect(stderr).toBe('');
+    expect(stdout).toMatch(/signature verified by node:crypto: true/);
+    expect(stdout).toMatch(/PAN lookup token: [0-9a-f]{64}/);
   });
 });
