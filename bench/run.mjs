@@ -10,7 +10,8 @@
  *   pnpm bench -- --quick                       # a smoke run: short cells, writes nothing
  *
  * Options: --backends soft-hsm,pkcs11,aws-kms  --concurrency 1,8,64  --duration SECONDS (per side per
- * cell, default 1.2)  --memory-operations N (default 100000)  --quick  --no-write  --help
+ * cell, default 1.2)  --memory-operations N (default 100000)  --audit-lines N (the audit-verify cell,
+ * default 1000000; 0 skips it)  --quick  --no-write  --help
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -48,6 +49,7 @@ if (missing.length > 0) {
 const machine = describeMachine();
 const backends = [];
 const skipped = [];
+let audit;
 const scratch = mkdtempSync(join(tmpdir(), 'keyswitch-bench-'));
 const startedAt = Date.now();
 try {
@@ -87,6 +89,22 @@ try {
     }
     backends.push(JSON.parse(readFileSync(resultFile, 'utf8')));
   }
+  // The audit-verify cell: no backend, its own process (1M lines by default).
+  if (options.auditLines > 0) {
+    say(`audit verify: ${options.auditLines.toLocaleString('en')} lines`);
+    const auditFile = join(scratch, 'audit-verify.json');
+    const child = spawnSync(
+      process.execPath,
+      ['--expose-gc', join(ROOT, 'bench', 'lib', 'audit-verify.mjs'), String(options.auditLines), auditFile],
+      { cwd: ROOT, stdio: 'inherit' },
+    );
+    if (child.status === 0 && existsSync(auditFile)) audit = JSON.parse(readFileSync(auditFile, 'utf8'));
+    else
+      skipped.push({
+        backend: 'audit-verify',
+        reason: `the audit-verify process failed (exit ${child.status ?? child.signal})`,
+      });
+  }
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }
@@ -105,6 +123,7 @@ const run = {
   backends,
   skipped,
   budgets,
+  ...(audit ? { audit } : {}),
 };
 process.stdout.write(
   `${consoleSummary(run)}\n\nBudgets (timings are noisy: reported, never failing the run)\n`,
@@ -113,6 +132,7 @@ if (options.memoryOperations < 100_000) {
   process.stdout.write('  (a short run: the envelope and memory budgets need 100,000 operations)\n');
 }
 for (const line of budgetLines(budgets)) process.stdout.write(`  ${line}\n`);
+if (audit) process.stdout.write(`\n${auditSummary(audit)}\n`);
 for (const budget of budgets.filter((candidate) => !candidate.pass && candidate.failing.length > 0)) {
   process.stdout.write(
     `\n  ${budget.id} failing:\n${budget.failing.map((line) => `    ${line}`).join('\n')}\n`,
@@ -123,7 +143,9 @@ if (options.write) {
   await mkdir(join(ROOT, 'bench', 'results'), { recursive: true });
   await writeFile(`${RESULTS}.tmp`, `${JSON.stringify(run, null, 2)}\n`);
   await rename(`${RESULTS}.tmp`, RESULTS);
-  const written = await updateDocs(markdown(run));
+  const written = await updateDocs(
+    audit ? `${markdown(run)}\n\n### Audit verification\n\n${auditSummary(audit)}` : markdown(run),
+  );
   say(
     `wrote bench/results/latest.json${written ? ' and docs/performance.md' : ''} (${run.options.seconds} s)`,
   );
@@ -144,6 +166,7 @@ function parseArguments(argv) {
     durationMs: 1200,
     warmupMs: 150,
     memoryOperations: 100_000,
+    auditLines: 1_000_000,
     write: true,
   };
   for (let index = 0; index < argv.length; index += 1) {
@@ -186,10 +209,18 @@ function parseArguments(argv) {
         parsed.memoryOperations = count;
         break;
       }
+      case '--audit-lines': {
+        const count = Number(value());
+        if (!Number.isInteger(count) || count < 0)
+          usage('--audit-lines takes a whole number (0 skips the cell)');
+        parsed.auditLines = count;
+        break;
+      }
       case '--quick':
         parsed.durationMs = 300;
         parsed.warmupMs = 50;
         parsed.memoryOperations = 2_000;
+        parsed.auditLines = 20_000;
         parsed.write = false;
         break;
       case '--no-write':
@@ -200,7 +231,7 @@ function parseArguments(argv) {
         process.stdout.write(
           `${readFileSync(new URL(import.meta.url), 'utf8')
             .split('\n')
-            .slice(2, 14)
+            .slice(2, 16)
             .filter((line) => line.startsWith(' *') && !line.startsWith(' */'))
             .map((line) => line.replace(/^ \* ?/, ''))
             .join('\n')}\n`,
@@ -217,6 +248,16 @@ function parseArguments(argv) {
 function usage(message) {
   process.stderr.write(`bench: ${message} (see node bench/run.mjs --help)\n`);
   process.exit(2);
+}
+
+/** One paragraph on the audit-verify cell: times, the ratio to the raw read-and-hash, memory. */
+function auditSummary(result) {
+  return (
+    `audit verify: ${result.lines.toLocaleString('en')} lines written by the sink in ${result.writeSeconds} s; ` +
+    `verified intact in ${result.intactSeconds} s (raw read + parse + SHA-256 per line: ${result.rawSeconds} s, ratio ${result.intactRatio}); ` +
+    `with every other line removed (${result.brokenLines.toLocaleString('en')} lines, ${result.brokenIssues.toLocaleString('en')} findings) in ${result.brokenSeconds} s; ` +
+    `peak RSS ${result.peakRssMB} MB.`
+  );
 }
 
 function childOptions(parsed) {

@@ -5,6 +5,7 @@
 #   libnss3        NSS softokn (libsoftokn3.so), the second PKCS#11 token
 #   libnss3-tools  certutil, which creates the NSS token's database
 #   opensc         pkcs11-tool, for interoperability tests
+#   opencryptoki   the third PKCS#11 token (its soft token), run by scripts/with-opencryptoki.sh
 #   openssl        verifies CSRs and certificates, and cross-checks signatures
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +16,7 @@ command -v softhsm2-util >/dev/null 2>&1 || needed+=(softhsm2)
 command -v certutil >/dev/null 2>&1 || needed+=(libnss3-tools)
 command -v pkcs11-tool >/dev/null 2>&1 || needed+=(opensc)
 command -v openssl >/dev/null 2>&1 || needed+=(openssl)
+command -v pkcsslotd >/dev/null 2>&1 || needed+=(opencryptoki)
 
 if [ "${#needed[@]}" -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then

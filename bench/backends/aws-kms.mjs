@@ -5,7 +5,7 @@
  * sides of every ratio and in the event-loop figures.
  */
 import { constants, createPublicKey, generateKeyPairSync, publicEncrypt, randomBytes } from 'node:crypto';
-import { rawEnvelope } from '../lib/raw-envelope.mjs';
+import { formatOneEnvelope, rawCommittedEnvelope, rawEnvelope } from '../lib/raw-envelope.mjs';
 import { envelopeOperations, log, PAYLOAD, runCells, withDefaults } from '../lib/suite.mjs';
 import { importDependency, importPackage } from '../lib/workspace.mjs';
 
@@ -217,6 +217,19 @@ export async function run(options) {
       record,
       sealed,
       rawSealed,
+      committed: rawCommittedEnvelope({
+        dataKey: Plaintext,
+        wrapped: CiphertextBlob,
+        keyName: 'pan-kek',
+        context: CONTEXT,
+      }),
+      legacySealed: formatOneEnvelope({
+        dataKey: Plaintext,
+        wrapped: CiphertextBlob,
+        keyName: 'pan-kek',
+        context: CONTEXT,
+        record,
+      }),
       context: CONTEXT,
       note: 'data key from GenerateDataKey, cached',
       rawName: 'crypto AES-256-GCM by hand, data key from GenerateDataKey',

@@ -14,7 +14,7 @@ import {
   randomBytes,
   verify,
 } from 'node:crypto';
-import { rawEnvelope } from '../lib/raw-envelope.mjs';
+import { formatOneEnvelope, rawCommittedEnvelope, rawEnvelope } from '../lib/raw-envelope.mjs';
 import {
   envelopeOperations,
   log,
@@ -361,6 +361,19 @@ export async function run(options) {
       record,
       sealed,
       rawSealed,
+      committed: rawCommittedEnvelope({
+        dataKey: dataKey.plaintext,
+        wrapped: dataKey.ciphertextBlob,
+        keyName: 'pan-kek',
+        context: CONTEXT,
+      }),
+      legacySealed: formatOneEnvelope({
+        dataKey: dataKey.plaintext,
+        wrapped: dataKey.ciphertextBlob,
+        keyName: 'pan-kek',
+        context: CONTEXT,
+        record,
+      }),
       context: CONTEXT,
       note: 'data key wrapped by the token (CKM_AES_GCM), cached',
       rawName: 'crypto AES-256-GCM by hand, data key from the token',

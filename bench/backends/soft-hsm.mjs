@@ -18,7 +18,7 @@ import {
 } from 'node:crypto';
 import { promisify } from 'node:util';
 import { memoryGrowth } from '../lib/memory.mjs';
-import { rawEnvelope } from '../lib/raw-envelope.mjs';
+import { formatOneEnvelope, rawCommittedEnvelope, rawEnvelope } from '../lib/raw-envelope.mjs';
 import { envelopeOperations, log, PAYLOAD, runCells, sameAnswer, withDefaults } from '../lib/suite.mjs';
 import { importPackage } from '../lib/workspace.mjs';
 
@@ -165,6 +165,19 @@ export async function run(options) {
       record,
       sealed,
       rawSealed,
+      committed: rawCommittedEnvelope({
+        dataKey: dataKey.plaintext,
+        wrapped: dataKey.ciphertextBlob,
+        keyName: 'pan-kek',
+        context: CONTEXT,
+      }),
+      legacySealed: formatOneEnvelope({
+        dataKey: dataKey.plaintext,
+        wrapped: dataKey.ciphertextBlob,
+        keyName: 'pan-kek',
+        context: CONTEXT,
+        record,
+      }),
       context: CONTEXT,
       note: 'AES-256-GCM data key, cached',
       rawName: 'crypto AES-256-GCM, by hand',

@@ -14,6 +14,8 @@ export const OPERATIONS = [
   { id: 'ecdh-p256-derive', label: 'ECDH P-256 derive' },
   { id: 'envelope-encrypt', label: 'envelope encrypt' },
   { id: 'envelope-decrypt', label: 'envelope decrypt' },
+  { id: 'envelope-decrypt-format-2-vs-1', label: 'envelope decrypt, format 2 vs 1' },
+  { id: 'envelope-encrypt-format-2-vs-1', label: 'envelope encrypt, format 2 vs 1 (by hand)' },
 ];
 
 /** Sizes of what is signed, MACed and sealed (bytes). */
@@ -110,8 +112,58 @@ function fmt(value) {
 /**
  * The envelope encrypt and decrypt cells every backend measures: keyswitch's envelope cipher against
  * AES-256-GCM by hand with the same data key. `sealed` and `rawSealed` are one record sealed by each side.
+ * With `legacySealed` (the same record in format 1, under a data key the backend wrapped) and `committed`
+ * (format 2 sealing by hand), two more cells time what key commitment costs: keyswitch opening format 2
+ * against keyswitch opening format 1, and format 2 sealing against format 1 sealing, both by hand.
  */
-export function envelopeOperations({ envelopes, raw, record, sealed, rawSealed, context, note, rawName }) {
+export function envelopeOperations({
+  envelopes,
+  raw,
+  record,
+  sealed,
+  rawSealed,
+  legacySealed,
+  committed,
+  context,
+  note,
+  rawName,
+}) {
+  const formats =
+    legacySealed === undefined
+      ? []
+      : [
+          {
+            algorithm: 'SYMMETRIC_DEFAULT',
+            note: `${note}; format 2 (key-committing) against format 1`,
+            rawName: 'keyswitch opening the same record in format 1',
+            keyswitch: () => envelopes.decrypt(sealed, { context }),
+            raw: () => envelopes.decrypt(legacySealed, { context }),
+            check: async () => {
+              const [v2, v1] = [
+                await envelopes.decrypt(sealed, { context }),
+                await envelopes.decrypt(legacySealed, { context }),
+              ];
+              if (!Buffer.from(v2).equals(record) || !Buffer.from(v1).equals(record)) {
+                throw new Error('format 1 and 2 envelopes do not both open to the record');
+              }
+            },
+          },
+          {
+            algorithm: 'SYMMETRIC_DEFAULT',
+            note: 'format 2 sealing by hand (key schedule once per data key) against format 1 by hand',
+            rawName: 'format 1 by hand',
+            keyswitch: () => committed.encrypt(record),
+            raw: () => raw.encrypt(record),
+            check: async () => {
+              // Salt and commitment (64 bytes), the count of wrapped keys, a version id and a name length.
+              if (committed.encrypt(record).length !== raw.encrypt(record).length + 68) {
+                throw new Error(
+                  'format 2 by hand is not the 68 bytes longer than format 1 by hand it should be',
+                );
+              }
+            },
+          },
+        ];
   return [
     {
       algorithm: 'SYMMETRIC_DEFAULT',
@@ -133,6 +185,7 @@ export function envelopeOperations({ envelopes, raw, record, sealed, rawSealed, 
       keyswitch: () => envelopes.decrypt(sealed, { context }),
       raw: () => raw.decrypt(rawSealed),
     },
+    ...formats,
   ];
 }
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import {
   type CallContext,
@@ -8,6 +9,7 @@ import {
   type DataKeySpec,
   type EncryptionContext,
   type GenerateDataKeyRequest,
+  type ImportKeyInput,
   type KeyDescription,
   type KeyFacts,
   type KeyList,
@@ -24,7 +26,7 @@ import {
   listKmsAliases,
   updateKmsAlias,
 } from './extras/aliases.js';
-import { importKmsKey, type KmsImportKeyRequest } from './extras/import-key.js';
+import { importKmsKey } from './extras/import-key.js';
 import {
   disableRotation,
   enableRotation,
@@ -313,23 +315,22 @@ export class AwsKmsProvider extends KeyProvider {
     return this.generateDataKey({ ...request, withPlaintext: false });
   }
 
+  /** An alias with a random name: well-formed, and no key has it. */
+  protected override onNonexistentKeyRef(): string {
+    return `alias/keyswitch-nonexistent-${randomUUID()}`;
+  }
+
   /**
    * Imports key material into a new KMS key (bring your own key): CreateKey with `Origin: EXTERNAL`,
    * GetParametersForImport, the material wrapped here (RSA-OAEP-SHA-256 for secret keys, RSA + AES key
    * wrap for private keys), ImportKeyMaterial without expiry, then the alias. The key is ENABLED. If a
-   * step fails, the new key is scheduled for deletion. Audited as `importKey`.
-   *
-   * @throws INVALID_INPUT for a public key or material that does not fit the spec; the codes of KMS errors
-   *
-   * @example
-   * ```ts
-   * const key = createSecretKey(knownHmacKeyBytes);
-   * await kms.importKey({ spec: 'HMAC_256', usage: 'GENERATE_VERIFY_MAC', key, label: 'pan-hmac-test' });
-   * ```
+   * step fails, the new key is scheduled for deletion. Called by the core's `importKey`, which reads and
+   * checks the material and audits the call.
    */
-  importKey(request: KmsImportKeyRequest, call: CallContext = {}): Promise<KeyDescription> {
-    return this.runOperation('importKey', {}, () => importKmsKey(this.#requests, request), call);
+  protected override onImportKey(request: ImportKeyInput): Promise<KeyDescription> {
+    return importKmsKey(this.#requests, request);
   }
+
 
   /**
    * Re-encrypts ciphertext under another key inside KMS (ReEncrypt): the plaintext never leaves KMS.

@@ -1,4 +1,4 @@
-import { conformance, type KeyImporter } from '@keyswitch/conformance';
+import { conformance, importRequestFor, type KeyImporter } from '@keyswitch/conformance';
 import { KMS_LOCAL_DEFAULT_CREDENTIALS, type KmsLocalServer, startKmsLocal } from '@keyswitch/kms-local';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { AwsKmsProvider } from '../src/index.js';
@@ -13,8 +13,7 @@ afterAll(async () => {
 });
 
 // Suite-generated keys go in through KMS's own import flow (GetParametersForImport, ImportKeyMaterial).
-const importKey: KeyImporter = (provider, { spec, usage, key, label }) =>
-  (provider as AwsKmsProvider).importKey({ spec, usage, key, label });
+const importKey: KeyImporter = (provider, request) => provider.importKey(importRequestFor(request));
 
 conformance({
   describe,

@@ -103,7 +103,8 @@ describe('keyswitch audit verify', () => {
     const missing = await workspace.run(['audit', 'verify', 'nope.jsonl']);
     expect(missing).toMatchObject({
       exitCode: 2,
-      stderr: 'keyswitch: INVALID_INPUT: audit file nope.jsonl cannot be read (ENOENT)\n',
+      stderr:
+        'keyswitch: INVALID_INPUT: audit file nope.jsonl cannot be read: it, or a directory on its path, does not exist (ENOENT)\n',
     });
   });
 });

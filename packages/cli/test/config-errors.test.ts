@@ -50,7 +50,7 @@ describe('configuration errors', () => {
     const file = await writeConfig('broken.json', '{ "providers": ');
     const broken = await workspace.run(['--config', file, 'keys', 'list']);
     expect(broken.stderr).toMatch(
-      /^keyswitch: CONFIG_INVALID: configuration file .*broken\.json is not valid JSON/,
+      /^keyswitch: CONFIG_INVALID: at providers: configuration file .*broken\.json is not valid JSON at line 1, column 16: expected a value/,
     );
   });
 

@@ -29,6 +29,7 @@ export { macTests } from './groups/mac.js';
 export { randomTests } from './groups/random.js';
 export { signingTests } from './groups/signing.js';
 export { CONFORMANCE_GROUPS, type ConformanceGroup } from './groups.js';
+export { importRequestFor } from './lib/import-request.js';
 export type {
   CleanedKey,
   CleanupReport,

@@ -5,9 +5,14 @@
  * - `KEY_NOT_FOUND`: no key at that reference.
  * - `KEY_DISABLED`: the key exists but is disabled or pending deletion.
  * - `USAGE_MISMATCH`: the key's usage or spec does not allow the operation or algorithm asked for.
- * - `UNSUPPORTED_ALGORITHM`: the backend cannot do this (its capability manifest says so).
+ * - `UNSUPPORTED_ALGORITHM`: the backend cannot use this algorithm or key spec (its capability manifest
+ *   says so).
+ * - `UNSUPPORTED_OPERATION`: the backend cannot perform this operation at all (create, import, list, an
+ *   extension it does not declare), whatever the key or algorithm.
  * - `INVALID_CIPHERTEXT`: ciphertext, tag or encryption context does not authenticate.
  * - `INVALID_INPUT`: an argument is malformed or out of range (a digest of the wrong length, oversize data).
+ * - `KEY_EXISTS`: a key (or alias, or label) by that name already exists, so nothing was created.
+ * - `AMBIGUOUS_KEY`: a reference matches more than one key, so the backend refuses to guess.
  * - `ACCESS_DENIED`: the backend refused the caller.
  * - `THROTTLED`: the backend asked the caller to slow down (retryable).
  * - `UNAVAILABLE`: the backend could not be reached or failed transiently (retryable).
@@ -15,21 +20,27 @@
  * - `LOCKED`: a resource (a keystore file) is held by another process.
  * - `CLOSED`: the object was closed and can no longer be used.
  * - `INTERNAL`: a backend failure that fits no other code.
+ * - `AUDIT_UNAVAILABLE`: the audit trail cannot be written and `audit.failClosed` is set, so the operation
+ *   was refused rather than run unaudited (retryable: it passes again once the trail is written).
  */
 export type ErrorCode =
   | 'KEY_NOT_FOUND'
   | 'KEY_DISABLED'
   | 'USAGE_MISMATCH'
   | 'UNSUPPORTED_ALGORITHM'
+  | 'UNSUPPORTED_OPERATION'
   | 'INVALID_CIPHERTEXT'
   | 'INVALID_INPUT'
+  | 'KEY_EXISTS'
+  | 'AMBIGUOUS_KEY'
   | 'ACCESS_DENIED'
   | 'THROTTLED'
   | 'UNAVAILABLE'
   | 'CONFIG_INVALID'
   | 'LOCKED'
   | 'CLOSED'
-  | 'INTERNAL';
+  | 'INTERNAL'
+  | 'AUDIT_UNAVAILABLE';
 
 /** Every code, for iteration and validation. */
 export const ERROR_CODES: readonly ErrorCode[] = [
@@ -37,8 +48,11 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   'KEY_DISABLED',
   'USAGE_MISMATCH',
   'UNSUPPORTED_ALGORITHM',
+  'UNSUPPORTED_OPERATION',
   'INVALID_CIPHERTEXT',
   'INVALID_INPUT',
+  'KEY_EXISTS',
+  'AMBIGUOUS_KEY',
   'ACCESS_DENIED',
   'THROTTLED',
   'UNAVAILABLE',
@@ -46,9 +60,14 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   'LOCKED',
   'CLOSED',
   'INTERNAL',
+  'AUDIT_UNAVAILABLE',
 ];
 
-const RETRYABLE_BY_DEFAULT: ReadonlySet<ErrorCode> = new Set(['THROTTLED', 'UNAVAILABLE']);
+const RETRYABLE_BY_DEFAULT: ReadonlySet<ErrorCode> = new Set([
+  'THROTTLED',
+  'UNAVAILABLE',
+  'AUDIT_UNAVAILABLE',
+]);
 
 /** Where an error came from, and anything a caller needs to act on it. */
 export interface KeyswitchErrorOptions {

@@ -24,6 +24,7 @@ export * from './handles/key-handle.js';
 export * from './handles/mac.js';
 export * from './handles/signer.js';
 export { canonicalContext as encodeEncryptionContext } from './lib/canonical-context.js';
+export { fileSystemError } from './lib/file-system-error.js';
 export { acquireLockFile, type LockFile, type LockFileOptions } from './lib/lock-file.js';
 export * from './provider/contract.js';
 export * from './provider/factory.js';

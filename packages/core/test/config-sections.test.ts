@@ -32,7 +32,7 @@ function withChange(change: (config: Record<string, any>) => void): unknown {
 describe('the versions and audit sections', () => {
   it('accepts them, with the audit fsync default', async () => {
     const { config } = await loadConfig(structuredClone(base) as never);
-    expect(config.audit).toEqual({ file: 'audit/keyswitch.jsonl', fsync: 'always' });
+    expect(config.audit).toEqual({ file: 'audit/keyswitch.jsonl', fsync: 'always', failClosed: false });
     expect(config.versions?.['pan-kek']?.versions.map((version) => version.id)).toEqual(['2024', '2025']);
     const { config: without } = await loadConfig(
       withChange((c) => {

@@ -21,9 +21,11 @@ describe('KeyswitchError', () => {
     expect(new KeyswitchError('INTERNAL', 'bad', { keyName: 'k' }).message).toBe('[keyswitch] key "k": bad');
   });
 
-  it('is retryable for THROTTLED and UNAVAILABLE only, unless told otherwise', () => {
+  it('is retryable for THROTTLED, UNAVAILABLE and AUDIT_UNAVAILABLE only, unless told otherwise', () => {
     for (const code of ERROR_CODES) {
-      expect(new KeyswitchError(code, 'x').retryable).toBe(code === 'THROTTLED' || code === 'UNAVAILABLE');
+      expect(new KeyswitchError(code, 'x').retryable).toBe(
+        code === 'THROTTLED' || code === 'UNAVAILABLE' || code === 'AUDIT_UNAVAILABLE',
+      );
     }
     expect(new KeyswitchError('INTERNAL', 'x', { retryable: true }).retryable).toBe(true);
     expect(new KeyswitchError('UNAVAILABLE', 'x', { retryable: false }).retryable).toBe(false);

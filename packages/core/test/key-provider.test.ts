@@ -155,7 +155,7 @@ describe('KeyProvider base class', () => {
     );
     expect(await codeOf(provider.generateRandom(0))).toBe('INVALID_INPUT');
     expect(await codeOf(provider.generateRandom(1025))).toBe('INVALID_INPUT');
-    expect(await codeOf(provider.listKeys({ limit: 0 }))).toBe('UNSUPPORTED_ALGORITHM');
+    expect(await codeOf(provider.listKeys({ limit: 0 }))).toBe('UNSUPPORTED_OPERATION');
     expect(await codeOf(provider.createKey({ spec: 'RSA_1024' as never, usage: 'SIGN_VERIFY' }))).toBe(
       'INVALID_INPUT',
     );
@@ -170,16 +170,22 @@ describe('KeyProvider base class', () => {
     ).toBe('INVALID_INPUT');
   });
 
-  it('fails what the backend does not declare with UNSUPPORTED_ALGORITHM', async () => {
+  it('fails an operation the backend does not declare with UNSUPPORTED_OPERATION, an algorithm with UNSUPPORTED_ALGORITHM', async () => {
     const provider = new SigningOnly();
     expect(await codeOf(provider.createKey({ spec: 'ECC_NIST_P256', usage: 'SIGN_VERIFY' }))).toBe(
-      'UNSUPPORTED_ALGORITHM',
+      'UNSUPPORTED_OPERATION',
     );
-    expect(await codeOf(provider.disableKey('acs'))).toBe('UNSUPPORTED_ALGORITHM');
-    expect(await codeOf(provider.enableKey('acs'))).toBe('UNSUPPORTED_ALGORITHM');
-    expect(await codeOf(provider.scheduleKeyDeletion('acs'))).toBe('UNSUPPORTED_ALGORITHM');
-    expect(await codeOf(provider.generateRandom(16))).toBe('UNSUPPORTED_ALGORITHM');
-    expect(await codeOf(provider.generateDataKey({ ref: 'acs' }))).toBe('UNSUPPORTED_ALGORITHM');
+    expect(await codeOf(provider.disableKey('acs'))).toBe('UNSUPPORTED_OPERATION');
+    expect(await codeOf(provider.enableKey('acs'))).toBe('UNSUPPORTED_OPERATION');
+    expect(await codeOf(provider.scheduleKeyDeletion('acs'))).toBe('UNSUPPORTED_OPERATION');
+    expect(await codeOf(provider.generateRandom(16))).toBe('UNSUPPORTED_OPERATION');
+    expect(await codeOf(provider.importKey({ usage: 'SIGN_VERIFY', spki: new Uint8Array(1) }))).toBe(
+      'UNSUPPORTED_OPERATION',
+    );
+    expect(() => provider.nonexistentKeyRef()).toThrow(
+      expect.objectContaining({ code: 'UNSUPPORTED_OPERATION' }),
+    );
+    expect(await codeOf(provider.generateDataKey({ ref: 'acs' }))).toBe('UNSUPPORTED_OPERATION');
     expect(
       await codeOf(provider.encrypt({ ref: 'acs', algorithm: 'SYMMETRIC_DEFAULT', plaintext: message })),
     ).toBe('UNSUPPORTED_ALGORITHM');

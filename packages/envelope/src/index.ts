@@ -6,7 +6,13 @@
  *
  * @packageDocumentation
  */
-export { type CacheLimits, DEFAULT_CACHE_LIMITS } from './cache-limits.js';
+export {
+  type CacheLimits,
+  DEFAULT_CACHE_LIMITS,
+  MAX_CACHE_BYTES,
+  MAX_CACHE_MESSAGES,
+  resolveCacheLimits,
+} from './cache-limits.js';
 export {
   type DecryptOptions,
   type EncryptOptions,
@@ -14,11 +20,15 @@ export {
   type EnvelopeCipherOptions,
 } from './envelope-cipher.js';
 export {
+  COMMITMENT_BYTES,
   DATA_KEY_BYTES,
   ENVELOPE_FORMAT_VERSION,
   type Envelope,
   IV_BYTES,
+  LEGACY_FORMAT_VERSION,
+  SALT_BYTES,
   TAG_BYTES,
+  type WrappedDataKey,
 } from './format/envelope.js';
 export { decodeEnvelopeString, encodeEnvelopeString } from './format/envelope-string.js';
 export { parseEnvelope } from './format/parse-envelope.js';
@@ -27,8 +37,10 @@ export { Keyring, type KeyringOptions, type KeyringStats } from './keyring.js';
 export type { KeyringEvent, KeyringEventListener } from './keyring-event.js';
 export type { CacheStats } from './lib/data-key-cache.js';
 export type { KeyVersionInfo } from './lib/key-version.js';
+export { DEFAULT_MULTI_KEYRING_TIMEOUT_MS, type MultiKeyringConfig } from './multi-keyring.js';
 export { normalizePan } from './pan/normalize-pan.js';
 export { PanHasher, type PanHasherOptions, type PanToken } from './pan/pan-hasher.js';
+export { DEFAULT_PAN_TOKEN_LABEL, type PanTokenFormat } from './pan/pan-token-format.js';
 export { type RewrapOptions, type RewrapResult, rewrap } from './rewrap/rewrap.js';
 export {
   type RewrapProgress,

@@ -1,5 +1,12 @@
-import { type Keyswitch, KeyswitchError, type KeyVersionsConfig, validateKeyVersions } from '@keyswitch/core';
-import { type CacheLimits, DEFAULT_CACHE_LIMITS } from './cache-limits.js';
+import {
+  type AuditEvent,
+  isKeyswitchError,
+  type Keyswitch,
+  KeyswitchError,
+  type KeyVersionsConfig,
+  validateKeyVersions,
+} from '@keyswitch/core';
+import { type CacheLimits, resolveCacheLimits } from './cache-limits.js';
 import { EnvelopeCipher, type EnvelopeCipherOptions } from './envelope-cipher.js';
 import type { KeyringEvent, KeyringEventListener } from './keyring-event.js';
 import { BackendCounter } from './lib/backend-counter.js';
@@ -8,6 +15,7 @@ import { type CacheStats, DataKeyCache } from './lib/data-key-cache.js';
 import { type KeyPurpose, KeyVersion, type KeyVersionInfo } from './lib/key-version.js';
 import { type KeyringInternals, setInternals } from './lib/keyring-internals.js';
 import { LogicalKey } from './lib/logical-key.js';
+import { type MultiKeyringConfig, validateMultiKeyrings } from './multi-keyring.js';
 import { PanHasher, type PanHasherOptions } from './pan/pan-hasher.js';
 
 /** Options for {@link Keyring.create}. */
@@ -17,6 +25,11 @@ export interface KeyringOptions {
    * the default). A plain key of the keyswitch configuration is a key with one version, `"1"`.
    */
   readonly versions?: KeyVersionsConfig;
+  /**
+   * Logical keys whose data keys several configured keys wrap (on different backends), so that losing one
+   * backend loses no data; see {@link MultiKeyringConfig}. A name here must not also have versions.
+   */
+  readonly multiKeyrings?: Readonly<Record<string, MultiKeyringConfig>>;
   /** Data-key cache limits (each defaults to {@link DEFAULT_CACHE_LIMITS}), or `false` for no cache. */
   readonly cache?: Partial<CacheLimits> | false;
   /**
@@ -64,36 +77,38 @@ export class Keyring {
   readonly #onEvent: KeyringEventListener | undefined;
   readonly #clock: () => Date;
   readonly #reported = new Map<string, number>();
+  /** Every key version made so far, by its cache owner tag. */
+  readonly #byOwner = new Map<string, KeyVersion>();
+  readonly #keyStateTtlMs: number;
+  readonly #unsubscribe: () => void;
   #closed = false;
 
   private constructor(ks: Keyswitch, options: KeyringOptions) {
     this.#ks = ks;
     this.#clock = options.clock ?? (() => new Date());
     this.#onEvent = options.onEvent;
-    this.#cache =
-      options.cache === false
-        ? undefined
-        : new DataKeyCache(resolveLimits(options.cache ?? {}), () => this.#clock().getTime());
+    const limits = options.cache === false ? undefined : resolveCacheLimits(options.cache ?? {});
+    this.#keyStateTtlMs = limits?.keyStateTtlMs ?? 0;
+    this.#cache = limits === undefined ? undefined : new DataKeyCache(limits, () => this.#clock().getTime());
     const versions =
       options.versions === undefined
         ? ks.keyVersions()
         : validateKeyVersions(options.versions, { providers: ks.providerNames(), keys: ks.keyNames() });
+    const multi = validateMultiKeyrings(options.multiKeyrings, ks.keyNames(), Object.keys(versions));
     for (const [name, config] of Object.entries(versions)) {
-      const resolved = config.versions.map(
-        (version) =>
-          new KeyVersion(
-            {
-              keyName: name,
-              id: version.id,
-              ...this.#target(version),
-              configKey: version.key,
-              createdAt: version.createdAt === undefined ? undefined : new Date(version.createdAt),
-              cryptoperiodDays: version.cryptoperiodDays ?? config.cryptoperiodDays,
-              status: version.id === (config.active ?? config.versions.at(-1)!.id) ? 'active' : 'retired',
-            },
-            () => ks.provider(this.#target(version).provider),
-            this.#counter,
-          ),
+      const resolved = config.versions.map((version) =>
+        this.#version(
+          {
+            keyName: name,
+            id: version.id,
+            ...this.#target(version),
+            configKey: version.key,
+            createdAt: version.createdAt === undefined ? undefined : new Date(version.createdAt),
+            cryptoperiodDays: version.cryptoperiodDays ?? config.cryptoperiodDays,
+            status: version.id === (config.active ?? config.versions.at(-1)!.id) ? 'active' : 'retired',
+          },
+          this.#target(version).provider,
+        ),
       );
       this.#declared.set(
         name,
@@ -108,6 +123,40 @@ export class Keyring {
         }),
       );
     }
+    for (const [name, config] of Object.entries(multi)) {
+      const member = (key: string, status: 'active' | 'retired') => {
+        const { provider, ref } = ks.keyConfig(key);
+        return this.#version(
+          {
+            keyName: name,
+            id: key,
+            provider,
+            ref,
+            configKey: key,
+            createdAt: undefined,
+            cryptoperiodDays: undefined,
+            status,
+          },
+          provider,
+        );
+      };
+      const wrappers = config.keys.map((key) => member(key, 'active'));
+      this.#declared.set(
+        name,
+        new LogicalKey({
+          name,
+          versions: [...wrappers, ...config.retired.map((key) => member(key, 'retired'))],
+          active: wrappers[0]!,
+          wrappers,
+          timeoutMs: config.timeoutMs,
+          enforcement: 'error',
+          warnBeforeDays: 30,
+          description: undefined,
+          declared: true,
+        }),
+      );
+    }
+    this.#unsubscribe = ks.onAudit((event) => this.#onAudit(event));
     const internals: KeyringInternals = {
       keyswitch: ks,
       counter: this.#counter,
@@ -116,6 +165,9 @@ export class Keyring {
       findKey: (name) => this.#findKey(name),
       keys: () => this.keyNames().map((name) => this.#key(name)),
       forNewData: (key, requested, purpose) => this.#forNewData(key, requested, purpose),
+      wrappersForNewData: (key, requested) => this.#wrappersForNewData(key, requested),
+      assertEnabled: (versions) => this.#assertEnabled(versions),
+      ownersEnabled: (owners) => this.#ownersEnabled(owners),
       now: () => this.#clock(),
       assertOpen: () => this.#assertOpen(),
     };
@@ -194,7 +246,91 @@ export class Keyring {
   /** Zeroes every cached data key and refuses further use. Does not close the registry. Idempotent. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#unsubscribe();
     this.#cache?.close();
+  }
+
+  #version(info: KeyVersionInfo, provider: string): KeyVersion {
+    const version = new KeyVersion(
+      info,
+      () => this.#ks.provider(provider),
+      this.#counter,
+      () => this.#clock().getTime(),
+    );
+    this.#byOwner.set(version.owner, version);
+    return version;
+  }
+
+  /**
+   * A disable (or scheduled deletion) made through this registry drops, at once, every cached data key
+   * its key wrapped; one whose reference the keyring cannot match to a version (a KMS key id where an
+   * alias is configured) makes every version on that provider describe its key again at next use. An
+   * enable makes them describe again too, so that a re-enabled key is usable at once.
+   */
+  #onAudit(event: AuditEvent): void {
+    if (event.outcome !== 'success') return;
+    const disabling = event.operation === 'disableKey' || event.operation === 'scheduleKeyDeletion';
+    if (!disabling && event.operation !== 'enableKey' && event.operation !== 'cancelKeyDeletion') return;
+    for (const version of this.#byOwner.values()) {
+      if (version.info.provider !== event.provider) continue;
+      if (disabling && event.keyRef !== undefined && version.isNamedBy(event.keyRef)) {
+        version.markDisabled();
+        this.#cache?.dropOwner(version.owner);
+      } else {
+        version.markStale();
+      }
+    }
+  }
+
+  async #wrappersForNewData(key: LogicalKey, requested: string | undefined): Promise<readonly KeyVersion[]> {
+    await this.#forNewData(key, requested, 'data-keys');
+    if (key.wrappers.length > 1) {
+      await Promise.all(key.wrappers.slice(1).map((wrapper) => wrapper.provider('data-keys')));
+    }
+    return key.wrappers;
+  }
+
+  /** With a cache: KEY_DISABLED (and the cached keys dropped) once a wrapping key is known disabled. */
+  #assertEnabled(versions: readonly KeyVersion[]): Promise<void> | undefined {
+    if (!this.#cache) return undefined;
+    const ttl = this.#keyStateTtlMs;
+    if (versions.every((version) => version.knownEnabled(ttl))) return undefined;
+    return this.#checkEnabled(versions);
+  }
+
+  async #checkEnabled(versions: readonly KeyVersion[]): Promise<void> {
+    for (const version of versions) {
+      try {
+        await version.assertEnabled(this.#keyStateTtlMs);
+      } catch (error) {
+        if (isKeyswitchError(error, 'KEY_DISABLED')) this.#cache?.dropOwner(version.owner);
+        throw error;
+      }
+    }
+  }
+
+  /**
+   * Whether the versions a cached key came through are still enabled, as far as the key-state TTL lets the
+   * keyring know; a version that is not (or whose state cannot be learnt) loses its cached keys.
+   */
+  #ownersEnabled(owners: readonly string[]): Promise<boolean> | true {
+    const ttl = this.#keyStateTtlMs;
+    if (owners.every((owner) => this.#byOwner.get(owner)?.knownEnabled(ttl) !== false)) return true;
+    return this.#checkOwners(owners);
+  }
+
+  async #checkOwners(owners: readonly string[]): Promise<boolean> {
+    for (const owner of owners) {
+      const version = this.#byOwner.get(owner);
+      if (!version) continue;
+      try {
+        await version.assertEnabled(this.#keyStateTtlMs);
+      } catch {
+        this.#cache?.dropOwner(owner);
+        return false;
+      }
+    }
+    return true;
   }
 
   #target(version: { provider?: string | undefined; ref?: string | undefined; key?: string | undefined }): {
@@ -218,7 +354,7 @@ export class Keyring {
     let plain = this.#plain.get(name);
     if (!plain && this.#ks.keyNames().includes(name)) {
       const config = this.#ks.keyConfig(name);
-      const version = new KeyVersion(
+      const version = this.#version(
         {
           keyName: name,
           id: '1',
@@ -229,8 +365,7 @@ export class Keyring {
           cryptoperiodDays: undefined,
           status: 'active',
         },
-        () => this.#ks.provider(config.provider),
-        this.#counter,
+        config.provider,
       );
       plain = new LogicalKey({
         name,
@@ -337,17 +472,4 @@ export class Keyring {
       );
     }
   }
-}
-
-function resolveLimits(given: Partial<CacheLimits>): CacheLimits {
-  const limits = { ...DEFAULT_CACHE_LIMITS, ...given };
-  for (const field of ['maxAgeMs', 'maxMessages', 'maxBytes', 'capacity'] as const) {
-    const value = limits[field];
-    if (!Number.isSafeInteger(value) || value < 1) {
-      throw new KeyswitchError('CONFIG_INVALID', 'expected a whole number, 1 or more', {
-        path: `cache.${field}`,
-      });
-    }
-  }
-  return limits;
 }

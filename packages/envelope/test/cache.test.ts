@@ -127,7 +127,7 @@ describe('data-key caching', () => {
     const alloc = Buffer.alloc;
     vi.spyOn(Buffer, 'alloc').mockImplementation(((size: number, ...rest: never[]) => {
       const buffer = alloc(size, ...rest);
-      if (size === 32) allocated.push(buffer);
+      if (size === 32 || size === 64) allocated.push(buffer);
       return buffer;
     }) as typeof Buffer.alloc);
     const { keyring } = await setup({ maxMessages: 2 });

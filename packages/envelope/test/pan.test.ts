@@ -103,17 +103,54 @@ describe('normalizePan', () => {
 });
 
 describe('PanHasher', () => {
-  it('computes the HMAC of the normalised PAN in the backend (cross-checked with node:crypto)', async () => {
+  it('computes format 2 tokens in the backend: the HMAC of label and PAN (cross-checked with node:crypto)', async () => {
     const { keyring } = await setup();
     const pans = keyring.panHasher('pan-lookup-v1');
-    for (const pan of VALID) {
-      const expected = createHmac('sha256', hmacKey).update(pan).digest('base64url');
-      expect(await pans.token(pan)).toBe(`v1:${expected}`);
-    }
+    const v2 = (
+      key: Buffer,
+      pan: string,
+      label = 'pan-lookup',
+      encoding: 'base64url' | 'hex' = 'base64url',
+    ) => createHmac('sha256', key).update(`keyswitch pan token v2\0${label}\0${pan}`).digest(encoding);
+    for (const pan of VALID) expect(await pans.token(pan)).toBe(`$2$v1$${v2(hmacKey, pan)}`);
     const spaced = await pans.token('4111 1111 1111 1111');
     expect(spaced).toBe(await keyring.panHasher('pan-lookup-v1').token('4111-1111-1111-1111'));
     const hex = keyring.panHasher('pan-lookup-v1', { encoding: 'hex', versioned: false });
-    expect(await hex.token(VALID[0]!)).toBe(createHmac('sha256', hmacKey).update(VALID[0]!).digest('hex'));
+    expect(await hex.token(VALID[0]!)).toBe(`$2$$${v2(hmacKey, VALID[0]!, 'pan-lookup', 'hex')}`);
+    // Another label is another domain: another token, which the first hasher does not accept.
+    const other = keyring.panHasher('pan-lookup-v1', { label: 'loyalty-ids' });
+    const otherToken = await other.token(VALID[0]!);
+    expect(otherToken).toBe(`$2$v1$${v2(hmacKey, VALID[0]!, 'loyalty-ids')}`);
+    expect(await pans.verify(VALID[0]!, otherToken)).toBe(false);
+    expect(await other.verify(VALID[0]!, otherToken)).toBe(true);
+    expect((await rejection(() => keyring.panHasher('pan-lookup-v1', { label: 'has space' }))).code).toBe(
+      'INVALID_INPUT',
+    );
+  });
+
+  it('format 1 tokens still verify and are looked up; the prefix says the format', async () => {
+    const { keyring } = await setup();
+    const legacy = keyring.panHasher('pan-lookup-v1', { format: 1 });
+    const v1Token = await legacy.token(VALID[0]!);
+    expect(v1Token).toBe(`v1:${createHmac('sha256', hmacKey).update(VALID[0]!).digest('base64url')}`);
+    const pans = keyring.panHasher('pan-lookup-v1');
+    expect(await pans.verify(VALID[0]!, v1Token)).toBe(true);
+    expect(await pans.verify(VALID[1]!, v1Token)).toBe(false);
+    const v2Token = await pans.token(VALID[0]!);
+    expect(await pans.verify(VALID[0]!, v2Token)).toBe(true);
+    // The same MAC under the other format's prefix is refused: the prefix decides what was MACed.
+    expect(await pans.verify(VALID[0]!, `$2$v1$${v1Token.slice(3)}`)).toBe(false);
+    expect(await pans.verify(VALID[0]!, `v1:${v2Token.slice(6)}`)).toBe(false);
+    for (const malformed of ['$3$v1$abc', '$2$v1', '$2$bad id$abc', '$$v1$abc']) {
+      expect(await pans.verify(VALID[0]!, malformed), malformed).toBe(false);
+    }
+    expect(await pans.lookupTokens(VALID[0]!)).toEqual([
+      { version: 'v1', format: 2, token: v2Token },
+      { version: 'v1', format: 1, token: v1Token },
+    ]);
+    expect(await pans.lookupTokens(VALID[0]!, { formats: [2] })).toEqual([
+      { version: 'v1', format: 2, token: v2Token },
+    ]);
   });
 
   it('refuses invalid PANs before any backend call, never echoing digits', async () => {
@@ -136,21 +173,23 @@ describe('PanHasher', () => {
     const old = await keyring.panHasher('pan-lookup-v1').token(VALID[0]!);
     const pans = keyring.panHasher('pan-lookup');
     const fresh = await pans.token(VALID[0]!);
-    expect(fresh).toBe(`v2:${createHmac('sha256', hmacKey2).update(VALID[0]!).digest('base64url')}`);
-    expect(await pans.lookupTokens(VALID[0]!)).toEqual([
-      { version: 'v2', token: fresh },
-      { version: 'v1', token: old },
+    expect(fresh).toBe(
+      `$2$v2$${createHmac('sha256', hmacKey2).update(`keyswitch pan token v2\0pan-lookup\0${VALID[0]!}`).digest('base64url')}`,
+    );
+    expect(await pans.lookupTokens(VALID[0]!, { formats: [2] })).toEqual([
+      { version: 'v2', format: 2, token: fresh },
+      { version: 'v1', format: 2, token: old },
     ]);
     const retired = await rejection(pans.token(VALID[0]!, { version: 'v1' }));
     expect(retired).toMatchObject({ code: 'USAGE_MISMATCH', keyName: 'pan-lookup' });
     expect(await pans.verify(VALID[0]!, old)).toBe(true);
     expect(await pans.verify(VALID[0]!, fresh)).toBe(true);
     expect(await pans.verify(VALID[1]!, fresh)).toBe(false);
-    expect(await pans.verify(VALID[0]!, old.replace('v1:', 'v2:'))).toBe(false);
+    expect(await pans.verify(VALID[0]!, old.replace('$v1$', '$v2$'))).toBe(false);
     expect(await pans.verify(VALID[0]!, 'v9:abc')).toBe(false);
     expect(await pans.verify(VALID[0]!, 'v1:not base64url!')).toBe(false);
     const unversioned = keyring.panHasher('pan-lookup', { versioned: false });
-    expect(await unversioned.verify(VALID[0]!, old.slice(3))).toBe(true); // tried under each version
+    expect(await unversioned.verify(VALID[0]!, `$2$$${old.slice(6)}`)).toBe(true); // tried under each version
   });
 
   it('needs an HMAC key', async () => {

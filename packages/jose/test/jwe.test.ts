@@ -1,5 +1,5 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { Keyswitch } from '@keyswitch/core';
+import { Keyswitch, KeyswitchError } from '@keyswitch/core';
 import * as jose from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type ContentEncryption, decryptJwe, encryptJwe, type JweKeyManagement } from '../src/index.js';
@@ -133,6 +133,32 @@ describe('decryptJwe', () => {
     expect(warn).not.toHaveBeenCalled();
     expect(errorLog).not.toHaveBeenCalled();
     vi.restoreAllMocks();
+  });
+
+  it('answers INVALID_CIPHERTEXT for every failure to decrypt: c >= n, INTERNAL from a token, bad IV or tag', async () => {
+    const jwe = await encryptJwe('x', keys.rsa.publicKey, { enc: 'A256GCM' });
+    const parts = jwe.split('.');
+    const key = backendKey('RSA-OAEP-256');
+    const modulus = Buffer.from(keys.rsa.publicKey.export({ format: 'jwk' }).n!, 'base64url');
+    // An encrypted key equal to the modulus, and all ones: both at or above n.
+    for (const big of [modulus, Buffer.alloc(modulus.length, 0xff)]) {
+      const tooBig = [parts[0], big.toString('base64url'), ...parts.slice(2)].join('.');
+      expect((await rejection(decryptJwe(tooBig, key))).code).toBe('INVALID_CIPHERTEXT');
+    }
+    // What NSS softokn answers for c >= n: INTERNAL from the backend, still INVALID_CIPHERTEXT here.
+    const internal = {
+      algorithm: 'RSAES_OAEP_SHA_256' as const,
+      decrypt: async () => {
+        throw new KeyswitchError('INTERNAL', 'CKR_GENERAL_ERROR');
+      },
+    };
+    expect((await rejection(decryptJwe(jwe, internal))).code).toBe('INVALID_CIPHERTEXT');
+    // The IV or tag of the wrong size, a part that is not base64url.
+    const swap = (index: number, value: string) =>
+      parts.map((part, i) => (i === index ? value : part)).join('.');
+    for (const broken of [swap(2, 'AAAA'), swap(4, 'AAAA'), swap(3, '!!'), swap(1, '***')]) {
+      expect((await rejection(decryptJwe(broken, key))).code).toBe('INVALID_CIPHERTEXT');
+    }
   });
 
   it('refuses an alg the key does not do, and malformed headers', async () => {

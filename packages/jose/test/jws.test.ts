@@ -250,6 +250,60 @@ describe('x5c', () => {
     );
   });
 
+  it('validates the path by RFC 5280: a root with pathLen 0 cannot certify a CA (as OpenSSL refuses it)', async () => {
+    const ca = hsmSigner(keys.hsm, 'ec384', 'ECDSA_SHA_384');
+    const strictRoot = await createCertificate({
+      signer: ca,
+      subject: { CN: 'Strict Root' },
+      ca: { pathLength: 0 },
+    });
+    const intermediate = await createCertificate({
+      signer: ca,
+      issuerCertificate: strictRoot,
+      subject: { CN: 'Issuing CA' },
+      publicKey: await keys.hsm.getPublicKey('ec521'),
+      ca: true,
+    });
+    const leaf = await createCertificate({
+      signer: hsmSigner(keys.hsm, 'ec521', 'ECDSA_SHA_512'),
+      issuerCertificate: intermediate,
+      subject: { CN: 'ACS EC' },
+      publicKey: await keys.hsm.getPublicKey('ec256'),
+    });
+    const jws = await signJws(payload, hsmSigner(keys.hsm, 'ec256', 'ECDSA_SHA_256'), {
+      x5c: [leaf, intermediate],
+    });
+    expect((await rejection(verifyJws(jws, { trustedRoots: [strictRoot] }))).message).toMatch(
+      /pathLenConstraint/,
+    );
+    // A leaf the same root certifies directly verifies: pathLen 0 forbids CAs below it, not leaves.
+    const direct = await signJws(payload, hsmSigner(keys.hsm, 'ec256', 'ECDSA_SHA_256'), {
+      x5c: [
+        await createCertificate({
+          signer: ca,
+          issuerCertificate: strictRoot,
+          subject: { CN: 'ACS EC direct' },
+          publicKey: await keys.hsm.getPublicKey('ec256'),
+        }),
+      ],
+    });
+    await expect(verifyJws(direct, { trustedRoots: [strictRoot] })).resolves.toBeDefined();
+    // A leaf whose keyUsage does not allow signatures does not verify a JWS.
+    const encipherOnly = await createCertificate({
+      signer: ca,
+      issuerCertificate: root,
+      subject: { CN: 'ACS EC' },
+      publicKey: await keys.hsm.getPublicKey('ec256'),
+      keyUsage: ['keyAgreement'],
+    });
+    const wrongUsage = await signJws(payload, hsmSigner(keys.hsm, 'ec256', 'ECDSA_SHA_256'), {
+      x5c: [encipherOnly],
+    });
+    expect((await rejection(verifyJws(wrongUsage, { trustedRoots: [root] }))).message).toMatch(
+      /keyUsage without digitalSignature/,
+    );
+  });
+
   it('refuses to sign with an x5c leaf that certifies another key', async () => {
     const error = await rejection(
       signJws(payload, hsmSigner(keys.hsm, 'ec256', 'ECDSA_SHA_256'), { x5c: [acsRsa] }),

@@ -19,7 +19,7 @@ import {
 } from '@keyswitch/core';
 import { type ProbeResult, probeCapabilities } from './lib/capability-probe.js';
 import { blobAad, blobHeader, decodeBlob, encodeBlob } from './lib/ciphertext-blob.js';
-import { ckrName, isBadCiphertext, isBadSignature, pkcs11Error } from './lib/ckr.js';
+import { isBadCiphertext, isBadSignature } from './lib/ckr.js';
 import { CryptoCalls } from './lib/crypto-calls.js';
 import { deriveSharedSecret } from './lib/key-agreement.js';
 import { enablingAttributes } from './lib/key-attributes.js';
@@ -429,7 +429,8 @@ export class Pkcs11Provider extends KeyProvider {
       try {
         return new Uint8Array(await this.#crypto.call(session, resolved, handle, call));
       } catch (error) {
-        if (isBadCiphertext(error, this.#context.profile.generalErrorIsBadCiphertext)) {
+        // Whatever the token answers a forged or malformed ciphertext with, it is INVALID_CIPHERTEXT.
+        if (isBadCiphertext(error)) {
           throw new KeyswitchError(
             'INVALID_CIPHERTEXT',
             'the ciphertext does not decrypt under this key and context',
@@ -438,8 +439,6 @@ export class Pkcs11Provider extends KeyProvider {
             },
           );
         }
-        // Where it is not SoftHSM2's answer to a failed tag, CKR_GENERAL_ERROR is the token failing.
-        if (ckrName(error) === 'CKR_GENERAL_ERROR') throw pkcs11Error(error, 'C_Decrypt', 'UNAVAILABLE');
         throw error;
       }
     });

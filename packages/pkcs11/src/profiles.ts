@@ -1,5 +1,5 @@
 /** The token families keyswitch knows the quirks of. */
-export type Pkcs11ProfileName = 'cloudhsm' | 'softhsm' | 'nss' | 'generic';
+export type Pkcs11ProfileName = 'cloudhsm' | 'softhsm' | 'nss' | 'opencryptoki' | 'generic';
 
 /** What a profile tells the provider about a token, beyond what its mechanism list says. */
 export interface Pkcs11Profile {
@@ -29,15 +29,17 @@ export interface Pkcs11Profile {
    */
   readonly enforcesUsageAttributes: boolean;
   /**
-   * Whether C_FindObjects must not run while a token object is being generated (SoftHSM2's file store
-   * re-indexes without its lock and can invalidate the new object: CKR_GENERAL_ERROR).
+   * Whether C_FindObjects must not run while a token object is being generated: SoftHSM2's file store
+   * re-indexes without its lock and can invalidate the new object (CKR_GENERAL_ERROR); opencryptoki can
+   * list an object generated meanwhile twice, under two handles, for the rest of the process.
    */
   readonly searchRacesCreation: boolean;
   /**
-   * Whether C_Decrypt's CKR_GENERAL_ERROR means the ciphertext is bad (SoftHSM2's answer to a failed GCM
-   * tag or OAEP padding). Elsewhere it is a token failure: UNAVAILABLE (retryable).
+   * Whether a key generation that fails with CKR_GENERAL_ERROR (or CKR_TEMPLATE_INCONSISTENT under load)
+   * created nothing and may be tried again: SoftHSM2's store race. On every other token a failed
+   * generation is reported, never retried blindly.
    */
-  readonly generalErrorIsBadCiphertext: boolean;
+  readonly retriesRacedGeneration: boolean;
   /** Checks the PIN's shape without revealing it; returns a problem description or undefined. */
   readonly pinProblem?: (pin: string) => string | undefined;
   /** Human notes for the capability manifest and the README table. */
@@ -53,7 +55,7 @@ const PROFILES: Readonly<Record<Pkcs11ProfileName, Pkcs11Profile>> = {
     execution: 'async',
     enforcesUsageAttributes: true,
     searchRacesCreation: false,
-    generalErrorIsBadCiphertext: false,
+    retriesRacedGeneration: false,
     pinProblem: (pin) =>
       /^[^:]+:.+$/.test(pin) ? undefined : 'the AWS CloudHSM PIN must be "crypto-user-name:password"',
     notes: [
@@ -71,7 +73,7 @@ const PROFILES: Readonly<Record<Pkcs11ProfileName, Pkcs11Profile>> = {
     execution: 'async',
     enforcesUsageAttributes: true,
     searchRacesCreation: true,
-    generalErrorIsBadCiphertext: true,
+    retriesRacedGeneration: true,
     notes: [
       'SoftHSM2 2.6 has no RSA-OAEP with SHA-256 (CKR_ARGUMENTS_BAD); the probe finds this',
       'SoftHSM2 2.6 re-indexes its file store in C_FindObjectsInit without its lock: keyswitch never searches while it generates a key',
@@ -85,11 +87,25 @@ const PROFILES: Readonly<Record<Pkcs11ProfileName, Pkcs11Profile>> = {
     execution: 'worker',
     enforcesUsageAttributes: false,
     searchRacesCreation: false,
-    generalErrorIsBadCiphertext: false,
+    retriesRacedGeneration: false,
     notes: [
       'NSS softokn needs libraryParameters (configdir=…) at C_Initialize; keyswitch adds the trailing space pkcs11js 2.1.7 drops',
       'NSS softokn does not enforce CKA_DERIVE; keyswitch checks a key is enabled before every operation',
       'NSS softokn decrypts a token RSA key from its database in every C_SignInit/C_DecryptInit (about 50 ms): *Init and the call run on worker threads',
+    ],
+  },
+  opencryptoki: {
+    name: 'opencryptoki',
+    gcmIv: 'host',
+    setAttributeValue: true,
+    ecdhNullKdf: true,
+    execution: 'worker',
+    enforcesUsageAttributes: false,
+    searchRacesCreation: true,
+    retriesRacedGeneration: false,
+    notes: [
+      'opencryptoki needs its slot daemon pkcsslotd running, and the process in the pkcs11 group',
+      'opencryptoki can list a key generated during a search twice: keyswitch never searches while it generates a key',
     ],
   },
   generic: {
@@ -100,7 +116,7 @@ const PROFILES: Readonly<Record<Pkcs11ProfileName, Pkcs11Profile>> = {
     execution: 'worker',
     enforcesUsageAttributes: false,
     searchRacesCreation: false,
-    generalErrorIsBadCiphertext: false,
+    retriesRacedGeneration: false,
     notes: [],
   },
 };
@@ -111,4 +127,10 @@ export function pkcs11Profile(name: Pkcs11ProfileName): Pkcs11Profile {
 }
 
 /** Every profile name. */
-export const PKCS11_PROFILES: readonly Pkcs11ProfileName[] = ['cloudhsm', 'softhsm', 'nss', 'generic'];
+export const PKCS11_PROFILES: readonly Pkcs11ProfileName[] = [
+  'cloudhsm',
+  'softhsm',
+  'nss',
+  'opencryptoki',
+  'generic',
+];

@@ -171,7 +171,7 @@ describe('ciphertext blobs', () => {
 });
 
 describe('CKR mapping', () => {
-  const ckr = (name: string) => Object.assign(new Error(name), { method: 'C_Sign' });
+  const ckr = (name: string, method = 'C_Sign') => Object.assign(new Error(name), { method });
   it('maps return values to keyswitch codes, naming the call', () => {
     expect(codeForCkr('CKR_KEY_HANDLE_INVALID')).toBe('KEY_NOT_FOUND');
     expect(codeForCkr('CKR_PIN_INCORRECT')).toBe('ACCESS_DENIED');
@@ -196,20 +196,45 @@ describe('CKR mapping', () => {
       expect(isSessionLost(ckr(name)), name).toBe(true);
     }
     expect(isStaleHandle(ckr('CKR_OBJECT_HANDLE_INVALID'))).toBe(true);
-    // CKR_GENERAL_ERROR is a bad ciphertext only where the profile says so (SoftHSM2's failed GCM tag).
-    expect(isBadCiphertext(ckr('CKR_GENERAL_ERROR'))).toBe(false);
-    expect(isBadCiphertext(ckr('CKR_GENERAL_ERROR'), true)).toBe(true);
-    expect(isBadCiphertext(ckr('CKR_ENCRYPTED_DATA_INVALID'))).toBe(true);
-    expect(pkcs11Profile('softhsm').generalErrorIsBadCiphertext).toBe(true);
-    for (const name of ['cloudhsm', 'nss', 'generic'] as const)
-      expect(pkcs11Profile(name).generalErrorIsBadCiphertext, name).toBe(false);
+    // Every token's answer to a forged or malformed ciphertext is a bad ciphertext, on every profile:
+    // SoftHSM2's CKR_GENERAL_ERROR, opencryptoki's CKR_FUNCTION_FAILED, NSS's CKR_ARGUMENTS_BAD for c ≥ n.
+    for (const name of [
+      'CKR_ENCRYPTED_DATA_INVALID',
+      'CKR_ENCRYPTED_DATA_LEN_RANGE',
+      'CKR_GENERAL_ERROR',
+      'CKR_FUNCTION_FAILED',
+      'CKR_ARGUMENTS_BAD',
+      'CKR_DATA_LEN_RANGE',
+    ]) {
+      expect(isBadCiphertext(ckr(name, 'C_Decrypt')), name).toBe(true);
+    }
+    // …but not what says the token, the session or the connection failed, nor what is about the key.
+    for (const name of [
+      'CKR_DEVICE_ERROR',
+      'CKR_DEVICE_REMOVED',
+      'CKR_SESSION_HANDLE_INVALID',
+      'CKR_USER_NOT_LOGGED_IN',
+      'CKR_HOST_MEMORY',
+      'CKR_KEY_HANDLE_INVALID',
+      'CKR_KEY_FUNCTION_NOT_PERMITTED',
+      'CKR_BUFFER_TOO_SMALL',
+    ]) {
+      expect(isBadCiphertext(ckr(name, 'C_Decrypt')), name).toBe(false);
+    }
+    // A failed C_DecryptInit, an error that is not a token's answer, or an error already mapped, neither.
+    expect(isBadCiphertext(ckr('CKR_FUNCTION_FAILED', 'C_DecryptInit'))).toBe(false);
+    expect(isBadCiphertext(new KeyswitchError('UNAVAILABLE', 'C_Decrypt timed out'))).toBe(false);
+    expect(isBadCiphertext(new Error('worker exited'))).toBe(false);
     expect(isSessionLost(new KeyswitchError('UNAVAILABLE', 'x'))).toBe(false);
   });
 });
 
 describe('profiles', () => {
   it('hold each token family’s quirks', () => {
-    expect(PKCS11_PROFILES).toEqual(['cloudhsm', 'softhsm', 'nss', 'generic']);
+    expect(PKCS11_PROFILES).toEqual(['cloudhsm', 'softhsm', 'nss', 'opencryptoki', 'generic']);
+    // A failed key generation is retried only on SoftHSM2, whose store race it is.
+    for (const name of PKCS11_PROFILES)
+      expect(pkcs11Profile(name).retriesRacedGeneration, name).toBe(name === 'softhsm');
     const cloudhsm = pkcs11Profile('cloudhsm');
     expect(cloudhsm).toMatchObject({ gcmIv: 'token', setAttributeValue: false, ecdhNullKdf: false });
     expect(cloudhsm.pinProblem?.('crypto_user:password')).toBeUndefined();

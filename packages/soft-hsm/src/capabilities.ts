@@ -25,6 +25,12 @@ export const softHsmCapabilities: Capabilities = Object.freeze({
     listKeys: true,
     generateDataKey: true,
     generateRandom: true,
+    importKey: true,
+  }),
+  importKinds: Object.freeze(['private', 'secret'] as const),
+  signing: Object.freeze({
+    ecdsaSignatureFormat: 'DER',
+    rawMessageBytes: Object.freeze({ min: 0, max: Number.POSITIVE_INFINITY }),
   }),
   deletionWindowDays: Object.freeze({ min: 7, max: 30 }),
   notes: Object.freeze([

@@ -4,8 +4,10 @@
  *
  * @packageDocumentation
  */
+
+/** The import request every backend takes; re-exported from `@keyswitch/core`. */
+export type { ImportKeyRequest } from '@keyswitch/core';
 export { softHsmCapabilities } from './capabilities.js';
 export { type SoftHsmConfig, softHsmConfigSchema } from './config.js';
-export type { ImportKeyRequest } from './import-key-request.js';
 export { providerFactory } from './provider-factory.js';
 export { SoftHsm, type SoftHsmOptions } from './soft-hsm.js';

@@ -6,31 +6,34 @@ import {
   type CreateKeyRequest,
   type DataKeySpec,
   type EncryptionContext,
+  type ImportKeyInput,
   isKeyswitchError,
-  isKeyUsage,
   type KeyDescription,
   type KeyFacts,
   type KeyList,
   KeyProvider,
   type KeyProviderOptions,
   KeyswitchError,
-  keySpecInfo,
   type MacAlgorithm,
   type ParsedPublicKey,
   type Secret,
   type SignInput,
 } from '@keyswitch/core';
 import { softHsmCapabilities } from './capabilities.js';
-import type { ImportKeyRequest } from './import-key-request.js';
 import { plainBytes } from './lib/bytes.js';
 import { generateKeyMaterial } from './lib/generate-key-material.js';
 import { checkHmac, computeHmac } from './lib/hmac.js';
-import { type AsymmetricMaterial, type SecretMaterial, wipeMaterial } from './lib/key-material.js';
+import {
+  type AsymmetricMaterial,
+  asymmetricMaterial,
+  type SecretMaterial,
+  secretMaterial,
+  wipeMaterial,
+} from './lib/key-material.js';
 import { assertLabel, keyMetadata } from './lib/key-metadata.js';
 import { describeRecord, isPastDeletion, type KeyRecord } from './lib/key-record.js';
 import { Keystore } from './lib/keystore.js';
 import { compareListPosition, decodeListToken, encodeListToken, listPosition } from './lib/list-token.js';
-import { readImportedKey } from './lib/read-imported-key.js';
 import { decryptOaep, encryptOaep } from './lib/rsa-oaep.js';
 import { signMessage, verifyMessage } from './lib/signature.js';
 import { openSymmetric, sealSymmetric } from './lib/symmetric-ciphertext.js';
@@ -226,62 +229,6 @@ export class SoftHsm extends KeyProvider {
     return this.#readOnly;
   }
 
-  /**
-   * Imports a known key, so that tests can reproduce a production key's behaviour with its test twin.
-   * The imported key is as non-extractable as any other. Audited as `importKey`.
-   *
-   * @throws INVALID_INPUT for a label in use or malformed, a usage the key's spec does not allow, an
-   * unreadable or unsupported key, a wrong PKCS#12 password; ACCESS_DENIED when read-only; CLOSED
-   *
-   * @example
-   * ```ts
-   * await hsm.importKey({ label: 'ds-decrypt', usage: 'ENCRYPT_DECRYPT', pem: readFileSync('ds.key.pem', 'utf8') });
-   * await hsm.importKey({ label: 'acs', usage: 'SIGN_VERIFY', pkcs12: { data: readFileSync('acs.p12'), password } });
-   * await hsm.importKey({ label: 'pan-hmac', usage: 'GENERATE_VERIFY_MAC', spec: 'HMAC_256', raw: knownKeyBytes });
-   * ```
-   */
-  importKey(request: ImportKeyRequest): Promise<KeyDescription> {
-    const target =
-      typeof request === 'object' && request !== null && typeof request.label === 'string'
-        ? { ref: request.label }
-        : {};
-    return this.runOperation('importKey', target, async () => {
-      this.#assertWritable();
-      if (typeof request !== 'object' || request === null) {
-        throw new KeyswitchError(
-          'INVALID_INPUT',
-          'importKey takes { label, usage, and one of pem, pkcs8, pkcs12, raw }',
-        );
-      }
-      assertLabel(request.label);
-      if (!isKeyUsage(request.usage)) {
-        throw new KeyswitchError('INVALID_INPUT', `unknown key usage ${JSON.stringify(request.usage)}`);
-      }
-      const metadata = keyMetadata(request);
-      this.#assertLabelFree(this.#keys, this.#labels, request.label);
-      const { spec, material } = await readImportedKey(request);
-      if (!keySpecInfo(spec).usages.includes(request.usage)) {
-        wipeMaterial(material);
-        throw new KeyswitchError(
-          'INVALID_INPUT',
-          `a ${spec} key cannot have usage ${request.usage}; allowed: ${keySpecInfo(spec).usages.join(', ')}`,
-        );
-      }
-      const record: KeyRecord = {
-        id: randomUUID(),
-        label: request.label,
-        spec,
-        usage: request.usage,
-        state: 'ENABLED',
-        origin: 'IMPORTED',
-        createdAt: this.#clock(),
-        ...metadata,
-        material,
-      };
-      return this.#add(record);
-    });
-  }
-
   // ---- hooks -------------------------------------------------------------------------------------
 
   protected override async onCancelKeyDeletion(key: KeyFacts): Promise<void> {
@@ -341,6 +288,35 @@ export class SoftHsm extends KeyProvider {
       ...metadata,
       material,
     });
+  }
+
+  /**
+   * Stores an imported key (read and checked by the core's `importKey`), so that tests can reproduce a
+   * production key's behaviour with its test twin. The imported key is as non-extractable as any other.
+   */
+  protected override async onImportKey(input: ImportKeyInput): Promise<KeyDescription> {
+    this.#assertWritable();
+    if (input.label !== undefined) {
+      assertLabel(input.label);
+      this.#assertLabelFree(this.#keys, this.#labels, input.label);
+    }
+    const material =
+      input.kind === 'secret' ? secretMaterial(input.key.export()) : asymmetricMaterial(input.key);
+    return this.#add({
+      id: randomUUID(),
+      ...(input.label === undefined ? {} : { label: input.label }),
+      spec: input.spec,
+      usage: input.usage,
+      state: 'ENABLED',
+      origin: 'IMPORTED',
+      createdAt: this.#clock(),
+      ...keyMetadata(input),
+      material,
+    });
+  }
+
+  protected override onNonexistentKeyRef(): string {
+    return `keyswitch-nonexistent-${randomBytes(12).toString('hex')}`;
   }
 
   protected override async onEnableKey(key: KeyFacts): Promise<void> {
@@ -465,7 +441,7 @@ export class SoftHsm extends KeyProvider {
   ): void {
     const holder = lookUp(keys, labels, label);
     if (holder !== undefined && !isPastDeletion(holder, this.#clock())) {
-      throw new KeyswitchError('INVALID_INPUT', `the label "${label}" is already taken by key ${holder.id}`);
+      throw new KeyswitchError('KEY_EXISTS', `the label "${label}" is already taken by key ${holder.id}`);
     }
   }
 

@@ -227,14 +227,6 @@ describe('import errors', () => {
     ['a usage the spec does not allow', { label: 'e3', usage: 'GENERATE_VERIFY_MAC', pem }],
     ['a spec that does not match', { label: 'e4', usage: 'SIGN_VERIFY', pem, spec: 'RSA_3072' }],
     [
-      'a public key',
-      {
-        label: 'e5',
-        usage: 'SIGN_VERIFY',
-        pem: createPublicKey(rsa.privateKey).export({ format: 'pem', type: 'spki' }),
-      },
-    ],
-    [
       'an encrypted PEM',
       {
         label: 'e6',
@@ -273,15 +265,29 @@ describe('import errors', () => {
       },
     ],
     ['garbage PKCS#8', { label: 'e10', usage: 'SIGN_VERIFY', pkcs8: new Uint8Array([0x30, 0x00]) }],
-    ['a missing label', { usage: 'SIGN_VERIFY', pem }],
     ['a bad label', { label: 'no spaces', usage: 'SIGN_VERIFY', pem }],
   ])('refuses %s with INVALID_INPUT', async (_, request) => {
     const error = await expectCode(hsm.importKey(request as never), 'INVALID_INPUT');
     expect(error.message).not.toMatch(/BEGIN|MII/);
   });
 
-  it('refuses a label in use', async () => {
+  it('refuses a label in use with KEY_EXISTS', async () => {
     await hsm.importKey({ label: 'dup', usage: 'SIGN_VERIFY', pem });
-    await expectCode(hsm.importKey({ label: 'dup', usage: 'SIGN_VERIFY', pem }), 'INVALID_INPUT');
+    await expectCode(hsm.importKey({ label: 'dup', usage: 'SIGN_VERIFY', pem }), 'KEY_EXISTS');
+  });
+
+  it('refuses a public key alone with UNSUPPORTED_OPERATION: its manifest imports private and secret keys', async () => {
+    expect((await hsm.capabilities()).importKinds).toEqual(['private', 'secret']);
+    const spki = createPublicKey(rsa.privateKey).export({ format: 'pem', type: 'spki' }) as string;
+    await expectCode(
+      hsm.importKey({ label: 'e5', usage: 'SIGN_VERIFY', pem: spki }),
+      'UNSUPPORTED_OPERATION',
+    );
+  });
+
+  it('imports without a label, as createKey does: the key id is its reference', async () => {
+    const imported = await hsm.importKey({ usage: 'SIGN_VERIFY', pem });
+    expect(imported.aliases).toEqual([]);
+    expect((await hsm.describeKey(imported.keyId)).ref).toBe(imported.ref);
   });
 });

@@ -77,7 +77,7 @@ describe('creating keys', () => {
     await hsm.createKey({ spec: 'HMAC_256', usage: 'GENERATE_VERIFY_MAC', label: 'taken' });
     const error = await expectCode(
       hsm.createKey({ spec: 'HMAC_256', usage: 'GENERATE_VERIFY_MAC', label: 'taken' }),
-      'INVALID_INPUT',
+      'KEY_EXISTS',
     );
     expect(error.message).toMatch(/already taken/);
     await expectCode(
@@ -356,7 +356,7 @@ describe('opening and closing', () => {
         spec: 'HMAC_256',
         raw: new Uint8Array(32),
       }),
-      'INVALID_INPUT',
+      'KEY_EXISTS',
     );
     expect(
       events.map((event) => [
@@ -369,9 +369,9 @@ describe('opening and closing', () => {
     ).toEqual([
       ['importKey', 'success', 'imported', 'dev', 'soft-hsm'],
       ['generateMac', 'success', 'imported', 'dev', 'soft-hsm'],
-      ['importKey', 'failure', 'imported', 'dev', 'soft-hsm'],
+      ['importKey', 'failure', undefined, 'dev', 'soft-hsm'],
     ]);
-    expect(events[2]!.errorCode).toBe('INVALID_INPUT');
+    expect(events[2]!.errorCode).toBe('KEY_EXISTS');
     await provider.close();
   });
 });

@@ -12,3 +12,8 @@ export type { CertificateInput } from './lib/certificate-input.js';
 export type { ExtendedKeyUsageName, KeyUsageName } from './lib/extensions.js';
 export { type CsrInfo, readCsr } from './read-csr.js';
 export type { SubjectAltNames } from './subject-alt-names.js';
+export {
+  type ValidateCertificatePathOptions,
+  type ValidatedCertificatePath,
+  validateCertificatePath,
+} from './validate-certificate-path.js';

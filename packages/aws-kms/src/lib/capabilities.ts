@@ -1,4 +1,5 @@
 import { ALGORITHMS, type Capabilities, KEY_SPECS, keySpecInfo } from '@keyswitch/core';
+import { KMS_MAX_RAW_MESSAGE_BYTES } from './kms-message.js';
 
 /** What an AWS KMS endpoint offers keyswitch. */
 export const KMS_CAPABILITIES: Capabilities = Object.freeze({
@@ -17,8 +18,15 @@ export const KMS_CAPABILITIES: Capabilities = Object.freeze({
     listKeys: true,
     generateDataKey: true,
     generateRandom: true,
+    importKey: true,
   }),
   deletionWindowDays: Object.freeze({ min: 7, max: 30 }),
+  importKinds: Object.freeze(['private', 'secret'] as const),
+  // KMS returns DER and signs RAW messages of 1 to 4,096 bytes; the core hashes any other message.
+  signing: Object.freeze({
+    ecdsaSignatureFormat: 'DER',
+    rawMessageBytes: Object.freeze({ min: 1, max: KMS_MAX_RAW_MESSAGE_BYTES }),
+  }),
   notes: Object.freeze([
     'AWS KMS: keys in FIPS 140-3 validated HSMs; ECC_SECG_P256K1, SM2, HMAC_224 and ML-DSA keys are outside keyswitch and are skipped',
   ]),

@@ -44,7 +44,8 @@ async function verify(file: string, context: CommandContext, options: AuditVerif
   try {
     result = await verifyAuditFile(resolve(context.cwd, file), expectedHead ? { expectedHead } : {});
   } catch (error) {
-    if (isKeyswitchError(error, 'CONFIG_INVALID')) {
+    if (isKeyswitchError(error)) {
+      // The file cannot be read: a usage error naming the file as given.
       throw new CliError('INVALID_INPUT', errorText(error).replace(resolve(context.cwd, file), file));
     }
     throw error;

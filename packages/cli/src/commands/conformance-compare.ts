@@ -46,6 +46,7 @@ export async function runComparison(context: CommandContext, options: Conformanc
     keys.b = await provisioned(context, configB, providerB, 'b');
   }
   const runKeys = new RunKeys();
+  for (const ref of [keys.a?.lifecycle ?? [], keys.b?.lifecycle ?? []].flat()) runKeys.permit(ref);
   const a = new ProviderSource(context, configA, providerA, runKeys, 'a');
   const b = new ProviderSource(context, configB, providerB, runKeys, 'b');
   let report: ComparisonReport | undefined;

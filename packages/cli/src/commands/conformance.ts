@@ -146,6 +146,7 @@ async function runSuite(
   }
   const runId = newRunId();
   const runKeys = new RunKeys();
+  for (const ref of [keys?.lifecycle ?? []].flat()) runKeys.permit(ref);
   const source = new ProviderSource(context, context.configPath(), providerName, runKeys);
   try {
     await source.open(options.sharedProvider === true);

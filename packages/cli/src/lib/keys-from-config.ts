@@ -9,12 +9,20 @@ export interface ProvisionedKey {
   readonly purpose: string;
 }
 
+/** The configured key name that the suite may disable, enable and schedule for deletion. */
+export const LIFECYCLE_KEY_NAME = 'lifecycle';
+
 /**
  * The pre-provisioned keys of one provider, by the suite's purposes (`<spec>:<usage>`), from the keys
  * the configuration binds to that provider. Several keys of one purpose give the suite its second key.
- * No key is offered for `lifecycle`: a run on configured keys never disables or deletes them.
+ * A key named `lifecycle` is offered for the lifecycle checks alone (they disable, enable and schedule it
+ * for deletion); no other configured key is ever disabled or deleted.
  *
  * @throws a usage error when the configuration binds no key to the provider
+ * @example
+ * ```ts
+ * const { refs } = keysFromConfig(keyswitch, 'hsm'); // { 'ECC_NIST_P256:SIGN_VERIFY': [...], lifecycle: [...] }
+ * ```
  */
 export function keysFromConfig(
   keyswitch: Keyswitch,
@@ -25,7 +33,7 @@ export function keysFromConfig(
   for (const name of keyswitch.keyNames()) {
     const config = keyswitch.keyConfig(name);
     if (config.provider !== providerName) continue;
-    const purpose = `${config.spec}:${config.usage}`;
+    const purpose = name === LIFECYCLE_KEY_NAME ? LIFECYCLE_KEY_NAME : `${config.spec}:${config.usage}`;
     keys.push({ name, ref: config.ref, purpose });
     refs[purpose] = [...(refs[purpose] ?? []), config.ref];
   }

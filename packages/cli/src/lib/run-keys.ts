@@ -40,7 +40,16 @@ export class RunKeys {
     return [...this.#keys.values()];
   }
 
-  /** Whether `ref` names a key this run created (by ref, key id, alias or label). */
+  /**
+   * Lets the run change the state of a key it did not create: the configured key named `lifecycle`,
+   * which the user offers to the lifecycle checks. It is not cleaned up: the checks themselves leave it
+   * scheduled for deletion (or disabled).
+   */
+  permit(ref: string): void {
+    this.#names.add(ref);
+  }
+
+  /** Whether `ref` names a key this run created (by ref, key id, alias or label), or one it may change. */
   owns(ref: string): boolean {
     return this.#names.has(ref);
   }

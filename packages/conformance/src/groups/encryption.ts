@@ -21,8 +21,8 @@ const CONTEXT: EncryptionContext = { tenant: 't1', purpose: 'keyswitch-conforman
  * The encryption group. SYMMETRIC_DEFAULT: round trips with and without an encryption context, ciphertext
  * decrypts only with the same context, tampered ciphertext or tag and another key's ciphertext fail with
  * INVALID_CIPHERTEXT, encryption is randomised. RSA-OAEP, for every declared hash and key size: round
- * trips up to the largest plaintext, node:crypto's OAEP ciphertexts decrypt, tampered ciphertext fails with
- * INVALID_CIPHERTEXT.
+ * trips up to the largest plaintext, node:crypto's OAEP ciphertexts decrypt, tampered ciphertext and a
+ * ciphertext not below the modulus fail with INVALID_CIPHERTEXT.
  *
  * @example
  * ```ts
@@ -246,5 +246,25 @@ function declareOaepChecks(test: Declare, spec: KeySpec, algorithm: EncryptionAl
     const first = await session.provider.encrypt({ ref, algorithm, plaintext });
     const second = await session.provider.encrypt({ ref, algorithm, plaintext });
     check(!bytesEqual(first, second), 'two OAEP encryptions of the same plaintext gave the same ciphertext');
+  });
+
+  // RFC 8017 7.1.2 step 2a: a ciphertext integer not below the modulus is a decryption error, which every
+  // backend must report as INVALID_CIPHERTEXT (never INTERNAL, never retryable).
+  test('a ciphertext not below the modulus (c ≥ n) fails with INVALID_CIPHERTEXT', async (session) => {
+    const key = await keyFor(session);
+    const jwk = (await key.publicKey()).export({ format: 'jwk' });
+    const modulus = new Uint8Array(Buffer.from(jwk.n ?? '', 'base64url'));
+    check(modulus.byteLength === modulusBytes, `the public key's modulus must be ${modulusBytes} bytes`);
+    for (const [what, ciphertext] of [
+      ['c = n', modulus],
+      ['c = 2^k - 1 (every byte 0xff)', new Uint8Array(modulusBytes).fill(0xff)],
+    ] as const) {
+      const error = await expectCode(
+        () => session.provider.decrypt({ ref: key.ref, algorithm, ciphertext }),
+        'INVALID_CIPHERTEXT',
+        `decryption of ${what}`,
+      );
+      check(!error.retryable, `decryption of ${what}: INVALID_CIPHERTEXT must not be retryable`);
+    }
   });
 }

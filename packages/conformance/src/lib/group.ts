@@ -44,7 +44,7 @@ export interface Session {
     usage: KeyUsage,
     check: { algorithm: Algorithm; attempt: (ref: string) => Promise<unknown> },
   ): Promise<PreparedKey>;
-  /** Throws NotSupported (after checking `attempt` fails with UNSUPPORTED_ALGORITHM) unless `operation` is declared. */
+  /** Throws NotSupported (after checking `attempt` fails with UNSUPPORTED_OPERATION) unless `operation` is declared. */
   requireOperation(operation: keyof ProviderOperations, attempt: () => Promise<unknown>): Promise<void>;
   /** A second provider from the factory, for checks that close it; NotRun when the provider is shared. */
   freshProvider(): Promise<KeyProvider>;
@@ -192,9 +192,9 @@ async function openSession(
     },
     async requireOperation(operation, attempt) {
       if (capabilities.operations[operation]) return;
-      await expectCode(attempt, 'UNSUPPORTED_ALGORITHM', `${operation}, which the manifest does not declare`);
+      await expectCode(attempt, 'UNSUPPORTED_OPERATION', `${operation}, which the manifest does not declare`);
       throw new NotSupported(
-        `${operation} is not in the capability manifest; it fails with UNSUPPORTED_ALGORITHM`,
+        `${operation} is not in the capability manifest; it fails with UNSUPPORTED_OPERATION`,
       );
     },
     async freshProvider() {

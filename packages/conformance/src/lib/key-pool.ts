@@ -211,9 +211,10 @@ export class KeyPool {
     try {
       await this.create(spec, usage);
     } catch (error) {
-      if (isKeyswitchError(error, 'UNSUPPORTED_ALGORITHM')) return;
+      // A spec the backend cannot create is UNSUPPORTED_ALGORITHM; no key creation at all, UNSUPPORTED_OPERATION.
+      if (isKeyswitchError(error, 'UNSUPPORTED_ALGORITHM', 'UNSUPPORTED_OPERATION')) return;
       throw new CheckFailed(
-        `createKey(${spec}, ${usage}) is not declared, so it must fail with UNSUPPORTED_ALGORITHM; got ${describeError(error)}`,
+        `createKey(${spec}, ${usage}) is not declared, so it must fail with UNSUPPORTED_ALGORITHM or UNSUPPORTED_OPERATION; got ${describeError(error)}`,
       );
     }
     throw new CheckFailed(
@@ -236,7 +237,7 @@ export class KeyPool {
     try {
       imported = await importKey(provider, { spec, usage, key, label });
     } catch (error) {
-      if (isKeyswitchError(error, 'UNSUPPORTED_ALGORITHM')) {
+      if (isKeyswitchError(error, 'UNSUPPORTED_ALGORITHM', 'UNSUPPORTED_OPERATION')) {
         throw new NotRun(`the importer cannot import ${spec}:${usage} keys: ${error.message}`);
       }
       throw error;

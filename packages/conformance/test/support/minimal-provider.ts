@@ -32,6 +32,7 @@ import {
   ecdsaDerToP1363,
   ecdsaP1363ToDer,
   encodeEncryptionContext,
+  type ImportKeyInput,
   type KeyDescription,
   type KeyFacts,
   type KeyList,
@@ -117,6 +118,7 @@ export const minimalCapabilities: Capabilities = {
     listKeys: true,
     generateDataKey: true,
     generateRandom: true,
+    importKey: true,
   },
   deletionWindowDays: { min: 7, max: 30 },
 };
@@ -136,13 +138,8 @@ export class MinimalProvider extends KeyProvider {
     this.#capabilities = options.capabilities ?? minimalCapabilities;
   }
 
-  /** Imports node:crypto key material (for the suite's `importKey` option). */
-  async importKey(request: {
-    spec: KeySpec;
-    usage: KeyUsage;
-    key: KeyObject;
-    label: string;
-  }): Promise<KeyDescription> {
+  /** Stores imported key material (for the suite's `importKey` option). */
+  protected override async onImportKey(request: ImportKeyInput): Promise<KeyDescription> {
     const material =
       request.key.type === 'secret' ? { secret: request.key.export() } : { privateKey: request.key };
     return this.#store(request.spec, request.usage, request.label, material);
@@ -480,5 +477,14 @@ export function importIntoMinimal(
   provider: KeyProvider,
   request: { spec: KeySpec; usage: KeyUsage; key: KeyObject; label: string },
 ): Promise<KeyDescription> {
-  return (provider as MinimalProvider).importKey(request);
+  return provider.importKey(
+    request.key.type === 'secret'
+      ? { label: request.label, usage: request.usage, spec: request.spec, raw: request.key.export() }
+      : {
+          label: request.label,
+          usage: request.usage,
+          spec: request.spec,
+          pkcs8: request.key.export({ format: 'der', type: 'pkcs8' }),
+        },
+  );
 }

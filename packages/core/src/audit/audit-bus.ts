@@ -14,6 +14,7 @@ import type { AuditEvent, AuditListener } from './events.js';
 export class AuditBus {
   readonly #listeners = new Set<AuditListener>();
   readonly #warned = new WeakSet<AuditListener>();
+  readonly #gates = new Set<() => void>();
 
   /** Adds a listener; returns a function that removes it. */
   subscribe(listener: AuditListener): () => void {
@@ -21,6 +22,31 @@ export class AuditBus {
     return () => {
       this.#listeners.delete(listener);
     };
+  }
+
+  /**
+   * Adds a check every key operation passes before it runs: a gate that throws refuses the operation
+   * with its error (`audit.failClosed` adds the audit file's `check`). Returns a function that removes it.
+   *
+   * @example
+   * ```ts
+   * const remove = bus.addGate(() => sink.check()); // AUDIT_UNAVAILABLE while nothing can be recorded
+   * ```
+   */
+  addGate(gate: () => void): () => void {
+    this.#gates.add(gate);
+    return () => {
+      this.#gates.delete(gate);
+    };
+  }
+
+  /**
+   * Runs every gate; a provider calls this before each operation.
+   *
+   * @throws what a gate throws (AUDIT_UNAVAILABLE)
+   */
+  admit(): void {
+    for (const gate of this.#gates) gate();
   }
 
   /** Whether anyone is listening (so callers can skip building events). */

@@ -1,6 +1,7 @@
 import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { KeyswitchError } from '../errors.js';
+import { fileSystemError } from '../lib/file-system-error.js';
 import { acquireLockFile, type LockFile } from '../lib/lock-file.js';
 import type { AuditListener } from './events.js';
 import { type AuditRecord, formatRecordLine, recordHash } from './lib/audit-record.js';
@@ -16,7 +17,16 @@ export interface AuditFileSinkOptions {
   readonly fsync?: 'always' | 'interval' | 'never';
   /** For `interval`: milliseconds between syncs (default 1000). */
   readonly fsyncIntervalMs?: number;
-  /** Told when a write fails; the sink then refuses further events. Default: a process warning. */
+  /**
+   * While writes fail, the least time between two attempts to write again (default 1000 ms). An
+   * attempt is made when an event arrives (or {@link AuditFileSink.check} is called) and this much time
+   * has passed since the last.
+   */
+  readonly retryIntervalMs?: number;
+  /**
+   * Told when a write fails (once per outage) and when writing works again. Default: a process warning.
+   * Never given event content.
+   */
   readonly onError?: (error: Error) => void;
 }
 
@@ -27,11 +37,52 @@ export interface AuditChainHead {
 }
 
 /**
+ * The event a sink writes first when it can write again after a failure: how many events were lost,
+ * from when to when, and why (PCI DSS 10.x: a gap in the trail is itself recorded).
+ */
+export interface AuditGapEvent {
+  readonly type: 'audit-gap';
+  /** When the gap was recorded (ISO 8601). */
+  readonly time: string;
+  /** Events that could not be written. */
+  readonly lostEvents: number;
+  /** The time of the first and the last lost event (their own `time`, or when they arrived). */
+  readonly from: string;
+  readonly to: string;
+  /** The platform's code for the first failure (ENOSPC, EIO, …). */
+  readonly errorCode: string;
+}
+
+interface QueuedLine {
+  readonly text: string;
+  readonly seq: number;
+  readonly hash: string;
+  /** The event's time, for the gap record should the line be lost. */
+  readonly time: string;
+  /** A gap record: never counted as a lost event itself. */
+  readonly gap: boolean;
+}
+
+interface Gap {
+  lost: number;
+  from: string;
+  to: string;
+  readonly errorCode: string;
+}
+
+/**
  * A tamper-evident audit trail (PCI DSS 10.3.4): audit events as hash-chained JSON lines, one record per
- * line, `{"seq":n,"prev":"…","event":{…},"hash":"…"}`, where `hash` is the SHA-256 of the canonical JSON of
- * `{event, prev, seq}` and `prev` is the previous line's hash. Appends from one process (a lock file keeps
- * out a second sink); reopening continues the chain. Events are chained synchronously in the order they
- * arrive and written in the background. Check a file with {@link verifyAuditFile}.
+ * line, each line the canonical JSON of `{event, hash, prev, seq}` (keys sorted), where `hash` is the
+ * SHA-256 of the canonical JSON of `{event, prev, seq}` and `prev` is the previous line's hash. Appends
+ * from one process (a lock file keeps out a second sink); reopening continues the chain. Events are
+ * chained synchronously in the order they arrive and written in the background. Check a file with
+ * {@link verifyAuditFile}.
+ *
+ * When a write fails (a full disk, an I/O error) the sink cuts the file back to its last whole record,
+ * counts the events it cannot write, and, once a write succeeds again, records the gap as an
+ * {@link AuditGapEvent} before anything else. {@link AuditFileSink.available} says whether events are
+ * being recorded; the registry's `audit.failClosed` refuses key operations with AUDIT_UNAVAILABLE while
+ * they are not.
  *
  * @example
  * ```ts
@@ -44,19 +95,28 @@ export interface AuditChainHead {
  */
 export class AuditFileSink {
   readonly path: string;
-  /** An audit listener to subscribe: `ks.onAudit(sink.listener)`. */
+  /** An audit listener to subscribe: `ks.onAudit(sink.listener)`. Never throws. */
   readonly listener: AuditListener;
   readonly #handle: FileHandle;
   readonly #lock: LockFile;
   readonly #fsync: 'always' | 'interval' | 'never';
   readonly #intervalMs: number;
+  readonly #retryIntervalMs: number;
   readonly #onError: (error: Error) => void;
+  /** The chain's end as written to the file, and the file's length up to it. */
+  #written: AuditChainHead;
+  #writtenBytes: number;
+  /** The chain's end including queued lines. */
   #seq: number;
   #hash: string;
-  #queue: string[] = [];
+  #queue: QueuedLine[] = [];
   #writing: Promise<void> | undefined;
   #lastSync = 0;
+  /** The current outage's first error, while writes fail. */
   #failure: Error | undefined;
+  /** Events lost and not yet recorded as a gap. */
+  #gap: Gap | undefined;
+  #lastAttempt = Number.NEGATIVE_INFINITY;
   #closing: Promise<void> | undefined;
 
   private constructor(
@@ -64,41 +124,62 @@ export class AuditFileSink {
     handle: FileHandle,
     lock: LockFile,
     head: AuditChainHead,
+    size: number,
     options: AuditFileSinkOptions,
   ) {
     this.path = path;
     this.#handle = handle;
     this.#lock = lock;
+    this.#written = head;
+    this.#writtenBytes = size;
     this.#seq = head.seq;
     this.#hash = head.hash;
     this.#fsync = options.fsync ?? 'always';
     this.#intervalMs = options.fsyncIntervalMs ?? 1000;
+    this.#retryIntervalMs = options.retryIntervalMs ?? 1000;
     this.#onError =
       options.onError ??
       ((error) =>
         process.emitWarning(`[keyswitch] audit file ${path}: ${error.message}`, 'KeyswitchAuditWarning'));
-    this.listener = (event) => this.append(event);
+    this.listener = (event) => {
+      try {
+        this.append(event);
+      } catch {
+        // Counted as lost (and recorded as a gap) by append; the operation itself is not disturbed.
+      }
+    };
   }
 
   /**
    * Opens (creating it and its directory if needed) an audit file for appending and reads the chain's
    * head from its last line.
    *
-   * @throws LOCKED when another sink holds the file; CONFIG_INVALID when its last line is not a valid record
+   * @throws LOCKED when another sink holds the file; CONFIG_INVALID when its last line is not a valid
+   * record, or the path cannot be an audit file (a directory, ENOENT, ENOTDIR, EINVAL); ACCESS_DENIED
+   * when the file system refuses (EACCES, EROFS); UNAVAILABLE on a full disk or an I/O error
    */
   static async open(path: string, options: AuditFileSinkOptions = {}): Promise<AuditFileSink> {
     const file = resolve(path);
     if (!['always', 'interval', 'never', undefined].includes(options.fsync)) {
       throw new KeyswitchError('INVALID_INPUT', 'fsync must be "always", "interval" or "never"');
     }
-    await mkdir(dirname(file), { recursive: true });
+    await mkdir(dirname(file), { recursive: true }).catch((error: unknown) => {
+      throw fileSystemError(error, { what: 'audit file', path: file, action: 'cannot be created' });
+    });
     const lock = await acquireLockFile(file, { what: 'audit file', hint: 'one process, one sink per file' });
     let handle: FileHandle | undefined;
     try {
-      handle = await open(file, 'a+', 0o600);
-      const head = await readChainHead(handle, file);
+      handle = await open(file, 'a+', 0o600).catch((error: unknown) => {
+        throw fileSystemError(error, { what: 'audit file', path: file });
+      });
+      const opened = handle;
+      const { head, size } = await readChainHead(opened, file)
+        .then(async (head) => ({ head, size: (await opened.stat()).size }))
+        .catch((error: unknown) => {
+          throw fileSystemError(error, { what: 'audit file', path: file, action: 'cannot be read' });
+        });
       if (head.seq === 0) await syncDirectory(dirname(file));
-      return new AuditFileSink(file, handle, lock, head, options);
+      return new AuditFileSink(file, opened, lock, head, size, options);
     } catch (error) {
       await handle?.close();
       lock.release();
@@ -106,24 +187,44 @@ export class AuditFileSink {
     }
   }
 
-  /** The seq and hash of the last record appended (written or still queued). */
+  /**
+   * The seq and hash of the last record written to the file: always true to the file (a record still
+   * queued, or lost to a failed write, is not counted). After `await flush()` it is the chain's end.
+   */
   head(): AuditChainHead {
-    return { seq: this.#seq, hash: this.#hash };
+    return this.#written;
+  }
+
+  /** Whether events are being recorded: false from a failed write until the gap is recorded. */
+  get available(): boolean {
+    return this.#failure === undefined;
   }
 
   /**
-   * Chains an event (any JSON object: a core audit event, a keyring event) and queues its line.
+   * Throws AUDIT_UNAVAILABLE while events cannot be recorded (and tries to write again, at most every
+   * `retryIntervalMs`): the check `audit.failClosed` makes before each key operation.
    *
-   * @throws CLOSED after close; INTERNAL after a failed write; INVALID_INPUT for a value that is not a
-   * JSON object
+   * @throws AUDIT_UNAVAILABLE naming the file, the platform code and the events lost so far
+   * @example
+   * ```ts
+   * sink.check(); // before an operation that must not run unaudited
+   * ```
+   */
+  check(): void {
+    if (this.#failure === undefined) return;
+    this.#attemptRecovery();
+    throw this.#unavailable();
+  }
+
+  /**
+   * Chains an event (any JSON object: a core audit event, a keyring event) and queues its line. While
+   * writes fail the event is counted as lost (and recorded in the gap event once writing works again).
+   *
+   * @throws CLOSED after close; AUDIT_UNAVAILABLE while writes fail; INVALID_INPUT for a value that is
+   * not a JSON object
    */
   append(event: object): AuditRecord {
     if (this.#closing) throw new KeyswitchError('CLOSED', `audit file ${this.path} is closed`);
-    if (this.#failure) {
-      throw new KeyswitchError('INTERNAL', `audit file ${this.path} failed to write`, {
-        cause: this.#failure,
-      });
-    }
     let plain: unknown;
     try {
       plain = JSON.parse(JSON.stringify(event));
@@ -135,16 +236,13 @@ export class AuditFileSink {
     if (typeof plain !== 'object' || plain === null || Array.isArray(plain)) {
       throw new KeyswitchError('INVALID_INPUT', 'an audit event must be a JSON object');
     }
-    const seq = this.#seq + 1;
-    const record: AuditRecord = {
-      seq,
-      prev: this.#hash,
-      event: plain as Record<string, unknown>,
-      hash: recordHash(seq, this.#hash, plain),
-    };
-    this.#seq = seq;
-    this.#hash = record.hash;
-    this.#queue.push(`${formatRecordLine(record)}\n`);
+    const time = eventTime(plain);
+    if (this.#failure !== undefined) {
+      this.#countLost(1, time, time);
+      this.#attemptRecovery();
+      throw this.#unavailable();
+    }
+    const record = this.#chain(plain as Record<string, unknown>, time);
     this.#writing ??= this.#drain();
     return record;
   }
@@ -152,66 +250,172 @@ export class AuditFileSink {
   /**
    * Resolves when every event appended so far is written (and, under `fsync: 'always'`, on disk).
    *
-   * @throws INTERNAL when a write failed
+   * @throws AUDIT_UNAVAILABLE while writes fail
    */
   async flush(): Promise<void> {
     while (this.#writing) await this.#writing;
-    if (this.#failure) {
-      throw new KeyswitchError('INTERNAL', `audit file ${this.path} failed to write`, {
-        cause: this.#failure,
-      });
-    }
+    if (this.#failure !== undefined) throw this.#unavailable();
   }
 
-  /** Writes what is queued, syncs, closes the file and releases the lock. Idempotent. */
+  /**
+   * Writes what is queued (and a pending gap record, if the disk allows), syncs, closes the file and
+   * releases the lock. Idempotent.
+   *
+   * @throws AUDIT_UNAVAILABLE when events were lost and the gap could not be recorded
+   */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       try {
         while (this.#writing) await this.#writing;
-        if (!this.#failure) await this.#handle.datasync();
+        if (this.#failure !== undefined) {
+          this.#lastAttempt = Number.NEGATIVE_INFINITY;
+          this.#attemptRecovery();
+          while (this.#writing) await this.#writing;
+        }
+        if (this.#failure === undefined) await this.#handle.datasync();
       } finally {
         await this.#handle.close();
         this.#lock.release();
       }
-      if (this.#failure) {
-        throw new KeyswitchError('INTERNAL', `audit file ${this.path} failed to write`, {
-          cause: this.#failure,
-        });
-      }
+      if (this.#failure !== undefined) throw this.#unavailable();
     })();
     return this.#closing;
   }
 
+  #chain(event: Record<string, unknown>, time: string, gap = false): AuditRecord {
+    const seq = this.#seq + 1;
+    const record: AuditRecord = { seq, prev: this.#hash, event, hash: recordHash(seq, this.#hash, event) };
+    this.#seq = seq;
+    this.#hash = record.hash;
+    this.#queue.push({ text: `${formatRecordLine(record)}\n`, seq, hash: record.hash, time, gap });
+    return record;
+  }
+
+  #countLost(count: number, from: string, to: string): void {
+    if (count === 0) return;
+    if (this.#gap) {
+      this.#gap.lost += count;
+      if (from < this.#gap.from) this.#gap.from = from;
+      if (to > this.#gap.to) this.#gap.to = to;
+    } else {
+      this.#gap = { lost: count, from, to, errorCode: errorCode(this.#failure) };
+    }
+  }
+
+  #unavailable(): KeyswitchError {
+    return new KeyswitchError(
+      'AUDIT_UNAVAILABLE',
+      `audit file ${this.path} cannot be written (${errorCode(this.#failure)}); ${this.#gap?.lost ?? 0} event${this.#gap?.lost === 1 ? '' : 's'} not recorded so far`,
+      { cause: this.#failure },
+    );
+  }
+
+  /** After a failure: when due, cut the file back to its last whole record and write the gap record. */
+  #attemptRecovery(): void {
+    if (this.#writing || Date.now() - this.#lastAttempt < this.#retryIntervalMs) return;
+    this.#lastAttempt = Date.now();
+    this.#writing = this.#drain();
+  }
+
   async #drain(): Promise<void> {
     try {
-      while (this.#queue.length > 0 && !this.#failure) {
-        const batch = Buffer.from(this.#queue.join(''), 'utf8');
-        this.#queue = [];
-        let written = 0;
-        while (written < batch.length) {
-          const { bytesWritten } = await this.#handle.write(batch, written, batch.length - written);
-          written += bytesWritten;
+      if (this.#failure !== undefined) {
+        // Recovering: the gap record goes first, alone; until it is written, nothing else is accepted.
+        await this.#handle.truncate(this.#writtenBytes);
+        const gap = this.#gap;
+        if (gap) {
+          const time = new Date().toISOString();
+          const event: AuditGapEvent = {
+            type: 'audit-gap',
+            time,
+            lostEvents: gap.lost,
+            from: gap.from,
+            to: gap.to,
+            errorCode: gap.errorCode,
+          };
+          this.#chain({ ...event }, time, true);
         }
-        if (
-          this.#fsync === 'always' ||
-          (this.#fsync === 'interval' && Date.now() - this.#lastSync >= this.#intervalMs)
-        ) {
-          await this.#handle.datasync();
-          this.#lastSync = Date.now();
-        }
+        await this.#writeQueued(true);
+        const recovered = this.#failure;
+        this.#failure = undefined;
+        this.#gap = undefined;
+        this.#report(
+          new Error(
+            `writing again after ${errorCode(recovered)}; ${gap ? `${gap.lost} lost event${gap.lost === 1 ? '' : 's'} recorded as a gap` : 'no event was lost'}`,
+          ),
+        );
       }
+      while (this.#queue.length > 0) await this.#writeQueued(false);
     } catch (error) {
-      this.#failure = error instanceof Error ? error : new Error(String(error));
-      this.#queue = [];
-      try {
-        this.#onError(this.#failure);
-      } catch {
-        // The error is kept and reported by flush() and close().
-      }
+      await this.#fail(error);
     } finally {
       this.#writing = undefined;
     }
   }
+
+  /** Writes every queued line in one batch (group commit); on success the file's end moves to them. */
+  async #writeQueued(forceSync: boolean): Promise<void> {
+    const batch = this.#queue;
+    this.#queue = [];
+    if (batch.length === 0) return;
+    try {
+      const bytes = Buffer.from(batch.map((line) => line.text).join(''), 'utf8');
+      let written = 0;
+      while (written < bytes.length) {
+        const { bytesWritten } = await this.#handle.write(bytes, written, bytes.length - written);
+        written += bytesWritten;
+      }
+      if (
+        forceSync ||
+        this.#fsync === 'always' ||
+        (this.#fsync === 'interval' && Date.now() - this.#lastSync >= this.#intervalMs)
+      ) {
+        await this.#handle.datasync();
+        this.#lastSync = Date.now();
+      }
+      const last = batch.at(-1)!;
+      this.#written = { seq: last.seq, hash: last.hash };
+      this.#writtenBytes += bytes.length;
+    } catch (error) {
+      // Nothing of this batch counts as written: put it back so #fail counts it as lost.
+      this.#queue = [...batch, ...this.#queue];
+      throw error;
+    }
+  }
+
+  /** A write failed: everything not written is lost; the chain goes back to the file's last record. */
+  async #fail(error: unknown): Promise<void> {
+    const first = this.#failure === undefined;
+    this.#failure ??= error instanceof Error ? error : new Error(String(error));
+    const lost = this.#queue.filter((line) => !line.gap);
+    this.#countLost(lost.length, lost[0]?.time ?? new Date().toISOString(), lost.at(-1)?.time ?? '');
+    this.#queue = [];
+    this.#seq = this.#written.seq;
+    this.#hash = this.#written.hash;
+    if (first) this.#report(this.#failure);
+    // A torn line is cut off now if the file system lets us, and again before the next attempt.
+    await this.#handle.truncate(this.#writtenBytes).catch(() => undefined);
+  }
+
+  #report(error: Error): void {
+    try {
+      this.#onError(error);
+    } catch {
+      // A throwing handler must not break the sink.
+    }
+  }
+}
+
+function eventTime(event: object): string {
+  const time = (event as { time?: unknown }).time;
+  return typeof time === 'string' && !Number.isNaN(Date.parse(time))
+    ? new Date(time).toISOString()
+    : new Date().toISOString();
+}
+
+function errorCode(error: Error | undefined): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' ? code : 'error';
 }
 
 async function syncDirectory(directory: string): Promise<void> {

@@ -1,7 +1,8 @@
 import type { ErrorCode } from '../errors.js';
+import type { ExtensionName } from '../provider/contract.js';
 import type { Algorithm } from '../vocabulary/algorithms.js';
 
-/** The key operations that produce audit events. */
+/** The key operations that produce audit events: the contract's, and the backends' declared extensions. */
 export type AuditOperation =
   | 'describeKey'
   | 'listKeys'
@@ -11,9 +12,6 @@ export type AuditOperation =
   | 'scheduleKeyDeletion'
   | 'cancelKeyDeletion'
   | 'importKey'
-  | 'reEncrypt'
-  | 'enableKeyRotation'
-  | 'createAlias'
   | 'getPublicKey'
   | 'sign'
   | 'verify'
@@ -23,7 +21,8 @@ export type AuditOperation =
   | 'verifyMac'
   | 'deriveSharedSecret'
   | 'generateDataKey'
-  | 'generateRandom';
+  | 'generateRandom'
+  | ExtensionName;
 
 /**
  * One key operation, as audited. Holds who, what and how it went; never data, plaintext, signatures,

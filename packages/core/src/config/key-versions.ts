@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { KeyswitchError } from '../errors.js';
 import { joinPath, parseWithSchema } from './parse-with-schema.js';
+import { refuseReservedNames } from './reserved-names.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 /** A version id is stored in envelopes and tokens: no `:`, so `v2:…` tokens stay unambiguous. */
@@ -165,6 +166,7 @@ export function checkKeyVersionReferences(
  * ```
  */
 export function validateKeyVersions(raw: unknown, known: KeyVersionNames): KeyVersionsConfig {
+  refuseReservedNames(raw, 'versions');
   const versions = parseWithSchema(keyVersionsSchema, raw, 'versions');
   let first: KeyswitchError | undefined;
   checkKeyVersionReferences(versions, known, (path, message) => {

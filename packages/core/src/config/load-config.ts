@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { KeyswitchError } from '../errors.js';
-import { parseWithSchema } from './parse-with-schema.js';
+import { joinPath, parseWithSchema } from './parse-with-schema.js';
+import { refuseReservedNames } from './reserved-names.js';
+import { positionOf, scanJson, type TextPosition } from './scan-json.js';
 import { configSchema, type KeyswitchConfig, type KeyswitchConfigInput } from './schema.js';
 
 /** A validated configuration and where it came from. */
@@ -40,6 +42,7 @@ export async function loadConfig(
 ): Promise<LoadedConfig> {
   const cwd = options.cwd ?? process.cwd();
   if (source !== undefined && typeof source !== 'string') {
+    refuseReservedNames(source);
     return { config: parseWithSchema(configSchema, source, ''), baseDir: cwd, source: '(object)' };
   }
   const named = source ?? (options.env ?? process.env).KEYSWITCH_CONFIG ?? DEFAULT_CONFIG_FILE;
@@ -57,22 +60,42 @@ export async function loadConfig(
       { cause: error },
     );
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
+  const json = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  // The platform parser's message quotes the text around a mistake (a PIN pasted without quotes would
+  // be printed): the position comes from keyswitch's own tokenizer, and nothing of the text is kept.
+  const syntax = scanJson(json);
+  if (syntax) {
+    const { line, column } = positionOf(json, syntax.offset);
     throw new KeyswitchError(
       'CONFIG_INVALID',
-      `configuration file ${named} is not valid JSON: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
+      `configuration file ${named} is not valid JSON at line ${line}, column ${column}: expected ${syntax.expected}`,
+      { path: joinPath('', syntax.path) || '(root)' },
     );
   }
+  const raw: unknown = JSON.parse(json);
   try {
+    refuseReservedNames(raw);
     return { config: parseWithSchema(configSchema, raw, ''), baseDir: dirname(file), source: file };
   } catch (error) {
     const problem = error as KeyswitchError;
-    throw new KeyswitchError('CONFIG_INVALID', `${named}: ${problem.detail}`, { path: problem.path });
+    const at = problem.path === undefined ? undefined : locate(json, problem.path);
+    throw new KeyswitchError(
+      'CONFIG_INVALID',
+      `${named}: ${problem.detail}${at ? ` (line ${at.line}, column ${at.column})` : ''}`,
+      { path: problem.path },
+    );
+  }
+}
+
+/** The line and column of the value at a JSON path (or of its nearest enclosing value that exists). */
+function locate(json: string, path: string): TextPosition | undefined {
+  const offsets = new Map<string, number>();
+  scanJson(json, (at, offset) => offsets.set(joinPath('', at) || '(root)', offset));
+  for (let probe = path; ; ) {
+    const offset = offsets.get(probe);
+    if (offset !== undefined) return positionOf(json, offset);
+    const cut = Math.max(probe.lastIndexOf('.'), probe.lastIndexOf('['));
+    if (cut <= 0) return offsets.has('(root)') ? positionOf(json, offsets.get('(root)')!) : undefined;
+    probe = probe.slice(0, cut);
   }
 }

@@ -8,24 +8,27 @@ import {
 } from '../vocabulary/algorithms.js';
 import { KEY_SPECS, KEY_USAGES, type KeySpec, type KeyUsage, keySpecInfo } from '../vocabulary/key-specs.js';
 import { checkKeyVersionReferences, keyVersionsSchema } from './key-versions.js';
+import { markSecretReference } from './secrets.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const nameMessage =
   'expected a name of letters, digits and ._- (at most 128, starting with a letter or digit)';
 
 /** Zod schema of a secret reference: `{ "env": "NAME" }` or `{ "file": "path" }`. */
-export const secretReferenceSchema = z.union(
-  [
-    z.strictObject({
-      env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name'),
-    }),
-    z.strictObject({ file: z.string().min(1, 'expected a file path') }),
-  ],
-  {
-    error:
-      'expected a secret reference: { "env": "VARIABLE" } or { "file": "path" }, never the secret itself',
-  },
-);
+export const secretReferenceSchema = z
+  .union(
+    [
+      z.strictObject({
+        env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name'),
+      }),
+      z.strictObject({ file: z.string().min(1, 'expected a file path') }),
+    ],
+    {
+      error:
+        'expected a secret reference: { "env": "VARIABLE" } or { "file": "path" }, never the secret itself',
+    },
+  )
+  .superRefine((reference) => markSecretReference(reference));
 
 const providerSchema = z.looseObject({
   type: z
@@ -57,6 +60,7 @@ export const auditConfigSchema = z.strictObject(
     fsync: z
       .enum(['always', 'interval', 'never'], { error: 'expected "always", "interval" or "never"' })
       .default('always'),
+    failClosed: z.boolean({ error: 'expected true or false' }).default(false),
   },
   { error: typeError('expected an object: { "file": "audit/keyswitch.jsonl" }') },
 );

@@ -6,6 +6,54 @@ import { KeyswitchError } from '../errors.js';
 /** Where a secret (a PIN, a passphrase) comes from: an environment variable or a file. Never the value itself. */
 export type SecretReference = { readonly env: string } | { readonly file: string };
 
+/** Every reference validated by `secretReferenceSchema`, so the registry can find them in a parsed section. */
+const validatedReferences = new WeakSet<object>();
+
+/**
+ * Marks a value as a validated secret reference (the configuration schema calls this for each one it
+ * accepts), so {@link findSecretReferences} can find it in a backend's parsed configuration.
+ *
+ * @example
+ * ```ts
+ * z.union([...]).superRefine((reference) => markSecretReference(reference));
+ * ```
+ */
+export function markSecretReference(reference: SecretReference): void {
+  validatedReferences.add(reference);
+}
+
+/**
+ * The secret references in a parsed configuration section, with their JSON paths: what the registry
+ * resolves at load so that a missing variable or file is found before any key is used.
+ *
+ * @example
+ * ```ts
+ * findSecretReferences({ pin: { env: 'HSM_PIN' } }, 'providers.hsm'); // [{ path: 'providers.hsm.pin', reference: { env: 'HSM_PIN' } }]
+ * ```
+ */
+export function findSecretReferences(
+  section: unknown,
+  path: string,
+): { readonly path: string; readonly reference: SecretReference }[] {
+  const found: { path: string; reference: SecretReference }[] = [];
+  const seen = new WeakSet<object>();
+  const visit = (value: unknown, at: string) => {
+    if (typeof value !== 'object' || value === null || seen.has(value)) return;
+    seen.add(value);
+    if (validatedReferences.has(value)) {
+      found.push({ path: at, reference: value as SecretReference });
+      return;
+    }
+    if (Array.isArray(value)) {
+      for (const [index, item] of value.entries()) visit(item, `${at}[${index}]`);
+    } else if (Object.getPrototypeOf(value) === Object.prototype) {
+      for (const [key, item] of Object.entries(value)) visit(item, `${at}.${key}`);
+    }
+  };
+  visit(section, path);
+  return found;
+}
+
 /**
  * A secret held in memory. It prints as `[secret]` in logs, `JSON.stringify`, `util.inspect` and template
  * strings; only `reveal()` gives the value.
@@ -53,6 +101,11 @@ export interface SecretResolution {
 
 /**
  * Reads a secret from its reference. A file's trailing newline is dropped.
+ *
+ * @example
+ * ```ts
+ * const passphrase = await resolveSecret({ file: 'secrets/keystore' }, { path: 'providers.dev.passphrase', baseDir });
+ * ```
  *
  * @throws CONFIG_INVALID naming the configuration path and the variable or file (never the value) when the
  * variable is unset or empty, or the file cannot be read or is empty

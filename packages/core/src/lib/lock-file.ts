@@ -2,6 +2,7 @@ import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:f
 import { stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { KeyswitchError } from '../errors.js';
+import { fileSystemError } from './file-system-error.js';
 
 /** Lock files this process holds, released when the process exits. */
 const held = new Set<string>();
@@ -79,7 +80,9 @@ export interface LockFileOptions {
  * pid 1 in a restarted container) is taken over; a lock from another host never is. The lock is released by `release()` and, failing that, when the process exits;
  * after a crash the next opener takes it over.
  *
- * @throws LOCKED naming the file and the holder's pid when a live process (this one included) holds it
+ * @throws LOCKED naming the file and the holder's pid when a live process (this one included) holds it;
+ * CONFIG_INVALID, ACCESS_DENIED or UNAVAILABLE naming the lock file when it cannot be created (see
+ * {@link fileSystemError})
  * @example
  * ```ts
  * const lock = await acquireLockFile('/var/lib/app/dev.keystore', { what: 'keystore' });
@@ -87,6 +90,14 @@ export interface LockFileOptions {
  * ```
  */
 export async function acquireLockFile(file: string, options: LockFileOptions): Promise<LockFile> {
+  try {
+    return await takeLockFile(file, options);
+  } catch (error) {
+    throw fileSystemError(error, { what: `${options.what} lock file`, path: `${file}.lock` });
+  }
+}
+
+async function takeLockFile(file: string, options: LockFileOptions): Promise<LockFile> {
   const lockPath = `${file}.lock`;
   const locked = (holder: string) =>
     new KeyswitchError('LOCKED', `${options.what} ${file} is locked by ${holder}`);

@@ -42,6 +42,113 @@ export interface CreateKeyRequest {
   readonly tags?: Readonly<Record<string, string>>;
 }
 
+/**
+ * What an imported key is: a private key (RSA, EC; the backend holds both halves), a secret key (AES,
+ * HMAC) or a public key alone (verify and encrypt only, as KMS and PKCS#11 tokens hold trusted peer keys).
+ */
+export type ImportKeyKind = 'private' | 'secret' | 'public';
+
+/**
+ * Known key material to import into a backend, the one shape every backend takes. Give exactly one of
+ * `pem`, `pkcs8`, `pkcs12`, `raw` and `spki`. The core reads and checks it once (the key's spec from the
+ * key itself for RSA and EC, the length rules for secret keys, size and iteration caps for PKCS#12) and
+ * hands the backend a node:crypto key.
+ *
+ * For RSA and EC keys `spec`, when given, must match the key. For secret keys (`raw`) `spec` is required:
+ * `SYMMETRIC_DEFAULT` takes 32 bytes; `HMAC_256` 32 to 64, `HMAC_384` 48 to 128 and `HMAC_512` 64 to 128
+ * (the AWS KMS import rules).
+ *
+ * @example
+ * ```ts
+ * const request: ImportKeyRequest = {
+ *   label: 'acs-signing',
+ *   usage: 'SIGN_VERIFY',
+ *   pem: readFileSync('test/fixtures/acs-signing.key.pem', 'utf8'),
+ * };
+ * await provider.importKey(request);
+ * ```
+ */
+export interface ImportKeyRequest {
+  readonly usage: KeyUsage;
+  /** Required with `raw`; for asymmetric keys, a check on what the key turns out to be. */
+  readonly spec?: KeySpec;
+  /** A label or alias for the key, as in {@link CreateKeyRequest.label}. Backends that name keys require it. */
+  readonly label?: string;
+  /**
+   * A PEM key: `PRIVATE KEY` (PKCS#8), `RSA PRIVATE KEY` or `EC PRIVATE KEY`, not encrypted; or a
+   * `PUBLIC KEY` (SPKI) for a public-only import.
+   */
+  readonly pem?: string;
+  /** A DER PKCS#8 PrivateKeyInfo, unencrypted. */
+  readonly pkcs8?: Uint8Array;
+  /** A PKCS#12 (`.p12`, `.pfx`) file holding exactly one private key, and its password. */
+  readonly pkcs12?: { readonly data: Uint8Array; readonly password: string };
+  /** Secret key bytes for SYMMETRIC_DEFAULT and HMAC keys. */
+  readonly raw?: Uint8Array;
+  /** A DER SubjectPublicKeyInfo, for a public-only import. */
+  readonly spki?: Uint8Array;
+  readonly description?: string;
+  readonly tags?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Backend-specific operations keyswitch knows, by the name they are audited under. A backend declares the
+ * ones it has in {@link Capabilities.extensions} and runs them through the core's checked, audited path;
+ * a new extension is added here, so that audit readers see one vocabulary.
+ */
+export type ExtensionName =
+  | 'reEncrypt'
+  | 'enableKeyRotation'
+  | 'disableKeyRotation'
+  | 'getKeyRotationStatus'
+  | 'createAlias'
+  | 'updateAlias'
+  | 'deleteAlias'
+  | 'listAliases';
+
+/** Every extension name, for iteration and validation. */
+export const EXTENSION_NAMES: readonly ExtensionName[] = [
+  'reEncrypt',
+  'enableKeyRotation',
+  'disableKeyRotation',
+  'getKeyRotationStatus',
+  'createAlias',
+  'updateAlias',
+  'deleteAlias',
+  'listAliases',
+];
+
+/** What a backend says about one of its extensions. */
+export interface ExtensionInfo {
+  /**
+   * Whether a call changes state (creates, moves, deletes, reconfigures something). Every call is audited;
+   * a state-changing one is never retried blindly.
+   */
+  readonly changesState: boolean;
+}
+
+/**
+ * How a backend signs, so that the core applies every signature rule once: it converts an ECDSA signature
+ * at most once (none when the caller asks for the backend's native format) and hashes a message locally
+ * when the backend cannot take it whole.
+ */
+export interface SigningTraits {
+  /** The ECDSA encoding `onSign` returns and `onVerify` receives: PKCS#11 tokens P1363, KMS DER. */
+  readonly ecdsaSignatureFormat: SignatureFormat;
+  /**
+   * The shortest and longest message the backend signs whole (RAW), in bytes (AWS KMS: 1 to 4,096). A
+   * message outside is hashed by the core and signed as a digest, so that every backend signs and
+   * verifies every message, the empty one included, with the same result.
+   */
+  readonly rawMessageBytes: { readonly min: number; readonly max: number };
+}
+
+/** What a backend that declares no {@link SigningTraits} does: DER, any message length. */
+export const DEFAULT_SIGNING_TRAITS: SigningTraits = Object.freeze({
+  ecdsaSignatureFormat: 'DER',
+  rawMessageBytes: Object.freeze({ min: 0, max: Number.POSITIVE_INFINITY }),
+});
+
 /** A page of keys. */
 export interface KeyList {
   readonly keys: readonly KeyDescription[];
@@ -143,11 +250,14 @@ export interface ProviderOperations {
   readonly listKeys: boolean;
   readonly generateDataKey: boolean;
   readonly generateRandom: boolean;
+  /** Whether `importKey` works (absent: no); {@link Capabilities.importKinds} says which kinds. */
+  readonly importKey?: boolean;
 }
 
 /**
  * A backend's capability manifest: what it can hold, create and do. The core and the conformance suite
- * both read it; anything it does not declare fails with UNSUPPORTED_ALGORITHM.
+ * both read it; an algorithm or key spec it does not declare fails with UNSUPPORTED_ALGORITHM, an
+ * operation or extension with UNSUPPORTED_OPERATION.
  */
 export interface Capabilities {
   /** For each key spec the backend can hold: the usages, and whether it can create such keys. */
@@ -161,6 +271,12 @@ export interface Capabilities {
   readonly deletionWindowDays: { readonly min: number; readonly max: number };
   /** Free-form notes on what the backend lacks and why (shown in conformance reports). */
   readonly notes?: readonly string[];
+  /** With `operations.importKey`: the kinds of key material it imports (absent: private and secret). */
+  readonly importKinds?: readonly ImportKeyKind[];
+  /** How it signs (absent: {@link DEFAULT_SIGNING_TRAITS}). */
+  readonly signing?: SigningTraits;
+  /** The backend-specific operations it has, each run through the core's checks and audit. */
+  readonly extensions?: Readonly<Partial<Record<ExtensionName, ExtensionInfo>>>;
 }
 
 /** Limits every backend enforces identically (the AWS KMS limits, so an app that works on one works on all). */

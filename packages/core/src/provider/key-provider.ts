@@ -1,6 +1,6 @@
+import { createHash, type KeyObject } from 'node:crypto';
 import { AuditBus } from '../audit/audit-bus.js';
 import type { AuditOperation } from '../audit/events.js';
-import { ecdsaDerToP1363, ecdsaP1363ToDer } from '../encoding/ecdsa-signature.js';
 import { type PublicKey, publicKeyFromSpki } from '../encoding/public-key.js';
 import { type ParsedPublicKey, parseSpki } from '../encoding/spki.js';
 import { isKeyswitchError, KeyswitchError, redactReference } from '../errors.js';
@@ -20,20 +20,27 @@ import {
   type CreateKeyRequest,
   type DataKey,
   type DataKeySpec,
+  DEFAULT_SIGNING_TRAITS,
   type DecryptRequest,
   type DeriveSharedSecretRequest,
   type EncryptionContext,
   type EncryptRequest,
+  type ExtensionName,
   type GenerateDataKeyRequest,
+  type ImportKeyKind,
+  type ImportKeyRequest,
   type KeyDescription,
   type KeyList,
   LIMITS,
   type MacRequest,
   type MessageType,
+  type SigningTraits,
   type SignRequest,
   type VerifyMacRequest,
   type VerifyRequest,
 } from './contract.js';
+import { readImportRequest } from './import/read-import-request.js';
+import { signatureForBackend, signatureFromBackend } from './signature-rules.js';
 
 /** What never changes about a key: what the core checks requests against and hands to the hooks. */
 export interface KeyFacts {
@@ -57,11 +64,37 @@ export interface KeyProviderOptions {
   readonly audit?: AuditBus;
 }
 
-/** Arguments the signing hooks receive, already checked. ECDSA signatures are DER both ways. */
+/**
+ * Arguments the signing hooks receive, already checked. ECDSA signatures are in the backend's native
+ * format ({@link SigningTraits.ecdsaSignatureFormat}, DER unless declared) both ways. A RAW message is
+ * within the backend's {@link SigningTraits.rawMessageBytes}; the core hashed any other one into a DIGEST.
+ */
 export interface SignInput {
   readonly algorithm: SigningAlgorithm;
   readonly message: Uint8Array;
   readonly messageType: MessageType;
+}
+
+/**
+ * What the import hook receives: key material the core has read and checked once, as a node:crypto key
+ * (private, secret or public by `kind`), with its spec derived from the key itself.
+ *
+ * @example
+ * ```ts
+ * protected override async onImportKey(input: ImportKeyInput) {
+ *   return myHsm.unwrapAndStore(input.key, { label: input.label, usage: input.usage });
+ * }
+ * ```
+ */
+export interface ImportKeyInput {
+  readonly kind: ImportKeyKind;
+  readonly spec: KeySpec;
+  readonly usage: KeyUsage;
+  /** A private key (RSA, EC), a secret key (AES, HMAC) or a public key, by `kind`. Never log it. */
+  readonly key: KeyObject;
+  readonly label?: string;
+  readonly description?: string;
+  readonly tags?: Readonly<Record<string, string>>;
 }
 
 /** Arguments the encryption hooks receive, already checked. */
@@ -74,12 +107,14 @@ export interface CipherInput {
 /**
  * The base every backend extends. Its public methods are the provider contract: they validate arguments
  * once, check the algorithm against the capability manifest and the key's spec and usage, convert
- * signature formats, wrap failures in {@link KeyswitchError}, emit one audit event per operation, and
- * track work in flight so that `close()` drains it. Backends implement the protected `on*` hooks; a hook a
- * backend lacks fails with UNSUPPORTED_ALGORITHM.
+ * signature formats (at most once), wrap failures in {@link KeyswitchError}, emit one audit event per
+ * operation, and track work in flight so that `close()` drains it. Backends implement the protected `on*`
+ * hooks; an operation whose hook a backend lacks fails with UNSUPPORTED_OPERATION. A backend's own extra
+ * operations (aliases, rotation) are declared in {@link Capabilities.extensions} and run through
+ * {@link KeyProvider.runExtension}, with the same checks and audit.
  *
  * Backends must, in their hooks: refuse disabled and pending-deletion keys with KEY_DISABLED, answer
- * KEY_NOT_FOUND for unknown references, and return ECDSA signatures in DER.
+ * KEY_NOT_FOUND for unknown references, and sign and verify ECDSA in the format their manifest declares.
  *
  * @example
  * ```ts
@@ -130,6 +165,13 @@ export abstract class KeyProvider {
   protected abstract onDescribeKey(ref: string): Promise<KeyDescription>;
   protected onListKeys?(options: { limit: number; nextToken?: string }): Promise<KeyList>;
   protected onCreateKey?(request: CreateKeyRequest): Promise<KeyDescription>;
+  /** Stores imported key material; a label already in use is KEY_EXISTS. */
+  protected onImportKey?(input: ImportKeyInput): Promise<KeyDescription>;
+  /**
+   * A well-formed reference no key has or ever will have (a random name, a `pkcs11:` URI with a random
+   * label, a random KMS key id), so that checks of KEY_NOT_FOUND need nothing from the caller.
+   */
+  protected onNonexistentKeyRef?(): string;
   protected onEnableKey?(key: KeyFacts): Promise<void>;
   protected onDisableKey?(key: KeyFacts): Promise<void>;
   /** Schedules deletion; returns the deletion date. */
@@ -226,24 +268,12 @@ export abstract class KeyProvider {
           `a ${request.spec} key cannot have usage ${request.usage}; allowed: ${keySpecInfo(request.spec).usages.join(', ')}`,
         );
       }
-      if (
-        request.label !== undefined &&
-        (typeof request.label !== 'string' || !/^[\w./:-]{1,250}$/.test(request.label))
-      ) {
-        throw new KeyswitchError(
-          'INVALID_INPUT',
-          'label must be 1 to 250 characters of letters, digits and ._/:-',
-        );
-      }
+      assertLabel(request.label);
       assertDescriptionAndTags(request);
       const capabilities = await this.capabilities();
+      if (!capabilities.operations.createKey || !this.onCreateKey) throw unsupported('key creation');
       const support = capabilities.keySpecs[request.spec];
-      if (
-        !capabilities.operations.createKey ||
-        !this.onCreateKey ||
-        !support?.create ||
-        !support.usages.includes(request.usage)
-      ) {
+      if (!support?.create || !support.usages.includes(request.usage)) {
         throw new KeyswitchError(
           'UNSUPPORTED_ALGORITHM',
           `this backend cannot create ${request.spec} keys for ${request.usage}`,
@@ -253,6 +283,82 @@ export abstract class KeyProvider {
       this.#rememberFacts(description.ref, description);
       return description;
     });
+  }
+
+  /**
+   * Imports known key material: a PEM, PKCS#8 or PKCS#12 private key, raw secret bytes, or (where the
+   * manifest's `importKinds` says so) a public key alone. The core reads and checks the material once,
+   * the same way for every backend, then hands the backend a node:crypto key. Audited as `importKey`.
+   *
+   * @throws INVALID_INPUT for a malformed request or key, a spec and usage that do not go together, a
+   * wrong PKCS#12 password; KEY_EXISTS for a label in use; UNSUPPORTED_OPERATION when the backend cannot
+   * import (or not this kind of key); UNSUPPORTED_ALGORITHM when it cannot hold the key's spec
+   *
+   * @example
+   * ```ts
+   * await provider.importKey({ label: 'acs-signing', usage: 'SIGN_VERIFY', pem: privateKeyPem });
+   * await provider.importKey({ label: 'pan-hmac', usage: 'GENERATE_VERIFY_MAC', spec: 'HMAC_256', raw: keyBytes });
+   * ```
+   */
+  importKey(request: ImportKeyRequest, call: CallContext = {}): Promise<KeyDescription> {
+    return this.#run('importKey', call, {}, async () => {
+      if (!isKeyUsage(request.usage)) {
+        throw new KeyswitchError('INVALID_INPUT', `unknown key usage ${JSON.stringify(request.usage)}`);
+      }
+      assertLabel(request.label);
+      assertDescriptionAndTags(request);
+      const capabilities = await this.capabilities();
+      if (!capabilities.operations.importKey || !this.onImportKey) throw unsupported('key import');
+      const { kind, spec, key } = await readImportRequest(request);
+      const kinds = capabilities.importKinds ?? ['private', 'secret'];
+      if (!kinds.includes(kind)) throw unsupported(`importing ${kind} keys`);
+      if (!keySpecInfo(spec).usages.includes(request.usage)) {
+        throw new KeyswitchError(
+          'INVALID_INPUT',
+          `a ${spec} key cannot have usage ${request.usage}; allowed: ${keySpecInfo(spec).usages.join(', ')}`,
+        );
+      }
+      if (kind === 'public' && request.usage === 'KEY_AGREEMENT') {
+        throw new KeyswitchError('INVALID_INPUT', 'a public key alone cannot be used for key agreement');
+      }
+      if (!capabilities.keySpecs[spec]?.usages.includes(request.usage)) {
+        throw new KeyswitchError(
+          'UNSUPPORTED_ALGORITHM',
+          `this backend cannot hold ${spec} keys for ${request.usage}`,
+        );
+      }
+      const description = await this.onImportKey({
+        kind,
+        spec,
+        usage: request.usage,
+        key,
+        ...(request.label === undefined ? {} : { label: request.label }),
+        ...(request.description === undefined ? {} : { description: request.description }),
+        ...(request.tags === undefined ? {} : { tags: request.tags }),
+      });
+      this.#rememberFacts(description.ref, description);
+      return description;
+    });
+  }
+
+  /**
+   * A well-formed reference that names no key on this backend, now or later (it carries a random part):
+   * what the conformance suite and `keyswitch conformance` check KEY_NOT_FOUND with.
+   *
+   * @throws UNSUPPORTED_OPERATION when the backend cannot make one
+   *
+   * @example
+   * ```ts
+   * await provider.describeKey(provider.nonexistentKeyRef()); // rejects with KEY_NOT_FOUND
+   * ```
+   */
+  nonexistentKeyRef(): string {
+    if (!this.onNonexistentKeyRef) {
+      throw new KeyswitchError('UNSUPPORTED_OPERATION', 'this backend cannot name a nonexistent key', {
+        provider: this.name,
+      });
+    }
+    return this.onNonexistentKeyRef();
   }
 
   /** Enables a disabled key. */
@@ -334,12 +440,10 @@ export abstract class KeyProvider {
    */
   sign(request: SignRequest, call: CallContext = {}): Promise<Uint8Array> {
     return this.#run('sign', call, request, async () => {
-      const { key, input } = await this.#signingInput(request);
+      const { key, input, traits } = await this.#signingInput(request);
       if (!this.onSign) throw unsupported('signing');
       const signature = await this.onSign(key, input);
-      return request.signatureFormat === 'P1363' && algorithmInfo(input.algorithm).family === 'ECDSA'
-        ? ecdsaDerToP1363(signature, keySpecInfo(key.spec).coordinateBytes!)
-        : signature;
+      return signatureFromBackend(signature, key.spec, input.algorithm, request.signatureFormat, traits);
     });
   }
 
@@ -351,18 +455,16 @@ export abstract class KeyProvider {
    */
   verify(request: VerifyRequest, call: CallContext = {}): Promise<boolean> {
     return this.#run('verify', call, request, async () => {
-      const { key, input } = await this.#signingInput(request);
-      let signature = assertBytes(request.signature, 'signature', { min: 1 });
-      if (request.signatureFormat === 'P1363' && algorithmInfo(input.algorithm).family === 'ECDSA') {
-        // A malformed P1363 signature reaches the backend as an empty DER SEQUENCE, which no key verifies:
-        // the backend answers false after its own key-state checks (a disabled key still says KEY_DISABLED).
-        try {
-          signature = ecdsaP1363ToDer(signature, keySpecInfo(key.spec).coordinateBytes!);
-        } catch {
-          signature = NEVER_VALID_DER_SIGNATURE;
-        }
-      }
+      const { key, input, traits } = await this.#signingInput(request);
+      const given = assertBytes(request.signature, 'signature', { min: 1 });
       if (!this.onVerify) throw unsupported('verification');
+      const signature = signatureForBackend(
+        given,
+        key.spec,
+        input.algorithm,
+        request.signatureFormat,
+        traits,
+      );
       return this.onVerify(key, { ...input, signature });
     });
   }
@@ -515,8 +617,40 @@ export abstract class KeyProvider {
   }
 
   /**
-   * Runs a backend-specific operation (an import, a re-encrypt) the way the contract's own methods run:
-   * refused after close, tracked for draining, errors wrapped with the provider and key, one audit event.
+   * Runs one of the backend's own operations (an alias change, a rotation setting, a re-encrypt) the way
+   * the contract's own methods run: refused unless the manifest declares it (UNSUPPORTED_OPERATION),
+   * refused after close, tracked for draining, errors wrapped with the provider and key, and one audit
+   * event under the extension's name.
+   *
+   * @example
+   * ```ts
+   * updateAlias(alias: string, ref: string, call: CallContext = {}): Promise<void> {
+   *   return this.runExtension('updateAlias', { ref }, () => this.#send('UpdateAlias', { alias, ref }), call);
+   * }
+   * ```
+   */
+  protected runExtension<T>(
+    name: ExtensionName,
+    target: { ref?: string | undefined; algorithm?: Algorithm | undefined },
+    body: () => Promise<T>,
+    call: CallContext = {},
+  ): Promise<T> {
+    const request = {
+      ...(target.ref === undefined ? {} : { ref: target.ref }),
+      ...(target.algorithm === undefined ? {} : { algorithm: target.algorithm }),
+    };
+    return this.#run(name, call, request, async () => {
+      const capabilities = await this.capabilities();
+      if (capabilities.extensions?.[name] === undefined) throw unsupported(name);
+      return body();
+    });
+  }
+
+  /**
+   * Runs a backend-specific operation through the core's audit and error handling.
+   *
+   * @deprecated Declare the operation in {@link Capabilities.extensions} and use
+   * {@link KeyProvider.runExtension}, or for imports implement `onImportKey`.
    */
   protected runOperation<T>(
     operation: AuditOperation,
@@ -542,11 +676,17 @@ export abstract class KeyProvider {
     this.#inFlight += 1;
     try {
       if (this.#closing) throw new KeyswitchError('CLOSED', 'the provider is closed');
+      this.#audit.admit();
       if (target !== request)
         throw new KeyswitchError('INVALID_INPUT', `${operation} needs a request object`);
       const result = await body();
       if (target.ref !== undefined) facts = await this.#facts.get(target.ref)?.catch(() => undefined);
-      this.#emit(operation, call, target, facts, started, startedAt, { outcome: 'success', result });
+      // A created or imported key is audited under the reference it was given.
+      const audited =
+        (operation === 'createKey' || operation === 'importKey') && isDescription(result)
+          ? { ...target, ref: result.ref }
+          : target;
+      this.#emit(operation, call, audited, facts, started, startedAt, { outcome: 'success', result });
       return result;
     } catch (error) {
       const normalised = this.#normalise(error, { keyName: call.keyName, keyRef: target.ref });
@@ -652,6 +792,7 @@ export abstract class KeyProvider {
       listKeys: this.onListKeys,
       generateDataKey: this.onGenerateDataKey ?? (this.onGenerateRandom && this.onEncrypt),
       generateRandom: this.onGenerateRandom,
+      importKey: this.onImportKey,
     }[operation];
     if (!capabilities.operations[operation] || !hook) throw unsupported(operation);
   }
@@ -681,7 +822,9 @@ export abstract class KeyProvider {
     return key;
   }
 
-  async #signingInput(request: SignRequest): Promise<{ key: KeyFacts; input: SignInput }> {
+  async #signingInput(
+    request: SignRequest,
+  ): Promise<{ key: KeyFacts; input: SignInput; traits: SigningTraits }> {
     const messageType = request.messageType ?? 'RAW';
     if (messageType !== 'RAW' && messageType !== 'DIGEST') {
       throw new KeyswitchError(
@@ -701,15 +844,25 @@ export abstract class KeyProvider {
     }
     const message = assertBytes(request.message, messageType === 'RAW' ? 'message' : 'digest');
     const key = await this.#keyForAlgorithm(request.ref, request.algorithm, 'SIGN_VERIFY');
+    const traits = (await this.capabilities()).signing ?? DEFAULT_SIGNING_TRAITS;
     const algorithm = request.algorithm;
-    const digestBytes = algorithmInfo(algorithm).digestBytes!;
-    if (messageType === 'DIGEST' && message.byteLength !== digestBytes) {
-      throw new KeyswitchError(
-        'INVALID_INPUT',
-        `a ${algorithm} digest must be ${digestBytes} bytes, got ${message.byteLength}`,
-      );
+    const info = algorithmInfo(algorithm);
+    if (messageType === 'DIGEST') {
+      if (message.byteLength !== info.digestBytes) {
+        throw new KeyswitchError(
+          'INVALID_INPUT',
+          `a ${algorithm} digest must be ${info.digestBytes} bytes, got ${message.byteLength}`,
+        );
+      }
+      return { key, input: { algorithm, message, messageType }, traits };
     }
-    return { key, input: { algorithm, message, messageType } };
+    const { min, max } = traits.rawMessageBytes;
+    if (message.byteLength >= min && message.byteLength <= max) {
+      return { key, input: { algorithm, message, messageType }, traits };
+    }
+    // The backend cannot take this message whole: sign its digest, which is the same signature.
+    const digest = new Uint8Array(createHash(info.hash!).update(message).digest());
+    return { key, input: { algorithm, message: digest, messageType: 'DIGEST' }, traits };
   }
 
   async #cipherSetup(request: EncryptRequest | DecryptRequest) {
@@ -732,10 +885,7 @@ export abstract class KeyProvider {
   }
 }
 
-/** An empty DER SEQUENCE: a well-formed input no ECDSA key verifies. */
-const NEVER_VALID_DER_SIGNATURE = new Uint8Array([0x30, 0x00]);
-
-function assertDescriptionAndTags(request: CreateKeyRequest): void {
+function assertDescriptionAndTags(request: CreateKeyRequest | ImportKeyRequest): void {
   if (
     request.description !== undefined &&
     (typeof request.description !== 'string' || request.description.length > 8192)
@@ -765,6 +915,19 @@ function assertDescriptionAndTags(request: CreateKeyRequest): void {
   }
 }
 
+function isDescription(value: unknown): value is KeyDescription {
+  return typeof value === 'object' && value !== null && typeof (value as { ref?: unknown }).ref === 'string';
+}
+
 function unsupported(what: string): KeyswitchError {
-  return new KeyswitchError('UNSUPPORTED_ALGORITHM', `this backend does not support ${what}`);
+  return new KeyswitchError('UNSUPPORTED_OPERATION', `this backend does not support ${what}`);
+}
+
+function assertLabel(label: unknown): void {
+  if (label !== undefined && (typeof label !== 'string' || !/^[\w./:-]{1,250}$/.test(label))) {
+    throw new KeyswitchError(
+      'INVALID_INPUT',
+      'label must be 1 to 250 characters of letters, digits and ._/:-',
+    );
+  }
 }

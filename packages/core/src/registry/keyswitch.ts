@@ -5,7 +5,7 @@ import type { AuditListener } from '../audit/events.js';
 import type { KeyVersionsConfig } from '../config/key-versions.js';
 import { type LoadConfigOptions, loadConfig } from '../config/load-config.js';
 import type { KeyswitchConfig, KeyswitchConfigInput } from '../config/schema.js';
-import { resolveSecret } from '../config/secrets.js';
+import { findSecretReferences, resolveSecret } from '../config/secrets.js';
 import { isKeyswitchError, KeyswitchError } from '../errors.js';
 import { DataKeys } from '../handles/data-keys.js';
 import { type Decrypter, Encrypter } from '../handles/encrypter.js';
@@ -64,10 +64,12 @@ export class Keyswitch {
    * Loads and validates a configuration (an object, a file path, `KEYSWITCH_CONFIG`, or `keyswitch.json`),
    * imports the backend package of each configured provider type and validates its section, and opens
    * the `audit` file (relative to the configuration file's directory) as a subscribed
-   * {@link AuditFileSink}. Backends connect on first use of one of their keys.
+   * {@link AuditFileSink} (with `audit.failClosed`, operations fail with AUDIT_UNAVAILABLE while it
+   * cannot be written). Backends connect on first use of one of their keys.
    *
-   * @throws CONFIG_INVALID naming the JSON path of each problem; LOCKED when another process appends to
-   * the audit file
+   * @throws CONFIG_INVALID naming the JSON path of each problem (a secret reference whose variable is
+   * unset or whose file cannot be read included: every one is read once at load, and not kept); LOCKED
+   * when another process appends to the audit file
    */
   static async fromConfig(
     source?: string | KeyswitchConfigInput,
@@ -87,7 +89,13 @@ export class Keyswitch {
         factories.set(type, factory);
       }
       const loaded = await factory;
-      keyswitch.#providers.set(name, { factory: loaded, config: loaded.parseConfig(section, path) });
+      const parsed = loaded.parseConfig(section, path);
+      // Every secret is read once now, so a missing variable or file is found at load, not at the first
+      // use of a key; the value is dropped, and read again when the backend connects.
+      for (const { path: at, reference } of findSecretReferences(parsed, path)) {
+        await resolveSecret(reference, { path: at, env: keyswitch.#env, baseDir });
+      }
+      keyswitch.#providers.set(name, { factory: loaded, config: parsed });
     }
     for (const [name, key] of Object.entries(config.keys)) {
       const { factory } = keyswitch.#providers.get(key.provider)!;
@@ -109,6 +117,8 @@ export class Keyswitch {
       });
       keyswitch.#auditFile = sink;
       keyswitch.onAudit(sink.listener);
+      // Fail closed (PCI DSS 10.x): no key operation runs while its event cannot be recorded.
+      if (config.audit.failClosed) keyswitch.#audit.addGate(() => sink.check());
     }
     return keyswitch;
   }

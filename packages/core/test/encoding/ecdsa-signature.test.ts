@@ -123,24 +123,24 @@ describe('ECDSA signature conversion against node:crypto', () => {
 
 describe('ecdsaDerToP1363 refuses', () => {
   it.each([
-    ['empty input', '', 'ECDSA signature is empty'],
-    ['garbage', 'ff00', 'ECDSA signature is not valid DER'],
-    ['a truncated SEQUENCE', '3006020101', 'ECDSA signature is not valid DER'],
-    ['trailing bytes', '30060201010201010000', 'ECDSA signature has trailing bytes after the DER value'],
-    ['an INTEGER instead of a SEQUENCE', '020101', 'ECDSA signature is not a SEQUENCE'],
-    ['a SEQUENCE of one INTEGER', '3003020101', 'ECDSA signature has 1 elements, expected 2'],
-    ['a SEQUENCE of three INTEGERs', '3009020101020101020101', 'ECDSA signature has 3 elements, expected 2'],
-    ['r that is not an INTEGER', '300504000201 01', 'ECDSA signature r is not an INTEGER'],
-    ['s that is a BOOLEAN', '30060201010101ff', 'ECDSA signature s is not an INTEGER'],
-    ['an empty INTEGER', '30050200020101', 'ECDSA signature r is an empty INTEGER'],
-    ['a negative r', '3006020181020101', 'ECDSA signature r is negative'],
-    ['a negative s', '30060201010201ff', 'ECDSA signature s is negative'],
-    ['r with a needless leading zero', '300702020001020101', 'ECDSA signature is not DER-encoded'],
-    ['s with two leading zeros', '30080201010203000080', 'ECDSA signature is not DER-encoded'],
-    ['a long-form SEQUENCE length', '308106020101020101', 'ECDSA signature is not DER-encoded'],
-    ['a long-form INTEGER length', '30070281010102 0101', 'ECDSA signature is not DER-encoded'],
-    ['an indefinite length', '30800201010201010000', 'ECDSA signature is not DER-encoded'],
-    ['an ENUMERATED for s', '3006020101 0a0101', 'ECDSA signature s is not an INTEGER'],
+    ['empty input', '', 'expected a SEQUENCE'],
+    ['garbage', 'ff00', 'expected a SEQUENCE'],
+    ['a truncated SEQUENCE', '3006020101', 'wrong length or trailing bytes'],
+    ['trailing bytes', '30060201010201010000', 'wrong length or trailing bytes'],
+    ['an INTEGER instead of a SEQUENCE', '020101', 'expected a SEQUENCE'],
+    ['a SEQUENCE of one INTEGER', '3003020101', 'expected an INTEGER'],
+    ['a SEQUENCE of three INTEGERs', '3009020101020101020101', 'trailing data in the SEQUENCE'],
+    ['r that is not an INTEGER', '300504000201 01', 'expected an INTEGER'],
+    ['s that is a BOOLEAN', '30060201010101ff', 'expected an INTEGER'],
+    ['an empty INTEGER', '30050200020101', 'bad INTEGER length'],
+    ['a negative r', '3006020181020101', 'negative INTEGER'],
+    ['a negative s', '30060201010201ff', 'negative INTEGER'],
+    ['r with a needless leading zero', '300702020001020101', 'redundant leading zero'],
+    ['s with two leading zeros', '30080201010203000080', 'redundant leading zero'],
+    ['a long-form SEQUENCE length', '308106020101020101', 'non-minimal length'],
+    ['a long-form INTEGER length', '30070281010102 0101', 'bad INTEGER length'],
+    ['an indefinite length', '30800201010201010000', 'bad SEQUENCE length'],
+    ['an ENUMERATED for s', '3006020101 0a0101', 'expected an INTEGER'],
   ])('%s', (_, hexText, message) => {
     expectInvalidInput(() => ecdsaDerToP1363(hex(hexText.replace(/ /g, '')), 32), message);
   });
@@ -160,7 +160,7 @@ describe('ecdsaDerToP1363 refuses', () => {
     for (const size of [0, -32, 1.5, Number.NaN, '32']) {
       expectInvalidInput(
         () => ecdsaDerToP1363(hex('3006020101020101'), size as number),
-        'coordinateBytes must be a positive integer',
+        'coordinateBytes must be an integer from 1 to 127',
       );
     }
     expectInvalidInput(
@@ -191,7 +191,7 @@ describe('ecdsaP1363ToDer refuses', () => {
     expectInvalidInput(() => ecdsaP1363ToDer(new Uint8Array(96), 66), 'must be 132 bytes, got 96');
     expectInvalidInput(
       () => ecdsaP1363ToDer(new Uint8Array(64), 0),
-      'coordinateBytes must be a positive integer',
+      'coordinateBytes must be an integer from 1 to 127',
     );
   });
 

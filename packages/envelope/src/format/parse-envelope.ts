@@ -3,13 +3,18 @@ import { decodeCanonicalContext } from '../lib/context-codec.js';
 import { invalidEnvelope } from '../lib/invalid-envelope.js';
 import { KEY_NAME, VERSION_ID } from '../lib/names.js';
 import {
+  COMMITMENT_BYTES,
   ENVELOPE_FORMAT_VERSION,
   ENVELOPE_MAGIC,
   type Envelope,
   FLAG_CONTEXT_STORED,
   IV_BYTES,
+  LEGACY_FORMAT_VERSION,
   MAX_WRAPPED_KEY_BYTES,
+  MAX_WRAPPED_KEYS,
+  SALT_BYTES,
   TAG_BYTES,
+  type WrappedDataKey,
 } from './envelope.js';
 
 /** A parsed envelope and the raw bytes of its stored context (for re-serialising). */
@@ -19,10 +24,11 @@ export interface ParsedEnvelope extends Envelope {
 }
 
 /**
- * Parses an envelope, in binary or base64url string form, strictly: a wrong magic, an unknown format
- * version or flag, a length that runs past the end, a name or version id with characters the
- * configuration does not allow, a context that is not canonical, or too few bytes for the IV and tag.
- * Parsing checks structure only; authenticity is checked when decrypting.
+ * Parses an envelope (format 2, or format 1 written by earlier releases), in binary or base64url string
+ * form, strictly: a wrong magic, an unknown format version or flag, a length that runs past the end, a
+ * name or version id with characters the configuration does not allow, the same version twice, a context
+ * that is not canonical, or too few bytes for the IV and tag. Parsing checks structure only; the
+ * commitment and authenticity are checked when decrypting.
  *
  * @throws INVALID_CIPHERTEXT for anything malformed, naming the field and, once read, the logical key
  *
@@ -51,18 +57,31 @@ export function parseEnvelope(input: Uint8Array | string): ParsedEnvelope {
     const two = take(2, what);
     return (two[0]! << 8) | two[1]!;
   };
+  const versionId = () => {
+    const id = Buffer.from(take(u8('key version length'), 'key version')).toString('latin1');
+    if (!VERSION_ID.test(id)) throw fail('the key version is not a valid version id');
+    return id;
+  };
+  const wrappedKey = () => {
+    const length = u16('wrapped data key length');
+    if (length === 0 || length > MAX_WRAPPED_KEY_BYTES) {
+      throw fail(`the wrapped data key length must be 1 to ${MAX_WRAPPED_KEY_BYTES}`);
+    }
+    return take(length, 'wrapped data key');
+  };
 
   const magic = take(ENVELOPE_MAGIC.length, 'magic');
   if (!Buffer.from(magic).equals(ENVELOPE_MAGIC)) throw fail('it does not start with the magic "KSEN"');
   const formatVersion = u8('format version');
-  if (formatVersion !== ENVELOPE_FORMAT_VERSION) throw fail(`unknown format version ${formatVersion}`);
+  if (formatVersion !== ENVELOPE_FORMAT_VERSION && formatVersion !== LEGACY_FORMAT_VERSION) {
+    throw fail(`unknown format version ${formatVersion}`);
+  }
   const flags = u8('flags');
   if ((flags & ~FLAG_CONTEXT_STORED) !== 0) throw fail('unknown flags are set');
   const name = Buffer.from(take(u8('key name length'), 'key name')).toString('latin1');
   if (!KEY_NAME.test(name)) throw fail('the key name is not a valid key name');
   keyName = name;
-  const keyVersion = Buffer.from(take(u8('key version length'), 'key version')).toString('latin1');
-  if (!VERSION_ID.test(keyVersion)) throw fail('the key version is not a valid version id');
+  const legacyVersion = formatVersion === LEGACY_FORMAT_VERSION ? versionId() : undefined;
   let storedContextBytes: Uint8Array | undefined;
   let storedContext: Envelope['storedContext'];
   if ((flags & FLAG_CONTEXT_STORED) !== 0) {
@@ -72,22 +91,40 @@ export function parseEnvelope(input: Uint8Array | string): ParsedEnvelope {
     // Keep a normalised copy so later comparisons see exactly the canonical bytes.
     storedContextBytes = encodeEncryptionContext(storedContext);
   }
-  const wrappedLength = u16('wrapped data key length');
-  if (wrappedLength === 0 || wrappedLength > MAX_WRAPPED_KEY_BYTES) {
-    throw fail(`the wrapped data key length must be 1 to ${MAX_WRAPPED_KEY_BYTES}`);
+  let salt: Uint8Array | undefined;
+  let commitment: Uint8Array | undefined;
+  const wrappedKeys: WrappedDataKey[] = [];
+  if (legacyVersion !== undefined) {
+    wrappedKeys.push({ keyVersion: legacyVersion, wrappedDataKey: wrappedKey() });
+  } else {
+    salt = take(SALT_BYTES, 'salt');
+    commitment = take(COMMITMENT_BYTES, 'commitment');
+    const count = u8('wrapped data key count');
+    if (count === 0 || count > MAX_WRAPPED_KEYS) {
+      throw fail(`the number of wrapped data keys must be 1 to ${MAX_WRAPPED_KEYS}`);
+    }
+    for (let index = 0; index < count; index += 1) {
+      const keyVersion = versionId();
+      if (wrappedKeys.some((entry) => entry.keyVersion === keyVersion)) {
+        throw fail(`version "${keyVersion}" wraps the data key twice`);
+      }
+      wrappedKeys.push({ keyVersion, wrappedDataKey: wrappedKey() });
+    }
   }
-  const wrappedDataKey = take(wrappedLength, 'wrapped data key');
   const iv = take(IV_BYTES, 'IV');
   if (bytes.length - offset < TAG_BYTES) throw fail('truncated in the ciphertext or tag');
   const ciphertext = bytes.subarray(offset, bytes.length - TAG_BYTES);
   const tag = bytes.subarray(bytes.length - TAG_BYTES);
   return {
-    formatVersion: 1,
+    formatVersion: formatVersion === LEGACY_FORMAT_VERSION ? 1 : 2,
     keyName: name,
-    keyVersion,
+    keyVersion: wrappedKeys[0]!.keyVersion,
     storedContext,
     storedContextBytes,
-    wrappedDataKey,
+    wrappedDataKey: wrappedKeys[0]!.wrappedDataKey,
+    wrappedKeys,
+    salt,
+    commitment,
     iv,
     ciphertext,
     tag,

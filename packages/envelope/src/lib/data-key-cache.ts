@@ -1,15 +1,32 @@
 import { KeyswitchError } from '@keyswitch/core';
 import type { CacheLimits } from '../cache-limits.js';
+import type { WrappedDataKey } from '../format/envelope.js';
+
+/** What an encryption key needs in the envelope header besides itself: its salt and wrapped copies. */
+export interface SealHeader {
+  readonly salt: Uint8Array;
+  readonly wrappedKeys: readonly WrappedDataKey[];
+}
+
+/** What a loader hands the cache: key material it takes ownership of (and zeroes), and who it depends on. */
+export interface Loaded {
+  readonly material: Uint8Array;
+  readonly header?: SealHeader | undefined;
+  /** The key versions whose backend keys this material came through (see {@link DataKeyCache.dropOwner}). */
+  readonly owners: readonly string[];
+}
 
 /** Key material handed to one operation: a private copy, which the caller zeroes when done. */
 export interface Lease {
   readonly material: Buffer;
-  readonly wrapped: Uint8Array | undefined;
+  readonly header: SealHeader | undefined;
+  readonly owners: readonly string[];
 }
 
 interface Entry {
   readonly material: Buffer;
-  readonly wrapped: Uint8Array | undefined;
+  readonly header: SealHeader | undefined;
+  readonly owners: readonly string[];
   readonly created: number;
   messages: number;
   bytes: number;
@@ -63,17 +80,13 @@ export class DataKeyCache {
    * A key for `bytes` of data in `partition`: a cached one within its limits, or one `load` makes.
    * `load` returns key material the cache takes ownership of (and zeroes).
    */
-  async acquire(
-    partition: string,
-    bytes: number,
-    load: () => Promise<{ material: Uint8Array; wrapped?: Uint8Array }>,
-  ): Promise<Lease> {
+  async acquire(partition: string, bytes: number, load: () => Promise<Loaded>): Promise<Lease> {
     if (this.#closed) throw new KeyswitchError('CLOSED', 'the data key cache is closed');
     this.#sweepIfDue();
     if (bytes > this.#limits.maxBytes) {
       this.#bypasses += 1;
       const loaded = await load();
-      return { material: owned(loaded.material), wrapped: loaded.wrapped };
+      return { material: owned(loaded.material), header: loaded.header, owners: loaded.owners };
     }
     for (;;) {
       const taken = this.#take(partition, bytes);
@@ -94,6 +107,23 @@ export class DataKeyCache {
         if (this.#pending.get(partition) === shared) this.#pending.delete(partition);
       }
     }
+  }
+
+  /**
+   * Zeroes and drops every cached key that came through `owner`'s backend key: it was disabled, so
+   * nothing it wrapped may be used from memory any longer.
+   *
+   * @returns how many keys were dropped
+   */
+  dropOwner(owner: string): number {
+    let dropped = 0;
+    for (const [partition, entry] of [...this.#entries]) {
+      if (entry.owners.includes(owner)) {
+        this.#evict(partition);
+        dropped += 1;
+      }
+    }
+    return dropped;
   }
 
   /** Zeroes and drops every cached key. */
@@ -123,7 +153,7 @@ export class DataKeyCache {
     entry.messages += 1;
     entry.bytes += bytes;
     this.#hits += 1;
-    const lease = { material: copy(entry.material), wrapped: entry.wrapped };
+    const lease = { material: copy(entry.material), header: entry.header, owners: entry.owners };
     this.#entries.delete(partition);
     if (entry.messages >= this.#limits.maxMessages) {
       entry.material.fill(0);
@@ -134,13 +164,9 @@ export class DataKeyCache {
     return lease;
   }
 
-  #insertAndTake(
-    partition: string,
-    bytes: number,
-    loaded: { material: Uint8Array; wrapped?: Uint8Array },
-  ): Lease {
+  #insertAndTake(partition: string, bytes: number, loaded: Loaded): Lease {
     const material = owned(loaded.material);
-    const lease = { material: copy(material), wrapped: loaded.wrapped };
+    const lease = { material: copy(material), header: loaded.header, owners: loaded.owners };
     if (this.#closed || this.#limits.maxMessages <= 1 || this.#limits.maxAgeMs <= 0) {
       material.fill(0);
       return lease;
@@ -148,7 +174,8 @@ export class DataKeyCache {
     this.#evict(partition);
     this.#entries.set(partition, {
       material,
-      wrapped: loaded.wrapped,
+      header: loaded.header,
+      owners: loaded.owners,
       created: this.#now(),
       messages: 1,
       bytes,

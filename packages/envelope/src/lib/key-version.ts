@@ -42,11 +42,28 @@ export class KeyVersion {
   readonly #counter: BackendCounter;
   readonly #checked = new Map<KeyPurpose, Promise<KeyProvider>>();
   #description: KeyDescription | undefined;
+  /** When the backend key's state was last learnt (a describe, or a disable seen in this process). */
+  #stateKnownAt = Number.NEGATIVE_INFINITY;
+  #disabled = false;
+  #stateCheck: Promise<void> | undefined;
 
-  constructor(info: KeyVersionInfo, provider: () => Promise<KeyProvider>, counter: BackendCounter) {
+  readonly #now: () => number;
+
+  constructor(
+    info: KeyVersionInfo,
+    provider: () => Promise<KeyProvider>,
+    counter: BackendCounter,
+    now: () => number = Date.now,
+  ) {
     this.info = info;
     this.#provider = provider;
     this.#counter = counter;
+    this.#now = now;
+  }
+
+  /** This version's tag on the cached data keys that came through its backend key. */
+  get owner(): string {
+    return `${this.info.keyName}\0${this.info.id}`;
   }
 
   get #call() {
@@ -64,7 +81,60 @@ export class KeyVersion {
     this.#counter.count('describeKey');
     const description = await provider.describeKey(this.info.ref, this.#call);
     this.#description = description;
+    this.#stateKnownAt = this.#now();
+    this.#disabled = description.state !== 'ENABLED';
     return description;
+  }
+
+  /**
+   * Refuses with KEY_DISABLED once the backend key is known to be disabled (or pending deletion): known
+   * from a disable in this process at once, and from the backend by describing the key again when what
+   * was known is `ttlMs` old or more. One describe at a time, whatever the concurrency.
+   *
+   * @throws KEY_DISABLED; a failed describe's own error
+   */
+  async assertEnabled(ttlMs: number): Promise<void> {
+    if (this.#now() - this.#stateKnownAt >= ttlMs) {
+      this.#stateCheck ??= this.describe()
+        .then(() => undefined)
+        .finally(() => {
+          this.#stateCheck = undefined;
+        });
+      await this.#stateCheck;
+    }
+    if (this.#disabled) {
+      throw new KeyswitchError(
+        'KEY_DISABLED',
+        `version "${this.info.id}": the backend key is ${this.#description?.state === 'PENDING_DELETION' ? 'pending deletion' : 'disabled'}; its cached data keys were dropped`,
+        { keyName: this.info.keyName, provider: this.info.provider, keyRef: this.info.ref },
+      );
+    }
+  }
+
+  /** Whether the key is known enabled by a state learnt less than `ttlMs` ago: no backend call needed. */
+  knownEnabled(ttlMs: number): boolean {
+    return !this.#disabled && this.#now() - this.#stateKnownAt < ttlMs;
+  }
+
+  /** Records that the backend key was disabled in this process. */
+  markDisabled(): void {
+    this.#disabled = true;
+    this.#stateKnownAt = this.#now();
+  }
+
+  /** Forgets the backend key's state, so that the next use describes it again. */
+  markStale(): void {
+    this.#stateKnownAt = Number.NEGATIVE_INFINITY;
+  }
+
+  /** Whether `ref` names this version's backend key (as configured, or as the backend described it). */
+  isNamedBy(ref: string): boolean {
+    const description = this.#description;
+    return (
+      ref === this.info.ref ||
+      (description !== undefined &&
+        (ref === description.ref || ref === description.keyId || description.aliases.includes(ref)))
+    );
   }
 
   /** The provider, after a one-time check that the backend key suits `purpose`. */

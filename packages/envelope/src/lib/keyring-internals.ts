@@ -22,6 +22,21 @@ export interface KeyringInternals {
    * @throws USAGE_MISMATCH for a retired version, KEY_DISABLED past an enforced cryptoperiod
    */
   forNewData(key: LogicalKey, requested: string | undefined, purpose: KeyPurpose): Promise<KeyVersion>;
+  /**
+   * The versions a new data key is wrapped under (the active one; every member of a multi-keyring), after
+   * the checks of {@link KeyringInternals.forNewData}.
+   */
+  wrappersForNewData(key: LogicalKey, requested: string | undefined): Promise<readonly KeyVersion[]>;
+  /**
+   * With a cache: KEY_DISABLED once one of `versions` is known disabled (its cached keys dropped).
+   * `undefined` when every state is fresh and enabled (the common case: no promise, no backend call).
+   */
+  assertEnabled(versions: readonly KeyVersion[]): Promise<void> | undefined;
+  /**
+   * With a cache: whether the versions behind a cached key are still enabled (else their keys are
+   * dropped); `true` at once when every state is fresh and enabled.
+   */
+  ownersEnabled(owners: readonly string[]): Promise<boolean> | true;
   now(): Date;
   assertOpen(): void;
 }

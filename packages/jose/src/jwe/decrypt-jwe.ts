@@ -11,7 +11,7 @@ import {
   contentKeyBytes,
   decryptContent,
 } from '../lib/content-encryption.js';
-import { invalidInput } from '../lib/errors.js';
+import { invalidCiphertext, invalidInput } from '../lib/errors.js';
 import type { JsonObject } from '../lib/json.js';
 import type { EcdhKeyAgreement, JweDecryptionKey, RsaOaepDecrypter } from './jwe-keys.js';
 
@@ -90,9 +90,11 @@ const OAEP: Readonly<Record<string, JweKeyManagement>> = {
  * Content encryption: A128CBC-HS256, A192CBC-HS384, A256CBC-HS512, A128GCM, A192GCM, A256GCM. Compressed
  * (`zip`) and `crit` JWEs are refused.
  *
- * @throws INVALID_INPUT (malformed JWE, an `alg` that does not match the key, an unsupported `enc`, an
- * invalid `epk`), INVALID_CIPHERTEXT (the JWE does not authenticate: tampered, or for another key), and the
- * backend's codes (KEY_DISABLED, KEY_NOT_FOUND, UNAVAILABLE…)
+ * @throws INVALID_INPUT (a malformed header, an `alg` that does not match the key, an unsupported `enc`, an
+ * invalid `epk`), INVALID_CIPHERTEXT (every failure to decrypt: a part that is not base64url, an IV or tag of
+ * the wrong size, an encrypted key the backend cannot open — whatever code the token gives for it,
+ * INTERNAL included — or a JWE that does not authenticate: tampered, or for another key), and the
+ * backend's codes that are not about the ciphertext (KEY_DISABLED, KEY_NOT_FOUND, UNAVAILABLE…)
  *
  * @example
  * ```ts
@@ -107,7 +109,7 @@ export async function decryptJwe(
   options: DecryptJweOptions = {},
 ): Promise<DecryptedJwe> {
   const segments = splitCompact(jwe, 5, 'JWE') as [string, string, string, string, string];
-  const [headerSegment, encryptedKeySegment, ivSegment, ciphertextSegment, tagSegment] = segments;
+  const [headerSegment, encryptedKeySegment, ivSegment, ciphertextSegmentText, tagSegment] = segments;
   const header = decodeProtectedHeader(headerSegment, 'JWE');
   const alg = requiredString(header, 'alg', 'JWE');
   const enc = requiredString(header, 'enc', 'JWE') as ContentEncryption;
@@ -117,10 +119,10 @@ export async function decryptJwe(
     throw invalidInput(`JWE enc "${enc}" is not accepted; accepted: ${allowed.join(', ')}`);
   if (header['zip'] !== undefined) throw invalidInput('compressed JWEs ("zip") are not supported');
   optionalString(header, 'kid', 'JWE');
-  const encryptedKey = decodeSegment(encryptedKeySegment, 'JWE encrypted key');
-  const iv = decodeSegment(ivSegment, 'JWE IV');
-  const ciphertext = decodeSegment(ciphertextSegment, 'JWE ciphertext');
-  const tag = decodeSegment(tagSegment, 'JWE authentication tag');
+  const encryptedKey = ciphertextSegment(encryptedKeySegment, 'JWE encrypted key');
+  const iv = ciphertextSegment(ivSegment, 'JWE IV');
+  const ciphertext = ciphertextSegment(ciphertextSegmentText, 'JWE ciphertext');
+  const tag = ciphertextSegment(tagSegment, 'JWE authentication tag');
 
   const cek = isKeyAgreement(key)
     ? await agreedKey(header, alg, enc, encryptedKey, key)
@@ -128,10 +130,30 @@ export async function decryptJwe(
   try {
     const plaintext = decryptContent(enc, cek, iv, ciphertext, tag, utf8(headerSegment));
     return { plaintext, protectedHeader: header as JweHeader };
+  } catch (error) {
+    // The CEK is always the right size here: a size refused now is the JWE's IV or tag.
+    if (isKeyswitchError(error, 'INVALID_INPUT')) throw invalidCiphertext(error.detail);
+    throw error;
   } finally {
     cek.fill(0);
   }
 }
+
+/** A ciphertext part of the JWE, decoded; INVALID_CIPHERTEXT when it is not base64url. */
+function ciphertextSegment(segment: string, what: string): Uint8Array {
+  try {
+    return decodeSegment(segment, what);
+  } catch (error) {
+    throw isKeyswitchError(error, 'INVALID_INPUT') ? invalidCiphertext(error.detail) : error;
+  }
+}
+
+/**
+ * Backend answers that mean "this ciphertext does not decrypt": INVALID_CIPHERTEXT and INVALID_INPUT, and
+ * INTERNAL, which some PKCS#11 tokens (NSS softokn) give for an OAEP ciphertext not below the modulus.
+ * KEY_DISABLED, ACCESS_DENIED, UNAVAILABLE and the rest surface as they are.
+ */
+const DOES_NOT_DECRYPT = ['INVALID_CIPHERTEXT', 'INVALID_INPUT', 'INTERNAL'] as const;
 
 function isKeyAgreement(key: JweDecryptionKey): key is EcdhKeyAgreement {
   if (typeof key !== 'object' || key === null)
@@ -163,7 +185,7 @@ async function unwrappedKey(
     cek = await key.decrypt(encryptedKey);
   } catch (error) {
     // Only a ciphertext that does not decrypt is hidden; a disabled key or an outage must surface.
-    if (!isKeyswitchError(error, 'INVALID_CIPHERTEXT', 'INVALID_INPUT')) throw error;
+    if (!isKeyswitchError(error, ...DOES_NOT_DECRYPT)) throw error;
   }
   if (cek === undefined || cek.length !== length) {
     cek?.fill(0);
@@ -187,7 +209,15 @@ async function agreedKey(
     header['apu'] === undefined ? undefined : decodeSegment(requiredString(header, 'apu', 'JWE'), 'JWE apu');
   const apv =
     header['apv'] === undefined ? undefined : decodeSegment(requiredString(header, 'apv', 'JWE'), 'JWE apv');
-  const sharedSecret = await key.deriveSharedSecret(epk);
+  let sharedSecret: Uint8Array;
+  try {
+    sharedSecret = await key.deriveSharedSecret(epk);
+  } catch (error) {
+    if (isKeyswitchError(error, 'INTERNAL')) {
+      throw invalidCiphertext('JWE does not decrypt: the key agreement with its "epk" failed');
+    }
+    throw error;
+  }
   try {
     return concatKdf({
       sharedSecret,

@@ -34,24 +34,62 @@ export function isStaleHandle(error: unknown): boolean {
   return name !== undefined && STALE_HANDLE.has(name);
 }
 
-/** Return values a token gives for ciphertext that does not decrypt or authenticate. */
-const BAD_CIPHERTEXT: ReadonlySet<string> = new Set([
-  'CKR_ENCRYPTED_DATA_INVALID',
-  'CKR_ENCRYPTED_DATA_LEN_RANGE',
-  // NSS answers a short RSA ciphertext with CKR_DATA_LEN_RANGE. Only ever read this way for C_Decrypt.
-  'CKR_DATA_LEN_RANGE',
-  'CKR_DATA_INVALID',
+/**
+ * Return values that say the token, its session or the connection to it failed, whatever the input was:
+ * the only ones a decryption of a caller-supplied ciphertext reports as such (UNAVAILABLE, or a session
+ * rebuilt). CKR_HOST_MEMORY is here because NSS answers with it once a session has lost its login.
+ */
+const TOKEN_OR_SESSION_FAILED: ReadonlySet<string> = new Set([
+  ...SESSION_LOST,
+  'CKR_DEVICE_ERROR',
+  'CKR_DEVICE_MEMORY',
+  'CKR_HOST_MEMORY',
+  'CKR_TOKEN_NOT_RECOGNIZED',
+  'CKR_SLOT_ID_INVALID',
+  'CKR_CRYPTOKI_NOT_INITIALIZED',
+  'CKR_FUNCTION_CANCELED',
+  'CKR_CANT_LOCK',
+  'CKR_SESSION_COUNT',
 ]);
 
 /**
- * Whether a C_Decrypt failure means the ciphertext is bad (as opposed to the token or session failing).
- * `generalErrorMeansBadCiphertext`: only on SoftHSM2, which answers a failed GCM tag check and a bad OAEP
- * padding with CKR_GENERAL_ERROR; on other tokens CKR_GENERAL_ERROR is a token failure (UNAVAILABLE).
+ * Return values of C_Decrypt that are about the key rather than the ciphertext: a stale handle (looked up
+ * again), a key that may not decrypt (disabled, or the wrong kind), or a call keyswitch made wrongly
+ * (a bug, INTERNAL).
  */
-export function isBadCiphertext(error: unknown, generalErrorMeansBadCiphertext = false): boolean {
+const NOT_ABOUT_THE_CIPHERTEXT: ReadonlySet<string> = new Set([
+  ...STALE_HANDLE,
+  'CKR_KEY_FUNCTION_NOT_PERMITTED',
+  'CKR_KEY_TYPE_INCONSISTENT',
+  'CKR_OPERATION_NOT_INITIALIZED',
+  'CKR_OPERATION_ACTIVE',
+  'CKR_BUFFER_TOO_SMALL',
+  'CKR_CRYPTOKI_ALREADY_INITIALIZED',
+]);
+
+/**
+ * Whether a failed decryption means the ciphertext is bad (INVALID_CIPHERTEXT, never retryable), as
+ * opposed to the token, the session or the key failing. Tokens disagree on how they refuse a forged or
+ * malformed ciphertext: CKR_ENCRYPTED_DATA_INVALID by the spec, CKR_GENERAL_ERROR from SoftHSM2 (failed
+ * GCM tag, bad OAEP padding), CKR_FUNCTION_FAILED from opencryptoki (bad OAEP padding), CKR_ARGUMENTS_BAD
+ * from NSS (an RSA ciphertext not below the modulus), CKR_DATA_LEN_RANGE from NSS (short ciphertext). So
+ * every return value of C_Decrypt itself counts, except those that say the token, session or connection
+ * failed ({@link TOKEN_OR_SESSION_FAILED}) and those about the key ({@link NOT_ABOUT_THE_CIPHERTEXT}): a
+ * client must never retry a forged ciphertext as if the token were busy. A failure of C_DecryptInit is not
+ * the ciphertext's (the IV and parameters keyswitch passes there are checked before), nor is anything that
+ * is not a token's answer (a timeout, a closed provider).
+ */
+export function isBadCiphertext(error: unknown): boolean {
   const name = ckrName(error);
-  if (name === 'CKR_GENERAL_ERROR') return generalErrorMeansBadCiphertext;
-  return name !== undefined && BAD_CIPHERTEXT.has(name);
+  if (name === undefined || isKeyswitchError(error)) return false;
+  if (failedCall(error) === 'C_DecryptInit') return false;
+  return !TOKEN_OR_SESSION_FAILED.has(name) && !NOT_ABOUT_THE_CIPHERTEXT.has(name);
+}
+
+/** The PKCS#11 function a pkcs11js error came from (`C_Decrypt`), when it says. */
+function failedCall(error: unknown): string | undefined {
+  const method = (error as { method?: unknown }).method;
+  return typeof method === 'string' && method !== '' ? method : undefined;
 }
 
 /** Return values a token gives for a signature or MAC that does not verify. */

@@ -722,8 +722,8 @@ export function declareBackendTests(name: TargetName): void {
         ).toEqual(message);
       });
 
-      it('scheduleKeyDeletion is not offered: UNSUPPORTED_ALGORITHM, and the key keeps working', async () => {
-        await expectCode(provider.scheduleKeyDeletion(keys.aes2!.ref), 'UNSUPPORTED_ALGORITHM');
+      it('scheduleKeyDeletion is not offered: UNSUPPORTED_OPERATION, and the key keeps working', async () => {
+        await expectCode(provider.scheduleKeyDeletion(keys.aes2!.ref), 'UNSUPPORTED_OPERATION');
         expect((await provider.describeKey(keys.aes2!.ref)).state).toBe('ENABLED');
       });
 

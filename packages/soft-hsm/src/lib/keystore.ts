@@ -1,6 +1,6 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { acquireLockFile, KeyswitchError, type LockFile } from '@keyswitch/core';
+import { acquireLockFile, fileSystemError, KeyswitchError, type LockFile } from '@keyswitch/core';
 import { removeLeftoverTempFiles, writeFileAtomic } from './atomic-write.js';
 import type { KeyRecord } from './key-record.js';
 import { decodeKeySet, encodeKeySet } from './key-set-codec.js';
@@ -39,7 +39,8 @@ export class Keystore {
    * Opens (or, for writing, creates) a keystore and reads its keys.
    *
    * @throws LOCKED when another live process has it open for writing; CONFIG_INVALID for a wrong
-   * passphrase, a corrupted or unreadable file, or a read-only open of a missing file
+   * passphrase, a corrupted file, a path that cannot be a keystore (a directory, a file as a parent), or
+   * a read-only open of a missing file; ACCESS_DENIED when the file system refuses (EACCES, EROFS)
    */
   static async open(
     path: string,
@@ -53,7 +54,9 @@ export class Keystore {
     let lock: LockFile | undefined;
     try {
       if (!readOnly) {
-        await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+        await mkdir(dirname(file), { recursive: true, mode: 0o700 }).catch((error: unknown) => {
+          throw fileSystemError(error, { what: 'keystore', path: file, action: 'cannot be created' });
+        });
         lock = await acquireLockFile(file, {
           what: 'keystore',
           hint: 'stop it, or open with readOnly: true',
@@ -61,18 +64,17 @@ export class Keystore {
         await removeLeftoverTempFiles(file);
       }
       const bytes = await readFile(file).catch((error: unknown) => {
-        if (errnoCode(error) === 'ENOENT') return undefined;
-        throw new KeyswitchError('CONFIG_INVALID', `cannot read keystore ${file} (${errnoCode(error)})`, {
-          cause: error,
-        });
-      });
-      if (bytes === undefined) {
-        if (readOnly) {
+        if (errnoCode(error) === 'ENOENT' && !readOnly) return undefined;
+        if (errnoCode(error) === 'ENOENT') {
           throw new KeyswitchError(
             'CONFIG_INVALID',
             `keystore ${file} does not exist; a read-only open never creates one`,
+            { cause: error },
           );
         }
+        throw fileSystemError(error, { what: 'keystore', path: file, action: 'cannot be read' });
+      });
+      if (bytes === undefined) {
         const kdf = newScryptParameters();
         const keystore = new Keystore(file, await deriveKeystoreKey(passphrase, kdf), kdf, lock);
         await keystore.save([]);
@@ -113,7 +115,8 @@ export class Keystore {
   /**
    * Writes the whole key set, atomically. When this resolves the keys are on disk.
    *
-   * @throws UNAVAILABLE when the file cannot be written (the previous contents stay intact)
+   * @throws UNAVAILABLE (a full disk, an I/O error) or ACCESS_DENIED (a read-only file system, no
+   * permission) when the file cannot be written; the previous contents stay intact
    */
   async save(records: readonly KeyRecord[]): Promise<void> {
     if (this.readOnly) throw new KeyswitchError('ACCESS_DENIED', `keystore ${this.path} is open read-only`);
@@ -121,9 +124,7 @@ export class Keystore {
     try {
       await writeFileAtomic(this.path, encodeKeystoreFile(plaintext, this.#key, this.#kdf));
     } catch (error) {
-      throw new KeyswitchError('UNAVAILABLE', `cannot write keystore ${this.path} (${errnoCode(error)})`, {
-        cause: error,
-      });
+      throw fileSystemError(error, { what: 'keystore', path: this.path, action: 'cannot be written' });
     } finally {
       plaintext.fill(0);
     }

@@ -49,6 +49,16 @@ const EXTENDED_KEY_USAGES: Readonly<Record<string, string>> = {
   OCSPSigning: '1.3.6.1.5.5.7.3.9',
 };
 
+/** The bit of a key usage name (RFC 5280 §4.2.1.3), or `undefined` for an unknown name. */
+export function keyUsageBit(usage: string): number | undefined {
+  return Object.hasOwn(KEY_USAGE_BITS, usage) ? KEY_USAGE_BITS[usage as KeyUsageName] : undefined;
+}
+
+/** The OID of an extended key usage name, an OID as it is, or `undefined` for neither. */
+export function extendedKeyUsageOid(usage: string): string | undefined {
+  return EXTENDED_KEY_USAGES[usage] ?? (/^\d+(\.\d+)+$/.test(usage) ? usage : undefined);
+}
+
 /** basicConstraints, critical: a CA (with an optional path length) or an end entity. */
 export function basicConstraintsExtension(ca: boolean, pathLength?: number): Extension {
   if (

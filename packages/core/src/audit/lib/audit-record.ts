@@ -16,9 +16,27 @@ export interface AuditRecord {
   readonly hash: string;
 }
 
-/** The hash a record must carry. */
+/** The hash a record must carry: SHA-256 of `{"event":…,"prev":"…","seq":n}` in canonical JSON. */
 export function recordHash(seq: number, prev: string, event: unknown): string {
-  return createHash('sha256').update(canonicalJson({ event, prev, seq }), 'utf8').digest('hex');
+  return hashOfCanonicalEvent(seq, prev, canonicalJson(event));
+}
+
+function hashOfCanonicalEvent(seq: number, prev: string, eventJson: string): string {
+  return createHash('sha256')
+    .update(`{"event":${eventJson},"prev":${JSON.stringify(prev)},"seq":${seq}}`, 'utf8')
+    .digest('hex');
+}
+
+/**
+ * What a parsed line should have been: its canonical line (the canonical JSON of the whole record) and
+ * the hash its content gives. A line is sound when it equals the first and carries the second.
+ */
+export function expectedRecord(record: AuditRecord): { readonly line: string; readonly hash: string } {
+  const eventJson = canonicalJson(record.event);
+  return {
+    line: `{"event":${eventJson},"hash":${JSON.stringify(record.hash)},"prev":${JSON.stringify(record.prev)},"seq":${record.seq}}`,
+    hash: hashOfCanonicalEvent(record.seq, record.prev, eventJson),
+  };
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -42,7 +60,11 @@ export function parseRecordLine(line: string): AuditRecord | undefined {
   return { seq: seq as number, prev, event: event as Record<string, unknown>, hash };
 }
 
-/** The line for a record (no newline): fields in the order seq, prev, event, hash. */
+/**
+ * The line for a record (no newline): the canonical JSON of the whole record, so keys sorted
+ * (`event`, `hash`, `prev`, `seq`, and the event's own keys), no whitespace, one form per string and
+ * number. Exactly one line represents a record.
+ */
 export function formatRecordLine(record: AuditRecord): string {
-  return JSON.stringify({ seq: record.seq, prev: record.prev, event: record.event, hash: record.hash });
+  return canonicalJson({ event: record.event, hash: record.hash, prev: record.prev, seq: record.seq });
 }

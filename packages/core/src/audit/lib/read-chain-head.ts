@@ -36,12 +36,9 @@ export async function readChainHead(
         return { seq: tail.seq, hash: tail.hash };
       }
       // Cut off only what is surely a torn record after a sound chain; anything else is not ours to cut.
-      if (
-        !buffer
-          .subarray(lastNewline + 1)
-          .toString('utf8')
-          .startsWith('{"seq":')
-      ) {
+      const torn = buffer.subarray(lastNewline + 1).toString('utf8');
+      // Canonical lines start with the event; lines of earlier versions started with the seq.
+      if (!torn.startsWith('{"event":') && !torn.startsWith('{"seq":')) {
         throw notAChain(path, 'ends with a partial line that is not an audit record');
       }
       if (lastNewline >= 0) {

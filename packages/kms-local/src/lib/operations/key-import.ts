@@ -7,7 +7,7 @@ import {
   randomBytes,
 } from 'node:crypto';
 import { promisify } from 'node:util';
-import { type KeyDescription, type KeyProvider, keySpecInfo } from '@keyswitch/core';
+import { keySpecInfo } from '@keyswitch/core';
 import type { LocalKey } from '../key-registry.js';
 import { KmsException, validation } from '../kms-exception.js';
 import {
@@ -39,18 +39,6 @@ interface ImportToken {
   readonly algorithm: WrappingAlgorithm;
   readonly wrappingKey: KeyObject;
   readonly validTo: Date;
-}
-
-/** A provider that can import key material, as the software HSM can (`SoftHsm.importKey`). */
-interface ImportingProvider extends KeyProvider {
-  importKey(request: {
-    label: string;
-    usage: string;
-    spec: string;
-    pkcs8?: Uint8Array;
-    raw?: Uint8Array;
-    description?: string;
-  }): Promise<KeyDescription>;
 }
 
 const generateRsa = promisify(generateKeyPair);
@@ -137,8 +125,8 @@ export function keyImportOperations(): Readonly<Record<string, OperationHandler>
       );
     }
     const material = unwrap(token, wrapped);
-    const importing = context.provider as Partial<ImportingProvider>;
-    if (typeof importing.importKey !== 'function') {
+    const importing = context.provider;
+    if ((await importing.capabilities()).operations.importKey !== true) {
       throw new KmsException(
         'UnsupportedOperationException',
         'The backing provider of kms-local cannot import key material.',
@@ -147,7 +135,7 @@ export function keyImportOperations(): Readonly<Record<string, OperationHandler>
     const asymmetric = ['RSA', 'EC'].includes(keySpecInfo(key.spec).family);
     try {
       const imported = await provider(() =>
-        (importing as ImportingProvider).importKey({
+        importing.importKey({
           label: providerLabel(key.keyId),
           usage: key.usage,
           spec: key.spec,

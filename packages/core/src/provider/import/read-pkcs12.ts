@@ -1,4 +1,7 @@
-import { KeyswitchError } from '@keyswitch/core';
+import { KeyswitchError } from '../../errors.js';
+
+/** The largest PKCS#12 file read, in bytes: a key with a long certificate chain is a few kilobytes. */
+export const MAX_PKCS12_BYTES = 65_536;
 
 function unreadable(): KeyswitchError {
   // Never pass node-forge's error on: its details can quote the input.
@@ -18,6 +21,12 @@ function unreadable(): KeyswitchError {
 export async function readPkcs12PrivateKey(data: Uint8Array, password: string): Promise<Buffer> {
   if (!(data instanceof Uint8Array) || typeof password !== 'string') {
     throw new KeyswitchError('INVALID_INPUT', 'pkcs12 must be { data: Uint8Array, password: string }');
+  }
+  if (data.byteLength === 0 || data.byteLength > MAX_PKCS12_BYTES) {
+    throw new KeyswitchError(
+      'INVALID_INPUT',
+      `pkcs12 data must be 1 to ${MAX_PKCS12_BYTES} bytes, got ${data.byteLength}`,
+    );
   }
   const { default: forge } = await import('node-forge');
   let pfx: ReturnType<typeof forge.pkcs12.pkcs12FromAsn1>;
