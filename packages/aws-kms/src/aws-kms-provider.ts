@@ -331,7 +331,6 @@ export class AwsKmsProvider extends KeyProvider {
     return importKmsKey(this.#requests, request);
   }
 
-
   /**
    * Re-encrypts ciphertext under another key inside KMS (ReEncrypt): the plaintext never leaves KMS.
    * For key rotation across keys, and for moving data between tenants' keys.
