@@ -112,9 +112,14 @@ function installHint(packageName: string): string {
 
 type BackendModule = { providerFactory?: ProviderFactory };
 
-/** Whether this copy of keyswitch is the CommonJS build. */
-const IS_COMMONJS =
-  typeof module === 'object' && typeof exports === 'object' && typeof require === 'function';
+/** Set by the build (tsup `define`): true in the CommonJS build, false in the ESM one; absent in sources. */
+declare const __KEYSWITCH_COMMONJS_BUILD__: boolean | undefined;
+
+/**
+ * Whether this copy of keyswitch is the CommonJS build. Decided at build time, not by probing for
+ * `module` or `require`, which test runners and bundlers define in ESM code too.
+ */
+const IS_COMMONJS = typeof __KEYSWITCH_COMMONJS_BUILD__ === 'boolean' && __KEYSWITCH_COMMONJS_BUILD__;
 
 /** Loads a package from keyswitch's own location, through the same build (ESM or CJS) as this copy. */
 async function loadOwn(packageName: string): Promise<BackendModule> {
