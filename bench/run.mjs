@@ -1,29 +1,35 @@
 #!/usr/bin/env node
 /**
- * `pnpm bench`: benchmarks every backend available on this machine against its raw baseline and checks
- * the budgets of issue 8. Writes bench/results/latest.json and the generated section of
- * docs/performance.md. Budgets are printed as PASS or FAIL; timings are noisy, so they never set the exit
- * code (a backend that cannot run does, under CI=true, as the test suites do).
- *
- *   pnpm bench                                  # everything, about 4 minutes on 2 cores
- *   pnpm bench -- --backends pkcs11 --duration 3
+ * `pnpm bench`: every backend on this machine against its raw baseline, and a PKCS#11 head-to-head
+ * (keyswitch, raw pkcs11js, graphene-pk11, node-webcrypto-p11, each in a process of its own) with start-up.
+ * Writes bench/results/latest.json and the generated section of docs/performance.md. Budgets print PASS
+ * or FAIL and never set the exit code (a backend that cannot run does, under CI=true, as tests do).
+ *   pnpm bench                                  # everything, about 6 minutes on 2 cores
+ *   pnpm bench -- --backends head-to-head --duration 3
  *   pnpm bench -- --quick                       # a smoke run: short cells, writes nothing
- *
- * Options: --backends soft-hsm,pkcs11,aws-kms  --concurrency 1,8,64  --duration SECONDS (per side per
- * cell, default 1.2)  --memory-operations N (default 100000)  --audit-lines N (the audit-verify cell,
- * default 1000000; 0 skips it)  --quick  --no-write  --help
+ * Options: --backends soft-hsm,pkcs11,aws-kms,head-to-head  --concurrency 1,8,64  --duration SECONDS
+ * (per side per cell, default 1.2)  --memory-operations N (default 100000)  --startup-runs N (default 7)
+ * --audit-lines N (the audit-verify cell, default 1000000; 0 skips it)  --quick  --no-write  --help
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release, tmpdir, totalmem, type } from 'node:os';
 import { join } from 'node:path';
+import {
+  CONTENDERS,
+  runHeadToHead,
+  runNssEventLoop,
+  runStartup,
+  STARTUP_MODES,
+} from './lib/head-to-head.mjs';
+import { headToHeadBudgets, headToHeadConsole, headToHeadMarkdown } from './lib/head-to-head-report.mjs';
 import { EVENT_LOOP_RESOLUTION_MS, SEGMENT_MS } from './lib/measure.mjs';
 import { budgetLines, checkBudgets, consoleSummary, MARKERS, markdown } from './lib/report.mjs';
 import { createTestTokens } from './lib/tokens.mjs';
 import { dependencyVersion, missingBuilds, PACKAGES, ROOT } from './lib/workspace.mjs';
 
-const BACKENDS = ['soft-hsm', 'pkcs11', 'aws-kms'];
+const BACKENDS = ['soft-hsm', 'pkcs11', 'aws-kms', 'head-to-head'];
 const RESULTS = join(ROOT, 'bench', 'results', 'latest.json');
 const DOCS = join(ROOT, 'docs', 'performance.md');
 
@@ -49,6 +55,9 @@ if (missing.length > 0) {
 const machine = describeMachine();
 const backends = [];
 const skipped = [];
+let headToHead;
+let startup;
+let nss;
 let audit;
 const scratch = mkdtempSync(join(tmpdir(), 'keyswitch-bench-'));
 const startedAt = Date.now();
@@ -56,6 +65,38 @@ try {
   for (const backend of options.backends) {
     let env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
     let cleanup = () => undefined;
+    if (backend === 'head-to-head') {
+      // PKCS#11 against raw pkcs11js, graphene-pk11 and node-webcrypto-p11, each in a process of its own
+      // (this process only orchestrates), then start-up in fresh processes.
+      const tokens = createTestTokens();
+      if (!tokens.ok) {
+        skipped.push({ backend, reason: tokens.reason });
+        say(`head-to-head: NOT RUN: ${tokens.reason}`);
+        continue;
+      }
+      machine.softhsm2 = softHsmVersion({ ...env, ...tokens.env });
+      say('head-to-head: starting');
+      try {
+        const tokenEnv = { ...env, ...tokens.env };
+        headToHead = await runHeadToHead({ env: tokenEnv, ...childOptions(options) });
+        for (const [contender, reason] of Object.entries(headToHead.unavailable)) {
+          skipped.push({ backend: `head-to-head ${contender}`, reason });
+        }
+        startup = runStartup({ env: tokenEnv, repeat: options.startupRepeat });
+        try {
+          nss = runNssEventLoop({ env: tokenEnv });
+        } catch (error) {
+          skipped.push({ backend: 'head-to-head NSS event loop', reason: String(error?.message ?? error) });
+          say(`head-to-head: the NSS event-loop run failed: ${error?.message ?? error}`);
+        }
+      } catch (error) {
+        skipped.push({ backend, reason: `the head-to-head failed: ${error?.message ?? error}` });
+        say(`head-to-head: failed: ${error?.stack ?? error}`);
+      } finally {
+        tokens.remove();
+      }
+      continue;
+    }
     if (backend === 'pkcs11') {
       const tokens = createTestTokens();
       if (!tokens.ok) {
@@ -111,7 +152,10 @@ try {
 machine.loadAverage.after = loadavg().map((value) => Math.round(value * 100) / 100);
 
 // ---- budgets and reports -----------------------------------------------------------------------------
-const budgets = checkBudgets(backends);
+// The PKCS#11 operations the head-to-head measured are judged there, each contender in a process of its
+// own; the same-process PKCS#11 cells of those operations are shown for reference.
+const judgedElsewhere = new Set((headToHead?.cells ?? []).map((cell) => `pkcs11 ${cell.operation}`));
+const budgets = [...checkBudgets(backends, judgedElsewhere), ...headToHeadBudgets(headToHead, startup, nss)];
 const run = {
   machine,
   options: {
@@ -121,12 +165,15 @@ const run = {
     seconds: Math.round((Date.now() - startedAt) / 1000),
   },
   backends,
+  headToHead,
+  startup,
+  nss,
   skipped,
   budgets,
   ...(audit ? { audit } : {}),
 };
 process.stdout.write(
-  `${consoleSummary(run)}\n\nBudgets (timings are noisy: reported, never failing the run)\n`,
+  `${consoleSummary(run)}${headToHeadConsole(headToHead, CONTENDERS)}\n\nBudgets (timings are noisy: reported, never failing the run)\n`,
 );
 if (options.memoryOperations < 100_000) {
   process.stdout.write('  (a short run: the envelope and memory budgets need 100,000 operations)\n');
@@ -144,7 +191,12 @@ if (options.write) {
   await writeFile(`${RESULTS}.tmp`, `${JSON.stringify(run, null, 2)}\n`);
   await rename(`${RESULTS}.tmp`, RESULTS);
   const written = await updateDocs(
-    audit ? `${markdown(run)}\n\n### Audit verification\n\n${auditSummary(audit)}` : markdown(run),
+    [
+      audit ? `${markdown(run)}\n\n### Audit verification\n\n${auditSummary(audit)}` : markdown(run),
+      headToHeadMarkdown(headToHead, startup, CONTENDERS, STARTUP_MODES, nss),
+    ]
+      .join('\n')
+      .trimEnd(),
   );
   say(
     `wrote bench/results/latest.json${written ? ' and docs/performance.md' : ''} (${run.options.seconds} s)`,
@@ -166,6 +218,7 @@ function parseArguments(argv) {
     durationMs: 1200,
     warmupMs: 150,
     memoryOperations: 100_000,
+    startupRepeat: 7,
     auditLines: 1_000_000,
     write: true,
   };
@@ -209,6 +262,12 @@ function parseArguments(argv) {
         parsed.memoryOperations = count;
         break;
       }
+      case '--startup-runs': {
+        const count = Number(value());
+        if (!Number.isInteger(count) || count < 1 || count > 100) usage('--startup-runs takes 1 to 100');
+        parsed.startupRepeat = count;
+        break;
+      }
       case '--audit-lines': {
         const count = Number(value());
         if (!Number.isInteger(count) || count < 0)
@@ -220,6 +279,7 @@ function parseArguments(argv) {
         parsed.durationMs = 300;
         parsed.warmupMs = 50;
         parsed.memoryOperations = 2_000;
+        parsed.startupRepeat = 2;
         parsed.auditLines = 20_000;
         parsed.write = false;
         break;
@@ -231,8 +291,13 @@ function parseArguments(argv) {
         process.stdout.write(
           `${readFileSync(new URL(import.meta.url), 'utf8')
             .split('\n')
-            .slice(2, 16)
-            .filter((line) => line.startsWith(' *') && !line.startsWith(' */'))
+            .slice(
+              2,
+              readFileSync(new URL(import.meta.url), 'utf8')
+                .split('\n')
+                .indexOf(' */'),
+            )
+            .filter((line) => line.startsWith(' *'))
             .map((line) => line.replace(/^ \* ?/, ''))
             .join('\n')}\n`,
         );

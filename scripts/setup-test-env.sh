@@ -7,6 +7,7 @@
 #   opensc         pkcs11-tool, for interoperability tests
 #   opencryptoki   the third PKCS#11 token (its soft token), run by scripts/with-opencryptoki.sh
 #   openssl        verifies CSRs and certificates, and cross-checks signatures
+#   p11-kit, p11-kit-modules  `p11-kit server` and its client module: the SoftHSM2 token as a remote token
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,8 @@ command -v softhsm2-util >/dev/null 2>&1 || needed+=(softhsm2)
 command -v certutil >/dev/null 2>&1 || needed+=(libnss3-tools)
 command -v pkcs11-tool >/dev/null 2>&1 || needed+=(opensc)
 command -v openssl >/dev/null 2>&1 || needed+=(openssl)
+command -v p11-kit >/dev/null 2>&1 || needed+=(p11-kit)
+[ -n "$(ls /usr/lib/*/pkcs11/p11-kit-client.so /usr/lib64/pkcs11/p11-kit-client.so 2>/dev/null | head -n 1)" ] || needed+=(p11-kit-modules)
 command -v pkcsslotd >/dev/null 2>&1 || needed+=(opencryptoki)
 
 if [ "${#needed[@]}" -gt 0 ]; then

@@ -31,6 +31,19 @@ find_library() {
   return 1
 }
 
+find_p11kit_client() {
+  # p11-kit's client module, which reaches a token that `p11-kit server` serves over a Unix socket.
+  local multiarch dir
+  multiarch="$(uname -m 2>/dev/null || echo x86_64)-linux-gnu"
+  for dir in "/usr/lib/$multiarch/pkcs11" /usr/lib64/pkcs11 /usr/lib/pkcs11; do
+    if [[ -f "$dir/p11-kit-client.so" ]]; then
+      printf '%s\n' "$dir/p11-kit-client.so"
+      return 0
+    fi
+  done
+  return 1
+}
+
 missing_packages() {
   local packages=()
   if ! command -v softhsm2-util >/dev/null 2>&1 || ! find_library libsofthsm2.so >/dev/null; then
@@ -40,6 +53,8 @@ missing_packages() {
     packages+=(libnss3-tools)
   fi
   if ! command -v pkcs11-tool >/dev/null 2>&1; then packages+=(opensc); fi
+  if ! command -v p11-kit >/dev/null 2>&1; then packages+=(p11-kit); fi
+  if ! find_p11kit_client >/dev/null; then packages+=(p11-kit-modules); fi
   if ((${#packages[@]} > 0)); then printf '%s\n' "${packages[@]}"; fi
 }
 
@@ -110,6 +125,11 @@ say "NSS database in $nss_dir (token \"NSS Certificate DB\")"
 
 # ---- environment -----------------------------------------------------------------------------------
 
+# The SoftHSM2 token can also be reached remotely: `p11-kit server` serves it over a Unix socket (the
+# tests start and stop that server themselves) and p11-kit's client module, with P11_KIT_SERVER_ADDRESS
+# set, reaches it.
+p11kit_client=$(find_p11kit_client) || fail "p11-kit-client.so not found"
+
 q() { printf '%q' "$1"; }
 cat <<EOF
 export KEYSWITCH_TEST_TOKENS_DIR=$(q "$dir")
@@ -123,4 +143,5 @@ export KEYSWITCH_NSS_DB=$(q "$nss_dir")
 export KEYSWITCH_NSS_LIBRARY_PARAMETERS=$(q "$nss_parameters")
 export KEYSWITCH_NSS_TOKEN=$(q "NSS Certificate DB")
 export KEYSWITCH_NSS_PIN=$(q "$nss_pin")
+export KEYSWITCH_P11KIT_CLIENT_MODULE=$(q "$p11kit_client")
 EOF

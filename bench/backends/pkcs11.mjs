@@ -14,6 +14,7 @@ import {
   randomBytes,
   verify,
 } from 'node:crypto';
+import { slowTokenCells } from '../lib/pkcs11-slow-token.mjs';
 import { formatOneEnvelope, rawCommittedEnvelope, rawEnvelope } from '../lib/raw-envelope.mjs';
 import {
   envelopeOperations,
@@ -287,13 +288,13 @@ export async function run(options) {
       algorithm: 'ECDSA_SHA_256',
       note: 'CKM_ECDSA over a SHA-256 digest computed in the process',
       rawName: 'pkcs11js C_SignInit + C_SignAsync, N sessions',
-      keyswitch: () => signer.sign(message),
+      keyswitch: () => signer.sign(message, { format: 'P1363' }),
       raw: () => withSession(rawCalls.ecdsa),
       sync: syncCalls.ecdsa,
       check: () =>
         sameAnswer(
           'ECDSA',
-          () => signer.sign(message),
+          () => signer.sign(message, { format: 'P1363' }),
           () => withSession(rawCalls.ecdsa),
           (signature) =>
             verify(
@@ -435,6 +436,7 @@ export async function run(options) {
   await keyring.close();
   const info = hsm.token;
   await ks.close();
+  const slowToken = await slowTokenCells({ Pkcs11Provider: pkcs11.Pkcs11Provider, env });
   return {
     backend: 'pkcs11',
     title: `PKCS#11 on SoftHSM2 (${info.manufacturer.trim()} ${info.model.trim()}), ${sessions} sessions`,
@@ -444,5 +446,6 @@ export async function run(options) {
     syncLoops,
     memory: [],
     envelopeCalls,
+    slowToken,
   };
 }

@@ -1,4 +1,9 @@
 import { packageBuild } from '../../tsup.base';
 
-// shims: the worker executor resolves pkcs11js with import.meta.url, which the CJS build must shim.
-export default packageBuild({ index: 'src/index.ts' }, { shims: true });
+// The worker thread's module is an entry of its own, next to index (dist/pkcs11-worker.js and .cjs).
+// shims: the provider finds it (and tests' loadedModule finds pkcs11js) through import.meta.url, which
+// the CJS build must shim.
+export default packageBuild(
+  { index: 'src/index.ts', 'pkcs11-worker': 'src/pkcs11-worker.ts' },
+  { shims: true },
+);

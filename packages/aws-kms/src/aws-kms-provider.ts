@@ -34,16 +34,18 @@ import {
   rotationStatus,
 } from './extras/key-rotation.js';
 import { type ReEncryptRequest, type ReEncryptResult, reEncryptInKms } from './extras/re-encrypt.js';
-import { KMS_CAPABILITIES } from './lib/capabilities.js';
+import { CircuitBreaker } from './lib/circuit-breaker.js';
 import { createKmsKey } from './lib/create-key.js';
+import { type CreationRecovery, CreationTokenFinder } from './lib/create-key-once.js';
+import { decryptInKms } from './lib/decrypt-in-kms.js';
+import { KeyCache } from './lib/key-cache.js';
 import { aliasName, keyDescription } from './lib/key-description.js';
-import { createKmsClient } from './lib/kms-client.js';
+import { createKmsClient, KMS_REQUEST_DEFAULTS } from './lib/kms-client.js';
 import { kmsMessage } from './lib/kms-message.js';
 import { KmsRequests, type Sdk } from './lib/kms-requests.js';
 import { listKmsKeys } from './lib/list-keys.js';
-import { encryptLocally, verifyLocally } from './lib/local-public-key.js';
-import { mapKmsError } from './lib/map-kms-error.js';
-import { PublicKeyCache } from './lib/public-key-cache.js';
+import { encryptWithCachedKey, verifyWithCachedKey } from './lib/local-operations.js';
+import { capabilitiesFor, probeEndpoint } from './lib/probe-capabilities.js';
 import { rateClassFor } from './lib/rate-class.js';
 import { RateLimiter } from './lib/rate-limiter.js';
 import { verifyMacInKms, verifySignatureInKms } from './lib/verify-in-kms.js';
@@ -54,7 +56,7 @@ import { KMS_DEFAULT_RATE_LIMITS } from './rate-limits.js';
  * The AWS KMS backend: the keyswitch provider contract on `@aws-sdk/client-kms`. Keys are referenced by
  * key id, key ARN, alias name (`alias/acs-signing`) or alias ARN, including another account's ARNs.
  * Messages over 4,096 bytes are hashed here and signed as DIGEST; ECDSA signatures stay DER, as KMS
- * returns them. Connections are kept alive, retries use the SDK's adaptive mode, public keys are cached,
+ * returns them. Connections are kept alive, retries are bounded by a call timeout, public keys are cached,
  * and an optional client-side rate limit keeps the application under its KMS quotas.
  *
  * @example
@@ -70,9 +72,10 @@ export class AwsKmsProvider extends KeyProvider {
   readonly #client: KMSClient;
   readonly #ownsClient: boolean;
   readonly #requests: KmsRequests;
-  readonly #publicKeys: PublicKeyCache;
+  readonly #keys: KeyCache;
   readonly #localVerify: boolean;
   readonly #localEncrypt: boolean;
+  readonly #creationRecovery: CreationRecovery;
 
   private constructor(options: AwsKmsProviderOptions, sdk: Sdk, client: KMSClient, ownsClient: boolean) {
     super(options);
@@ -82,8 +85,25 @@ export class AwsKmsProvider extends KeyProvider {
     this.#localVerify = options.localVerify ?? false;
     this.#localEncrypt = options.localEncrypt ?? false;
     const limits = options.rateLimits === true ? KMS_DEFAULT_RATE_LIMITS : options.rateLimits || undefined;
-    this.#requests = new KmsRequests(sdk, client, limits ? new RateLimiter(limits) : undefined);
-    this.#publicKeys = new PublicKeyCache(this.#requests, cachePublicKeys);
+    this.#requests = new KmsRequests({
+      sdk,
+      client,
+      limiter: limits ? new RateLimiter(limits) : undefined,
+      breaker:
+        options.circuitBreaker === false
+          ? undefined
+          : new CircuitBreaker(options.endpoint ?? 'KMS', options.circuitBreaker ?? {}),
+      callTimeoutMs: options.callTimeoutMs ?? KMS_REQUEST_DEFAULTS.callTimeoutMs,
+      managementTimeoutMs: options.managementTimeoutMs ?? KMS_REQUEST_DEFAULTS.managementTimeoutMs,
+    });
+    this.#creationRecovery = {
+      windowMs: options.managementTimeoutMs ?? KMS_REQUEST_DEFAULTS.managementTimeoutMs,
+      finder: new CreationTokenFinder(this.#requests),
+    };
+    this.#keys = new KeyCache(this.#requests, {
+      enabled: cachePublicKeys,
+      ttlMs: options.keyStateTtlMs ?? KMS_REQUEST_DEFAULTS.keyStateTtlMs,
+    });
     if ((this.#localVerify || this.#localEncrypt) && !cachePublicKeys) {
       throw new KeyswitchError('CONFIG_INVALID', 'localVerify and localEncrypt need cachePublicKeys', {
         provider: this.name,
@@ -92,7 +112,7 @@ export class AwsKmsProvider extends KeyProvider {
   }
 
   /**
-   * Opens the provider: loads the AWS SDK and builds a KMS client with keep-alive connections, adaptive
+   * Opens the provider: loads the AWS SDK and builds a KMS client with keep-alive connections, bounded
    * retries and timeouts, unless a client is passed in. Nothing is sent to KMS until the first operation.
    *
    * @throws CONFIG_INVALID for inconsistent options
@@ -117,14 +137,16 @@ export class AwsKmsProvider extends KeyProvider {
 
   // ---- hooks -------------------------------------------------------------------------------------
 
-  protected onCapabilities(): Capabilities {
-    return KMS_CAPABILITIES;
+  /** What the endpoint offers, probed at first use (HMAC, key agreement) and cached by the core. */
+  protected async onCapabilities(): Promise<Capabilities> {
+    return capabilitiesFor(await probeEndpoint(this.#requests));
   }
 
   protected async onDescribeKey(ref: string): Promise<KeyDescription> {
     const { KeyMetadata } = await this.#requests.send('DescribeKey', 'describeKey', (sdk, client) =>
       client.send(new sdk.DescribeKeyCommand({ KeyId: ref })),
     );
+    this.#keys.record(ref, KeyMetadata!);
     const alias = aliasName(ref);
     return keyDescription(KeyMetadata!, alias === undefined ? {} : { aliases: [alias] });
   }
@@ -134,7 +156,7 @@ export class AwsKmsProvider extends KeyProvider {
   }
 
   protected override onCreateKey(request: CreateKeyRequest): Promise<KeyDescription> {
-    return createKmsKey(this.#requests, request);
+    return createKmsKey(this.#requests, request, this.#creationRecovery);
   }
 
   protected override async onEnableKey(key: KeyFacts): Promise<void> {
@@ -142,6 +164,7 @@ export class AwsKmsProvider extends KeyProvider {
     await this.#requests.send('EnableKey', 'management', (sdk, client) =>
       client.send(new sdk.EnableKeyCommand({ KeyId: keyId })),
     );
+    await this.#keys.forgetKey(key.ref);
   }
 
   protected override async onDisableKey(key: KeyFacts): Promise<void> {
@@ -149,6 +172,7 @@ export class AwsKmsProvider extends KeyProvider {
     await this.#requests.send('DisableKey', 'management', (sdk, client) =>
       client.send(new sdk.DisableKeyCommand({ KeyId: keyId })),
     );
+    await this.#keys.forgetKey(key.ref);
   }
 
   protected override async onScheduleKeyDeletion(key: KeyFacts, pendingWindowDays: number): Promise<Date> {
@@ -158,7 +182,7 @@ export class AwsKmsProvider extends KeyProvider {
         new sdk.ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: pendingWindowDays }),
       ),
     );
-    this.#publicKeys.forget(key.ref);
+    await this.#keys.forgetKey(key.ref);
     return DeletionDate ?? new Date(Date.now() + pendingWindowDays * 86_400_000);
   }
 
@@ -167,15 +191,16 @@ export class AwsKmsProvider extends KeyProvider {
     await this.#requests.send('CancelKeyDeletion', 'management', (sdk, client) =>
       client.send(new sdk.CancelKeyDeletionCommand({ KeyId: keyId })),
     );
+    await this.#keys.forgetKey(key.ref);
   }
 
   protected override async onGetPublicKey(key: KeyFacts): Promise<Uint8Array> {
-    return new Uint8Array(await this.#publicKeys.spki(key.ref));
+    return new Uint8Array(await this.#keys.spki(key.ref));
   }
 
   protected override async onSign(key: KeyFacts, input: SignInput): Promise<Uint8Array> {
     const { message, messageType } = kmsMessage(input);
-    const { Signature } = await this.#requests.send('Sign', rateClassFor(key.spec), (sdk, client) =>
+    const { Signature, KeyId } = await this.#requests.send('Sign', rateClassFor(key.spec), (sdk, client) =>
       client.send(
         new sdk.SignCommand({
           KeyId: key.ref,
@@ -185,6 +210,7 @@ export class AwsKmsProvider extends KeyProvider {
         }),
       ),
     );
+    this.#keys.learn(key.ref, KeyId);
     return Signature!;
   }
 
@@ -193,41 +219,34 @@ export class AwsKmsProvider extends KeyProvider {
     input: SignInput & { readonly signature: Uint8Array },
   ): Promise<boolean> {
     if (this.#localVerify && input.messageType === 'RAW') {
-      const publicKey = await this.#publicKeys.keyObject(key.ref);
-      return verifyLocally(publicKey, input.algorithm, input.message, input.signature);
+      return verifyWithCachedKey(this.#keys, key.ref, input);
     }
     return verifySignatureInKms(this.#requests, key, input);
   }
 
   protected override async onEncrypt(key: KeyFacts, input: CipherInput): Promise<Uint8Array> {
     if (this.#localEncrypt && input.algorithm !== 'SYMMETRIC_DEFAULT') {
-      return encryptLocally(await this.#publicKeys.keyObject(key.ref), input.algorithm, input.data);
+      return encryptWithCachedKey(this.#keys, key.ref, input);
     }
-    const { CiphertextBlob } = await this.#requests.send('Encrypt', rateClassFor(key.spec), (sdk, client) =>
-      client.send(
-        new sdk.EncryptCommand({
-          KeyId: key.ref,
-          Plaintext: input.data,
-          EncryptionAlgorithm: input.algorithm,
-          ...(input.context === undefined ? {} : { EncryptionContext: { ...input.context } }),
-        }),
-      ),
+    const { CiphertextBlob, KeyId } = await this.#requests.send(
+      'Encrypt',
+      rateClassFor(key.spec),
+      (sdk, client) =>
+        client.send(
+          new sdk.EncryptCommand({
+            KeyId: key.ref,
+            Plaintext: input.data,
+            EncryptionAlgorithm: input.algorithm,
+            ...(input.context === undefined ? {} : { EncryptionContext: { ...input.context } }),
+          }),
+        ),
     );
+    this.#keys.learn(key.ref, KeyId);
     return CiphertextBlob!;
   }
 
-  protected override async onDecrypt(key: KeyFacts, input: CipherInput): Promise<Uint8Array> {
-    const { Plaintext } = await this.#requests.send('Decrypt', rateClassFor(key.spec), (sdk, client) =>
-      client.send(
-        new sdk.DecryptCommand({
-          KeyId: key.ref,
-          CiphertextBlob: input.data,
-          EncryptionAlgorithm: input.algorithm,
-          ...(input.context === undefined ? {} : { EncryptionContext: { ...input.context } }),
-        }),
-      ),
-    );
-    return Plaintext!;
+  protected override onDecrypt(key: KeyFacts, input: CipherInput): Promise<Uint8Array> {
+    return decryptInKms(this.#requests, this.#keys, key, input);
   }
 
   protected override async onGenerateMac(
@@ -328,7 +347,7 @@ export class AwsKmsProvider extends KeyProvider {
    * checks the material and audits the call.
    */
   protected override onImportKey(request: ImportKeyInput): Promise<KeyDescription> {
-    return importKmsKey(this.#requests, request);
+    return importKmsKey(this.#requests, request, this.#creationRecovery);
   }
 
   /**
@@ -347,7 +366,7 @@ export class AwsKmsProvider extends KeyProvider {
       ref: request?.destinationRef,
       algorithm: request?.destinationAlgorithm ?? 'SYMMETRIC_DEFAULT',
     };
-    return this.runOperation('reEncrypt', target, () => reEncryptInKms(this.#requests, request), call);
+    return this.runExtension('reEncrypt', target, () => reEncryptInKms(this.#requests, request), call);
   }
 
   /**
@@ -365,7 +384,7 @@ export class AwsKmsProvider extends KeyProvider {
     options: { rotationPeriodDays?: number } = {},
     call: CallContext = {},
   ): Promise<void> {
-    await this.runOperation(
+    await this.runExtension(
       'enableKeyRotation',
       { ref },
       () => enableRotation(this.#requests, ref, options),
@@ -381,8 +400,8 @@ export class AwsKmsProvider extends KeyProvider {
    * await kms.disableKeyRotation('alias/pan-kek');
    * ```
    */
-  async disableKeyRotation(ref: string): Promise<void> {
-    await this.#extra(ref, () => disableRotation(this.#requests, ref));
+  async disableKeyRotation(ref: string, call: CallContext = {}): Promise<void> {
+    await this.runExtension('disableKeyRotation', { ref }, () => disableRotation(this.#requests, ref), call);
   }
 
   /**
@@ -393,8 +412,13 @@ export class AwsKmsProvider extends KeyProvider {
    * const { enabled, nextRotationDate } = await kms.getKeyRotationStatus('alias/pan-kek');
    * ```
    */
-  async getKeyRotationStatus(ref: string): Promise<KeyRotationStatus> {
-    return this.#extra(ref, () => rotationStatus(this.#requests, ref));
+  getKeyRotationStatus(ref: string, call: CallContext = {}): Promise<KeyRotationStatus> {
+    return this.runExtension(
+      'getKeyRotationStatus',
+      { ref },
+      () => rotationStatus(this.#requests, ref),
+      call,
+    );
   }
 
   /**
@@ -408,7 +432,7 @@ export class AwsKmsProvider extends KeyProvider {
    * ```
    */
   async createAlias(alias: string, ref: string, call: CallContext = {}): Promise<void> {
-    await this.runOperation('createAlias', { ref }, () => createKmsAlias(this.#requests, alias, ref), call);
+    await this.runExtension('createAlias', { ref }, () => createKmsAlias(this.#requests, alias, ref), call);
   }
 
   /**
@@ -419,10 +443,13 @@ export class AwsKmsProvider extends KeyProvider {
    * await kms.updateAlias('alias/acs-signing', newKeyArn);
    * ```
    */
-  async updateAlias(alias: string, ref: string): Promise<void> {
-    await this.#extra(ref, async () => {
-      this.#publicKeys.forget(await updateKmsAlias(this.#requests, alias, ref));
-    });
+  async updateAlias(alias: string, ref: string, call: CallContext = {}): Promise<void> {
+    await this.runExtension(
+      'updateAlias',
+      { ref },
+      async () => this.#keys.forgetAlias(await updateKmsAlias(this.#requests, alias, ref)),
+      call,
+    );
   }
 
   /**
@@ -433,10 +460,13 @@ export class AwsKmsProvider extends KeyProvider {
    * await kms.deleteAlias('alias/acs-signing-old');
    * ```
    */
-  async deleteAlias(alias: string): Promise<void> {
-    await this.#extra(alias, async () => {
-      this.#publicKeys.forget(await deleteKmsAlias(this.#requests, alias));
-    });
+  async deleteAlias(alias: string, call: CallContext = {}): Promise<void> {
+    await this.runExtension(
+      'deleteAlias',
+      { ref: alias },
+      async () => this.#keys.forgetAlias(await deleteKmsAlias(this.#requests, alias)),
+      call,
+    );
   }
 
   /**
@@ -447,22 +477,15 @@ export class AwsKmsProvider extends KeyProvider {
    * const { aliases, nextToken } = await kms.listAliases({ ref: keyArn });
    * ```
    */
-  async listAliases(
+  listAliases(
     options: { ref?: string; limit?: number; nextToken?: string } = {},
+    call: CallContext = {},
   ): Promise<{ aliases: KmsAlias[]; nextToken?: string }> {
-    return this.#extra(options.ref, () => listKmsAliases(this.#requests, options));
-  }
-
-  // ---- internals ---------------------------------------------------------------------------------
-
-  /** Runs an operation the core has no audit operation for, with the same error context and CLOSED check. */
-  async #extra<T>(ref: string | undefined, body: () => Promise<T>): Promise<T> {
-    try {
-      if (this.closed) throw new KeyswitchError('CLOSED', 'the provider is closed');
-      return await body();
-    } catch (error) {
-      const mapped = mapKmsError(error, 'request');
-      throw mapped.withContext({ provider: this.name, keyRef: ref });
-    }
+    return this.runExtension(
+      'listAliases',
+      { ref: options.ref },
+      () => listKmsAliases(this.#requests, options),
+      call,
+    );
   }
 }

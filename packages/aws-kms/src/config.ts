@@ -40,6 +40,8 @@ export const awsKmsConfigSchema = z.strictObject({
   endpoint: z
     .url({ protocol: /^https?$/, error: 'expected an http(s) URL, such as a VPC endpoint or kms-local' })
     .optional(),
+  allowPlainHttp: z.boolean({ error: 'expected true or false' }).optional(),
+  allowKmsLocalCredentials: z.boolean({ error: 'expected true or false' }).optional(),
   profile: z.string().min(1, 'expected a profile name from the shared AWS config files').optional(),
   credentials: z
     .strictObject({
@@ -52,16 +54,31 @@ export const awsKmsConfigSchema = z.strictObject({
     .optional(),
   maxAttempts: z.int({ error: 'expected the number of attempts, 1 to 10' }).min(1).max(10).optional(),
   retryMode: z.enum(['adaptive', 'standard'], { error: 'expected "adaptive" or "standard"' }).optional(),
+  callTimeoutMs: milliseconds('the call timeout').optional(),
+  managementTimeoutMs: milliseconds('the key-management call timeout').optional(),
   requestTimeoutMs: milliseconds('the request timeout').optional(),
   connectionTimeoutMs: milliseconds('the connection timeout').optional(),
   maxSockets: z.int({ error: 'expected a number of sockets' }).min(1).max(1000).optional(),
   cachePublicKeys: z.boolean({ error: 'expected true or false' }).optional(),
+  keyStateTtlMs: milliseconds('the key-state TTL').optional(),
   localVerify: z.boolean({ error: 'expected true or false' }).optional(),
   localEncrypt: z.boolean({ error: 'expected true or false' }).optional(),
   rateLimits: z
     .union([z.boolean(), rateLimitsSchema], {
       error: 'expected true (KMS default quotas), false, or requests per second by class',
     })
+    .optional(),
+  circuitBreaker: z
+    .union(
+      [
+        z.literal(false),
+        z.strictObject({
+          failures: z.int({ error: 'expected a number of calls' }).min(1).max(100).optional(),
+          cooldownMs: milliseconds('the cooldown').optional(),
+        }),
+      ],
+      { error: 'expected false, or { "failures": 3, "cooldownMs": 5000 }' },
+    )
     .optional(),
 });
 

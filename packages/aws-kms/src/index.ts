@@ -6,7 +6,6 @@
 export { AwsKmsProvider } from './aws-kms-provider.js';
 export { type AwsKmsConfig, awsKmsConfigSchema } from './config.js';
 export type { KmsAlias } from './extras/aliases.js';
-export type { KmsImportKeyRequest } from './extras/import-key.js';
 export type { KeyRotationStatus } from './extras/key-rotation.js';
 export type { ReEncryptRequest, ReEncryptResult } from './extras/re-encrypt.js';
 export { KMS_MAX_RAW_MESSAGE_BYTES } from './lib/kms-message.js';

@@ -1,5 +1,6 @@
 import type { KMSClient, KMSClientConfig } from '@aws-sdk/client-kms';
 import type { KeyProviderOptions } from '@keyswitch/core';
+import type { CircuitBreakerOptions } from './lib/circuit-breaker.js';
 import type { RateLimits } from './rate-limits.js';
 
 /**
@@ -21,22 +22,43 @@ export interface AwsKmsProviderOptions extends KeyProviderOptions {
   readonly profile?: string | undefined;
   /** Credentials or a credential provider; defaults to the SDK's chain (environment, files, instance and container roles). */
   readonly credentials?: KMSClientConfig['credentials'] | undefined;
-  /** Attempts per request, first try included, with the SDK's retry strategy (default 3). */
+  /** Attempts per request, first try included (default 3). CreateKey is always sent once. */
   readonly maxAttempts?: number | undefined;
-  /** The SDK's retry mode: `adaptive` (default; also paces requests after throttling) or `standard`. */
+  /**
+   * `standard` (default): the SDK's standard retry rules, bounded by `callTimeoutMs`: a retry that cannot
+   * finish in time is not made, so throttling ends as THROTTLED. `adaptive`: the SDK's adaptive mode,
+   * whose client-side pacing has no bound of its own; `callTimeoutMs` still stops the call.
+   */
   readonly retryMode?: 'adaptive' | 'standard' | undefined;
-  /** How long one attempt may take before it fails as UNAVAILABLE (default 10,000 ms). */
+  /**
+   * The most one call may take, every attempt and wait between attempts included, before it fails as
+   * THROTTLED (when throttling used up the time) or UNAVAILABLE (default 5,000 ms).
+   */
+  readonly callTimeoutMs?: number | undefined;
+  /**
+   * The most a key-management call (create, import, enable, disable, aliases, deletion) may take (default
+   * 30,000 ms): creating an RSA key can take seconds. Its retries still fit in `callTimeoutMs`.
+   */
+  readonly managementTimeoutMs?: number | undefined;
+  /** How long one attempt may take before it fails as UNAVAILABLE (default: `managementTimeoutMs`). */
   readonly requestTimeoutMs?: number | undefined;
   /** How long opening a connection may take (default 3,000 ms). */
   readonly connectionTimeoutMs?: number | undefined;
   /** Most concurrent connections kept alive to KMS (default 50). */
   readonly maxSockets?: number | undefined;
-  /** Cache public keys, which never change for a KMS key (default true). */
+  /** Cache public keys (by key ARN: they never change for a KMS key) and key state (default true). */
   readonly cachePublicKeys?: boolean | undefined;
   /**
+   * How long where an alias points, and whether a key is enabled, are trusted before KMS is asked again
+   * (default 60,000 ms). A key disabled by this provider stops local use at once; one disabled elsewhere
+   * within this time. An alias moved elsewhere is followed within this time, and at once when a KMS
+   * answer names the new key or a local verification fails.
+   */
+  readonly keyStateTtlMs?: number | undefined;
+  /**
    * Verify RAW-message signatures locally with the cached public key, without a KMS request (default
-   * false). A disabled key then still verifies, as it does for anyone holding its public key, and the
-   * verification is not in CloudTrail.
+   * false). The verification is not in CloudTrail, and a key disabled elsewhere still verifies for up to
+   * `keyStateTtlMs`.
    */
   readonly localVerify?: boolean | undefined;
   /** Encrypt to RSA keys locally with the cached public key (default false); the same caveats as `localVerify`. */
@@ -46,4 +68,9 @@ export interface AwsKmsProviderOptions extends KeyProviderOptions {
    * quotas. Requests wait their turn (up to `maxWaitMs`) instead of being throttled by KMS. Off by default.
    */
   readonly rateLimits?: boolean | RateLimits | undefined;
+  /**
+   * After `failures` calls in a row (default 3) could not connect to the endpoint, calls fail at once with
+   * UNAVAILABLE for `cooldownMs` (default 5,000), then one call tries again. `false` turns it off.
+   */
+  readonly circuitBreaker?: false | CircuitBreakerOptions | undefined;
 }

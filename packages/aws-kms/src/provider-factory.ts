@@ -1,6 +1,7 @@
 import { type ProviderFactory, parseWithSchema } from '@keyswitch/core';
 import { AwsKmsProvider } from './aws-kms-provider.js';
 import { type AwsKmsConfig, awsKmsConfigSchema } from './config.js';
+import { guardProduction } from './lib/production-guard.js';
 
 /**
  * How the keyswitch registry makes `aws-kms` providers from configuration. Explicit credentials are
@@ -18,7 +19,7 @@ export const providerFactory: ProviderFactory<AwsKmsConfig> = {
   type: 'aws-kms',
   parseConfig: (raw, path) => parseWithSchema(awsKmsConfigSchema, raw, path),
   async create(config, context) {
-    const { type: _type, credentials, ...options } = config;
+    const { type: _type, credentials, allowPlainHttp, allowKmsLocalCredentials, ...options } = config;
     let resolved: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined;
     if (credentials !== undefined) {
       const accessKeyId =
@@ -34,6 +35,13 @@ export const providerFactory: ProviderFactory<AwsKmsConfig> = {
           : (await context.resolveSecret(credentials.sessionToken, 'credentials.sessionToken')).reveal();
       resolved = { accessKeyId, secretAccessKey, ...(sessionToken === undefined ? {} : { sessionToken }) };
     }
+    guardProduction(context.environment, context.path, {
+      endpoint: options.endpoint,
+      accessKeyId: resolved?.accessKeyId,
+      secretAccessKey: resolved?.secretAccessKey,
+      allowPlainHttp,
+      allowKmsLocalCredentials,
+    });
     return AwsKmsProvider.open({
       ...options,
       ...(resolved === undefined ? {} : { credentials: resolved }),

@@ -133,6 +133,13 @@ describe('keys', () => {
     expect((await kms.getKeyRotationStatus('alias/pan-kek')).enabled).toBe(false);
     await expectCode(kms.enableKeyRotation('alias/acs-signing'), 'UNSUPPORTED_ALGORITHM');
   });
+
+  it('moves an alias with updateAlias', async () => {
+    await kms.createAlias('alias/moved-once', keys.ecSign.ref);
+    await kms.updateAlias('alias/moved-once', keys.rsaSign.ref);
+    expect((await kms.describeKey('alias/moved-once')).keyId).toBe(keys.rsaSign.keyId);
+    await kms.deleteAlias('alias/moved-once');
+  });
 });
 
 describe('signing, checked by node:crypto', () => {
@@ -423,6 +430,22 @@ describe('errors, end to end', () => {
     expect(audit).toContainEqual(
       expect.objectContaining({ operation: 'describeKey', outcome: 'failure', errorCode: 'KEY_NOT_FOUND' }),
     );
+    // Every state-changing extension is audited under its own name, through the core's path.
+    for (const operation of [
+      'createAlias',
+      'updateAlias',
+      'deleteAlias',
+      'enableKeyRotation',
+      'disableKeyRotation',
+    ]) {
+      expect(audit, operation).toContainEqual(
+        expect.objectContaining({ operation, providerType: 'aws-kms', outcome: 'success' }),
+      );
+    }
+    expect((await kms.capabilities()).extensions).toMatchObject({
+      updateAlias: { changesState: true },
+      listAliases: { changesState: false },
+    });
     const closing = await open();
     await closing.close();
     await expectCode(closing.generateRandom(8), 'CLOSED');
@@ -437,6 +460,7 @@ describe('caching', () => {
   it('a second getPublicKey, and verify with localVerify, make no request', async () => {
     const local = await open({ localVerify: true, localEncrypt: true });
     try {
+      await local.capabilities(); // the endpoint is probed once, at first use
       const message = Buffer.from('cached');
       const signature = await kms.sign({ ref: 'alias/acs-signing', algorithm: 'ECDSA_SHA_256', message });
       server.resetRequestCounts();

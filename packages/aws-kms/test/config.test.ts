@@ -69,15 +69,44 @@ describe('configuration', () => {
     }
   });
 
-  it('reports a missing secret as CONFIG_INVALID naming the path', async () => {
-    const ks = await Keyswitch.fromConfig(config, { env: {} });
-    try {
-      await expect(ks.signer('acs-signing').sign(Buffer.from('x'))).rejects.toMatchObject({
-        code: 'CONFIG_INVALID',
-        path: 'providers.kms.credentials.secretAccessKey',
-      });
-    } finally {
-      await ks.close();
-    }
+  it('reports a missing secret as CONFIG_INVALID naming the path, when the configuration is loaded', async () => {
+    await expect(Keyswitch.fromConfig(config, { env: {} })).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      path: 'providers.kms.credentials.secretAccessKey',
+    });
+  });
+
+  it("production refuses a plain-HTTP endpoint and kms-local's published credentials unless allowed", async () => {
+    const env = { KMS_LOCAL_SECRET_ACCESS_KEY: KMS_LOCAL_DEFAULT_CREDENTIALS.secretAccessKey };
+    const production = (extra: Record<string, unknown>): KeyswitchConfigInput => ({
+      ...config,
+      environment: 'production',
+      providers: { kms: { ...config.providers.kms!, ...extra } },
+    });
+    const refusal = async (input: KeyswitchConfigInput) => {
+      try {
+        const ks = await Keyswitch.fromConfig(input, { env });
+        try {
+          await ks.provider('kms');
+        } finally {
+          await ks.close();
+        }
+      } catch (error) {
+        return error as { code: string; path?: string; message: string };
+      }
+      return undefined;
+    };
+    const http = await refusal(production({}));
+    expect(http).toMatchObject({ code: 'CONFIG_INVALID', path: 'providers.kms.endpoint' });
+    const published = await refusal(production({ allowPlainHttp: true }));
+    expect(published).toMatchObject({ code: 'CONFIG_INVALID', path: 'providers.kms.credentials' });
+    expect(published?.message).not.toContain(KMS_LOCAL_DEFAULT_CREDENTIALS.secretAccessKey);
+    expect(
+      await refusal(
+        production({ allowPlainHttp: true, allowKmsLocalCredentials: true }) as KeyswitchConfigInput,
+      ),
+    ).toBeUndefined();
+    // Development configurations are untouched.
+    expect(await refusal(config)).toBeUndefined();
   });
 });

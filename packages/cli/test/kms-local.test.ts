@@ -1,3 +1,6 @@
+import { fileURLToPath } from 'node:url';
+import { AwsKmsProvider } from '@keyswitch/aws-kms';
+import { KMS_LOCAL_DEFAULT_CREDENTIALS, KMS_LOCAL_FLAGS } from '@keyswitch/kms-local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliRun, createWorkspace, type Workspace } from './cli-harness.js';
 
@@ -82,7 +85,30 @@ describe('keyswitch kms-local', () => {
     const port = await workspace.run(['kms-local', '--port', 'many']);
     expect(port).toMatchObject({
       exitCode: 2,
-      stderr: 'keyswitch: USAGE: --port must be a non-negative integer\n',
+      stderr: 'keyswitch: USAGE: --port must be a number, got "many"\n',
+    });
+  });
+
+  it("takes every flag from kms-local's one table, --seed-keys and --without included", async () => {
+    const help = await workspace.run(['kms-local', '--help']);
+    for (const { flag } of KMS_LOCAL_FLAGS) {
+      if (flag !== '--config') expect(help.stdout, flag).toContain(flag);
+    }
+    const seeded = fileURLToPath(new URL('../../../examples/configs/kms-local.json', import.meta.url));
+    await withKmsLocal(['--seed-keys', seeded, '--without', 'HMAC'], async (endpoint) => {
+      const kms = await AwsKmsProvider.open({
+        endpoint,
+        region: 'us-east-1',
+        credentials: { ...KMS_LOCAL_DEFAULT_CREDENTIALS },
+      });
+      try {
+        const { aliases } = await kms.listAliases();
+        expect(aliases.map((alias) => alias.aliasName)).toContain('alias/acs-signing');
+        const hmac = await kms.createKey({ spec: 'HMAC_256', usage: 'GENERATE_VERIFY_MAC' }).catch((e) => e);
+        expect(hmac).toMatchObject({ code: expect.stringMatching(/^UNSUPPORTED_/) });
+      } finally {
+        await kms.close();
+      }
     });
   });
 });

@@ -94,6 +94,8 @@ export interface CleanedKey {
   readonly deletionDate?: string;
   /** Why scheduling deletion (and then disabling) failed; absent when cleanup worked. */
   readonly error?: string;
+  /** The suite found this key by its run tag or label, without having been told it was created. */
+  readonly untracked?: true;
 }
 
 /** The keys one group (or one run) created, and what was done with each. */

@@ -51,6 +51,7 @@ export interface KeyringStats {
 }
 
 const EVENT_REPEAT_MS = 86_400_000;
+const KEY_STATE_OPERATIONS = ['disableKey', 'scheduleKeyDeletion', 'enableKey', 'cancelKeyDeletion'] as const;
 
 /**
  * Logical keys with versions, on top of a {@link Keyswitch} registry: the active version takes new data,
@@ -156,7 +157,8 @@ export class Keyring {
         }),
       );
     }
-    this.#unsubscribe = ks.onAudit((event) => this.#onAudit(event));
+    // Only the lifecycle operations: other operations then build no audit event for the keyring's sake.
+    this.#unsubscribe = ks.onAudit((event) => this.#onAudit(event), { operations: KEY_STATE_OPERATIONS });
     const internals: KeyringInternals = {
       keyswitch: ks,
       counter: this.#counter,

@@ -1,6 +1,7 @@
 // Disabled means disabled: cached data keys are dropped the moment their key-encryption key is disabled
 // through this registry, and a disable made elsewhere is learnt within the key-state TTL.
-import { type AuditEvent, type Keyswitch, KeyswitchError } from '@keyswitch/core';
+import { type AuditEvent, Keyswitch, KeyswitchError } from '@keyswitch/core';
+import { providerFactory } from '@keyswitch/soft-hsm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type CacheLimits, Keyring, MAX_CACHE_BYTES, MAX_CACHE_MESSAGES } from '../src/index.js';
 import { encoder, provisioned, rejection } from './support/keyswitch.js';
@@ -71,6 +72,26 @@ describe('disabled means disabled', () => {
     expect(Buffer.from(await cards.decrypt(sealed)).toString()).toBe('4111111111111111');
     await cards.encrypt(encoder.encode('4111111111111111'));
     expect(count(events, 'generateDataKey')).toBe(generated + 1);
+  });
+
+  it('listens to lifecycle operations only: a keyring makes no other operation build an audit event', async () => {
+    const ks = await Keyswitch.fromConfig(
+      {
+        environment: 'test',
+        providers: { kms: { type: 'soft-hsm' } },
+        keys: { 'pan-kek': { provider: 'kms', ref: 'pan-kek', spec: 'SYMMETRIC_DEFAULT' } },
+      },
+      { providerFactories: { 'soft-hsm': providerFactory } }, // no audit listener of its own
+    );
+    cleanup.push(() => ks.close());
+    const provider = await ks.provider('kms');
+    expect(provider.audit.activeFor('encrypt')).toBe(false);
+    const keyring = Keyring.create(ks);
+    expect(provider.audit.activeFor('disableKey')).toBe(true);
+    expect(provider.audit.activeFor('generateDataKey')).toBe(false);
+    expect(provider.audit.activeFor('decrypt')).toBe(false);
+    await keyring.close();
+    expect(provider.audit.activeFor('disableKey')).toBe(false);
   });
 
   it('a disable made elsewhere is learnt within keyStateTtlMs, one describe per TTL', async () => {

@@ -6,17 +6,22 @@
  */
 export { type KmsLocalKeySeed, kmsLocalKeysFromConfig } from './keys-from-config.js';
 export {
+  KMS_LOCAL_FLAGS,
   KMS_LOCAL_USAGE,
   type KmsLocalArgs,
+  type KmsLocalFlag,
+  kmsLocalArgsFrom,
   parseKmsLocalArgs,
   startKmsLocalFromArgs,
 } from './kms-local-args.js';
 export {
   KMS_LOCAL_DEFAULT_CREDENTIALS,
   KMS_LOCAL_DEFAULTS,
+  KMS_LOCAL_FEATURES,
   KMS_LOCAL_OPERATIONS,
   type KmsLocalCredentials,
   type KmsLocalFaults,
+  type KmsLocalFeature,
   type KmsLocalOptions,
   type KmsLocalRequestCounts,
   type KmsLocalServer,

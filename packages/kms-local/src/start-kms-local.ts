@@ -7,6 +7,7 @@ import { adoptProviderKeys } from './lib/adopt-provider-keys.js';
 import { FaultInjector, type KmsLocalFaults, throttled } from './lib/fault-injector.js';
 import { KeyRegistry } from './lib/key-registry.js';
 import { fromProviderError, KmsException } from './lib/kms-exception.js';
+import { KMS_LOCAL_FEATURES, type KmsLocalFeature, refuseMissingFeature } from './lib/missing-features.js';
 import type { OperationContext, OperationHandler } from './lib/operation-context.js';
 import { aliasOperations } from './lib/operations/aliases.js';
 import { cryptographicOperations } from './lib/operations/cryptography.js';
@@ -16,6 +17,7 @@ import { RequestFields } from './lib/request-fields.js';
 import { type KmsLocalCredentials, verifySignature } from './lib/sigv4.js';
 
 export type { KmsLocalFaults } from './lib/fault-injector.js';
+export { KMS_LOCAL_FEATURES, type KmsLocalFeature } from './lib/missing-features.js';
 export type { KmsLocalCredentials } from './lib/sigv4.js';
 
 /**
@@ -92,6 +94,11 @@ export interface KmsLocalOptions {
   readonly maxClockSkewSeconds?: number;
   /** Receives one line per request: operation, status, exception type. */
   readonly log?: (line: string) => void;
+  /**
+   * Features to leave out, as an AWS Region or another KMS implementation may (see
+   * {@link KmsLocalFeature}): their operations and key specs answer UnsupportedOperationException.
+   */
+  readonly without?: readonly KmsLocalFeature[];
 }
 
 /**
@@ -208,6 +215,16 @@ export async function startKmsLocal(options: KmsLocalOptions = {}): Promise<KmsL
     });
   }
   let faults = options.faults === undefined ? undefined : faultInjector(options.faults);
+  const without = new Set(options.without ?? []);
+  for (const feature of without) {
+    if (!KMS_LOCAL_FEATURES.includes(feature)) {
+      throw new KeyswitchError(
+        'CONFIG_INVALID',
+        `without: unknown feature ${JSON.stringify(feature)}; expected ${KMS_LOCAL_FEATURES.join(' or ')}`,
+        { provider: 'kms-local' },
+      );
+    }
+  }
   const maxClockSkewSeconds = options.maxClockSkewSeconds ?? KMS_LOCAL_DEFAULTS.maxClockSkewSeconds;
 
   const ownsProvider = options.provider === undefined;
@@ -263,6 +280,7 @@ export async function startKmsLocal(options: KmsLocalOptions = {}): Promise<KmsL
       if (decision?.throttle) throw throttled();
       if (decision && decision.delayMs > 0) await delay(decision.delayMs, pendingDelays);
       const parsed = parseJson(body);
+      refuseMissingFeature(operation, parsed, without);
       const result = await handler(new RequestFields(parsed), {
         registry,
         provider,

@@ -1,6 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { KMS_LOCAL_DEFAULTS, parseKmsLocalArgs, startKmsLocalFromArgs } from '../src/index.js';
+import {
+  KMS_LOCAL_DEFAULTS,
+  KMS_LOCAL_FLAGS,
+  KMS_LOCAL_USAGE,
+  parseKmsLocalArgs,
+  startKmsLocalFromArgs,
+} from '../src/index.js';
 import { kmsRequest } from './support/kms-request.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../../examples/configs/kms-local.json', import.meta.url));
@@ -34,8 +40,17 @@ describe('parseKmsLocalArgs', () => {
     expect(parseKmsLocalArgs(['--help'], {}).help).toBe(true);
   });
 
+  it('reads --without, --seed-keys and --log, and its help lists every flag of the one table', () => {
+    const args = parseKmsLocalArgs(['--without', 'hmac,key-agreement', '--seed-keys', 'k.json', '--log'], {});
+    expect(args.options.without).toEqual(['HMAC', 'KEY_AGREEMENT']);
+    expect(args.seedKeys).toBe('k.json');
+    expect(args.log).toBe(true);
+    for (const { flag } of KMS_LOCAL_FLAGS) expect(KMS_LOCAL_USAGE).toContain(flag);
+  });
+
   it('refuses unknown flags, missing values and out-of-range numbers', () => {
     for (const argv of [
+      ['--without', 'SM2'],
       ['--bogus'],
       ['--port'],
       ['--throttle-rate', '2'],

@@ -1,4 +1,4 @@
-import { parseWithSchema, secretReferenceSchema } from '@keyswitch/core';
+import { parseWithSchema, Secret, secretReferenceSchema } from '@keyswitch/core';
 import { z } from 'zod';
 import { PKCS11_PROFILES, type Pkcs11ProfileName } from './profiles.js';
 
@@ -12,6 +12,37 @@ const valueOrEnvironment = (what: string) =>
     error: `expected ${what}, or { "env": "VARIABLE" } naming an environment variable that holds it`,
   });
 
+const profileSchema = z.enum(PKCS11_PROFILES as [Pkcs11ProfileName, ...Pkcs11ProfileName[]], {
+  error: `expected one of ${PKCS11_PROFILES.join(', ')}`,
+});
+const tokenSchema = z.union(
+  [
+    z.strictObject({ label: z.string().min(1).max(32, 'a token label has at most 32 characters') }),
+    z.strictObject({
+      serial: z.string().min(1).max(16, 'a token serial number has at most 16 characters'),
+    }),
+    z.strictObject({ slot: z.number().int().nonnegative() }),
+  ],
+  { error: 'expected { "label": "…" }, { "serial": "…" } or { "slot": number }' },
+);
+const sessionsSchema = z
+  .number({ error: 'expected the number of sessions in the pool' })
+  .int('expected a whole number of sessions')
+  .min(1, 'expected at least 1 session')
+  .max(1024, 'expected at most 1024 sessions');
+const timeoutSchema = z
+  .number({ error: 'expected milliseconds' })
+  .int('expected whole milliseconds')
+  .min(100, 'expected at least 100 ms')
+  .max(600_000, 'expected at most 600000 ms');
+/** Deprecated and ignored: every PKCS#11 call runs on worker threads. */
+const executionSchema = z.enum(['async', 'worker'], { error: 'expected "async" or "worker"' });
+const workerThreadsSchema = z
+  .number({ error: 'expected the number of worker threads' })
+  .int()
+  .min(1, 'expected at least 1 worker thread')
+  .max(64, 'expected at most 64 worker threads');
+
 /**
  * Zod schema of a `pkcs11` provider section.
  *
@@ -24,36 +55,45 @@ const valueOrEnvironment = (what: string) =>
 export const pkcs11ConfigSchema = z.strictObject({
   type: z.literal('pkcs11').optional(),
   module: valueOrEnvironment('the path of the PKCS#11 module (a .so file)'),
-  profile: z.enum(PKCS11_PROFILES as [Pkcs11ProfileName, ...Pkcs11ProfileName[]], {
-    error: `expected one of ${PKCS11_PROFILES.join(', ')}`,
-  }),
-  token: z.union(
-    [
-      z.strictObject({ label: z.string().min(1).max(32, 'a token label has at most 32 characters') }),
-      z.strictObject({
-        serial: z.string().min(1).max(16, 'a token serial number has at most 16 characters'),
-      }),
-      z.strictObject({ slot: z.number().int().nonnegative() }),
-    ],
-    { error: 'expected { "label": "…" }, { "serial": "…" } or { "slot": number }' },
-  ),
+  profile: profileSchema,
+  token: tokenSchema,
   pin: secretReferenceSchema,
-  sessions: z
-    .number({ error: 'expected the number of sessions in the pool' })
-    .int()
-    .min(1, 'expected at least 1 session')
-    .max(1024, 'expected at most 1024 sessions')
-    .default(8),
+  sessions: sessionsSchema.default(8),
   libraryParameters: valueOrEnvironment('the C_Initialize library parameters (NSS: configdir=…)').optional(),
-  execution: z.enum(['async', 'worker'], { error: 'expected "async" or "worker"' }).optional(),
-  workerThreads: z.number().int().min(1).max(64, 'expected at most 64 worker threads').optional(),
-  operationTimeoutMs: z
-    .number({ error: 'expected milliseconds' })
-    .int()
-    .min(100, 'expected at least 100 ms')
-    .max(600_000, 'expected at most 600000 ms')
-    .default(30_000),
+  execution: executionSchema.optional(),
+  workerThreads: workerThreadsSchema.optional(),
+  operationTimeoutMs: timeoutSchema.default(30_000),
 });
+
+/**
+ * Zod schema of the options {@link Pkcs11Provider.open} takes: the same fields and rules as a
+ * configuration section (one schema for both), with the values resolved (the module path and the PIN
+ * themselves rather than references to them).
+ *
+ * @example
+ * ```ts
+ * const options = pkcs11OptionsSchema.parse({ module, profile: 'softhsm', token: { label: 'keyswitch' }, pin });
+ * ```
+ */
+export const pkcs11OptionsSchema = z.looseObject({
+  module: z
+    .string({ error: 'expected the path of the PKCS#11 module' })
+    .min(1, 'expected the path of the PKCS#11 module'),
+  profile: profileSchema.default('generic'),
+  token: tokenSchema,
+  pin: z.union([z.string().min(1), z.instanceof(Secret)], {
+    error: 'expected the PIN (a string or a Secret)',
+  }),
+  sessions: sessionsSchema.default(8),
+  libraryParameters: z.string().optional(),
+  operationTimeoutMs: timeoutSchema.default(30_000),
+  baseDir: z.string().optional(),
+  execution: executionSchema.optional(),
+  workerThreads: workerThreadsSchema.optional(),
+});
+
+/** Provider options after {@link pkcs11OptionsSchema}: defaults applied. */
+export type Pkcs11CheckedOptions = z.output<typeof pkcs11OptionsSchema>;
 
 /** A `pkcs11` provider section as written. */
 export type Pkcs11ConfigInput = z.input<typeof pkcs11ConfigSchema>;

@@ -9,6 +9,7 @@ export {
   type Pkcs11ConfigInput,
   parsePkcs11Config,
   pkcs11ConfigSchema,
+  pkcs11OptionsSchema,
 } from './config.js';
 export { providerFactory } from './factory.js';
 export { formatPkcs11Uri, type Pkcs11ObjectType, type Pkcs11Uri, parsePkcs11Uri } from './key-uri.js';

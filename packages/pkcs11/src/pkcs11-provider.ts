@@ -4,8 +4,6 @@ import {
   type Capabilities,
   type CipherInput,
   type CreateKeyRequest,
-  ecdsaDerToP1363,
-  ecdsaP1363ToDer,
   type KeyDescription,
   type KeyFacts,
   type KeyList,
@@ -16,21 +14,14 @@ import {
   type ParsedPublicKey,
   Secret,
   type SignInput,
+  type SigningTraits,
 } from '@keyswitch/core';
-import { type ProbeResult, probeCapabilities } from './lib/capability-probe.js';
+import type { ProbeResult } from './lib/capability-probe.js';
 import { blobAad, blobHeader, decodeBlob, encodeBlob } from './lib/ciphertext-blob.js';
 import { isBadCiphertext, isBadSignature } from './lib/ckr.js';
 import { CryptoCalls } from './lib/crypto-calls.js';
-import { deriveSharedSecret } from './lib/key-agreement.js';
-import { enablingAttributes } from './lib/key-attributes.js';
-import { assertLabelFree, generateKey, PerLabelQueue } from './lib/key-creation.js';
-import { describeResolvedKey, listKeyObjects, readKey } from './lib/key-lookup.js';
-import {
-  PRIVATE_STATE_ATTRIBUTES,
-  SECRET_STATE_ATTRIBUTES,
-  setFlags,
-  statefulHandle,
-} from './lib/key-state.js';
+import { adoptOrReport, outcomeUnknown, PerLabelQueue } from './lib/key-creation.js';
+import { describeResolvedKey } from './lib/key-lookup.js';
 import { keyGeneration } from './lib/key-templates.js';
 import {
   aesGcmMechanism,
@@ -43,19 +34,25 @@ import {
   rsaOaepMechanism,
   rsaPssMechanism,
 } from './lib/mechanisms.js';
-import { readFlagsPresent } from './lib/object-search.js';
-import { readPublicKey } from './lib/public-key.js';
 import { requirePrivate, requirePublic } from './lib/resolved-key.js';
-import { SessionPool } from './lib/session-pool.js';
-import { SessionRunner } from './lib/session-runner.js';
-import { acquireModule, type Handle } from './lib/shared-module.js';
-import { findToken } from './lib/token.js';
-import type { TokenContext } from './lib/token-context.js';
-import { type WorkerCall, WorkerExecutor } from './lib/worker-executor.js';
+import { type PooledSession, SessionPool } from './lib/session-pool.js';
+import { type ProviderParts, SessionRunner } from './lib/session-runner.js';
+import { acquireModule, type Handle, resolveModulePath, type SharedModule } from './lib/shared-module.js';
+import { WorkerPool } from './lib/worker-pool.js';
+import type { CryptoCall, OnToken, Task, TaskResults } from './lib/worker-protocol.js';
 import { type Pkcs11ProfileName, pkcs11Profile } from './profiles.js';
 import { checkOptions, type Pkcs11ProviderOptions, type Pkcs11TokenInfo } from './provider-options.js';
 
 export type { Pkcs11ProviderOptions, Pkcs11TokenInfo } from './provider-options.js';
+
+/**
+ * CKM_ECDSA answers r || s and C_Verify takes it: signatures cross the provider in that form, so the core
+ * converts one only when the caller asks for DER. Messages of any length are hashed here.
+ */
+const PKCS11_SIGNING: SigningTraits = Object.freeze({
+  ecdsaSignatureFormat: 'P1363',
+  rawMessageBytes: Object.freeze({ min: 0, max: Number.POSITIVE_INFINITY }),
+});
 
 /**
  * A keyswitch provider on a PKCS#11 token: AWS CloudHSM, an on-premises HSM, SoftHSM2 or NSS softokn.
@@ -81,107 +78,113 @@ export type { Pkcs11ProviderOptions, Pkcs11TokenInfo } from './provider-options.
  */
 export class Pkcs11Provider extends KeyProvider {
   readonly type = 'pkcs11';
-  readonly #context: TokenContext;
+  readonly #parts: ProviderParts;
+  readonly #workers: WorkerPool;
   readonly #runner: SessionRunner;
   readonly #crypto: CryptoCalls;
   readonly #creating = new PerLabelQueue();
   #probe: Promise<ProbeResult> | undefined;
 
-  private constructor(
-    options: Pkcs11ProviderOptions,
-    context: TokenContext,
-    executor: WorkerExecutor | undefined,
-  ) {
+  private constructor(options: Pkcs11ProviderOptions, parts: ProviderParts, workers: WorkerPool) {
     super(options);
-    this.#context = context;
-    this.#runner = new SessionRunner(context);
-    this.#crypto = new CryptoCalls(context, executor);
+    this.#parts = parts;
+    this.#workers = workers;
+    this.#runner = new SessionRunner(parts);
+    this.#crypto = new CryptoCalls(parts.pool, parts.profile);
   }
 
   /**
-   * Loads the module (once per process), finds the token, and opens and logs in a first session, so a
-   * wrong PIN or a missing token is reported here rather than on the first operation.
+   * Starts the worker threads, initializes the module there (once per process), finds the token, and
+   * opens and logs in a first session, so a wrong PIN or a missing token is reported here rather than on
+   * the first operation. No PKCS#11 function runs on the calling thread.
    *
-   * @throws CONFIG_INVALID for bad options; UNAVAILABLE (retryable) when the module or token cannot be
-   * reached; ACCESS_DENIED when the PIN is refused
+   * @throws CONFIG_INVALID for bad options, a module that does not load, or pkcs11js not built;
+   * UNAVAILABLE (retryable) when the token cannot be reached; ACCESS_DENIED when the PIN is refused
    */
   static async open(options: Pkcs11ProviderOptions): Promise<Pkcs11Provider> {
-    const profile = pkcs11Profile(checkOptions(options));
-    const pin = options.pin instanceof Secret ? options.pin : new Secret(options.pin);
+    const checked = checkOptions(options);
+    const profile = pkcs11Profile(checked.profile);
+    const pin = checked.pin instanceof Secret ? checked.pin : new Secret(checked.pin);
     const pinProblem = profile.pinProblem?.(pin.reveal());
     if (pinProblem !== undefined) throw new KeyswitchError('CONFIG_INVALID', pinProblem, { path: 'pin' });
-    const module = await acquireModule(options.module, {
-      libraryParameters: options.libraryParameters,
-      baseDir: options.baseDir,
+    const modulePath = resolveModulePath(checked.module, checked.baseDir);
+    const timeoutMs = checked.operationTimeoutMs;
+    const workers = new WorkerPool({
+      module: modulePath,
+      parameters: checked.libraryParameters,
+      threads: checked.workerThreads,
+      timeoutMs,
     });
+    let module: SharedModule | undefined;
     let pool: SessionPool | undefined;
-    let executor: WorkerExecutor | undefined;
     try {
-      const token = findToken(module.library, options.token);
+      module = await acquireModule(modulePath, { libraryParameters: options.libraryParameters }, workers);
+      const token = await workers.run({ kind: 'findToken', selector: options.token }, 'C_GetSlotList');
       pool = new SessionPool({
         module,
+        workers,
         slot: token.slot,
         pin,
         size: options.sessions ?? 8,
-        timeoutMs: options.operationTimeoutMs ?? 30_000,
+        timeoutMs,
       });
       pool.release(await pool.acquire());
-      const execution = options.execution ?? profile.execution;
-      executor =
-        execution === 'worker'
-          ? new WorkerExecutor({ module: module.path, threads: options.workerThreads })
-          : undefined;
-      const context: TokenContext = { module, library: module.library, token, pool, profile };
-      return new Pkcs11Provider(options, context, executor);
+      return new Pkcs11Provider(
+        options,
+        { module, pool, workers, token, selector: checked.token, profile },
+        workers,
+      );
     } catch (error) {
-      executor?.close();
       await pool?.close(0);
-      module.release();
+      await module?.release(workers);
+      workers.close();
       throw error;
     }
   }
 
   /** The token this provider uses. */
   get token(): Pkcs11TokenInfo {
-    const { label, serial, manufacturer, model, slotId, slot } = this.#context.token;
+    const { label, serial, manufacturer, model, slotId, slot } = this.#parts.token;
     return { label, serial, manufacturer, model, slotId, slot };
   }
 
   /** The profile whose quirks apply. */
   get profile(): Pkcs11ProfileName {
-    return this.#context.profile.name;
+    return this.#parts.profile.name;
   }
 
-  /** Where cryptographic calls run: `async` (libuv pool) or `worker` (worker threads). */
-  get execution(): 'async' | 'worker' {
-    return this.#crypto.execution;
+  /**
+   * Where PKCS#11 calls run: always `worker` (worker threads). The `execution` option is accepted for
+   * compatibility and ignored.
+   *
+   * @deprecated every call runs on worker threads
+   */
+  get execution(): 'worker' {
+    return 'worker';
+  }
+
+  /** The worker threads' ids (for diagnostics: no PKCS#11 call runs on any other thread). */
+  get workerThreadIds(): readonly number[] {
+    return this.#workers.threadIds;
   }
 
   /** The session pool's size. */
   get sessions(): number {
-    return this.#context.pool.size;
+    return this.#parts.pool.size;
   }
 
   // ---- manifest and key lifecycle -----------------------------------------------------------------
 
   protected onCapabilities(): Promise<Capabilities> {
-    const { library, token, pool, profile } = this.#context;
     this.#probe ??= this.#runner
       .withSession('capability probe', (session) =>
-        probeCapabilities({
-          library,
-          slot: token.slot,
-          tokenFlags: token.flags,
-          session: session.handle,
-          profile,
-          run: (what, call) => pool.run(session, what, call),
-        }),
+        this.#onToken(session, 'capability probe', { kind: 'probe' }),
       )
       .catch((error: unknown) => {
         this.#probe = undefined;
         throw error;
       });
-    return this.#probe.then((result) => result.capabilities);
+    return this.#probe.then((result) => ({ ...result.capabilities, signing: PKCS11_SIGNING }));
   }
 
   protected async onDescribeKey(ref: string): Promise<KeyDescription> {
@@ -189,7 +192,7 @@ export class Pkcs11Provider extends KeyProvider {
     return this.#runner.withKey(
       ref,
       'describeKey',
-      async (_session, key) => describeResolvedKey(this.#context.token.label, key, capabilities),
+      async (_session, key) => describeResolvedKey(this.#parts.token.label, key, capabilities),
       { fresh: true },
     );
   }
@@ -200,23 +203,12 @@ export class Pkcs11Provider extends KeyProvider {
     if (!Number.isSafeInteger(offset) || offset < 0 || String(offset) !== (options.nextToken ?? '0')) {
       throw new KeyswitchError('INVALID_INPUT', 'nextToken is not one this provider returned');
     }
-    const context = this.#context;
     return this.#runner.withSession('listKeys', async (session) => {
-      await this.#runner.searchable();
-      const entries = listKeyObjects(context, session.handle);
-      const keys: KeyDescription[] = [];
-      let next = offset;
-      // Objects keyswitch has no key spec for (RSA-1024, DES, certificates' keys on other curves) are skipped.
-      for (; next < entries.length && keys.length < options.limit; next += 1) {
-        const entry = entries[next]!;
-        try {
-          const key = readKey(context, session.handle, entry.kind, entry.handle);
-          keys.push(describeResolvedKey(context.token.label, key, capabilities));
-        } catch (error) {
-          if (!(error instanceof KeyswitchError && error.code === 'UNSUPPORTED_ALGORITHM')) throw error;
-        }
-      }
-      return next < entries.length ? { keys, nextToken: String(next) } : { keys };
+      const listed = await this.#runner.searching(() =>
+        this.#onToken(session, 'C_FindObjects', { kind: 'list', offset, limit: options.limit }),
+      );
+      const keys = listed.keys.map((key) => describeResolvedKey(this.#parts.token.label, key, capabilities));
+      return listed.next < listed.total ? { keys, nextToken: String(listed.next) } : { keys };
     });
   }
 
@@ -233,47 +225,46 @@ export class Pkcs11Provider extends KeyProvider {
     const id = randomBytes(16);
     const generation = keyGeneration(request.spec, request.usage, id, request.label);
     let generating = false;
-    return this.#runner.withSession(
-      'createKey',
-      async (session) => {
-        await this.#runner.searchable();
-        if (request.label !== undefined) assertLabelFree(this.#context, session, request.label);
-        generating = true;
-        const key = await generateKey(this.#context, session, generation);
-        const description = describeResolvedKey(this.#context.token.label, key, capabilities);
-        this.#runner.remember(description.ref, key);
-        return description;
-      },
-      // Retried only when the session was lost before the key was generated: never create a key twice.
-      { retry: () => !generating },
-    );
+    try {
+      return await this.#runner.withSession(
+        'createKey',
+        async (session) => {
+          generating = true;
+          const key = await this.#runner.creating(session, () =>
+            this.#onToken(session, 'C_GenerateKeyPair', {
+              kind: 'createKey',
+              keyGeneration: generation,
+              label: request.label,
+            }),
+          );
+          const description = describeResolvedKey(this.#parts.token.label, key, capabilities);
+          this.#runner.remember(session, description.ref, key);
+          return description;
+        },
+        // Never retried once the task that generates the key was sent: never create a key twice.
+        { retry: () => !generating },
+      );
+    } catch (error) {
+      if (!generating || !outcomeUnknown(error)) throw error;
+      return adoptOrReport(this.#parts.token.label, id, error, (ref) => this.describeKey(ref));
+    }
   }
 
   protected override async onEnableKey(key: KeyFacts): Promise<void> {
-    await this.#runner.withKey(
-      key.ref,
-      'enableKey',
-      async (session, resolved) => {
-        const attributes = enablingAttributes(resolved.spec, resolved.usage);
-        setFlags(this.#context.library, session.handle, statefulHandle(resolved), attributes, true);
-        this.#runner.forget(key.ref);
-      },
-      { fresh: true },
-    );
+    await this.#setState(key.ref, 'enableKey', true);
   }
 
   protected override async onDisableKey(key: KeyFacts): Promise<void> {
-    const library = this.#context.library;
-    await this.#runner.withKey(
-      key.ref,
-      'disableKey',
+    await this.#setState(key.ref, 'disableKey', false);
+  }
+
+  #setState(ref: string, what: string, enable: boolean): Promise<void> {
+    return this.#runner.withKey(
+      ref,
+      what,
       async (session, resolved) => {
-        const handle = statefulHandle(resolved);
-        const attributes = resolved.kind === 'secret' ? SECRET_STATE_ATTRIBUTES : PRIVATE_STATE_ATTRIBUTES;
-        const current = readFlagsPresent(library, session.handle, handle, attributes);
-        const set = attributes.filter((attribute) => current.get(attribute) === true);
-        setFlags(library, session.handle, handle, set, false);
-        this.#runner.forget(key.ref);
+        await this.#onToken(session, 'C_SetAttributeValue', { kind: 'setState', key: resolved, enable });
+        this.#runner.forget(ref);
       },
       { fresh: true },
     );
@@ -282,8 +273,8 @@ export class Pkcs11Provider extends KeyProvider {
   // ---- operations ---------------------------------------------------------------------------------
 
   protected override async onGetPublicKey(key: KeyFacts): Promise<Uint8Array> {
-    return this.#runner.withKey(key.ref, 'getPublicKey', async (session, resolved) =>
-      readPublicKey(this.#context, session, resolved),
+    return this.#runner.withKey(key.ref, 'getPublicKey', (session, resolved) =>
+      this.#onToken(session, 'C_GetAttributeValue', { kind: 'publicKey', key: resolved }),
     );
   }
 
@@ -302,7 +293,7 @@ export class Pkcs11Provider extends KeyProvider {
           data: digest,
           outputLength: 2 * spec.coordinateBytes!,
         });
-        return ecdsaP1363ToDer(raw);
+        return new Uint8Array(raw);
       }
       const pss = info.family === 'RSA_PSS';
       const signature = await this.#crypto.call(session, resolved, privateKey, {
@@ -326,15 +317,15 @@ export class Pkcs11Provider extends KeyProvider {
     return this.#runner.withKey(key.ref, 'verify', async (session, resolved) => {
       const publicKey = requirePublic(resolved);
       const spec = keySpecInfo(resolved.spec);
-      let call: Extract<WorkerCall, { op: 'verify' }>;
+      let call: Extract<CryptoCall, { op: 'verify' }>;
       if (info.family === 'ECDSA') {
-        let raw: Uint8Array;
-        try {
-          raw = ecdsaDerToP1363(input.signature, spec.coordinateBytes!);
-        } catch {
-          return false; // not a DER signature of this curve's size
-        }
-        call = { op: 'verify', mechanism: ECDSA_MECHANISM, data: digest, signature: Buffer.from(raw) };
+        // P1363 of this curve's size: the core converts and length-checks the caller's signature.
+        call = {
+          op: 'verify',
+          mechanism: ECDSA_MECHANISM,
+          data: digest,
+          signature: Buffer.from(input.signature),
+        };
       } else {
         if (input.signature.length !== spec.bits / 8) return false;
         const pss = info.family === 'RSA_PSS';
@@ -367,35 +358,31 @@ export class Pkcs11Provider extends KeyProvider {
         return new Uint8Array(ciphertext);
       }
       const header = blobHeader(resolved.id);
-      const tokenIv = this.#context.profile.gcmIv === 'token';
+      const tokenIv = this.#parts.profile.gcmIv === 'token';
       let iv: Buffer = tokenIv ? Buffer.alloc(GCM_IV_BYTES) : randomBytes(GCM_IV_BYTES);
       const outputLength = data.length + GCM_TAG_BYTES + GCM_IV_BYTES;
       const mechanism = aesGcmMechanism(iv, blobAad(header, input.context));
-      // The token-generated IV may come back through the IV pointer, which only the main thread's buffer sees.
-      let sealed = tokenIv
-        ? await this.#crypto.onMainThread(
-            session,
-            resolved,
-            resolved.primary,
-            { op: 'encrypt', mechanism, data, outputLength },
-            [iv],
-          )
-        : await this.#crypto.call(session, resolved, resolved.primary, {
-            op: 'encrypt',
-            mechanism,
-            data,
-            outputLength,
-          });
+      // A token that generates the IV may write it back through the mechanism's IV pointer: the worker
+      // answers the IV buffer as it is after the call.
+      const sealedCall = { op: 'encrypt', mechanism, data, outputLength } as const;
+      let sealed: Buffer;
       if (tokenIv) {
+        const answer = await this.#crypto.callWithIv(session, resolved, resolved.primary, sealedCall);
+        sealed = answer.output;
         if (sealed.length === data.length + GCM_TAG_BYTES + GCM_IV_BYTES) {
           iv = sealed.subarray(sealed.length - GCM_IV_BYTES); // the HSM's IV, appended
           sealed = sealed.subarray(0, sealed.length - GCM_IV_BYTES);
-        } else if (iv.every((byte) => byte === 0)) {
-          throw new KeyswitchError(
-            'INTERNAL',
-            'the token was expected to generate the AES-GCM IV but returned none',
-          );
+        } else {
+          if (answer.iv !== undefined) iv = answer.iv;
+          if (iv.every((byte) => byte === 0)) {
+            throw new KeyswitchError(
+              'INTERNAL',
+              'the token was expected to generate the AES-GCM IV but returned none',
+            );
+          }
         }
+      } else {
+        sealed = await this.#crypto.call(session, resolved, resolved.primary, sealedCall);
       }
       return encodeBlob(header, iv, sealed);
     });
@@ -403,7 +390,7 @@ export class Pkcs11Provider extends KeyProvider {
 
   protected override async onDecrypt(key: KeyFacts, input: CipherInput): Promise<Uint8Array> {
     return this.#runner.withKey(key.ref, 'decrypt', async (session, resolved) => {
-      let call: WorkerCall & { op: 'decrypt' };
+      let call: CryptoCall;
       let handle: Handle;
       if (input.algorithm !== 'SYMMETRIC_DEFAULT') {
         handle = requirePrivate(resolved, 'decryption');
@@ -469,7 +456,7 @@ export class Pkcs11Provider extends KeyProvider {
   protected override async onDeriveSharedSecret(key: KeyFacts, peer: ParsedPublicKey): Promise<Uint8Array> {
     const point = peer.ec!.point;
     return this.#runner.withKey(key.ref, 'deriveSharedSecret', (session, resolved) =>
-      deriveSharedSecret(this.#context, session, resolved, point),
+      this.#onToken(session, 'C_DeriveKey', { kind: 'derive', key: resolved, point }),
     );
   }
 
@@ -478,11 +465,34 @@ export class Pkcs11Provider extends KeyProvider {
   }
 
   protected override async onClose(): Promise<void> {
-    // The base class has waited for public calls in flight; the pool waits for native calls that
-    // outlived their timeout. The module is finalized only when no native call is running.
-    await this.#context.pool.close();
-    this.#crypto.close();
+    // The base class has waited for public calls in flight; the pool waits for calls that outlived their
+    // timeout. The module is finalized only when no native call is left running.
+    await this.#parts.pool.close();
     this.#runner.forgetAll();
-    this.#context.module.release();
+    await this.#parts.module.release(this.#workers);
+    this.#workers.close();
+  }
+
+  /** Runs a task about the token's keys on a lent session. */
+  #onToken<K extends TokenTaskKind>(
+    session: PooledSession,
+    what: string,
+    task: TokenTaskBody<K>,
+  ): Promise<TaskResults[K]> {
+    const { pool, token, profile } = this.#parts;
+    const full = {
+      ...task,
+      session: session.handle,
+      token,
+      profile: profile.name,
+      generation: pool.generation,
+    } as unknown as Task;
+    return pool.run(session, what, full) as Promise<TaskResults[K]>;
   }
 }
+
+/** The kinds of task about the token's keys (they carry the session, token, profile and generation). */
+type TokenTaskKind = Extract<Task, OnToken>['kind'];
+
+/** A task about the token's keys without what the provider adds (session, token, profile, generation). */
+type TokenTaskBody<K extends TokenTaskKind> = Omit<Extract<Task, { kind: K }>, keyof OnToken> & { kind: K };

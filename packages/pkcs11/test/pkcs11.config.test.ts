@@ -2,7 +2,7 @@ import { constants, createPublicKey, publicEncrypt, verify } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Keyswitch, type KeyswitchError } from '@keyswitch/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parsePkcs11Config, providerFactory } from '../src/index.js';
+import { Pkcs11Provider, parsePkcs11Config, providerFactory } from '../src/index.js';
 import { createTestTokens, type TestTokens } from './support/tokens.js';
 
 const configs = fileURLToPath(new URL('../../../examples/configs/', import.meta.url));
@@ -25,6 +25,31 @@ describe('pkcs11 provider configuration', () => {
     token: { label: 'hsm1' },
     pin: { env: 'HSM_PIN' },
   };
+
+  it('checks provider options with the configuration schema: same rules, same messages', async () => {
+    const options = {
+      module: '/opt/cloudhsm/lib/libcloudhsm_pkcs11.so',
+      token: { label: 'hsm1' },
+      pin: 'u:p',
+    };
+    for (const [field, value] of [
+      ['sessions', 2_000],
+      ['sessions', 1.5],
+      ['operationTimeoutMs', 50],
+      ['workerThreads', 65],
+      ['profile', 'luna'],
+      ['token', { label: 'a', slot: 1 }],
+    ] as const) {
+      const fromConfig = configError({ ...valid, [field]: value });
+      const fromOptions = await Pkcs11Provider.open({ ...options, [field]: value } as never).then(
+        () => undefined,
+        (error: unknown) => error as KeyswitchError,
+      );
+      expect(fromOptions?.code, field).toBe('CONFIG_INVALID');
+      expect(fromOptions?.path, field).toBe(field);
+      expect(fromOptions?.detail, field).toBe(fromConfig.detail);
+    }
+  });
 
   it('validates a section with defaults', () => {
     expect(providerFactory.type).toBe('pkcs11');

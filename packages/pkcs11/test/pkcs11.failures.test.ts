@@ -56,14 +56,23 @@ describe.skipIf(skip)('PKCS#11 failures: PIN, module, token', () => {
     await bad({ module: '' }, 'module');
   });
 
-  it('a missing module is UNAVAILABLE and retryable, naming the path', async () => {
+  it('a missing or unloadable module is CONFIG_INVALID, not retryable, naming the path and the option', async () => {
     const error = await expectCode(
       openTarget(softhsm!, { module: '/opt/none/libpkcs11-missing.so' }),
-      'UNAVAILABLE',
+      'CONFIG_INVALID',
     );
-    expect(error.retryable).toBe(true);
+    expect(error.retryable).toBe(false);
+    expect(error.path).toBe('module');
     expect(error.message).toContain('/opt/none/libpkcs11-missing.so');
-    await expectCode(openTarget(softhsm!, { module: 'libpkcs11-not-on-the-loader-path.so' }), 'UNAVAILABLE');
+    const unloadable = await expectCode(
+      openTarget(softhsm!, { module: 'libpkcs11-not-on-the-loader-path.so' }),
+      'CONFIG_INVALID',
+    );
+    expect(unloadable.retryable).toBe(false);
+    expect(unloadable.message).toContain('failed to load');
+    // A file that is not a PKCS#11 library (no C_GetFunctionList) is refused the same way.
+    const notPkcs11 = await expectCode(openTarget(softhsm!, { module: process.execPath }), 'CONFIG_INVALID');
+    expect(notPkcs11.path).toBe('module');
   });
 
   it('a module already initialized with other libraryParameters is CONFIG_INVALID (one C_Initialize per process)', async () => {

@@ -7,7 +7,8 @@ import type { Pkcs11Provider } from '../src/index.js';
 import { CKA, CKF, CKK, CKM, CKO } from '../src/lib/ck.js';
 import { EC_PARAMS } from '../src/lib/key-attributes.js';
 import { loadedModule, type Pkcs11Library } from '../src/lib/shared-module.js';
-import { WorkerExecutor } from '../src/lib/worker-executor.js';
+import { installTestFaults } from '../src/lib/test-faults.js';
+import { WorkerPool } from '../src/lib/worker-pool.js';
 import { expectCode } from './support/backend-suite.js';
 import { openTarget, type Target, target } from './support/targets.js';
 import { createTestTokens, type TestTokens } from './support/tokens.js';
@@ -36,8 +37,6 @@ async function patched(
     methods[name] = original;
   }
 }
-
-const ckrError = (name: string) => Object.assign(new Error(name), { code: 0 });
 
 describe.skipIf(skip)('PKCS#11 security review regressions', () => {
   const ready = tokens as TestTokens;
@@ -69,87 +68,40 @@ describe.skipIf(skip)('PKCS#11 security review regressions', () => {
   });
 
   it('2. a probe failure that is not a refusal propagates and is retried, not cached as "unsupported"', async () => {
-    const provider = await open(softhsm!);
-    const library = loadedModule(softhsm!.module)!;
-    let failed = 0;
-    await patched(
-      library,
-      'C_GenerateKeyAsync',
-      (original) =>
-        (...args: unknown[]) => {
-          failed += 1;
-          return failed === 1 ? Promise.reject(ckrError('CKR_FUNCTION_FAILED')) : original(...args);
-        },
-      async () => {
-        const error = await expectCode(provider.capabilities(), 'UNAVAILABLE');
-        expect(error.retryable).toBe(true);
-        // Probed again on the next call, and AES-GCM is there.
-        expect((await provider.capabilities()).algorithms).toContain('SYMMETRIC_DEFAULT');
-      },
-    );
-    expect(failed).toBeGreaterThanOrEqual(2);
-  });
-
-  it('2. after a timed-out probe call, the probe never uses the session that call still holds', async () => {
-    const provider = await open(softhsm!, { sessions: 1, operationTimeoutMs: 100 });
-    const library = loadedModule(softhsm!.module)!;
-    let held: string | undefined;
-    let release: () => void = () => undefined;
-    const released = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const reused: string[] = [];
-    const methods = library as unknown as Methods;
-    const names = [
-      'C_GenerateKeyAsync',
-      'C_GenerateKeyPairAsync',
-      'C_DestroyObject',
-      'C_GetAttributeValue',
-      'C_EncryptInit',
-      'C_DecryptInit',
-      'C_DeriveKeyAsync',
-    ] as const;
-    const originals = new Map(names.map((name) => [name, methods[name]!] as const));
-    for (const name of names) {
-      const original = originals.get(name)!.bind(library);
-      methods[name] = (...args: unknown[]) => {
-        const session = args[0];
-        if (held !== undefined && Buffer.isBuffer(session) && session.toString('hex') === held)
-          reused.push(name);
-        return original(...args);
-      };
-    }
-    const generatePair = methods.C_GenerateKeyPairAsync!;
-    let first = true;
-    methods.C_GenerateKeyPairAsync = (...args: unknown[]) => {
-      if (!first) return generatePair(...args);
-      first = false;
-      held = (args[0] as Buffer).toString('hex');
-      // The native call runs on for 500 ms, well past the 100 ms timeout.
-      return new Promise((resolve, reject) =>
-        setTimeout(() => {
-          held = undefined;
-          (generatePair(...args) as Promise<unknown>).then(resolve, reject);
-          release();
-        }, 500),
-      );
-    };
+    const faults = installTestFaults([{ function: 'C_GenerateKey', error: 'CKR_FUNCTION_FAILED', times: 1 }]);
     try {
-      await expectCode(provider.capabilities(), 'UNAVAILABLE');
-      await released;
-      expect(reused).toEqual([]);
+      const provider = await open(softhsm!);
+      const error = await expectCode(provider.capabilities(), 'UNAVAILABLE');
+      expect(error.retryable).toBe(true);
+      // Probed again on the next call, and AES-GCM is there.
+      expect((await provider.capabilities()).algorithms).toContain('SYMMETRIC_DEFAULT');
+      expect(faults.hits(0)).toBe(1);
     } finally {
-      for (const [name, original] of originals) methods[name] = original;
+      faults.remove();
     }
-    await expect
-      .poll(() => provider.capabilities().then((manifest) => manifest.algorithms.includes('ECDSA_SHA_256')), {
-        timeout: 10_000,
-        interval: 200,
-      })
-      .toBe(true);
   });
 
-  it('3. CKR_GENERAL_ERROR on decrypt is INVALID_CIPHERTEXT only on the softhsm profile, else UNAVAILABLE', async () => {
+  it('2. a probe call past its deadline fails the probe; its session stays out until the call returns', async () => {
+    const faults = installTestFaults([{ function: 'C_GenerateKeyPair', delayMs: 500, times: 1 }]);
+    try {
+      const provider = await open(softhsm!, { sessions: 1, operationTimeoutMs: 100 });
+      await expectCode(provider.capabilities(), 'UNAVAILABLE');
+      expect(faults.hits(0)).toBe(1);
+      await expect
+        .poll(
+          () => provider.capabilities().then((manifest) => manifest.algorithms.includes('ECDSA_SHA_256')),
+          {
+            timeout: 10_000,
+            interval: 200,
+          },
+        )
+        .toBe(true);
+    } finally {
+      faults.remove();
+    }
+  });
+
+  it('3. CKR_GENERAL_ERROR on decrypt is INVALID_CIPHERTEXT on every profile, and the next decrypt works', async () => {
     const owner = await open(softhsm!);
     const key = await owner.createKey({
       spec: 'SYMMETRIC_DEFAULT',
@@ -161,34 +113,38 @@ describe.skipIf(skip)('PKCS#11 security review regressions', () => {
       algorithm: 'SYMMETRIC_DEFAULT',
       plaintext: message,
     });
-    const generic = await open(softhsm!, { profile: 'generic', execution: 'async' });
-    const library = loadedModule(softhsm!.module)!;
-    await patched(
-      library,
-      'C_DecryptAsync',
-      () => () => Promise.reject(ckrError('CKR_GENERAL_ERROR')),
-      async () => {
-        const error = await expectCode(
-          generic.decrypt({ ref: key.ref, algorithm: 'SYMMETRIC_DEFAULT', ciphertext }),
-          'UNAVAILABLE',
-        );
-        expect(error.retryable).toBe(true);
-        await expectCode(
-          owner.decrypt({ ref: key.ref, algorithm: 'SYMMETRIC_DEFAULT', ciphertext }),
-          'INVALID_CIPHERTEXT',
-        );
-      },
-    );
-    expect(
-      Buffer.from(await generic.decrypt({ ref: key.ref, algorithm: 'SYMMETRIC_DEFAULT', ciphertext })),
-    ).toEqual(message);
+    const faults = installTestFaults([{ function: 'C_Decrypt', error: 'CKR_GENERAL_ERROR', times: 0 }]);
+    try {
+      const generic = await open(softhsm!, { profile: 'generic' });
+      const faulty = await open(softhsm!);
+      // Probed before the fault is armed (the probe decrypts too).
+      await generic.capabilities();
+      await faulty.capabilities();
+      faults.arm(0, 2);
+      // Any failure to decrypt a caller's ciphertext is INVALID_CIPHERTEXT, never retryable, on every profile.
+      const error = await expectCode(
+        generic.decrypt({ ref: key.ref, algorithm: 'SYMMETRIC_DEFAULT', ciphertext }),
+        'INVALID_CIPHERTEXT',
+      );
+      expect(error.retryable).toBe(false);
+      await expectCode(
+        faulty.decrypt({ ref: key.ref, algorithm: 'SYMMETRIC_DEFAULT', ciphertext }),
+        'INVALID_CIPHERTEXT',
+      );
+      expect(faults.hits(0)).toBe(2);
+      expect(
+        Buffer.from(await generic.decrypt({ ref: key.ref, algorithm: 'SYMMETRIC_DEFAULT', ciphertext })),
+      ).toEqual(message);
+    } finally {
+      faults.remove();
+    }
   });
 
   it('4. a dead worker thread is replaced, and calls sent to it fail at once', async () => {
     const provider = await open(softhsm!);
     const library = loadedModule(softhsm!.module)!;
     const session = library.C_OpenSession(provider.token.slot, CKF.SERIAL_SESSION | CKF.RW_SESSION);
-    const executor = new WorkerExecutor({ module: softhsm!.module, threads: 1 });
+    const executor = new WorkerPool({ module: softhsm!.module, threads: 1, timeoutMs: 5_000 });
     const within = <T>(promise: Promise<T>, ms = 5_000) =>
       Promise.race([
         promise,
@@ -197,14 +153,14 @@ describe.skipIf(skip)('PKCS#11 security review regressions', () => {
         ),
       ]);
     try {
-      expect(await within(executor.call(session, undefined, { op: 'random', outputLength: 8 }))).toHaveLength(
-        8,
-      );
+      expect(
+        await within(executor.run({ kind: 'random', session, length: 8 }, 'C_GenerateRandom')),
+      ).toHaveLength(8);
       const dead = executor.workers[0]!;
       const exited = once(dead, 'exit');
       void dead.terminate();
       // Routed to the dying worker: fails when it exits, never hangs.
-      const routed = executor.call(session, undefined, { op: 'random', outputLength: 8 });
+      const routed = executor.run({ kind: 'random', session, length: 8 }, 'C_GenerateRandom');
       await exited;
       const outcome = await within(
         routed.then(
@@ -216,9 +172,9 @@ describe.skipIf(skip)('PKCS#11 security review regressions', () => {
       // A replacement serves the next calls.
       expect(executor.workers).toHaveLength(1);
       expect(executor.workers[0]).not.toBe(dead);
-      expect(await within(executor.call(session, undefined, { op: 'random', outputLength: 8 }))).toHaveLength(
-        8,
-      );
+      expect(
+        await within(executor.run({ kind: 'random', session, length: 8 }, 'C_GenerateRandom')),
+      ).toHaveLength(8);
     } finally {
       executor.close();
       library.C_CloseSession(session);

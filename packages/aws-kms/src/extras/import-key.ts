@@ -1,28 +1,9 @@
-import type { KeyObject } from 'node:crypto';
-import type { KeyDescription, KeySpec, KeyUsage } from '@keyswitch/core';
+import type { ImportKeyInput, KeyDescription } from '@keyswitch/core';
 import { qualifiedAliasName } from '../lib/alias-name.js';
+import { CREATION_TOKEN_TAG, type CreationRecovery, createKeyOnce } from '../lib/create-key-once.js';
 import { keyDescription } from '../lib/key-description.js';
 import type { KmsRequests } from '../lib/kms-requests.js';
 import { keyMaterial, wrapKeyMaterial, wrappingAlgorithmFor } from '../lib/wrap-key-material.js';
-
-/**
- * Key material to import into KMS (BYOK): a key created with `Origin: EXTERNAL`, then its material.
- *
- * @example
- * ```ts
- * const request: KmsImportKeyRequest = { spec: 'SYMMETRIC_DEFAULT', usage: 'ENCRYPT_DECRYPT', key: createSecretKey(randomBytes(32)), label: 'pan-kek-test' };
- * ```
- */
-export interface KmsImportKeyRequest {
-  readonly spec: KeySpec;
-  readonly usage: KeyUsage;
-  /** The material: a node:crypto private key (RSA, EC) or secret key (SYMMETRIC_DEFAULT: 32 bytes; HMAC). */
-  readonly key: KeyObject;
-  /** An alias for the key, without `alias/`. */
-  readonly label?: string;
-  readonly description?: string;
-  readonly tags?: Readonly<Record<string, string>>;
-}
 
 /**
  * CreateKey with `Origin: EXTERNAL`, GetParametersForImport, the material wrapped here, ImportKeyMaterial
@@ -30,23 +11,23 @@ export interface KmsImportKeyRequest {
  */
 export async function importKmsKey(
   requests: KmsRequests,
-  request: KmsImportKeyRequest,
+  request: ImportKeyInput,
+  recovery: CreationRecovery,
 ): Promise<KeyDescription> {
   const material = keyMaterial(request.key);
   const algorithm = wrappingAlgorithmFor(request.key);
-  const tags = Object.entries(request.tags ?? {}).map(([TagKey, TagValue]) => ({ TagKey, TagValue }));
-  const { KeyMetadata } = await requests.send('CreateKey', 'management', (sdk, client) =>
-    client.send(
-      new sdk.CreateKeyCommand({
-        KeySpec: request.spec,
-        KeyUsage: request.usage,
-        Origin: 'EXTERNAL',
-        ...(request.description === undefined ? {} : { Description: request.description }),
-        ...(tags.length > 0 ? { Tags: tags } : {}),
-      }),
-    ),
+  const { metadata, creationToken } = await createKeyOnce(
+    requests,
+    {
+      KeySpec: request.spec,
+      KeyUsage: request.usage,
+      Origin: 'EXTERNAL',
+      ...(request.description === undefined ? {} : { Description: request.description }),
+      tags: request.tags,
+    },
+    recovery,
   );
-  const keyArn = KeyMetadata!.Arn!;
+  const keyArn = metadata.Arn!;
   try {
     const parameters = await requests.send('GetParametersForImport', 'management', (sdk, client) =>
       client.send(
@@ -79,7 +60,10 @@ export async function importKmsKey(
     const { KeyMetadata: imported } = await requests.send('DescribeKey', 'describeKey', (sdk, client) =>
       client.send(new sdk.DescribeKeyCommand({ KeyId: keyArn })),
     );
-    return keyDescription(imported!, { aliases, ...(request.tags ? { tags: request.tags } : {}) });
+    return keyDescription(imported!, {
+      aliases,
+      tags: { ...request.tags, [CREATION_TOKEN_TAG]: creationToken },
+    });
   } catch (error) {
     await requests
       .send('ScheduleKeyDeletion', 'management', (sdk, client) =>

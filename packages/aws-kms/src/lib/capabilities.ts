@@ -22,6 +22,16 @@ export const KMS_CAPABILITIES: Capabilities = Object.freeze({
   }),
   deletionWindowDays: Object.freeze({ min: 7, max: 30 }),
   importKinds: Object.freeze(['private', 'secret'] as const),
+  extensions: Object.freeze({
+    reEncrypt: Object.freeze({ changesState: false }),
+    enableKeyRotation: Object.freeze({ changesState: true }),
+    disableKeyRotation: Object.freeze({ changesState: true }),
+    getKeyRotationStatus: Object.freeze({ changesState: false }),
+    createAlias: Object.freeze({ changesState: true }),
+    updateAlias: Object.freeze({ changesState: true }),
+    deleteAlias: Object.freeze({ changesState: true }),
+    listAliases: Object.freeze({ changesState: false }),
+  }),
   // KMS returns DER and signs RAW messages of 1 to 4,096 bytes; the core hashes any other message.
   signing: Object.freeze({
     ecdsaSignatureFormat: 'DER',

@@ -2,30 +2,41 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { AwsKmsProviderOptions } from '../options.js';
+import { CallDeadlineRetryStrategy } from './call-deadline-retry-strategy.js';
 import type { Sdk } from './kms-requests.js';
 
-const DEFAULTS = {
+/**
+ * The defaults of the options that shape KMS requests.
+ */
+export const KMS_REQUEST_DEFAULTS = {
   maxAttempts: 3,
-  requestTimeoutMs: 10_000,
+  callTimeoutMs: 5_000,
+  managementTimeoutMs: 30_000,
+  keyStateTtlMs: 60_000,
   connectionTimeoutMs: 3_000,
   maxSockets: 50,
 } as const;
 
-/** A KMS client with keep-alive connections, the SDK's retries and timeouts, from the provider's options. */
+/** A KMS client with keep-alive connections, retries bounded by the call timeout, from the provider's options. */
 export function createKmsClient(sdk: Sdk, options: AwsKmsProviderOptions): KMSClient {
-  const maxSockets = options.maxSockets ?? DEFAULTS.maxSockets;
+  const maxSockets = options.maxSockets ?? KMS_REQUEST_DEFAULTS.maxSockets;
+  const maxAttempts = options.maxAttempts ?? KMS_REQUEST_DEFAULTS.maxAttempts;
+  const callTimeoutMs = options.callTimeoutMs ?? KMS_REQUEST_DEFAULTS.callTimeoutMs;
   return new sdk.KMSClient({
     ...(options.region === undefined ? {} : { region: options.region }),
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
     ...(options.profile === undefined ? {} : { profile: options.profile }),
     ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
-    maxAttempts: options.maxAttempts ?? DEFAULTS.maxAttempts,
-    retryMode: options.retryMode ?? 'adaptive',
+    maxAttempts,
+    ...(options.retryMode === 'adaptive'
+      ? { retryMode: 'adaptive' }
+      : { retryStrategy: new CallDeadlineRetryStrategy(maxAttempts, callTimeoutMs) }),
     requestHandler: {
       httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
       httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
-      requestTimeout: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
-      connectionTimeout: options.connectionTimeoutMs ?? DEFAULTS.connectionTimeoutMs,
+      requestTimeout:
+        options.requestTimeoutMs ?? options.managementTimeoutMs ?? KMS_REQUEST_DEFAULTS.managementTimeoutMs,
+      connectionTimeout: options.connectionTimeoutMs ?? KMS_REQUEST_DEFAULTS.connectionTimeoutMs,
       throwOnRequestTimeout: true,
     },
   });

@@ -1,36 +1,90 @@
 import type { KMSClient } from '@aws-sdk/client-kms';
 import { KeyswitchError } from '@keyswitch/core';
 import type { RateLimitClass } from '../rate-limits.js';
+import { isNotConnectedError } from './call-deadline-retry-strategy.js';
+import type { CircuitBreaker } from './circuit-breaker.js';
 import { isAliasReference } from './key-description.js';
 import { mapKmsError } from './map-kms-error.js';
 import type { RateLimiter } from './rate-limiter.js';
+import { keepErrorBodies, SentOnceError, sendOnce } from './sdk-middleware.js';
 
 /** The AWS SDK's KMS module, loaded lazily when a provider opens. */
 export type Sdk = typeof import('@aws-sdk/client-kms');
 
-/** Sends KMS requests for one provider: after the rate limiter lets them, with their failures mapped. */
-export class KmsRequests {
-  readonly #sdk: Sdk;
-  readonly #client: KMSClient;
-  readonly #limiter: RateLimiter | undefined;
+/** What a request body gets to send its command with. */
+export type KmsSender = Pick<KMSClient, 'send'>;
 
-  constructor(sdk: Sdk, client: KMSClient, limiter: RateLimiter | undefined) {
-    this.#sdk = sdk;
-    this.#client = client;
-    this.#limiter = limiter;
+/** How one request is sent. */
+export interface SendOptions {
+  /** A request that must not be repeated (CreateKey): the SDK does not retry it. */
+  readonly once?: boolean;
+}
+
+/** How requests are sent: the client, and what bounds each call. */
+export interface KmsRequestsSettings {
+  readonly sdk: Sdk;
+  readonly client: KMSClient;
+  readonly limiter: RateLimiter | undefined;
+  readonly breaker: CircuitBreaker | undefined;
+  /** The most one call may take, every attempt and wait included. */
+  readonly callTimeoutMs: number;
+  /** The same for key-management calls. */
+  readonly managementTimeoutMs: number;
+}
+
+/**
+ * Sends KMS requests for one provider: after the rate limiter lets them and the circuit breaker admits
+ * them, within the call timeout, with their failures mapped to keyswitch errors.
+ */
+export class KmsRequests {
+  readonly #settings: KmsRequestsSettings;
+
+  constructor(settings: KmsRequestsSettings) {
+    this.#settings = settings;
   }
 
-  /** Sends one KMS request, after the rate limiter lets it, and maps its failure. */
+  /** Sends one KMS request and maps its failure. */
   async send<T>(
     operation: string,
     rateClass: RateLimitClass,
-    run: (sdk: Sdk, client: KMSClient) => Promise<T>,
+    run: (sdk: Sdk, client: KmsSender) => Promise<T>,
+    options: SendOptions = {},
   ): Promise<T> {
+    const { sdk, client, limiter, breaker } = this.#settings;
+    const timeoutMs =
+      rateClass === 'management' ? this.#settings.managementTimeoutMs : this.#settings.callTimeoutMs;
+    let admitted: { trial: boolean } | undefined;
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), timeoutMs);
     try {
-      await this.#limiter?.acquire(rateClass, operation);
-      return await run(this.#sdk, this.#client);
-    } catch (error) {
+      await limiter?.acquire(rateClass, operation);
+      admitted = breaker?.admit(operation);
+      const sender = {
+        send: (command: Parameters<KMSClient['send']>[0]) => {
+          keepErrorBodies(command.middlewareStack);
+          if (options.once) sendOnce(command.middlewareStack);
+          return client.send(command, { abortSignal: deadline.signal });
+        },
+      } as KmsSender;
+      const result = await run(sdk, sender);
+      if (admitted) breaker?.record('connected', admitted.trial);
+      return result;
+    } catch (caught) {
+      const error = caught instanceof SentOnceError ? caught.original : caught;
+      if (admitted) {
+        const connected = !isNotConnectedError(error);
+        breaker?.record(connected ? 'connected' : 'not-connected', admitted.trial, describe(error));
+      }
+      if (deadline.signal.aborted && (error as { name?: string } | undefined)?.name === 'AbortError') {
+        throw new KeyswitchError(
+          'UNAVAILABLE',
+          `KMS ${operation} got no answer within the call timeout (${timeoutMs} ms, every attempt included); the request was sent, so KMS may have acted on it`,
+          { cause: error },
+        );
+      }
       throw mapKmsError(error, operation);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -45,4 +99,9 @@ export class KmsRequests {
     );
     return KeyMetadata!.Arn!;
   }
+}
+
+function describe(error: unknown): string {
+  const fields = (error ?? {}) as { code?: string; name?: string };
+  return fields.code ?? fields.name ?? 'error';
 }

@@ -1,4 +1,5 @@
 import { type ErrorCode, isKeyswitchError, KeyswitchError } from '@keyswitch/core';
+import { errorBodyExcerpt } from './sdk-middleware.js';
 
 const BY_NAME: Readonly<Record<string, ErrorCode>> = {
   NotFoundException: 'KEY_NOT_FOUND',
@@ -25,6 +26,7 @@ const BY_NAME: Readonly<Record<string, ErrorCode>> = {
   InternalFailure: 'UNAVAILABLE',
   InvalidKeyUsageException: 'USAGE_MISMATCH',
   UnsupportedOperationException: 'UNSUPPORTED_ALGORITHM',
+  UnknownOperationException: 'UNSUPPORTED_ALGORITHM',
   ValidationException: 'INVALID_INPUT',
   SerializationException: 'INVALID_INPUT',
   InvalidAliasNameException: 'INVALID_INPUT',
@@ -104,18 +106,21 @@ export function mapKmsError(error: unknown, operation: string): KeyswitchError {
     status === undefined &&
     (NETWORK_CODES.has(sdk.code ?? '') || NETWORK_NAMES.has(name) || NETWORK_CODES.has(name))
   ) {
+    return new KeyswitchError('UNAVAILABLE', `KMS ${operation} ${transportFailure(sdk)}${tried}`, {
+      cause: error,
+    });
+  }
+  if (status === 501) {
     return new KeyswitchError(
-      'UNAVAILABLE',
-      `KMS ${operation} could not reach KMS${tried}: ${sdk.code ?? name}`,
-      {
-        cause: error,
-      },
+      'UNSUPPORTED_ALGORITHM',
+      `KMS ${operation} is not implemented by this endpoint (HTTP 501${bodyNote(error, name)})`,
+      { cause: error, retryable: false },
     );
   }
   if (sdk.$fault === 'server' || (status !== undefined && status >= 500)) {
     return new KeyswitchError(
       'UNAVAILABLE',
-      `KMS ${operation} failed${tried}: ${name} (HTTP ${status ?? '5xx'})`,
+      `KMS ${operation} failed${tried}: ${name === 'SyntaxError' ? 'an answer' : name} (HTTP ${status ?? '5xx'}${bodyNote(error, name)})`,
       {
         cause: error,
       },
@@ -129,9 +134,44 @@ export function mapKmsError(error: unknown, operation: string): KeyswitchError {
   }
   return new KeyswitchError(
     'INTERNAL',
-    `KMS ${operation} failed: ${name}${status ? ` (HTTP ${status})` : ''}`,
+    `KMS ${operation} failed: ${name === 'SyntaxError' && status ? 'an answer' : name}${status ? ` (HTTP ${status}${bodyNote(error, name)})` : ''}`,
     {
       cause: error,
     },
   );
+}
+
+/** What went wrong on the way to KMS, naming the phase: never connected, or sent and not answered. */
+function transportFailure(sdk: SdkError): string {
+  const message = sdk.message ?? '';
+  if (sdk.name === 'TimeoutError' && /did not establish a connection/.test(message)) {
+    return `could not connect to KMS within the connection timeout (${milliseconds(message)}); the request was not sent`;
+  }
+  if (sdk.name === 'TimeoutError' && /requestTimeout/.test(message)) {
+    return `was sent, but no answer came within the request timeout (${milliseconds(message)}); KMS may have acted on it`;
+  }
+  if (sdk.name === 'TimeoutError' && /inactivity/.test(message)) {
+    return `was sent, but the connection went silent (${milliseconds(message)} without data); KMS may have acted on it`;
+  }
+  if (sdk.code === 'ECONNREFUSED') return 'could not reach KMS: the connection was refused';
+  if (sdk.code === 'ENOTFOUND' || sdk.code === 'EAI_AGAIN')
+    return 'could not reach KMS: the host name does not resolve';
+  if (sdk.code === 'ECONNRESET' || sdk.code === 'EPIPE') {
+    return `lost its connection to KMS (${sdk.code}); KMS may have acted on the request`;
+  }
+  return `could not reach KMS: ${sdk.code ?? sdk.name ?? 'network error'}`;
+}
+
+function milliseconds(message: string): string {
+  const match = /(\d+) ms/.exec(message);
+  return match ? `${match[1]} ms` : 'timed out';
+}
+
+/** ", body: …" with an excerpt of a body that was not KMS's JSON, when the SDK could not parse it. */
+function bodyNote(error: unknown, name: string): string {
+  if (name !== 'SyntaxError') return '';
+  const excerpt = errorBodyExcerpt(error);
+  return excerpt === undefined
+    ? ', a body that is not KMS JSON'
+    : `, a body that is not KMS JSON: "${excerpt}"`;
 }

@@ -96,7 +96,12 @@ async function listBackendKeys(
   const names = (key: KeyDescription) =>
     keyswitch.keyNames().filter((name) => {
       const config = keyswitch.keyConfig(name);
-      return config.provider === providerName && [key.ref, key.keyId, ...key.aliases].includes(config.ref);
+      if (config.provider !== providerName) return false;
+      // By reference, key id or alias; an alias ARN names the alias at its end (`…:alias/acs-signing`).
+      return (
+        [key.ref, key.keyId, ...key.aliases].includes(config.ref) ||
+        key.aliases.some((alias) => config.ref.endsWith(`:${alias}`))
+      );
     });
   const { stdout } = context.io;
   if (options.json) {

@@ -1,68 +1,71 @@
 import type { KeyProvider } from '@keyswitch/core';
-import type { KmsLocalFaults, KmsLocalOptions, KmsLocalServer } from '@keyswitch/kms-local';
+import {
+  KMS_LOCAL_FLAGS,
+  type KmsLocalServer,
+  kmsLocalArgsFrom,
+  kmsLocalKeysFromConfig,
+  startKmsLocal,
+} from '@keyswitch/kms-local';
 import type { Command } from 'commander';
 import { EXIT, usageError } from '../lib/cli-error.js';
 import { type CommandContext, openKeyswitch } from '../lib/context.js';
 import { listenForInterruption } from '../lib/interruption.js';
 import { writeLine } from '../lib/io.js';
 
-interface KmsLocalCommandOptions {
-  readonly port?: string;
-  readonly host?: string;
-  readonly allowNonLoopback?: boolean;
-  readonly region?: string;
-  readonly accountId?: string;
-  readonly provider?: string;
-  readonly anyCredentials?: boolean;
-  readonly throttleRate?: string;
-  readonly delayRate?: string;
-  readonly delayMs?: string;
-  readonly faultSeed?: string;
-  readonly faultOperations?: string;
-  readonly log?: boolean;
-}
+/** The flags of `keyswitch kms-local` come from kms-local's one table; `--config` is the CLI's global one. */
+const FLAGS = KMS_LOCAL_FLAGS.filter((entry) => entry.flag !== '--config');
 
 /**
  * `keyswitch kms-local`: a server speaking the AWS KMS protocol on loopback, backed by an in-memory
  * software HSM or by a configured provider, until Ctrl-C or SIGTERM.
  */
 export function registerKmsLocal(program: Command, context: CommandContext): void {
-  program
+  const command = program
     .command('kms-local')
-    .description('run a local AWS KMS endpoint backed by the software HSM or a configured provider')
-    .option('--port <n>', 'TCP port; 0 picks a free one (default 4599)')
-    .option('--host <address>', 'listen address, loopback only (default 127.0.0.1)')
-    .option('--allow-non-loopback', 'allow a non-loopback --host (kms-local has no real access control)')
-    .option(
-      '--provider <name>',
-      'back the server by this provider of the configuration (default: in-memory software HSM)',
+    .description('run a local AWS KMS endpoint backed by the software HSM or a configured provider');
+  for (const { flag, value, description } of FLAGS) {
+    command.option(value === undefined ? flag : `${flag} <${value}>`, description);
+  }
+  command
+    .addHelpText(
+      'after',
+      '\nExample:\n  keyswitch kms-local --port 4599 --seed-keys examples/configs/kms-local.json\n',
     )
-    .option('--region <region>', 'region in ARNs and SigV4 scopes (default us-east-1)')
-    .option('--account-id <id>', '12-digit account id (default 111122223333)')
-    .option('--any-credentials', 'accept any well-formed SigV4 signature instead of verifying it')
-    .option('--throttle-rate <f>', 'answer this fraction (0 to 1) of requests with ThrottlingException')
-    .option('--delay-rate <f>', 'delay this fraction (0 to 1) of requests by --delay-ms')
-    .option('--delay-ms <n>', 'delay length in milliseconds')
-    .option('--fault-seed <n>', 'make the choice of faulted requests deterministic')
-    .option('--fault-operations <list>', 'fault only these operations (Sign,Decrypt,...)')
-    .option('--log', 'print one line per request')
-    .action(async (options: KmsLocalCommandOptions) => {
+    .action(async (options: Readonly<Record<string, string | boolean | undefined>>) => {
       context.exitCode = await runKmsLocal(context, options);
     });
 }
 
-async function runKmsLocal(context: CommandContext, options: KmsLocalCommandOptions): Promise<number> {
+async function runKmsLocal(
+  context: CommandContext,
+  options: Readonly<Record<string, string | boolean | undefined>>,
+): Promise<number> {
   const { stdout, stderr } = context.io;
-  // Imported when used, so the other commands work without the server's code.
-  const { KMS_LOCAL_DEFAULTS, startKmsLocal } = await import('@keyswitch/kms-local');
-  const serverOptions = parseServerOptions(context, options, KMS_LOCAL_DEFAULTS.cliPort);
+  const values = new Map<string, string | true>();
+  for (const { flag } of FLAGS) {
+    const value = options[flag.slice(2).replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase())];
+    if (value !== undefined && value !== false && flag !== '--provider') values.set(flag, value);
+  }
+  let args: ReturnType<typeof kmsLocalArgsFrom>;
+  try {
+    args = kmsLocalArgsFrom(values, context.env);
+  } catch (error) {
+    // A bad flag value is a usage error, said the way kms-local's own parser says it.
+    throw usageError(error instanceof Error && 'detail' in error ? String(error.detail) : String(error));
+  }
+  const keys =
+    args.seedKeys === undefined
+      ? undefined
+      : await kmsLocalKeysFromConfig(args.seedKeys, { env: context.env });
+  const serverOptions = { ...args.options, ...(keys ? { keys } : {}) };
+  const providerName = typeof options.provider === 'string' ? options.provider : undefined;
   let provider: KeyProvider | undefined;
   let closeKeyswitch = async () => {};
-  if (options.provider !== undefined) {
+  if (providerName !== undefined) {
     const keyswitch = await openKeyswitch(context);
     closeKeyswitch = () => keyswitch.close().catch(() => undefined);
     try {
-      provider = await keyswitch.provider(options.provider);
+      provider = await keyswitch.provider(providerName);
     } catch (error) {
       await closeKeyswitch();
       throw error;
@@ -74,14 +77,14 @@ async function runKmsLocal(context: CommandContext, options: KmsLocalCommandOpti
     server = await startKmsLocal({
       ...serverOptions,
       ...(provider ? { provider, closeProvider: false } : {}),
-      ...(options.log ? { log: (line: string) => writeLine(stderr, line) } : {}),
+      ...(args.log ? { log: (line: string) => writeLine(stderr, line) } : {}),
     });
   } catch (error) {
     interruption.dispose();
     await closeKeyswitch();
     throw error;
   }
-  const backing = provider ? `provider ${options.provider} (${provider.type})` : 'an in-memory software HSM';
+  const backing = provider ? `provider ${providerName} (${provider.type})` : 'an in-memory software HSM';
   writeLine(stdout, `kms-local listening on ${server.endpoint}, backed by ${backing}`);
   writeLine(stdout, '');
   writeLine(stdout, 'Point an AWS SDK at it:');
@@ -123,50 +126,4 @@ async function runKmsLocal(context: CommandContext, options: KmsLocalCommandOpti
   }
   writeLine(stderr, 'kms-local: stopped');
   return EXIT.ok;
-}
-
-function parseServerOptions(
-  context: CommandContext,
-  options: KmsLocalCommandOptions,
-  defaultPort: number,
-): KmsLocalOptions {
-  const port = options.port === undefined ? defaultPort : integer(options.port, '--port');
-  const faults: { -readonly [K in keyof KmsLocalFaults]: KmsLocalFaults[K] } = {};
-  if (options.throttleRate !== undefined) faults.throttleRate = rate(options.throttleRate, '--throttle-rate');
-  if (options.delayRate !== undefined) faults.delayRate = rate(options.delayRate, '--delay-rate');
-  if (options.delayMs !== undefined) faults.delayMs = integer(options.delayMs, '--delay-ms');
-  if (options.faultSeed !== undefined) faults.seed = integer(options.faultSeed, '--fault-seed');
-  if (options.faultOperations !== undefined)
-    faults.operations = options.faultOperations.split(',').filter(Boolean);
-  const accessKeyId = context.env.KMS_LOCAL_ACCESS_KEY_ID;
-  const secretAccessKey = context.env.KMS_LOCAL_SECRET_ACCESS_KEY;
-  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
-    throw usageError('set both KMS_LOCAL_ACCESS_KEY_ID and KMS_LOCAL_SECRET_ACCESS_KEY, or neither');
-  }
-  return {
-    port,
-    ...(options.host === undefined ? {} : { host: options.host }),
-    ...(options.allowNonLoopback ? { allowNonLoopback: true } : {}),
-    ...(options.region === undefined ? {} : { region: options.region }),
-    ...(options.accountId === undefined ? {} : { accountId: options.accountId }),
-    ...(options.anyCredentials
-      ? { credentials: 'any' as const }
-      : accessKeyId !== undefined
-        ? { credentials: [{ accessKeyId, secretAccessKey: secretAccessKey! }] }
-        : {}),
-    ...(Object.keys(faults).length ? { faults } : {}),
-  };
-}
-
-function integer(text: string, option: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 0) throw usageError(`${option} must be a non-negative integer`);
-  return value;
-}
-
-function rate(text: string, option: string): number {
-  const value = Number(text);
-  if (!Number.isFinite(value) || value < 0 || value > 1)
-    throw usageError(`${option} must be a number from 0 to 1`);
-  return value;
 }

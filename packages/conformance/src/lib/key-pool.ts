@@ -13,6 +13,10 @@ import { checkDescription } from './key-checks.js';
 import { generateNodeKey, nodePublicKey } from './node-crypto.js';
 import { CheckFailed, NotRun, NotSupported } from './outcomes.js';
 
+function bounded(text: string): string {
+  return text.length > MAX_PROBLEM_CHARS ? `${text.slice(0, MAX_PROBLEM_CHARS)}…` : text;
+}
+
 /** A key a check runs against. */
 export interface PreparedKey {
   readonly ref: string;
@@ -35,6 +39,15 @@ export interface KeyPoolOptions {
   readonly keys?: KeyRefs | undefined;
   readonly importKey?: KeyImporter | undefined;
 }
+
+/**
+ * The tag on every key the suite creates: `<labelPrefix>-<group>`. Cleanup finds a group's keys by it (and
+ * by their labels), so that a key whose create answer was lost is cleaned up too.
+ */
+export const CONFORMANCE_RUN_TAG = 'keyswitch:conformance-run';
+
+/** How long one cleanup error may be in a report. */
+const MAX_PROBLEM_CHARS = 300;
 
 interface MadeKey {
   readonly ref: string;
@@ -66,6 +79,11 @@ export class KeyPool {
   /** Whether the provider's manifest declares keys of this spec and usage. */
   holds(spec: KeySpec, usage: KeyUsage): boolean {
     return this.#options.capabilities.keySpecs[spec]?.usages.includes(usage) === true;
+  }
+
+  /** The value of {@link CONFORMANCE_RUN_TAG} on this pool's keys. */
+  get #runTag(): string {
+    return `${this.#options.labelPrefix}-${this.#options.group}`;
   }
 
   /** A fresh label carrying the run id. */
@@ -109,6 +127,7 @@ export class KeyPool {
       usage,
       label,
       description: `keyswitch conformance test key (${label}); safe to delete`,
+      tags: { [CONFORMANCE_RUN_TAG]: this.#runTag },
     });
     if (typeof description?.ref === 'string') this.#made.push({ ref: description.ref, label, spec, usage });
     checkDescription(
@@ -135,8 +154,16 @@ export class KeyPool {
   async cleanup(): Promise<CleanupReport> {
     const { provider, capabilities, group } = this.#options;
     const keys: CleanedKey[] = [];
-    for (const key of this.#made) {
-      const base = { ref: key.ref, label: key.label, spec: key.spec, usage: key.usage, group };
+    const found = await this.#findUntracked();
+    for (const key of [...this.#made, ...found]) {
+      const base = {
+        ref: key.ref,
+        label: key.label,
+        spec: key.spec,
+        usage: key.usage,
+        group,
+        ...(found.includes(key) ? { untracked: true as const } : {}),
+      };
       if (key.scheduled) {
         keys.push({ ...base, action: 'already-scheduled', deletionDate: key.scheduled.toISOString() });
         continue;
@@ -150,7 +177,7 @@ export class KeyPool {
           keys.push({ ...base, action: 'scheduled-deletion', deletionDate: date.toISOString() });
           continue;
         } catch (error) {
-          problem = `scheduleKeyDeletion failed: ${describeError(error)}`;
+          problem = `scheduleKeyDeletion failed: ${bounded(describeError(error))}`;
         }
       }
       if (capabilities.operations.disableKey) {
@@ -159,12 +186,49 @@ export class KeyPool {
           keys.push({ ...base, action: 'disabled', ...(problem === undefined ? {} : { error: problem }) });
           continue;
         } catch (error) {
-          problem = `${problem === undefined ? '' : `${problem}; `}disableKey failed: ${describeError(error)}`;
+          const reason = bounded(describeError(error));
+          // The same failure twice is said once.
+          const again = problem?.endsWith(`: ${reason}`)
+            ? 'disableKey failed the same way'
+            : `disableKey failed: ${reason}`;
+          problem = `${problem === undefined ? '' : `${problem}; `}${again}`;
         }
       }
       keys.push({ ...base, action: 'left', ...(problem === undefined ? {} : { error: problem }) });
     }
     return { keys };
+  }
+
+  /**
+   * Keys carrying this pool's run tag or labels that the pool does not know it made (a create whose
+   * answer was lost), found by listing the backend's keys. Nothing when the backend cannot list keys.
+   */
+  async #findUntracked(): Promise<MadeKey[]> {
+    const { provider, capabilities } = this.#options;
+    if (!this.creates || !capabilities.operations.listKeys) return [];
+    const known = new Set(this.#made.map((key) => key.ref));
+    const labelStart = `${this.#runTag}-`;
+    const found: MadeKey[] = [];
+    try {
+      let nextToken: string | undefined;
+      do {
+        const page = await provider.listKeys(
+          nextToken === undefined ? { limit: 100 } : { limit: 100, nextToken },
+        );
+        for (const key of page.keys) {
+          if (known.has(key.ref) || key.state === 'PENDING_DELETION') continue;
+          const label = key.aliases
+            .map((alias) => alias.replace(/^alias\//, ''))
+            .find((alias) => alias.startsWith(labelStart));
+          if (key.tags?.[CONFORMANCE_RUN_TAG] !== this.#runTag && label === undefined) continue;
+          found.push({ ref: key.ref, label: label ?? '(none)', spec: key.spec, usage: key.usage });
+        }
+        nextToken = page.nextToken;
+      } while (nextToken !== undefined);
+    } catch {
+      // Listing is a safety net; the keys the pool knows it made are still cleaned up.
+    }
+    return found;
   }
 
   #memo(id: string, make: () => Promise<PreparedKey>): Promise<PreparedKey> {

@@ -60,8 +60,16 @@ export function formatSummaryTable(report: ConformanceReport): string {
     '',
     `Cleanup: ${cleanup.length} key(s) created${actions.length > 0 ? `: ${actions.join(', ')}` : ''}`,
   );
-  for (const key of cleanup.filter((entry) => entry.error !== undefined))
-    lines.push(`  ${key.ref}: ${key.error}`);
+  const untracked = cleanup.filter((key) => key.untracked === true).length;
+  if (untracked > 0) lines.push(`  ${untracked} of them found by the run tag, not reported as created`);
+  // The same error on many keys is said once, with the number of keys.
+  const errors = new Map<string, string[]>();
+  for (const key of cleanup)
+    if (key.error !== undefined) errors.set(key.error, [...(errors.get(key.error) ?? []), key.ref]);
+  for (const [error, refs] of errors)
+    lines.push(
+      refs.length === 1 ? `  ${refs[0]}: ${error}` : `  ${refs.length} keys (${refs[0]}, …): ${error}`,
+    );
   lines.push(
     '',
     report.aborted

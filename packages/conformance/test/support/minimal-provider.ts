@@ -66,7 +66,9 @@ export type Fault =
   /** AES-GCM with a fixed IV: the same plaintext always gives the same ciphertext. */
   | 'fixed-iv'
   /** Signing reads the message from shared state across an await: concurrent signs get each other's. */
-  | 'shared-state-race';
+  | 'shared-state-race'
+  /** Symmetric ciphertext starts with a 16-byte header of which only the first byte is checked. */
+  | 'unauthenticated-header';
 
 /** Options of the minimal provider. */
 export interface MinimalProviderOptions {
@@ -269,9 +271,9 @@ export class MinimalProvider extends KeyProvider {
     const iv = this.#faults.has('fixed-iv') ? Buffer.alloc(12) : randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', stored.secret!, iv);
     cipher.setAAD(encodeEncryptionContext(input.context));
-    return new Uint8Array(
-      Buffer.concat([iv, cipher.update(input.data), cipher.final(), cipher.getAuthTag()]),
-    );
+    const sealed = Buffer.concat([iv, cipher.update(input.data), cipher.final(), cipher.getAuthTag()]);
+    if (!this.#faults.has('unauthenticated-header')) return new Uint8Array(sealed);
+    return new Uint8Array(Buffer.concat([Buffer.from([1]), randomBytes(15), sealed]));
   }
 
   protected override async onDecrypt(key: KeyFacts, input: CipherInput): Promise<Uint8Array> {
@@ -280,7 +282,12 @@ export class MinimalProvider extends KeyProvider {
       if (input.algorithm !== 'SYMMETRIC_DEFAULT') {
         return new Uint8Array(privateDecrypt({ key: stored.privateKey!, oaepHash: 'sha256' }, input.data));
       }
-      const data = Buffer.from(input.data);
+      let data = Buffer.from(input.data);
+      if (this.#faults.has('unauthenticated-header')) {
+        // The version byte is checked; the other 15 header bytes are read by nobody.
+        if (data[0] !== 1) throw new Error('unknown version');
+        data = data.subarray(16);
+      }
       if (data.length < 28) throw new Error('too short');
       const decipher = createDecipheriv('aes-256-gcm', stored.secret!, data.subarray(0, 12));
       decipher.setAAD(encodeEncryptionContext(input.context));

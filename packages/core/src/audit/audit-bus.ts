@@ -1,4 +1,4 @@
-import type { AuditEvent, AuditListener } from './events.js';
+import type { AuditEvent, AuditListener, AuditOperation } from './events.js';
 
 /**
  * Fans audit events out to subscribers. A listener that throws never breaks the key operation: its error is
@@ -12,13 +12,18 @@ import type { AuditEvent, AuditListener } from './events.js';
  * ```
  */
 export class AuditBus {
-  readonly #listeners = new Set<AuditListener>();
+  /** Each listener and the operations it asked for (`undefined`: all of them). */
+  readonly #listeners = new Map<AuditListener, ReadonlySet<AuditOperation> | undefined>();
   readonly #warned = new WeakSet<AuditListener>();
   readonly #gates = new Set<() => void>();
 
-  /** Adds a listener; returns a function that removes it. */
-  subscribe(listener: AuditListener): () => void {
-    this.#listeners.add(listener);
+  /**
+   * Adds a listener, for every operation or only `operations` (so that a listener that needs a few,
+   * such as a cache hearing of disabled keys, does not make every operation build an event); returns a
+   * function that removes it.
+   */
+  subscribe(listener: AuditListener, operations?: readonly AuditOperation[]): () => void {
+    this.#listeners.set(listener, operations === undefined ? undefined : new Set(operations));
     return () => {
       this.#listeners.delete(listener);
     };
@@ -54,9 +59,18 @@ export class AuditBus {
     return this.#listeners.size > 0;
   }
 
-  /** Delivers one event to every listener. */
+  /** Whether anyone is listening to `operation` (so callers can skip building its event). */
+  activeFor(operation: AuditOperation): boolean {
+    for (const operations of this.#listeners.values()) {
+      if (operations === undefined || operations.has(operation)) return true;
+    }
+    return false;
+  }
+
+  /** Delivers one event to every listener that asked for its operation. */
   emit(event: AuditEvent): void {
-    for (const listener of this.#listeners) {
+    for (const [listener, operations] of this.#listeners) {
+      if (operations !== undefined && !operations.has(event.operation)) continue;
       try {
         listener(event);
       } catch (error) {

@@ -2,7 +2,13 @@ import { type BaseBlock, BitString, Null, ObjectIdentifier, Sequence } from 'asn
 import type { CurveName, KeySpec } from '../vocabulary/key-specs.js';
 import { keySpecForCurve } from '../vocabulary/key-specs.js';
 import { assertBytes, bitLength, copyBytes, stripLeadingZeros } from './lib/bytes.js';
-import { assertUncompressedPoint, type CurveParameters, curveByName, curveByOid } from './lib/curves.js';
+import {
+  assertUncompressedPoint,
+  type CurveParameters,
+  curveByName,
+  curveByOid,
+  NAMED_CURVES,
+} from './lib/curves.js';
 import {
   assertDer,
   decodeDer,
@@ -84,6 +90,8 @@ export type ParsedPublicKey = ParsedRsaPublicKey | ParsedEcPublicKey;
  */
 export function parseSpki(der: Uint8Array): ParsedPublicKey {
   assertBytes(der, 'SubjectPublicKeyInfo');
+  const named = namedCurveSpki(der);
+  if (named !== undefined) return named;
   const [algorithm, subjectPublicKey] = sequenceElements(
     decodeDer(der, 'SubjectPublicKeyInfo'),
     'SubjectPublicKeyInfo',
@@ -141,6 +149,51 @@ function parseEc(der: Uint8Array, parameters: BaseBlock | undefined, point: Uint
     spki,
     ec: { curve: curve.name, point: copyBytes(point), x: point.slice(1, 1 + size), y: point.slice(1 + size) },
   };
+}
+
+/**
+ * The DER SubjectPublicKeyInfo of a key on a named curve is a fixed header (SEQUENCE, AlgorithmIdentifier
+ * with id-ecPublicKey and the curve's OID, BIT STRING with no unused bits) followed by the point. Input
+ * that is exactly one curve's header followed by a point of that curve's length is therefore DER of that
+ * shape: only the point needs checking, and the general parse (decode, then re-encode to refuse BER) is
+ * skipped. An ECDH peer key arrives in this form on every call. Any other input takes the general parse,
+ * so the answers and the errors are the same either way.
+ */
+function namedCurveSpki(der: Uint8Array): ParsedEcPublicKey | undefined {
+  for (const curve of NAMED_CURVES) {
+    const header = spkiHeader(curve);
+    const size = curve.coordinateBytes;
+    if (der.length !== header.length + 1 + 2 * size) continue;
+    for (let index = 0; index < header.length; index += 1) if (der[index] !== header[index]) return undefined;
+    // Plain Uint8Array copies: the answer never shares memory with the input (a Buffer's pool, say).
+    const spki = copyBytes(der);
+    const point = spki.slice(header.length);
+    assertUncompressedPoint(curve, point);
+    return {
+      keySpec: keySpecForCurve(curve.name) as EcKeySpec,
+      family: 'EC',
+      spki,
+      ec: { curve: curve.name, point, x: point.slice(1, 1 + size), y: point.slice(1 + size) },
+    };
+  }
+  return undefined;
+}
+
+const SPKI_HEADERS = new Map<CurveParameters, Uint8Array>();
+
+/** The DER before the point in a named curve's SubjectPublicKeyInfo, built once by the encoder. */
+function spkiHeader(curve: CurveParameters): Uint8Array {
+  let header = SPKI_HEADERS.get(curve);
+  if (header === undefined) {
+    const pointLength = 1 + 2 * curve.coordinateBytes;
+    const spki = spkiOf(
+      [new ObjectIdentifier({ value: EC_PUBLIC_KEY }), new ObjectIdentifier({ value: curve.oid })],
+      new Uint8Array(pointLength),
+    );
+    header = spki.slice(0, spki.length - pointLength);
+    SPKI_HEADERS.set(curve, header);
+  }
+  return header;
 }
 
 /** The key spec for a modulus; `INVALID_INPUT` naming the size when keyswitch has none. */

@@ -680,7 +680,10 @@ export abstract class KeyProvider {
       if (target !== request)
         throw new KeyswitchError('INVALID_INPUT', `${operation} needs a request object`);
       const result = await body();
-      if (target.ref !== undefined) facts = await this.#facts.get(target.ref)?.catch(() => undefined);
+      // The key's version is read for the audit event only: no await when nothing listens.
+      if (target.ref !== undefined && this.#audit.active) {
+        facts = await this.#facts.get(target.ref)?.catch(() => undefined);
+      }
       // A created or imported key is audited under the reference it was given.
       const audited =
         (operation === 'createKey' || operation === 'importKey') && isDescription(result)
@@ -711,7 +714,7 @@ export abstract class KeyProvider {
     startedAt: number,
     outcome: { outcome: 'success'; result: unknown } | { outcome: 'failure'; error: KeyswitchError },
   ): void {
-    if (!this.#audit.active) return;
+    if (!this.#audit.activeFor(operation)) return;
     const algorithm = isAlgorithm(target.algorithm) ? target.algorithm : undefined;
     this.#audit.emit({
       time: new Date(started).toISOString(),

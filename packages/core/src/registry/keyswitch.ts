@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { AuditBus } from '../audit/audit-bus.js';
 import { AuditFileSink } from '../audit/audit-file-sink.js';
-import type { AuditListener } from '../audit/events.js';
+import type { AuditListener, AuditOperation } from '../audit/events.js';
 import type { KeyVersionsConfig } from '../config/key-versions.js';
 import { type LoadConfigOptions, loadConfig } from '../config/load-config.js';
 import type { KeyswitchConfig, KeyswitchConfigInput } from '../config/schema.js';
@@ -262,9 +262,15 @@ export class Keyswitch {
     return slot.instance;
   }
 
-  /** Subscribes to audit events of every operation on every provider; returns the unsubscribe function. */
-  onAudit(listener: AuditListener): () => void {
-    return this.#audit.subscribe(listener);
+  /**
+   * Subscribes to audit events of every operation on every provider, or of `operations` only; returns
+   * the unsubscribe function.
+   */
+  onAudit(
+    listener: AuditListener,
+    options: { readonly operations?: readonly AuditOperation[] } = {},
+  ): () => void {
+    return this.#audit.subscribe(listener, options.operations);
   }
 
   /**

@@ -135,6 +135,7 @@ export async function verifyJws(jws: string, options: VerifyJwsOptions): Promise
     const der = (x5c as string[]).map((entry, index) => decodeBase64(entry, `x5c certificate ${index}`));
     const chain = verifyCertificateChain(der, {
       trustedRoots: options.trustedRoots!,
+      keyUsage: ['digitalSignature'],
       ...(options.currentDate === undefined ? {} : { currentDate: options.currentDate }),
     });
     certificates = chain.certificates;

@@ -20,7 +20,7 @@ export interface VerifyCertificateChainOptions {
   readonly currentDate?: Date;
   /** Longest chain accepted, leaf and intermediates (not counting a trusted root): 5 by default. */
   readonly maxLength?: number;
-  /** Key usages the leaf must allow when it has a keyUsage extension: `digitalSignature` by default. */
+  /** Key usages the leaf must allow when it has a keyUsage extension (`verifyJws` asks for `digitalSignature`). */
   readonly keyUsage?: readonly KeyUsageName[];
   /** A purpose every certificate with an extendedKeyUsage extension must list (name or OID); none by default. */
   readonly extendedKeyUsage?: ExtendedKeyUsageName;
@@ -47,7 +47,7 @@ export interface VerifiedCertificateChain {
  * each certificate is signed by the next and names it as issuer; each issuer is a CA allowed to sign
  * certificates; path length constraints (the root's included) and name constraints hold; no certificate
  * has a critical extension that is not processed; every certificate and the root are valid at
- * `currentDate`; the leaf's keyUsage, when present, allows `digitalSignature` (or `keyUsage`), and every
+ * `currentDate`; the leaf's keyUsage, when present, allows what `keyUsage` lists, and every
  * certificate's extendedKeyUsage lists `extendedKeyUsage` when one is asked for. The last certificate
  * either is a trusted root or is issued by one.
  *
@@ -73,7 +73,7 @@ export function verifyCertificateChain(
   const certificates = chain.map((entry, index) => toCertificate(entry, `certificate ${index} of the chain`));
   const path = validateCertificatePath(certificates, {
     trustAnchors: roots,
-    keyUsage: options.keyUsage ?? ['digitalSignature'],
+    ...(options.keyUsage === undefined ? {} : { keyUsage: options.keyUsage }),
     ...(options.currentDate === undefined ? {} : { at: options.currentDate }),
     ...(options.maxLength === undefined ? {} : { maxLength: options.maxLength }),
     ...(options.extendedKeyUsage === undefined ? {} : { extendedKeyUsage: options.extendedKeyUsage }),

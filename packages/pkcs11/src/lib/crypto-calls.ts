@@ -1,101 +1,65 @@
 import type { MacAlgorithm } from '@keyswitch/core';
-import { assertEnabled, explainRefusal } from './key-state.js';
+import type { Pkcs11Profile } from '../profiles.js';
 import { hmacMechanism } from './mechanisms.js';
 import { type ResolvedKey, stateCheck } from './resolved-key.js';
-import type { PooledSession } from './session-pool.js';
+import type { PooledSession, SessionPool } from './session-pool.js';
 import type { Handle } from './shared-module.js';
-import type { TokenContext } from './token-context.js';
-import type { WorkerCall, WorkerExecutor } from './worker-executor.js';
+import type { CryptoCall } from './worker-protocol.js';
+
+const CALL_NAMES = {
+  sign: 'C_Sign',
+  verify: 'C_Verify',
+  encrypt: 'C_Encrypt',
+  decrypt: 'C_Decrypt',
+} as const;
 
 /**
- * A cryptographic call with a key (everything the worker runs but C_Verify and C_GenerateRandom).
+ * Sends the cryptographic calls (sign, verify, encrypt, decrypt, MAC, random) to the worker threads, each
+ * with its *Init and the key-state check the profile calls for, in one task.
  *
  * @example
  * ```ts
- * const call: KeyCall = { op: 'sign', mechanism: ECDSA_MECHANISM, data: digest, outputLength: 64 };
- * ```
- */
-export type KeyCall = Exclude<WorkerCall, { op: 'verify' | 'random' }>;
-
-/**
- * Runs the cryptographic calls (sign, verify, encrypt, decrypt, MAC, random) with their *Init, in the
- * provider's execution mode: on worker threads, or *Init on the main thread and the call on the libuv pool.
- *
- * @example
- * ```ts
- * const crypto = new CryptoCalls(context, executor);
+ * const crypto = new CryptoCalls(pool, profile);
  * const signature = await crypto.call(session, key, key.primary, { op: 'sign', mechanism, data, outputLength: 64 });
  * ```
  */
 export class CryptoCalls {
-  readonly #context: TokenContext;
-  readonly #executor: WorkerExecutor | undefined;
+  readonly #pool: SessionPool;
+  readonly #profile: Pkcs11Profile;
 
-  constructor(context: TokenContext, executor: WorkerExecutor | undefined) {
-    this.#context = context;
-    this.#executor = executor;
-  }
-
-  /** Where cryptographic calls run: `async` (libuv pool) or `worker` (worker threads). */
-  get execution(): 'async' | 'worker' {
-    return this.#executor ? 'worker' : 'async';
+  constructor(pool: SessionPool, profile: Pkcs11Profile) {
+    this.#pool = pool;
+    this.#profile = profile;
   }
 
   /**
-   * One cryptographic call with its *Init: on a worker thread when the profile says *Init is slow on this
-   * token, else *Init here and the call on the libuv pool (pkcs11js's asynchronous form).
+   * One cryptographic call with its *Init. Tokens that enforce the usage attributes refuse a disabled key
+   * themselves: the key's state is then read only on refusal. A public key alone is never refused by the
+   * token: its private half's state is checked first.
    */
-  call(session: PooledSession, resolved: ResolvedKey, key: Handle, call: KeyCall): Promise<Buffer> {
-    if (this.#executor) {
-      const running = this.#executor.call(session.handle, key, call, stateCheck(resolved));
-      return this.#context.pool.run(session, `C_${capitalize(call.op)}`, running) as Promise<Buffer>;
-    }
-    return this.onMainThread(session, resolved, key, call);
+  async call(session: PooledSession, resolved: ResolvedKey, key: Handle, call: CryptoCall): Promise<Buffer> {
+    return (await this.#run(session, resolved, key, call, false)).output as Buffer;
   }
 
   /** C_VerifyInit and C_Verify: whether the signature verifies (a bad one may also throw). */
-  verify(
+  async verify(
     session: PooledSession,
     resolved: ResolvedKey,
     key: Handle,
-    call: Extract<WorkerCall, { op: 'verify' }>,
+    call: Extract<CryptoCall, { op: 'verify' }>,
   ): Promise<boolean> {
-    const pool = this.#context.pool;
-    if (this.#executor) {
-      const running = this.#executor.call(session.handle, key, call, stateCheck(resolved));
-      return pool.run(session, 'C_Verify', running) as Promise<boolean>;
-    }
-    const library = this.#context.library;
-    assertEnabled(library, session.handle, resolved);
-    library.C_VerifyInit(session.handle, call.mechanism, key);
-    return pool.run(session, 'C_Verify', library.C_VerifyAsync(session.handle, call.data, call.signature), [
-      call.data,
-      call.signature,
-    ]);
+    return (await this.#run(session, resolved, key, call, false)).output as boolean;
   }
 
-  /**
-   * *Init on this thread and the call on the libuv pool, whatever the execution mode (for calls whose
-   * output only the main thread's buffers see). `keep` pins buffers the native call reads or writes.
-   */
-  onMainThread(
+  /** Like {@link CryptoCalls.call}, and also answers the IV the token wrote into the mechanism (AES-GCM). */
+  async callWithIv(
     session: PooledSession,
     resolved: ResolvedKey,
     key: Handle,
-    call: KeyCall,
-    keep: readonly Buffer[] = [],
-  ): Promise<Buffer> {
-    const { library, profile } = this.#context;
-    // Tokens that enforce the usage attributes refuse a disabled key themselves: check only on refusal.
-    // A public key alone is never refused by the token: its private half's state is checked here.
-    const trusted = profile.enforcesUsageAttributes && resolved.kind !== 'public' && key === resolved.primary;
-    if (!trusted) assertEnabled(library, session.handle, resolved);
-    try {
-      return this.#startCall(session, key, call, keep);
-    } catch (error) {
-      if (trusted) explainRefusal(library, session.handle, resolved, error);
-      throw error;
-    }
+    call: CryptoCall,
+  ): Promise<{ output: Buffer; iv: Buffer | undefined }> {
+    const { output, iv } = await this.#run(session, resolved, key, call, true);
+    return { output: output as Buffer, iv };
   }
 
   /** The HMAC of `message` computed on the token. */
@@ -111,52 +75,26 @@ export class CryptoCalls {
 
   /** `length` random bytes from the token. */
   async random(session: PooledSession, length: number): Promise<Uint8Array> {
-    if (this.#executor) {
-      // C_GenerateRandom is synchronous in pkcs11js: off the main thread where calls run on workers.
-      const running = this.#executor.call(session.handle, undefined, {
-        op: 'random',
-        outputLength: length,
-      });
-      return new Uint8Array((await this.#context.pool.run(session, 'C_GenerateRandom', running)) as Buffer);
-    }
-    const bytes = this.#context.library.C_GenerateRandom(session.handle, Buffer.alloc(length));
-    return new Uint8Array(bytes);
+    const bytes = await this.#pool.run(session, 'C_GenerateRandom', {
+      kind: 'random',
+      session: session.handle,
+      length,
+    });
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
-  /** Stops the worker threads, if any. */
-  close(): void {
-    this.#executor?.close();
+  #run(session: PooledSession, resolved: ResolvedKey, key: Handle, call: CryptoCall, returnIv: boolean) {
+    const trusted =
+      this.#profile.enforcesUsageAttributes && resolved.kind !== 'public' && key === resolved.primary;
+    const check = stateCheck(resolved);
+    return this.#pool.run(session, CALL_NAMES[call.op], {
+      kind: 'crypto',
+      session: session.handle,
+      key,
+      call,
+      state: trusted ? undefined : check,
+      explain: trusted ? check : undefined,
+      returnIv,
+    });
   }
-
-  /** *Init here, then the call on the libuv pool. */
-  #startCall(session: PooledSession, key: Handle, call: KeyCall, keep: readonly Buffer[]): Promise<Buffer> {
-    const { library, pool } = this.#context;
-    const output = Buffer.alloc(call.outputLength);
-    const pinned = [call.data, output, ...keep];
-    switch (call.op) {
-      case 'sign':
-        library.C_SignInit(session.handle, call.mechanism, key);
-        return pool.run(session, 'C_Sign', library.C_SignAsync(session.handle, call.data, output), pinned);
-      case 'encrypt':
-        library.C_EncryptInit(session.handle, call.mechanism, key);
-        return pool.run(
-          session,
-          'C_Encrypt',
-          library.C_EncryptAsync(session.handle, call.data, output),
-          pinned,
-        );
-      case 'decrypt':
-        library.C_DecryptInit(session.handle, call.mechanism, key);
-        return pool.run(
-          session,
-          'C_Decrypt',
-          library.C_DecryptAsync(session.handle, call.data, output),
-          pinned,
-        );
-    }
-  }
-}
-
-function capitalize(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
 }

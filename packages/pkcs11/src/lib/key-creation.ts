@@ -1,11 +1,13 @@
-import { KeyswitchError } from '@keyswitch/core';
+import { type KeyDescription, KeyswitchError } from '@keyswitch/core';
+import { formatPkcs11Uri } from '../key-uri.js';
 import { CKA, CKO } from './ck.js';
 import { ckrName } from './ckr.js';
+import { isDeadlineError } from './deadline-error.js';
 import { readKey } from './key-lookup.js';
 import type { KeyGeneration } from './key-templates.js';
 import { findObjects } from './object-search.js';
 import type { ResolvedKey } from './resolved-key.js';
-import type { PooledSession } from './session-pool.js';
+import type { Handle } from './shared-module.js';
 import type { TokenContext } from './token-context.js';
 
 /**
@@ -17,9 +19,9 @@ import type { TokenContext } from './token-context.js';
  * assertLabelFree(context, session, 'acs-signing');
  * ```
  */
-export function assertLabelFree(context: TokenContext, session: PooledSession, label: string): void {
+export function assertLabelFree(context: TokenContext, session: Handle, label: string): void {
   for (const objectClass of [CKO.PRIVATE_KEY, CKO.SECRET_KEY, CKO.PUBLIC_KEY]) {
-    const found = findObjects(context.library, session.handle, [
+    const found = findObjects(context.library, session, [
       { type: CKA.CLASS, value: objectClass },
       { type: CKA.LABEL, value: label },
     ]);
@@ -42,40 +44,24 @@ export function assertLabelFree(context: TokenContext, session: PooledSession, l
  * @throws UNSUPPORTED_ALGORITHM when the token refuses the template
  * @example
  * ```ts
- * const key = await generateKey(context, session, keyGeneration('ECC_NIST_P256', 'SIGN_VERIFY', id, label));
+ * const key = generateKey(context, session, keyGeneration('ECC_NIST_P256', 'SIGN_VERIFY', id, label));
  * ```
  */
-export async function generateKey(
-  context: TokenContext,
-  session: PooledSession,
-  generation: KeyGeneration,
-): Promise<ResolvedKey> {
-  const { library, module, pool, profile } = context;
+export function generateKey(context: TokenContext, session: Handle, generation: KeyGeneration): ResolvedKey {
+  const { library, profile } = context;
   for (let attempt = 0; ; attempt += 1) {
     try {
       if (generation.kind === 'secret') {
-        const handle = await module.creating(
-          pool.run(
-            session,
-            'C_GenerateKey',
-            library.C_GenerateKeyAsync(session.handle, generation.mechanism, generation.template),
-          ),
-        );
-        return readKey(context, session.handle, 'secret', handle);
+        const handle = library.C_GenerateKey(session, generation.mechanism, generation.template);
+        return readKey(context, session, 'secret', handle);
       }
-      const pair = await module.creating(
-        pool.run(
-          session,
-          'C_GenerateKeyPair',
-          library.C_GenerateKeyPairAsync(
-            session.handle,
-            generation.mechanism,
-            generation.publicTemplate,
-            generation.privateTemplate,
-          ),
-        ),
+      const pair = library.C_GenerateKeyPair(
+        session,
+        generation.mechanism,
+        generation.publicTemplate,
+        generation.privateTemplate,
       );
-      return readKey(context, session.handle, 'pair', pair.privateKey, pair.publicKey);
+      return readKey(context, session, 'pair', pair.privateKey, pair.publicKey);
     } catch (error) {
       if (attempt < 2 && isRacedGeneration(ckrName(error), profile.retriesRacedGeneration)) continue;
       throw templateRefused(error);
@@ -135,4 +121,60 @@ function templateRefused(error: unknown): unknown {
 function isRacedGeneration(code: string | undefined, retriesRacedGeneration: boolean): boolean {
   // Only SoftHSM2's store races this way; elsewhere a failed generation is reported, never retried blindly.
   return retriesRacedGeneration && (code === 'CKR_GENERAL_ERROR' || code === 'CKR_TEMPLATE_INCONSISTENT');
+}
+
+/**
+ * Whether a failed creation may still have created the key: the token or session was lost under it, or
+ * its deadline passed while it ran.
+ *
+ * @example
+ * ```ts
+ * if (generating && outcomeUnknown(error)) return adoptOrReport(label, id, error, describe);
+ * ```
+ */
+export function outcomeUnknown(error: unknown): error is KeyswitchError {
+  return error instanceof KeyswitchError && (error.code === 'UNAVAILABLE' || error.code === 'INTERNAL');
+}
+
+/**
+ * After a key generation whose outcome is unknown: looks the key up by the unique CKA_ID it was given
+ * and adopts it when the token has it; when the token does not, rethrows (nothing was created, so trying
+ * again is safe). When the generation may still be running (its deadline passed), or the token cannot be
+ * asked, the failure is reported with that CKA_ID and is not retryable: a blind retry could create the
+ * key twice.
+ *
+ * @throws the original error when no key was created; UNAVAILABLE (not retryable) naming the CKA_ID when
+ * that is not known
+ * @example
+ * ```ts
+ * return adoptOrReport('keyswitch', id, error, (ref) => provider.describeKey(ref));
+ * ```
+ */
+export async function adoptOrReport(
+  tokenLabel: string,
+  id: Buffer,
+  error: KeyswitchError,
+  describe: (ref: string) => Promise<KeyDescription>,
+): Promise<KeyDescription> {
+  const ref = formatPkcs11Uri({ token: tokenLabel, id, type: 'private' });
+  const unknown = (cause: unknown) =>
+    new KeyswitchError(
+      'UNAVAILABLE',
+      `creating the key failed and whether the token created it is not known (${firstLine(cause)}); ` +
+        `if it did, the key has CKA_ID ${id.toString('hex')} (${ref}): look it up before creating the key again`,
+      { retryable: false, cause },
+    );
+  if (isDeadlineError(error)) throw unknown(error);
+  for (const type of ['private', 'secret-key'] as const) {
+    try {
+      return await describe(formatPkcs11Uri({ token: tokenLabel, id, type }));
+    } catch (lookup) {
+      if (!(lookup instanceof KeyswitchError && lookup.code === 'KEY_NOT_FOUND')) throw unknown(error);
+    }
+  }
+  throw error;
+}
+
+function firstLine(error: unknown): string {
+  return error instanceof Error ? (error.message.split('\n')[0] ?? error.name) : String(error);
 }

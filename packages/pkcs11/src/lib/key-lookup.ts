@@ -22,7 +22,7 @@ import {
 } from './key-attributes.js';
 import { findCompanion, findObjects, readFlags } from './object-search.js';
 import type { KeyKind, ResolvedKey } from './resolved-key.js';
-import type { PooledSession } from './session-pool.js';
+import { isUserSession } from './session-state.js';
 import type { Handle } from './shared-module.js';
 import type { TokenContext } from './token-context.js';
 
@@ -36,14 +36,9 @@ import type { TokenContext } from './token-context.js';
  * const key = lookupKey(context, session, parsePkcs11Uri(ref), ref);
  * ```
  */
-export function lookupKey(
-  context: TokenContext,
-  session: PooledSession,
-  uri: Pkcs11Uri,
-  ref: string,
-): ResolvedKey {
+export function lookupKey(context: TokenContext, session: Handle, uri: Pkcs11Uri, ref: string): ResolvedKey {
   const { library, token } = context;
-  const handle = session.handle;
+  const handle = session;
   const mismatch =
     (uri.token !== undefined && uri.token !== token.label) ||
     (uri.serial !== undefined && uri.serial !== token.serial) ||
@@ -90,7 +85,7 @@ export function lookupKey(
     const publicKey = single(search(CKO.PUBLIC_KEY), 'public');
     if (publicKey !== undefined) return readKey(context, handle, 'public', publicKey);
   }
-  if (!context.pool.isLoggedIn(session)) {
+  if (!isUserSession(library, session)) {
     // Private objects are invisible to a session that lost its login: that is not "not found".
     throw Object.assign(new Error('CKR_USER_NOT_LOGGED_IN'), { method: 'C_FindObjects' });
   }
@@ -201,7 +196,7 @@ export function readKey(
     enabled,
     publicFlags,
     stateKey,
-    generation: context.pool.generation,
+    generation: context.generation,
   };
 }
 

@@ -2,7 +2,7 @@ import { ecPointToSpki, keySpecInfo, rsaPublicKeyToSpki, unwrapEcPointOctetStrin
 import { CKA } from './ck.js';
 import { assertEnabled } from './key-state.js';
 import { noPublicObject, type ResolvedKey } from './resolved-key.js';
-import type { PooledSession } from './session-pool.js';
+import type { Handle } from './shared-module.js';
 import type { TokenContext } from './token-context.js';
 
 /**
@@ -14,23 +14,19 @@ import type { TokenContext } from './token-context.js';
  * const spki = readPublicKey(context, session, key);
  * ```
  */
-export function readPublicKey(
-  context: TokenContext,
-  session: PooledSession,
-  resolved: ResolvedKey,
-): Uint8Array {
+export function readPublicKey(context: TokenContext, session: Handle, resolved: ResolvedKey): Uint8Array {
   const library = context.library;
-  assertEnabled(library, session.handle, resolved);
+  assertEnabled(library, session, resolved);
   const info = keySpecInfo(resolved.spec);
   const publicKey = resolved.publicKey;
   if (info.family === 'RSA') {
-    const [modulus, exponent] = library.C_GetAttributeValue(session.handle, publicKey ?? resolved.primary, [
+    const [modulus, exponent] = library.C_GetAttributeValue(session, publicKey ?? resolved.primary, [
       { type: CKA.MODULUS },
       { type: CKA.PUBLIC_EXPONENT },
     ]);
     return rsaPublicKeyToSpki(modulus!.value, exponent!.value);
   }
   if (publicKey === undefined) throw noPublicObject();
-  const [point] = library.C_GetAttributeValue(session.handle, publicKey, [{ type: CKA.EC_POINT }]);
+  const [point] = library.C_GetAttributeValue(session, publicKey, [{ type: CKA.EC_POINT }]);
   return ecPointToSpki(info.curve!, unwrapEcPointOctetString(point!.value));
 }

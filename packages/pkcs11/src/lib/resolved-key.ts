@@ -1,7 +1,7 @@
 import { type KeySpec, KeyswitchError, type KeyUsage } from '@keyswitch/core';
 import { stateAttributes } from './key-attributes.js';
 import type { Handle } from './shared-module.js';
-import type { StateCheck } from './worker-executor.js';
+import type { StateCheck } from './worker-protocol.js';
 
 /** What a key reference resolved to: a key pair, a public key alone, or a secret key. */
 export type KeyKind = 'pair' | 'public' | 'secret';

@@ -1,7 +1,7 @@
 import { KeyswitchError, type Secret } from '@keyswitch/core';
-import { CKF, CKU_USER } from './ck.js';
-import { ckrName, pkcs11Error } from './ckr.js';
 import type { Handle, SharedModule } from './shared-module.js';
+import type { WorkerPool, WorkerRef } from './worker-pool.js';
+import type { Task, TaskResult } from './worker-protocol.js';
 
 /** A session lent out by the pool. Use it for one operation at a time, then give it back. */
 export interface PooledSession {
@@ -14,11 +14,13 @@ interface Slot extends PooledSession {
   /** Whether the handle must be replaced before use (the session was lost or its state is unknown). */
   broken: boolean;
   open: boolean;
-  /** A native call that outlived its timeout: the session stays out of the pool until it settles. */
+  /** The module's epoch when the session was opened: a recovery since closed it. */
+  epoch: number;
+  /** The worker thread the session belongs to: every call on it runs there. */
+  worker: WorkerRef | undefined;
+  /** A task that outlived its deadline: the session stays out of the pool until its thread is done with it. */
   stuck: Promise<unknown> | undefined;
   lent: boolean;
-  /** Buffers a running native call reads or writes. */
-  pinned: readonly Buffer[] | undefined;
 }
 
 interface Waiter {
@@ -27,19 +29,31 @@ interface Waiter {
   timer: NodeJS.Timeout;
 }
 
-/** Session states (CKS_*) that mean the normal user is logged in. */
-const USER_STATES = new Set([1, 3]);
 const NO_HANDLE = Buffer.alloc(0);
+/** A key generation is given this many times the operation timeout. */
+const KEY_GENERATION_FACTOR = 4;
 
 /**
  * A fixed-size pool of read-write sessions on one token, logged in as the normal user. A session runs one
  * operation at a time; callers beyond the pool size wait in order, up to the operation timeout, then get
  * UNAVAILABLE. Sessions are opened on first need and rebuilt (with a new login) when the token says they
- * are gone.
+ * are gone. Every PKCS#11 call, opening and logging in included, runs on the worker threads.
+ *
+ * @example
+ * ```ts
+ * const pool = new SessionPool({ module, workers, slot: token.slot, pin, size: 8, timeoutMs: 30_000 });
+ * const session = await pool.acquire();
+ * try {
+ *   await pool.run(session, 'C_GenerateRandom', { kind: 'random', session: session.handle, length: 16 });
+ * } finally {
+ *   pool.release(session);
+ * }
+ * ```
  */
 export class SessionPool {
   readonly #module: SharedModule;
-  readonly #slotId: Handle;
+  readonly #workers: WorkerPool;
+  #slotId: Handle;
   readonly #pin: Secret;
   readonly #size: number;
   readonly #timeoutMs: number;
@@ -51,8 +65,16 @@ export class SessionPool {
   #generation = 0;
   #drained: (() => void) | undefined;
 
-  constructor(options: { module: SharedModule; slot: Handle; pin: Secret; size: number; timeoutMs: number }) {
+  constructor(options: {
+    module: SharedModule;
+    workers: WorkerPool;
+    slot: Handle;
+    pin: Secret;
+    size: number;
+    timeoutMs: number;
+  }) {
     this.#module = options.module;
+    this.#workers = options.workers;
     this.#slotId = options.slot;
     this.#pin = options.pin;
     this.#size = options.size;
@@ -86,7 +108,7 @@ export class SessionPool {
   async acquire(): Promise<PooledSession> {
     const slot = await this.#take();
     try {
-      this.#ensureOpen(slot);
+      await this.#ensureOpen(slot);
     } catch (error) {
       this.release(slot);
       throw error;
@@ -111,6 +133,20 @@ export class SessionPool {
     this.#giveBack(slot);
   }
 
+  /**
+   * What object handles found on a session are valid with: the session's worker thread where the module
+   * keeps a state per loading (p11-kit's client: each loading has its own connection and handles), else
+   * undefined (handles belong to the process).
+   */
+  handleScope(session: PooledSession): object | undefined {
+    return this.#module.stateper === 'thread' ? (session as Slot).worker : undefined;
+  }
+
+  /** For a lent session whose task outlived its deadline: settles when its thread is done with it. */
+  stillRunning(session: PooledSession): Promise<unknown> | undefined {
+    return (session as Slot).stuck;
+  }
+
   /** Marks a session lost, and every idle one with it (a token that lost one usually lost them all). */
   invalidate(session: PooledSession): void {
     (session as Slot).broken = true;
@@ -118,48 +154,43 @@ export class SessionPool {
     this.#generation += 1;
   }
 
+  /** Uses `slot` for the token from now on (after a recovery found it again). */
+  moveTo(slot: Handle): void {
+    this.#slotId = slot;
+  }
+
   /** Whether a lent session is still logged in as the normal user (false when the token says it is gone). */
-  isLoggedIn(session: PooledSession): boolean {
+  async isLoggedIn(session: PooledSession): Promise<boolean> {
     try {
-      return USER_STATES.has(this.#module.library.C_GetSessionInfo(session.handle).state);
+      return await this.run(session, 'C_GetSessionInfo', { kind: 'loggedIn', session: session.handle });
     } catch {
       return false;
     }
   }
 
   /**
-   * Runs an asynchronous native call on a lent session, with the operation timeout. A call that times out
-   * keeps running on the libuv pool: its session is kept out of the pool until it returns.
+   * Runs a task on a lent session on the worker threads, with the operation timeout. A task that times
+   * out keeps its thread busy until the native call returns: its session is kept out of the pool until
+   * then, and rebuilt.
    *
    * @throws UNAVAILABLE (retryable) on timeout
    */
-  run<T>(session: PooledSession, what: string, call: Promise<T>, keep?: readonly Buffer[]): Promise<T> {
-    const tracked = this.#module.track(call);
+  run<T extends Task>(session: PooledSession, what: string, task: T): Promise<TaskResult<T>> {
     const slot = session as Slot;
-    // pkcs11js hands the native call raw pointers into the buffers without holding them: keep them
-    // reachable from the session until the call settles.
-    slot.pinned = keep;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
+    const running = this.#workers.run(task, what, {
+      // Generating a key (RSA-4096 above all) may take far longer than an operation, and is never retried.
+      ...(task.kind === 'createKey' ? { timeoutMs: this.#timeoutMs * KEY_GENERATION_FACTOR } : {}),
+      worker: slot.worker,
+      onOverdue: (returned) => {
         slot.broken = true;
-        slot.stuck = tracked;
-        reject(new KeyswitchError('UNAVAILABLE', `${what} did not complete within ${this.#timeoutMs} ms`));
-      }, this.#timeoutMs);
-      tracked.then(
-        (value) => {
-          clearTimeout(timer);
-          if (slot.pinned === keep) slot.pinned = undefined;
-          resolve(value);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          if (slot.pinned === keep) slot.pinned = undefined;
-          if (error instanceof Error && !(error as { method?: string }).method) {
-            (error as { method?: string }).method = what;
-          }
-          reject(error);
-        },
-      );
+        slot.stuck = this.#module.track(returned);
+      },
+    });
+    return running.catch((error: unknown) => {
+      if (error instanceof Error && !(error as { method?: string }).method) {
+        (error as { method?: string }).method = what;
+      }
+      throw error;
     });
   }
 
@@ -184,10 +215,9 @@ export class SessionPool {
       });
       this.#drained = undefined;
     }
-    for (const slot of this.#slots) {
-      if (slot.lent || !slot.open) continue;
-      this.#closeSession(slot);
-    }
+    await Promise.all(
+      this.#slots.filter((slot) => !slot.lent && slot.open).map((slot) => this.#closeSession(slot)),
+    );
     return drained;
   }
 
@@ -199,9 +229,10 @@ export class SessionPool {
         handle: NO_HANDLE,
         broken: false,
         open: false,
+        epoch: 0,
+        worker: undefined,
         stuck: undefined,
         lent: false,
-        pinned: undefined,
       };
       this.#slots.push(slot);
     }
@@ -240,77 +271,57 @@ export class SessionPool {
     slot.lent = false;
     this.#lent -= 1;
     if (this.#closed) {
-      if (slot.open) this.#closeSession(slot);
+      if (slot.open) void this.#closeSession(slot);
     } else {
       this.#idle.push(slot);
     }
     if (this.#lent === 0) this.#drained?.();
   }
 
-  #ensureOpen(slot: Slot): void {
+  async #ensureOpen(slot: Slot): Promise<void> {
+    if (slot.open && slot.epoch !== this.#module.epoch) {
+      slot.open = false; // the module was initialized again: the handle is gone (and may be reused)
+      this.#generation += 1;
+    }
     if (slot.open && !slot.broken) return;
-    if (slot.open) this.#closeSession(slot);
-    const library = this.#module.library;
-    let handle: Handle;
-    try {
-      handle = library.C_OpenSession(this.#slotId, CKF.SERIAL_SESSION | CKF.RW_SESSION);
-    } catch (error) {
-      const name = ckrName(error);
-      throw pkcs11Error(
-        error,
-        'C_OpenSession',
-        name === 'CKR_SESSION_COUNT'
-          ? 'THROTTLED'
-          : name === 'CKR_TOKEN_WRITE_PROTECTED'
-            ? 'ACCESS_DENIED'
-            : 'UNAVAILABLE',
-      );
-    }
-    const fail = (error: KeyswitchError): never => {
-      try {
-        library.C_CloseSession(handle);
-      } catch {
-        // the session is unusable either way
-      }
-      throw error;
-    };
-    let loggedIn: boolean;
-    try {
-      loggedIn = USER_STATES.has(library.C_GetSessionInfo(handle).state);
-      if (!loggedIn) {
-        library.C_Login(handle, CKU_USER, this.#pin.reveal());
-        this.#module.recordLogin(this.#slotId, this.#pin.reveal());
-      }
-    } catch (error) {
-      if (ckrName(error) !== 'CKR_USER_ALREADY_LOGGED_IN') fail(pkcs11Error(error, 'C_Login'));
-      loggedIn = true;
-    }
-    if (loggedIn) {
+    if (slot.open) await this.#closeSession(slot);
+    const epoch = this.#module.epoch;
+    const pin = this.#pin.reveal();
+    this.#workers.unbindSession(slot.worker);
+    slot.worker = this.#workers.bindSession();
+    const opened = await this.run(slot, 'C_OpenSession', { kind: 'openSession', slot: this.#slotId, pin });
+    if (opened.alreadyLoggedIn) {
       // A login belongs to the process and token: the token would let any PIN through now, so compare
       // with (a salted hash of) the PIN keyswitch logged in with.
-      const matches = this.#module.loginMatches(this.#slotId, this.#pin.reveal());
+      const matches = this.#module.loginMatches(this.#slotId, pin);
       if (matches !== true) {
-        fail(
-          new KeyswitchError(
-            'ACCESS_DENIED',
-            matches === false
-              ? 'a different PIN is already logged in to this token in this process; the configured PIN cannot be checked against the token, so it is refused'
-              : 'this token is already logged in in this process by something other than keyswitch; the configured PIN cannot be checked, so it is refused',
-          ),
+        await this.#workers
+          .run({ kind: 'closeSession', session: opened.handle }, 'C_CloseSession', { worker: slot.worker })
+          .catch(() => undefined);
+        throw new KeyswitchError(
+          'ACCESS_DENIED',
+          matches === false
+            ? 'a different PIN is already logged in to this token in this process; the configured PIN cannot be checked against the token, so it is refused'
+            : 'this token is already logged in in this process by something other than keyswitch; the configured PIN cannot be checked, so it is refused',
         );
       }
+    } else {
+      this.#module.recordLogin(this.#slotId, pin);
     }
-    slot.handle = handle;
+    slot.handle = opened.handle;
     slot.open = true;
     slot.broken = false;
+    slot.epoch = epoch;
   }
 
-  #closeSession(slot: Slot): void {
+  async #closeSession(slot: Slot): Promise<void> {
     slot.open = false;
-    try {
-      this.#module.library.C_CloseSession(slot.handle);
-    } catch {
-      // already gone (closed under us, token removed): nothing to release
-    }
+    const worker = slot.worker;
+    slot.worker = undefined;
+    this.#workers.unbindSession(worker);
+    if (slot.epoch !== this.#module.epoch) return; // gone with the module's recovery (the handle may be reused)
+    await this.#workers
+      .run({ kind: 'closeSession', session: slot.handle }, 'C_CloseSession', { worker })
+      .catch(() => undefined); // already gone (closed under us, token removed): nothing to release
   }
 }

@@ -1,11 +1,45 @@
+import { KeyswitchError } from '@keyswitch/core';
+import type { Pkcs11Profile } from '../profiles.js';
 import { ckrName, isSessionLost, isStaleHandle, pkcs11Error } from './ckr.js';
-import { assertTokenPresent, lookupKey } from './key-lookup.js';
 import { KeyReferences } from './key-references.js';
 import type { ResolvedKey } from './resolved-key.js';
-import type { PooledSession } from './session-pool.js';
-import type { TokenContext } from './token-context.js';
+import type { PooledSession, SessionPool } from './session-pool.js';
+import type { SharedModule } from './shared-module.js';
+import type { FoundToken, TokenSelector } from './token.js';
+import type { WorkerPool } from './worker-pool.js';
 
 const MAX_CACHED_KEYS = 10_000;
+
+/**
+ * The provider's side of the token: module, session pool, token and profile.
+ *
+ * @example
+ * ```ts
+ * const runner = new SessionRunner({ module, pool, token, profile });
+ * ```
+ */
+export interface ProviderParts {
+  readonly module: SharedModule;
+  readonly pool: SessionPool;
+  readonly workers: WorkerPool;
+  /** The token found by `selector` (found again after a recovery). */
+  token: FoundToken;
+  readonly selector: TokenSelector;
+  readonly profile: Pkcs11Profile;
+}
+
+/**
+ * Return values after which the module itself may have lost the token (a network HSM's client whose
+ * server went away answers CKR_DEVICE_ERROR to every call until it is initialized again).
+ */
+const MODULE_LOST: ReadonlySet<string> = new Set([
+  'CKR_DEVICE_ERROR',
+  'CKR_DEVICE_REMOVED',
+  'CKR_TOKEN_NOT_PRESENT',
+  'CKR_CRYPTOKI_NOT_INITIALIZED',
+  // p11-kit's client initialized while its server was away has no slots until initialized again.
+  'CKR_SLOT_ID_INVALID',
+]);
 
 /**
  * Runs a provider's work on pooled sessions: rebuilds a session the token lost and retries idempotent
@@ -13,32 +47,43 @@ const MAX_CACHED_KEYS = 10_000;
  *
  * @example
  * ```ts
- * const runner = new SessionRunner(context);
+ * const runner = new SessionRunner(parts);
  * const signature = await runner.withKey(ref, 'sign', (session, key) => crypto.call(session, key, key.primary, call));
  * ```
  */
 export class SessionRunner {
-  readonly #context: TokenContext;
-  readonly #keys = new Map<string, ResolvedKey>();
+  readonly #parts: ProviderParts;
+  /** Resolved keys by reference, per handle scope (see {@link SessionPool.handleScope}). */
+  readonly #scopes = new Map<object | undefined, Map<string, ResolvedKey>>();
   readonly #references = new KeyReferences();
 
-  constructor(context: TokenContext) {
-    this.#context = context;
+  constructor(parts: ProviderParts) {
+    this.#parts = parts;
   }
 
-  /** Caches what a reference resolved to (a key just created). */
-  remember(ref: string, key: ResolvedKey): void {
-    this.#keys.set(ref, key);
+  /** Caches what a reference resolved to on a session (a key just created there). */
+  remember(session: PooledSession, ref: string, key: ResolvedKey): void {
+    this.#keys(session).set(ref, key);
   }
 
   /** Drops a cached key (its attributes changed). */
   forget(ref: string): void {
-    this.#keys.delete(ref);
+    for (const keys of this.#scopes.values()) keys.delete(ref);
   }
 
   /** Drops every cached key. */
   forgetAll(): void {
-    this.#keys.clear();
+    this.#scopes.clear();
+  }
+
+  #keys(session: PooledSession): Map<string, ResolvedKey> {
+    const scope = this.#parts.pool.handleScope(session);
+    let keys = this.#scopes.get(scope);
+    if (keys === undefined) {
+      keys = new Map();
+      this.#scopes.set(scope, keys);
+    }
+    return keys;
   }
 
   /**
@@ -50,28 +95,43 @@ export class SessionRunner {
     body: (session: PooledSession) => Promise<T>,
     options: { retry?: () => boolean; ref?: string } = {},
   ): Promise<T> {
-    const pool = this.#context.pool;
+    const { pool, module } = this.#parts;
     for (let attempt = 0; ; attempt += 1) {
-      const session = await pool.acquire();
+      const epoch = module.epoch;
+      let session: PooledSession;
+      try {
+        session = await pool.acquire();
+      } catch (error) {
+        // Nothing ran yet: after a recovery of the module, the work may always run.
+        if (attempt === 0 && (await this.#recovered(error, epoch))) continue;
+        throw error;
+      }
       try {
         return await body(session);
       } catch (error) {
+        if (attempt === 0 && (await this.#recovered(error, epoch))) {
+          this.forgetAll();
+          if (options.retry?.() ?? true) continue;
+          throw pkcs11Error(error, callName(error) ?? what);
+        }
         // A session that lost its login shows it in odd ways (stale private handles on SoftHSM2,
         // CKR_HOST_MEMORY on NSS): ask the session before deciding what the error means.
         if (
           attempt === 0 &&
-          (sessionNeedsRebuild(error) || (ckrName(error) !== undefined && !pool.isLoggedIn(session)))
+          (sessionNeedsRebuild(error) || (ckrName(error) !== undefined && !(await pool.isLoggedIn(session))))
         ) {
           pool.invalidate(session);
-          this.#keys.clear();
+          this.forgetAll();
           if (options.retry?.() ?? true) continue;
         } else if (attempt === 0 && options.ref !== undefined && isStaleHandle(error)) {
-          this.#keys.delete(options.ref);
+          this.forget(options.ref);
           continue;
         }
-        const mapped = pkcs11Error(error, callName(error) ?? what);
+        // A token out of reach (a network HSM's server away, even after a recovery attempt): UNAVAILABLE.
+        const lost = MODULE_LOST.has(ckrName(error) ?? '');
+        const mapped = pkcs11Error(error, callName(error) ?? what, lost ? 'UNAVAILABLE' : undefined);
         if (mapped.code === 'INTERNAL' || mapped.code === 'KEY_NOT_FOUND') {
-          assertTokenPresent(this.#context, mapped);
+          await this.#assertTokenPresent(session, mapped);
         }
         throw mapped;
       } finally {
@@ -89,16 +149,28 @@ export class SessionRunner {
   ): Promise<T> {
     const uri = this.#references.parse(ref);
     let fresh = options.fresh === true;
+    const { pool, token, profile } = this.#parts;
     return this.withSession(
       what,
       async (session) => {
-        let key = this.#keys.get(ref);
-        if (fresh || key === undefined || key.generation !== this.#context.pool.generation) {
-          await this.searchable();
-          key = lookupKey(this.#context, session, uri, ref);
+        const keys = this.#keys(session);
+        let key = keys.get(ref);
+        if (fresh || key === undefined || key.generation !== pool.generation) {
+          const generation = pool.generation;
+          key = await this.searching(() =>
+            pool.run(session, 'C_FindObjects', {
+              kind: 'lookup',
+              session: session.handle,
+              token,
+              profile: profile.name,
+              generation,
+              uri,
+              ref,
+            }),
+          );
           fresh = false;
-          if (this.#keys.size >= MAX_CACHED_KEYS) this.#keys.clear();
-          this.#keys.set(ref, key);
+          if (keys.size >= MAX_CACHED_KEYS) keys.clear();
+          keys.set(ref, key);
         }
         return body(session, key);
       },
@@ -107,13 +179,60 @@ export class SessionRunner {
   }
 
   /**
-   * Waits, where the profile says searching races key generation (SoftHSM2), until no key is being
-   * generated; the caller then searches synchronously, so no generation can start in between.
+   * Runs a search where the profile says searching races key generation (SoftHSM2) only while no key is
+   * being generated in this process.
    */
-  async searchable(): Promise<void> {
-    if (!this.#context.profile.searchRacesCreation) return;
-    const module = this.#context.module;
-    while (module.generating) await module.noCreations();
+  searching<T>(body: () => Promise<T>): Promise<T> {
+    return this.#parts.profile.searchRacesCreation ? this.#parts.module.searching(body) : body();
+  }
+
+  /**
+   * Runs a key generation alone where the profile says searching races it (until its native call
+   * returns, even when its deadline passed first).
+   */
+  creating<T>(session: PooledSession, body: () => Promise<T>): Promise<T> {
+    const { module, pool, profile } = this.#parts;
+    return profile.searchRacesCreation ? module.creating(body, () => pool.stillRunning(session)) : body();
+  }
+
+  /**
+   * After a device error: when the token cannot be reached any more (C_GetTokenInfo fails too), the
+   * module is initialized again (once for every provider sharing it) and the token found again; the
+   * session pool then reopens its sessions and logs in again, and keys are looked up again.
+   */
+  async #recovered(error: unknown, epoch: number): Promise<boolean> {
+    const name = ckrName(error);
+    if (name === undefined || !MODULE_LOST.has(name)) return false;
+    const { module, workers, selector } = this.#parts;
+    if (module.epoch === epoch) {
+      const present = await workers
+        .run({ kind: 'tokenPresent', slot: this.#parts.token.slot }, 'C_GetTokenInfo')
+        .catch(() => false);
+      if (present) return false;
+    }
+    try {
+      if (!(await module.recover(workers, epoch))) return false;
+      const token = await workers.run({ kind: 'findToken', selector }, 'C_GetSlotList');
+      this.#parts.token = token;
+      this.#parts.pool.moveTo(token.slot);
+      return true;
+    } catch {
+      return false; // still out of reach: the caller reports the original failure
+    }
+  }
+
+  /**
+   * Throws UNAVAILABLE when the token is gone (removed, or its store deleted): keys vanishing and odd
+   * failures then mean "cannot reach the token", not "no such key".
+   */
+  async #assertTokenPresent(session: PooledSession, cause: unknown): Promise<void> {
+    const { pool, token } = this.#parts;
+    const present = await pool
+      .run(session, 'C_GetTokenInfo', { kind: 'tokenPresent', slot: token.slot })
+      .catch(() => false);
+    if (!present) {
+      throw new KeyswitchError('UNAVAILABLE', `token "${token.label}" is no longer present`, { cause });
+    }
   }
 }
 

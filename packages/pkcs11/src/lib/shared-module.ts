@@ -1,52 +1,40 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { isAbsolute, resolve } from 'node:path';
 import { KeyswitchError } from '@keyswitch/core';
 import type * as Pkcs11js from 'pkcs11js';
-import { CKF } from './ck.js';
-import { ckrName, pkcs11Error } from './ckr.js';
+import type { WorkerPool } from './worker-pool.js';
 
-/** The pkcs11js module namespace. */
-export type Pkcs11Api = typeof Pkcs11js;
 /** A loaded PKCS#11 library (pkcs11js `PKCS11`). */
 export type Pkcs11Library = Pkcs11js.PKCS11;
 /** A PKCS#11 handle as pkcs11js represents it (a slot, session or object). */
 export type Handle = Buffer;
 
-let pkcs11js: Promise<Pkcs11Api> | undefined;
-
-/** Imports pkcs11js (a native addon) on first use, so an app that never configures PKCS#11 never loads it. */
-export function loadPkcs11js(): Promise<Pkcs11Api> {
-  pkcs11js ??= import('pkcs11js').then(
-    (loaded) => ((loaded as { default?: Pkcs11Api }).default ?? loaded) as Pkcs11Api,
-    (error: unknown) => {
-      pkcs11js = undefined;
-      throw new KeyswitchError(
-        'UNAVAILABLE',
-        'the pkcs11js native addon failed to load; reinstall @keyswitch/pkcs11',
-        {
-          cause: error,
-        },
-      );
-    },
-  );
-  return pkcs11js;
-}
-
 interface ModuleEntry {
   readonly key: string;
-  readonly library: Pkcs11Library;
   initialized: boolean;
+  /** C_Initialize running now, on some provider's worker threads. */
+  initializing: Promise<void> | undefined;
+  /** Bumped by each C_Finalize + C_Initialize that recovers a module whose link to the token broke. */
+  epoch: number;
+  /** That recovery, while it runs. */
+  resetting: Promise<void> | undefined;
   /** False when the library was already initialized by someone else in this process: never finalize it. */
   ownsInitialization: boolean;
+  /**
+   * `thread` when each loading of the module keeps its own state (p11-kit's client: a connection each):
+   * every provider then finalizes its own threads' loadings when it closes.
+   */
+  stateper: 'process' | 'thread';
   parameters: string | undefined;
   refs: number;
-  /** Asynchronous native calls running on the libuv pool: C_Finalize must wait for them. */
+  /** Tasks that outlived their deadline and may still be in a native call: C_Finalize must not run. */
   nativeCalls: number;
-  finalizeWhenIdle: boolean;
-  /** Token objects being generated now, and who waits for none to be. */
+  /** Searches running now, and key generations running now (see {@link SharedModule.searching}). */
+  searches: number;
   creations: number;
-  creationWaiters: Array<() => void>;
+  waiters: Array<() => void>;
   /**
    * Per slot (hex of the slot handle): HMAC-SHA-256 of the PIN keyswitch logged in with, keyed with
    * `loginSalt`. A PKCS#11 login belongs to the process and token, so a provider finding the token
@@ -58,7 +46,7 @@ interface ModuleEntry {
 }
 
 /** One registry per process, shared by every copy of this package (ESM and CJS builds side by side). */
-const REGISTRY_KEY = Symbol.for('keyswitch.pkcs11.modules.v1');
+const REGISTRY_KEY = Symbol.for('keyswitch.pkcs11.modules.v2');
 const registry: Map<string, ModuleEntry> =
   ((globalThis as Record<symbol, unknown>)[REGISTRY_KEY] as Map<string, ModuleEntry> | undefined) ??
   (() => {
@@ -68,11 +56,17 @@ const registry: Map<string, ModuleEntry> =
   })();
 
 /**
- * A reference to a PKCS#11 library that is loaded and initialized once per process and shared by every
- * provider using the same path (PKCS#11 allows one C_Initialize per process; a second pkcs11js instance
- * gets CKR_CRYPTOKI_ALREADY_INITIALIZED, and finalizing one breaks the other). The library is finalized
- * when the last reference is released and no asynchronous call is running; it is never unloaded, so it
- * can be initialized again later.
+ * A reference to a PKCS#11 library that is initialized once per process and shared by every provider
+ * using the same path (PKCS#11 allows one C_Initialize per process; finalizing it ends every session).
+ * The library itself lives on the providers' worker threads; this records its process-wide state. It is
+ * finalized when the last reference is released and no native call is left running.
+ *
+ * @example
+ * ```ts
+ * const module = await acquireModule(path, { libraryParameters }, workers);
+ * // …
+ * await module.release(workers);
+ * ```
  */
 export class SharedModule {
   readonly #entry: ModuleEntry;
@@ -82,57 +76,101 @@ export class SharedModule {
     this.#entry = entry;
   }
 
-  /** The library, for calling C_* functions. */
-  get library(): Pkcs11Library {
-    return this.#entry.library;
-  }
-
   /** The resolved module path (the registry key). */
   get path(): string {
     return this.#entry.key;
   }
 
   /**
-   * Runs an asynchronous native call, counting it so that C_Finalize never runs under it (that crashes
-   * the process).
+   * Counts a native call that outlived its deadline until `returned` settles, so that C_Finalize never
+   * runs under it (that crashes the process).
    */
-  async track<T>(call: Promise<T>): Promise<T> {
+  track(returned: Promise<void>): Promise<void> {
     const entry = this.#entry;
     entry.nativeCalls += 1;
-    try {
-      return await call;
-    } finally {
+    return returned.finally(() => {
       entry.nativeCalls -= 1;
-      if (entry.nativeCalls === 0 && entry.finalizeWhenIdle) finalize(entry);
-    }
+    });
   }
 
-  /** Whether a token object is being generated now. */
-  get generating(): boolean {
-    return this.#entry.creations > 0;
-  }
-
-  /** Counts a token object being generated until `call` settles (see {@link SharedModule.noCreations}). */
-  async creating<T>(call: Promise<T>): Promise<T> {
+  /**
+   * Runs a search (C_FindObjects and reads of what it found) when no token object is being generated in
+   * this process. SoftHSM2's file object store re-indexes its directory in C_FindObjectsInit without
+   * holding its lock, and can invalidate an object another thread is creating at that moment (the
+   * generation then fails with CKR_GENERAL_ERROR). Searches run together; generations wait for them.
+   */
+  async searching<T>(body: () => Promise<T>): Promise<T> {
     const entry = this.#entry;
-    entry.creations += 1;
+    while (entry.creations > 0) await this.#changed();
+    entry.searches += 1;
     try {
-      return await call;
+      return await body();
     } finally {
-      entry.creations -= 1;
-      if (entry.creations === 0) for (const wake of entry.creationWaiters.splice(0)) wake();
+      entry.searches -= 1;
+      this.#wake();
     }
   }
 
   /**
-   * Resolves when no token object is being generated in this process. SoftHSM2's file object store
-   * re-indexes its directory in C_FindObjectsInit without holding its lock, and can invalidate an object
-   * another thread is creating at that moment (the generation then fails with CKR_GENERAL_ERROR).
+   * Runs a key generation (with its own label search) alone: no search and no other generation meanwhile.
+   * When `stillRunning` gives a promise after `body` failed (its deadline passed while the native call
+   * runs on), the others wait for that too.
    */
-  noCreations(): Promise<void> {
+  async creating<T>(body: () => Promise<T>, stillRunning?: () => Promise<unknown> | undefined): Promise<T> {
     const entry = this.#entry;
-    if (entry.creations === 0) return Promise.resolve();
-    return new Promise((resolve) => entry.creationWaiters.push(resolve));
+    while (entry.creations > 0 || entry.searches > 0) await this.#changed();
+    entry.creations += 1;
+    let running: Promise<unknown> | undefined;
+    try {
+      return await body();
+    } catch (error) {
+      running = stillRunning?.();
+      throw error;
+    } finally {
+      const done = () => {
+        entry.creations -= 1;
+        this.#wake();
+      };
+      if (running === undefined) done();
+      else void running.then(done, done);
+    }
+  }
+
+  /** Whether the module keeps one state per process or one per loading (per worker thread). */
+  get stateper(): 'process' | 'thread' {
+    return this.#entry.stateper;
+  }
+
+  /** Bumped by every recovery: sessions opened before it are gone. */
+  get epoch(): number {
+    return this.#entry.epoch;
+  }
+
+  /**
+   * Recovers a module whose link to the token broke for good (every call, C_GetTokenInfo included,
+   * fails with a device error, as a network HSM's client does after its server restarted): C_Finalize
+   * and C_Initialize again, once for all the providers sharing the module. `seen` is the epoch the
+   * caller saw fail; when someone recovered since, nothing more is done. Every session and login of the
+   * module is gone afterwards.
+   *
+   * @returns whether the module is initialized again (false: it is not keyswitch's to reset)
+   */
+  async recover(workers: WorkerPool, seen: number): Promise<boolean> {
+    const entry = this.#entry;
+    while (entry.resetting !== undefined) await entry.resetting.catch(() => undefined);
+    if (entry.epoch !== seen) return true;
+    if (!entry.ownsInitialization || !entry.initialized) return false;
+    entry.resetting = workers
+      .runOnAll({ kind: 'reinitialize' }, `C_Initialize of ${entry.key}`)
+      .then(() => {
+        entry.logins.clear();
+        entry.epoch += 1;
+      })
+      .finally(() => {
+        entry.resetting = undefined;
+      });
+    await entry.resetting;
+    return true;
   }
 
   /** Records that `pin` logged the normal user in to `slot` (a salted hash of it, never the PIN). */
@@ -150,81 +188,112 @@ export class SharedModule {
     return timingSafeEqual(recorded, pinHash(this.#entry.loginSalt, pin));
   }
 
-  /** Drops this reference; the last one finalizes the library (once no native call is running). */
-  release(): void {
+  /**
+   * Drops this reference; the last one finalizes the library on `workers`, unless a native call that
+   * outlived its deadline may still be running (then the library stays initialized for the process).
+   */
+  async release(workers: WorkerPool): Promise<void> {
     if (this.#released) return;
     this.#released = true;
     const entry = this.#entry;
     entry.refs -= 1;
-    if (entry.refs > 0) return;
-    if (entry.nativeCalls > 0) entry.finalizeWhenIdle = true;
-    else finalize(entry);
+    if (entry.stateper === 'thread' && entry.refs > 0 && entry.nativeCalls === 0) {
+      await workers.runOnAll({ kind: 'finalize' }, 'C_Finalize'); // this provider's own loadings only
+      return;
+    }
+    if (entry.refs > 0 || entry.nativeCalls > 0 || !entry.initialized) return;
+    entry.initialized = false;
+    entry.parameters = undefined;
+    entry.logins.clear(); // C_Finalize ends every session, and the login with them
+    if (!entry.ownsInitialization) return;
+    await workers.runOnAll({ kind: 'finalize' }, 'C_Finalize');
+  }
+
+  #changed(): Promise<void> {
+    return new Promise((resolve) => this.#entry.waiters.push(resolve));
+  }
+
+  #wake(): void {
+    for (const wake of this.#entry.waiters.splice(0)) wake();
   }
 }
 
 /**
- * Loads and initializes a PKCS#11 library, or shares the instance already loaded from the same path.
+ * Records a PKCS#11 library initialized by `workers` as they started (once per process for most modules),
+ * or shares the initialization already made for the same path.
  *
- * @param modulePath - absolute, relative to `baseDir`, or a bare file name for the dynamic loader to find
+ * @param modulePath - the path {@link resolveModulePath} gave
  * @param libraryParameters - NSS-style C_Initialize parameters (`configdir='sql:…' …`), as NSS should read them
- * @throws UNAVAILABLE when the file is missing or the library does not load or initialize (retryable);
- * CONFIG_INVALID when the same library is already initialized with other parameters, or refuses them
+ * @throws CONFIG_INVALID when the library does not load, is already initialized with other parameters, or
+ * refuses them; UNAVAILABLE when C_Initialize fails otherwise
+ * @example
+ * ```ts
+ * const module = await acquireModule(resolveModulePath('/usr/lib/softhsm/libsofthsm2.so'), {}, workers);
+ * ```
  */
 export async function acquireModule(
   modulePath: string,
-  options: { libraryParameters?: string | undefined; baseDir?: string | undefined } = {},
+  options: { libraryParameters?: string | undefined },
+  workers: WorkerPool,
 ): Promise<SharedModule> {
-  const api = await loadPkcs11js();
-  const key = resolveModulePath(modulePath, options.baseDir);
-  let entry = registry.get(key);
+  let entry = registry.get(modulePath);
   if (!entry) {
-    const library = new api.PKCS11();
-    try {
-      library.load(key);
-    } catch (error) {
-      throw new KeyswitchError(
-        'UNAVAILABLE',
-        `the PKCS#11 module ${key} failed to load: ${firstLine(error)}`,
-        {
-          cause: error,
-        },
-      );
-    }
     entry = {
-      key,
-      library,
+      key: modulePath,
       initialized: false,
+      initializing: undefined,
+      epoch: 0,
+      resetting: undefined,
       ownsInitialization: false,
+      stateper: 'process',
       parameters: undefined,
       refs: 0,
       nativeCalls: 0,
-      finalizeWhenIdle: false,
+      searches: 0,
       creations: 0,
-      creationWaiters: [],
+      waiters: [],
       logins: new Map(),
       loginSalt: randomBytes(32),
     };
-    registry.set(key, entry);
+    registry.set(modulePath, entry);
   }
+  while (entry.initializing !== undefined) await entry.initializing.catch(() => undefined);
   if (entry.initialized) {
     if ((entry.parameters ?? '') !== (options.libraryParameters ?? '')) {
       throw new KeyswitchError(
         'CONFIG_INVALID',
-        `the PKCS#11 module ${key} is already initialized in this process with other libraryParameters; ` +
+        `the PKCS#11 module ${modulePath} is already initialized in this process with other libraryParameters; ` +
           'a module can be initialized once per process, so every provider using it must use the same parameters',
       );
     }
   } else {
-    initialize(entry, options.libraryParameters);
+    // The worker threads have initialized the module (or found it initialized) as they started.
+    const target = entry;
+    target.initializing = workers.started().then((result) => {
+      target.ownsInitialization = result.ownsInitialization;
+      target.stateper = result.stateper;
+      target.initialized = true;
+      target.parameters = options.libraryParameters;
+    });
+    await target.initializing.finally(() => {
+      target.initializing = undefined;
+    });
   }
   entry.refs += 1;
-  entry.finalizeWhenIdle = false;
   return new SharedModule(entry);
 }
 
+const mainThreadLibraries = new Map<string, Pkcs11Library>();
+
 /**
- * The shared instance of a module already loaded in this process, if any. For tests and diagnostics
- * (closing every session under a pool, for instance); providers use {@link acquireModule}.
+ * For tests and diagnostics only: a pkcs11js instance of a module some provider of this process
+ * initialized, loaded on the calling thread (closing every session under a pool, importing test keys).
+ * Providers never call PKCS#11 on the main thread.
+ *
+ * @example
+ * ```ts
+ * loadedModule('/usr/lib/softhsm/libsofthsm2.so')?.C_CloseAllSessions(provider.token.slot);
+ * ```
  */
 export function loadedModule(modulePath: string, baseDir?: string): Pkcs11Library | undefined {
   let key: string;
@@ -234,86 +303,53 @@ export function loadedModule(modulePath: string, baseDir?: string): Pkcs11Librar
     return undefined;
   }
   const entry = registry.get(key);
-  return entry?.initialized ? entry.library : undefined;
-}
-
-function initialize(entry: ModuleEntry, parameters: string | undefined): void {
-  try {
-    // pkcs11js 2.1.7 copies libraryParameters one character short (it drops the last one): add a space,
-    // which NSS's parameter parser ignores. CKF_OS_LOCKING_OK: without it SoftHSM2 turns its locking off
-    // and concurrent asynchronous calls corrupt its heap.
-    entry.library.C_Initialize(
-      parameters === undefined
-        ? { flags: CKF.OS_LOCKING_OK }
-        : { flags: CKF.OS_LOCKING_OK, libraryParameters: `${parameters} ` },
-    );
-    entry.ownsInitialization = true;
-  } catch (error) {
-    const name = ckrName(error);
-    if (name === 'CKR_CRYPTOKI_ALREADY_INITIALIZED') {
-      // Another component of this process initialized it: share it, never finalize it.
-      entry.ownsInitialization = false;
-    } else if (name === 'CKR_ARGUMENTS_BAD' && parameters === undefined) {
-      throw new KeyswitchError(
-        'CONFIG_INVALID',
-        `the PKCS#11 module ${entry.key} refused C_Initialize without parameters (CKR_ARGUMENTS_BAD); ` +
-          `NSS softokn needs "libraryParameters": "configdir='sql:DIR' certPrefix='' keyPrefix='' secmod='secmod.db' flags="`,
-        { cause: error },
-      );
-    } else if (
-      name === 'CKR_ARGUMENTS_BAD' ||
-      name === 'CKR_NSS_CERTDB_FAILED' ||
-      name === 'CKR_NSS_KEYDB_FAILED'
-    ) {
-      throw new KeyswitchError(
-        'CONFIG_INVALID',
-        `the PKCS#11 module ${entry.key} refused its libraryParameters (${name})`,
-        {
-          cause: error,
-        },
-      );
-    } else {
-      throw pkcs11Error(error, `C_Initialize of ${entry.key}`, 'UNAVAILABLE');
+  if (entry?.initialized !== true) return undefined;
+  let library = mainThreadLibraries.get(key);
+  if (library === undefined) {
+    const api = createRequire(import.meta.url)('pkcs11js') as typeof Pkcs11js;
+    library = new api.PKCS11();
+    library.load(key);
+    mainThreadLibraries.set(key, library);
+  }
+  if (entry.stateper === 'thread') {
+    // This loading has a state of its own: initialize it (once; it stays for the process).
+    try {
+      library.C_Initialize({ flags: 2 });
+    } catch {
+      // already initialized
     }
   }
-  entry.initialized = true;
-  entry.parameters = parameters;
-}
-
-function finalize(entry: ModuleEntry): void {
-  entry.finalizeWhenIdle = false;
-  if (!entry.initialized || entry.refs > 0) return;
-  entry.initialized = false;
-  entry.parameters = undefined;
-  entry.logins.clear(); // C_Finalize ends every session, and the login with them
-  if (!entry.ownsInitialization) return;
-  try {
-    entry.library.C_Finalize();
-  } catch {
-    // The library is being let go; nothing useful can be done with a failure here.
-  }
+  return library;
 }
 
 function pinHash(salt: Buffer, pin: string): Buffer {
   return createHmac('sha256', salt).update(pin, 'utf8').digest();
 }
 
-function resolveModulePath(modulePath: string, baseDir: string | undefined): string {
+/**
+ * The module path the registry knows a library by: absolute and without symbolic links, or a bare file
+ * name for the dynamic loader to find.
+ *
+ * @throws CONFIG_INVALID when the file does not exist or cannot be read
+ * @example
+ * ```ts
+ * resolveModulePath('lib/libsofthsm2.so', '/opt/app'); // '/opt/app/lib/libsofthsm2.so', links resolved
+ * ```
+ */
+export function resolveModulePath(modulePath: string, baseDir: string | undefined = undefined): string {
   if (!modulePath.includes('/')) return modulePath; // a bare name: the dynamic loader's search path
   const absolute = isAbsolute(modulePath) ? modulePath : resolve(baseDir ?? process.cwd(), modulePath);
   try {
     return realpathSync(absolute);
   } catch (error) {
     throw new KeyswitchError(
-      'UNAVAILABLE',
+      'CONFIG_INVALID',
       `the PKCS#11 module ${absolute} does not exist or cannot be read`,
       {
+        path: 'module',
+        retryable: false,
         cause: error,
       },
     );
   }
-}
-
-function firstLine(error: unknown): string {
-  return error instanceof Error ? (error.message.split('\n')[0] ?? error.name) : String(error);
 }

@@ -1,21 +1,20 @@
 import type { Pkcs11Profile } from '../profiles.js';
-import type { SessionPool } from './session-pool.js';
-import type { Pkcs11Library, SharedModule } from './shared-module.js';
+import type { Pkcs11Library } from './shared-module.js';
 import type { FoundToken } from './token.js';
 
 /**
- * What the provider's parts share about the token they work on: the module, its library, the token, the
- * session pool and the profile whose quirks apply.
+ * What the code that calls PKCS#11 (on a worker thread) knows about the token it works on: the library,
+ * the token, the profile whose quirks apply, and the session pool's generation (recorded in the keys it
+ * resolves, so that the provider can tell stale object handles).
  *
  * @example
  * ```ts
- * const context: TokenContext = { module, library: module.library, token, pool, profile };
+ * const context: TokenContext = { library, token, profile: pkcs11Profile('softhsm'), generation: 0 };
  * ```
  */
 export interface TokenContext {
-  readonly module: SharedModule;
   readonly library: Pkcs11Library;
   readonly token: FoundToken;
-  readonly pool: SessionPool;
   readonly profile: Pkcs11Profile;
+  readonly generation: number;
 }

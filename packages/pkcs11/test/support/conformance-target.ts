@@ -2,6 +2,7 @@ import { conformance, type KeyImporter } from '@keyswitch/conformance';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { Pkcs11Provider } from '../../src/index.js';
 import { importKey } from './import-key.js';
+import { p11KitServer } from './p11-kit.js';
 import { openTarget, type TargetName, target } from './targets.js';
 import { createTestTokens, type TestTokens } from './tokens.js';
 
@@ -18,17 +19,26 @@ export function conformanceOn(name: TargetName): void {
     return;
   }
   const which = target(name, tokens as TestTokens);
+  // The remote token: SoftHSM2 served by p11-kit server for this file.
+  const server = name === 'softhsm2-p11kit' ? p11KitServer(tokens as TestTokens) : undefined;
   // Keeps the module initialized between groups (each group opens and closes its own provider).
   let anchor: Pkcs11Provider | undefined;
   beforeAll(async () => {
+    await server?.start();
     anchor = await openTarget(which);
   });
   afterAll(async () => {
     await anchor?.close();
+    await server?.close();
     (tokens as TestTokens).remove();
   });
   const importer: KeyImporter = (provider, request) =>
-    importKey(provider as Pkcs11Provider, which.module, request);
+    importKey(
+      provider as Pkcs11Provider,
+      which.module,
+      request,
+      server === undefined ? undefined : (which.options.pin as string),
+    );
   conformance({
     describe,
     it,

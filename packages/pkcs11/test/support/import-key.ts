@@ -28,10 +28,23 @@ export interface ImportRequest {
  * both sides of a key: HMACs equal to node's, AES-GCM blobs node can open, node signatures verifying.
  * Returns the key's `pkcs11:` URI.
  */
-export function importKey(provider: Pkcs11Provider, modulePath: string, request: ImportRequest): string {
+export function importKey(
+  provider: Pkcs11Provider,
+  modulePath: string,
+  request: ImportRequest,
+  pin?: string,
+): string {
   const library = loadedModule(modulePath);
   if (!library) throw new Error(`module ${modulePath} is not loaded`);
   const session = library.C_OpenSession(provider.token.slot, CKF.SERIAL_SESSION | CKF.RW_SESSION);
+  if (pin !== undefined) {
+    // A module with a state per loading (p11-kit's client): this thread's loading logs in on its own.
+    try {
+      library.C_Login(session, 1, pin);
+    } catch (error) {
+      if (!String((error as Error).message).includes('CKR_USER_ALREADY_LOGGED_IN')) throw error;
+    }
+  }
   try {
     const id = randomBytes(16);
     const naming: Template = [

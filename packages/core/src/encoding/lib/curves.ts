@@ -40,6 +40,9 @@ const CURVES: readonly CurveParameters[] = [
   ),
 ];
 
+/** The curves keyswitch supports: P-256, P-384, P-521. */
+export const NAMED_CURVES: readonly CurveParameters[] = CURVES;
+
 /** The parameters of a curve by JOSE name; `INVALID_INPUT` for any other value. */
 export function curveByName(name: unknown): CurveParameters {
   const found = CURVES.find((candidate) => candidate.name === name);
