@@ -32,7 +32,8 @@ interface Run {
  */
 function cleanEnvironment(): Record<string, string | undefined> {
   const { NODE_PATH: _path, NODE_OPTIONS: _options, ...env } = process.env;
-  return env;
+  // A user's shell has no package-manager lifecycle variables; npm warns about pnpm's npm_config_* ones.
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !/^npm_/i.test(name)));
 }
 
 /** Runs a command to completion; never throws for a non-zero exit (the caller asserts). */
@@ -272,7 +273,7 @@ describe('README "Use it", as written, against the packed packages', () => {
       );
     const rest = lines.filter((line) => line !== install).join('\n');
     const { stdout, stderr } = await runOk('bash', ['-euo', 'pipefail', '-c', rest], { cwd: dir });
-    expect(stderr).toBe('');
+    expect(stderr, stderr).toBe('');
     expect(stdout).toMatch(/signature verified by node:crypto: true/);
     expect(stdout).toMatch(/PAN lookup token: [0-9a-f]{64}/);
   });
