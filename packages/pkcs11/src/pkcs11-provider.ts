@@ -175,11 +175,6 @@ export class Pkcs11Provider extends KeyProvider {
 
   // ---- manifest and key lifecycle -----------------------------------------------------------------
 
-  /** A `pkcs11:` URI on this token with a random label: well-formed, and no key has it. */
-  protected override onNonexistentKeyRef(): string {
-    return `pkcs11:object=keyswitch-nonexistent-${randomBytes(12).toString('hex')}`;
-  }
-
   protected onCapabilities(): Promise<Capabilities> {
     const { module, token, profile } = this.#parts;
     const tokenKey = `${module.path}#${token.slotId}#${token.serial}#${token.label}#${profile.name}`;
