@@ -240,14 +240,40 @@ describe('Keyswitch registry', () => {
       Keyswitch.fromConfig({ ...config, providers: { dev: { type: 'Not A Type!' } } }),
     );
     expect(odd).toMatchObject({ code: 'CONFIG_INVALID', path: 'providers.dev.type' });
+    expect(odd.retryable).toBe(false);
     const noFactory = await rejection(
-      Keyswitch.fromConfig({ ...config, providers: { dev: { type: 'zod' } } }),
+      Keyswitch.fromConfig({ ...config, providers: { dev: { type: '@keyswitch/core' } } }),
     );
     expect(noFactory.message).toMatch(/does not export a providerFactory/);
     const section = await rejection(
       Keyswitch.fromConfig({ ...config, providers: { dev: { type: 'soft-hsm', keystore: 'dev.keystore' } } }),
     );
     expect(section).toMatchObject({ code: 'CONFIG_INVALID', path: 'providers.dev.passphrase' });
+  });
+
+  it('loads backends only from @keyswitch packages: paths, relative names and other packages are refused', async () => {
+    for (const type of [
+      '.',
+      '..',
+      './backend',
+      '../backend',
+      '/opt/backend/index.js',
+      'zod',
+      'node:fs',
+      '@keyswitch/../core',
+      '@other/backend',
+      'file:///tmp/x.js',
+      'soft-hsm/../x',
+    ]) {
+      const refused = await rejection(Keyswitch.fromConfig({ ...config, providers: { dev: { type } } }));
+      expect(refused, type).toMatchObject({
+        code: 'CONFIG_INVALID',
+        path: 'providers.dev.type',
+        retryable: false,
+      });
+      expect(refused.message).toContain(JSON.stringify(type));
+      expect(refused.message).toMatch(/providerFactories/);
+    }
   });
 
   it('uses injected provider factories instead of importing a package', async () => {

@@ -7,7 +7,7 @@
 import { OPERATIONS, tokenLabel } from './common.mjs';
 
 /** The configuration the contender and the start-up measurement load. */
-export function configuration(env, sessions, execution) {
+export function configuration(env, sessions) {
   return {
     environment: 'test',
     providers: {
@@ -18,7 +18,6 @@ export function configuration(env, sessions, execution) {
         token: { label: tokenLabel(env) },
         pin: { env: 'KEYSWITCH_SOFTHSM2_PIN' },
         sessions,
-        ...(execution ? { execution } : {}),
       },
     },
     keys: Object.fromEntries(
@@ -35,17 +34,17 @@ export function configuration(env, sessions, execution) {
   };
 }
 
-/** @param {{ env: Record<string, string>, sessions: number, execution?: 'async' | 'worker' }} options */
-export async function open({ env, sessions, execution }) {
+/** @param {{ env: Record<string, string>, sessions: number }} options */
+export async function open({ env, sessions }) {
   const { Keyswitch } = await import('@keyswitch/core');
-  const ks = await Keyswitch.fromConfig(configuration(env, sessions, execution), { env });
+  const ks = await Keyswitch.fromConfig(configuration(env, sessions), { env });
   const ecdsa = ks.signer('ecdsa-p256-sign');
   const pss = ks.signer('rsa-2048-pss-sign');
   const decrypter = ks.decrypter('rsa-2048-oaep-decrypt');
   const mac = ks.mac('hmac-sha-256');
   const agreement = ks.keyAgreement('ecdh-p256-derive');
   return {
-    name: execution ? `keyswitch (${execution})` : 'keyswitch',
+    name: 'keyswitch',
     operations: {
       'ecdsa-p256-sign': (message) => ecdsa.sign(message, { format: 'P1363' }),
       'rsa-2048-pss-sign': (message) => pss.sign(message),

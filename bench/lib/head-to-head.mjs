@@ -37,7 +37,6 @@ export const CONTENDERS = [
   { id: 'raw-pkcs11js', label: 'raw pkcs11js (async calls)' },
   { id: 'graphene-pk11', label: 'graphene-pk11' },
   { id: 'node-webcrypto-p11', label: 'node-webcrypto-p11 (a Crypto per call in flight)' },
-  { id: 'keyswitch-worker', label: "keyswitch, execution: 'worker'" },
 ];
 
 const PROCESS = join(ROOT, 'bench', 'lib', 'contender-process.mjs');

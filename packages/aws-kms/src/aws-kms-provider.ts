@@ -332,20 +332,20 @@ export class AwsKmsProvider extends KeyProvider {
     return this.generateDataKey({ ...request, withPlaintext: false });
   }
 
-  /** An alias with a random name: well-formed, and no key has it. */
-  protected override onNonexistentKeyRef(): string {
-    return `alias/keyswitch-nonexistent-${randomUUID()}`;
-  }
-
   /**
    * Imports key material into a new KMS key (bring your own key): CreateKey with `Origin: EXTERNAL`,
    * GetParametersForImport, the material wrapped here (RSA-OAEP-SHA-256 for secret keys, RSA + AES key
    * wrap for private keys), ImportKeyMaterial without expiry, then the alias. The key is ENABLED. If a
    * step fails, the new key is scheduled for deletion. Called by the core's `importKey`, which reads and
-   * checks the material and audits the call.
+   * checks the material once and audits the call.
    */
   protected override onImportKey(request: ImportKeyInput): Promise<KeyDescription> {
     return importKmsKey(this.#requests, request, this.#creationRecovery);
+  }
+
+  /** An alias with a random name: well-formed, and no key has it. */
+  protected override onNonexistentKeyRef(): string {
+    return `alias/keyswitch-nonexistent-${randomUUID()}`;
   }
 
   /**

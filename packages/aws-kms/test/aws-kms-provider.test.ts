@@ -120,7 +120,7 @@ describe('keys', () => {
     expect(aliases[0]).toMatchObject({ targetKeyId: keys.ecSign.keyId });
     await kms.deleteAlias('alias/acs-signing-2025');
     expect((await kms.listAliases({ ref: keys.ecSign.keyId })).aliases).toHaveLength(1);
-    await expectCode(kms.createAlias('alias/acs-signing', keys.ecSign.ref), 'INVALID_INPUT');
+    await expectCode(kms.createAlias('alias/acs-signing', keys.ecSign.ref), 'KEY_EXISTS');
   });
 
   it('enables rotation for symmetric keys, and maps UnsupportedOperationException for others', async () => {
@@ -131,7 +131,7 @@ describe('keys', () => {
     });
     await kms.disableKeyRotation('alias/pan-kek');
     expect((await kms.getKeyRotationStatus('alias/pan-kek')).enabled).toBe(false);
-    await expectCode(kms.enableKeyRotation('alias/acs-signing'), 'UNSUPPORTED_ALGORITHM');
+    await expectCode(kms.enableKeyRotation('alias/acs-signing'), 'UNSUPPORTED_OPERATION');
   });
 
   it('moves an alias with updateAlias', async () => {

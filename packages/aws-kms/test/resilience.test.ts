@@ -225,7 +225,7 @@ describe('answers that are not KMS JSON', () => {
     await withServer(501, 'text/plain', 'Not Implemented', async (kms, requests) => {
       const error = await failure(kms.generateRandom(8));
       expect({ code: error.code, retryable: error.retryable }).toEqual({
-        code: 'UNSUPPORTED_ALGORITHM',
+        code: 'UNSUPPORTED_OPERATION',
         retryable: false,
       });
       expect(error.message).toContain('not implemented by this endpoint (HTTP 501');

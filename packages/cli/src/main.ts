@@ -14,7 +14,10 @@ import { registerSign } from './commands/sign.js';
 import { registerVerify } from './commands/verify.js';
 import { describeFailure, EXIT } from './lib/cli-error.js';
 import type { CommandContext } from './lib/context.js';
+import { addHelpExamples, CLI_REFERENCE_URL } from './lib/help-examples.js';
 import { type CliIo, processIo, writeLine } from './lib/io.js';
+import { errorJson, wantsJson, writeJson } from './lib/output.js';
+import { quietSdkVersionWarning } from './lib/quiet-sdk-warning.js';
 import { VERSION } from './version.js';
 
 /**
@@ -29,7 +32,8 @@ import { VERSION } from './version.js';
  * ```
  */
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
-  const program = new Command('keyswitch');
+  quietSdkVersionWarning();
+  const json = wantsJson(argv);
   const context: CommandContext = {
     io,
     env: io.env ?? process.env,
@@ -37,6 +41,41 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     configPath: () => program.opts<{ config?: string }>().config,
     exitCode: EXIT.ok,
   };
+  const program = buildProgram(context);
+
+  try {
+    await program.parseAsync([...argv]);
+    return context.exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT.ok;
+      // `keyswitch` or `keyswitch keys` alone prints help on stderr: a usage error.
+      if (error.code === 'commander.help' || error.code === 'commander.executeSubCommandAsync')
+        return EXIT.usage;
+      const message = `${error.message.replace(/^error: /, '')} (see keyswitch --help)`;
+      if (json) writeJson(io.stdout, errorJson({ code: 'USAGE', message }));
+      else writeLine(io.stderr, `keyswitch: USAGE: ${message}`);
+      return EXIT.usage;
+    }
+    const failure = describeFailure(error);
+    if (json) writeJson(io.stdout, errorJson(failure));
+    else writeLine(io.stderr, `keyswitch: ${failure.code}: ${failure.message}`);
+    return failure.exitCode;
+  }
+}
+
+/**
+ * The `keyswitch` command tree with every command registered, writing to `context.io`.
+ *
+ * @example
+ * ```ts
+ * const program = buildProgram(context);
+ * await program.parseAsync(process.argv);
+ * ```
+ */
+export function buildProgram(context: CommandContext): Command {
+  const { io } = context;
+  const program = new Command('keyswitch');
   program
     .description('keyswitch: the keys of a payment system, in any HSM or KMS, by configuration')
     .version(VERSION, '-V, --version')
@@ -52,7 +91,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     .addHelpText(
       'after',
       '\nExit codes: 0 success, 1 an operation failed, 2 usage or configuration error, 130 interrupted.\n' +
-        'Reference: docs/cli.md',
+        `Reference: ${CLI_REFERENCE_URL}`,
     );
 
   const keys = program.command('keys').description('list, describe, create keys and print public keys');
@@ -70,24 +109,6 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   registerRewrap(program, context);
   const audit = program.command('audit').description('check the hash-chained audit file');
   registerAuditVerify(audit, context);
-
-  try {
-    await program.parseAsync([...argv]);
-    return context.exitCode;
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT.ok;
-      // `keyswitch` or `keyswitch keys` alone prints help on stderr: a usage error.
-      if (error.code === 'commander.help' || error.code === 'commander.executeSubCommandAsync')
-        return EXIT.usage;
-      writeLine(
-        io.stderr,
-        `keyswitch: USAGE: ${error.message.replace(/^error: /, '')} (see keyswitch --help)`,
-      );
-      return EXIT.usage;
-    }
-    const failure = describeFailure(error);
-    writeLine(io.stderr, `keyswitch: ${failure.code}: ${failure.message}`);
-    return failure.exitCode;
-  }
+  addHelpExamples(program);
+  return program;
 }

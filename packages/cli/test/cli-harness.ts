@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { type CliIo, main } from '../src/index.js';
 
 /** What one in-process run of `keyswitch` printed and returned. */
@@ -18,6 +19,8 @@ export interface RunOptions {
   readonly onStdout?: (text: string) => void;
   readonly onStderr?: (text: string) => void;
   readonly providerFactories?: CliIo['providerFactories'];
+  /** What `--in -` reads (default: nothing). */
+  readonly stdin?: string | Uint8Array;
 }
 
 /** A temporary directory with a keyswitch.json on a software HSM keystore, so keys persist between runs. */
@@ -91,6 +94,7 @@ export async function runCli(args: readonly string[], options: RunOptions = {}):
     env: options.env ?? {},
     cwd: options.cwd ?? process.cwd(),
     handleSignals: false,
+    stdin: Readable.from([Buffer.from(options.stdin ?? '')]),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.providerFactories ? { providerFactories: options.providerFactories } : {}),
   });

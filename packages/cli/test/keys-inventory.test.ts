@@ -1,3 +1,4 @@
+import { Keyswitch } from '@keyswitch/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorkspace, PASSPHRASE, testConfig, type Workspace } from './cli-harness.js';
 
@@ -30,7 +31,7 @@ describe('keyswitch keys inventory', () => {
   it('lists every key and version with spec, usage, backend, state and dates as JSON, never material', async () => {
     const result = await workspace.run(['keys', 'inventory', '--json']);
     expect(result.stderr).toBe('');
-    expect(result.exitCode).toBe(0);
+    expect(result.exitCode, result.stdout + result.stderr).toBe(0);
     const rows = JSON.parse(result.stdout) as Record<string, unknown>[];
     expect(rows.map((row) => `${row.keyName}@${row.version}`)).toEqual([
       'card-data@2024',
@@ -66,7 +67,7 @@ describe('keyswitch keys inventory', () => {
 
   it('prints a table with a row per version', async () => {
     const result = await workspace.run(['keys', 'inventory']);
-    expect(result.exitCode).toBe(0);
+    expect(result.exitCode, result.stdout + result.stderr).toBe(0);
     const lines = result.stdout.trim().split('\n');
     expect(lines[0]).toMatch(
       /^key\s+version\s+status\s+provider\s+ref\s+spec\s+usage\s+state\s+created\s+expires$/,
@@ -84,5 +85,20 @@ describe('keyswitch keys inventory', () => {
     const result = await workspace.run(['keys', 'inventory'], { env: {} });
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toMatch(/^keyswitch: CONFIG_INVALID: .*KEYSWITCH_CLI_TEST_PASSPHRASE/);
+  });
+
+  it('reads while the application holds the keystore, without taking its lock', async () => {
+    const app = await Keyswitch.fromConfig(workspace.config, { env: workspace.env });
+    try {
+      await app.provider('dev'); // the application's open keystore, locked
+      const locked = await workspace.run(['keys', 'describe', 'pan-kek']);
+      expect(locked.stderr).toMatch(/LOCKED/);
+      const result = await workspace.run(['keys', 'inventory', '--json']);
+      expect(result.stderr).toBe('');
+      expect(result.exitCode, result.stdout + result.stderr).toBe(0);
+      expect(JSON.parse(result.stdout).length).toBeGreaterThan(0);
+    } finally {
+      await app.close();
+    }
   });
 });

@@ -131,7 +131,10 @@ export interface SuiteOptions extends TestApi {
   readonly runId?: string;
   /** Imports suite-generated key material; see {@link KeyImporter}. */
   readonly importKey?: KeyImporter;
-  /** A reference the backend has no key for (KEY_NOT_FOUND checks); default `<label>-<runId>-missing`. */
+  /**
+   * A reference the backend has no key for (KEY_NOT_FOUND checks); default: the provider's own
+   * `nonexistentKeyRef()`, or `<label>-<runId>-missing` when it cannot name one.
+   */
   readonly missingKeyRef?: string;
   /** Time limit of each test and hook, in milliseconds; default 60,000. */
   readonly timeoutMs?: number;

@@ -10,6 +10,9 @@
  * - `UNSUPPORTED_OPERATION`: the backend cannot perform this operation at all (create, import, list, an
  *   extension it does not declare), whatever the key or algorithm.
  * - `INVALID_CIPHERTEXT`: ciphertext, tag or encryption context does not authenticate.
+ * - `INVALID_SIGNATURE`: a signed object (a JWS) is not authentic: its signature does not verify, or it is
+ *   unsigned (`alg: none`). Provider `verify` calls answer `false` instead; this code is for APIs that
+ *   return the signed content only when it is authentic.
  * - `INVALID_INPUT`: an argument is malformed or out of range (a digest of the wrong length, oversize data).
  * - `KEY_EXISTS`: a key (or alias, or label) by that name already exists, so nothing was created.
  * - `AMBIGUOUS_KEY`: a reference matches more than one key, so the backend refuses to guess.
@@ -30,6 +33,7 @@ export type ErrorCode =
   | 'UNSUPPORTED_ALGORITHM'
   | 'UNSUPPORTED_OPERATION'
   | 'INVALID_CIPHERTEXT'
+  | 'INVALID_SIGNATURE'
   | 'INVALID_INPUT'
   | 'KEY_EXISTS'
   | 'AMBIGUOUS_KEY'
@@ -50,6 +54,7 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   'UNSUPPORTED_ALGORITHM',
   'UNSUPPORTED_OPERATION',
   'INVALID_CIPHERTEXT',
+  'INVALID_SIGNATURE',
   'INVALID_INPUT',
   'KEY_EXISTS',
   'AMBIGUOUS_KEY',

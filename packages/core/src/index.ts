@@ -31,6 +31,7 @@ export * from './provider/factory.js';
 export * from './provider/key-provider.js';
 export * from './registry/keyswitch.js';
 export { BUILT_IN_PROVIDER_PACKAGES } from './registry/load-provider-factory.js';
+export { CONFIG_JSON_SCHEMA_ID, configJsonSchema } from './schema/config-json-schema.js';
 export * from './vocabulary/algorithms.js';
 export * from './vocabulary/jose-names.js';
 export * from './vocabulary/key-specs.js';

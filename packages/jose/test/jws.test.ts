@@ -121,11 +121,15 @@ describe('verifyJws', () => {
     const rsaPem = keys.rsa.publicKey.export({ format: 'pem', type: 'spki' }) as string;
     const segment = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
     const unsigned = `${segment({ alg: 'none' })}.${segment(payload)}.`;
-    expect((await rejection(verifyJws(unsigned, { key: rsaPem }))).message).toMatch(/"none".*never accepted/);
+    const none = await rejection(verifyJws(unsigned, { key: rsaPem }));
+    expect(none.message).toMatch(/"none".*never accepted/);
+    expect(none.code).toBe('INVALID_SIGNATURE');
     const hmac = await new jose.CompactSign(bytes('x'))
       .setProtectedHeader({ alg: 'HS256' })
       .sign(new Uint8Array(32));
-    expect((await rejection(verifyJws(hmac, { key: rsaPem }))).message).toMatch(/"HS256" is not accepted/);
+    const hs256 = await rejection(verifyJws(hmac, { key: rsaPem }));
+    expect(hs256.message).toMatch(/"HS256" is not accepted/);
+    expect(hs256.code).toBe('UNSUPPORTED_ALGORITHM');
 
     const es256 = await signJws('x', hsmSigner(keys.hsm, 'ec256', 'ECDSA_SHA_256'));
     expect((await rejection(verifyJws(es256, { key: rsaPem }))).message).toMatch(
@@ -135,9 +139,9 @@ describe('verifyJws', () => {
     expect((await rejection(verifyJws(es256, { key: p384.spki }))).message).toMatch(/not an EC P-384 key/);
     const ps256 = await signJws('x', hsmSigner(keys.hsm, 'rsa-sign', 'RSASSA_PSS_SHA_256'));
     expect((await rejection(verifyJws(ps256, { key: p384.jwk() }))).message).toMatch(/needs an RSA key/);
-    expect((await rejection(verifyJws(ps256, { key: rsaPem, algorithms: ['ES256'] }))).message).toMatch(
-      /"PS256" is not accepted; accepted: ES256/,
-    );
+    const notAllowed = await rejection(verifyJws(ps256, { key: rsaPem, algorithms: ['ES256'] }));
+    expect(notAllowed.message).toMatch(/"PS256" is not accepted; accepted: ES256/);
+    expect(notAllowed.code).toBe('UNSUPPORTED_ALGORITHM');
   });
 
   it('refuses tampered and malformed tokens', async () => {
@@ -146,14 +150,18 @@ describe('verifyJws', () => {
     const jws = await signJws(payload, signer);
     const [header, body, signature] = jws.split('.') as [string, string, string];
     const altered = `${header}.${Buffer.from(JSON.stringify({ ...payload, transStatus: 'Y' })).toString('base64url')}.${signature}`;
-    expect((await rejection(verifyJws(altered, { key }))).message).toMatch(/signature does not verify/);
-    expect((await rejection(verifyJws(`${header}.${body}`, { key }))).message).toMatch(/3 parts/);
+    const forged = await rejection(verifyJws(altered, { key }));
+    expect(forged.message).toMatch(/signature does not verify/);
+    expect(forged.code).toBe('INVALID_SIGNATURE');
+    const truncated = await rejection(verifyJws(`${header}.${body}`, { key }));
+    expect(truncated.message).toMatch(/3 parts/);
+    expect(truncated.code).toBe('INVALID_INPUT');
     expect((await rejection(verifyJws(`${header}.${body}.@@`, { key }))).message).toMatch(/base64url/);
     const crit = Buffer.from(JSON.stringify({ alg: 'ES256', crit: ['exp'], exp: 1 })).toString('base64url');
     expect((await rejection(verifyJws(`${crit}.${body}.${signature}`, { key }))).message).toMatch(/crit/);
-    expect((await rejection(verifyJws(jws, { key, trustedRoots: [] }))).message).toMatch(
-      /exactly one of key and trustedRoots/,
-    );
+    const misuse = await rejection(verifyJws(jws, { key, trustedRoots: [] }));
+    expect(misuse.message).toMatch(/exactly one of key and trustedRoots/);
+    expect(misuse.code).toBe('INVALID_INPUT');
   });
 
   it('holds RSA-PSS to a salt as long as the hash', async () => {

@@ -1,7 +1,13 @@
-import type { ProviderContext, ProviderFactory } from '@keyswitch/core';
+import {
+  isKeyswitchError,
+  KeyswitchError,
+  type ProviderContext,
+  type ProviderFactory,
+} from '@keyswitch/core';
 import { type Pkcs11Config, parsePkcs11Config } from './config.js';
 import { parsePkcs11Uri } from './key-uri.js';
 import { Pkcs11Provider } from './pkcs11-provider.js';
+import type { Pkcs11ProviderOptions } from './provider-options.js';
 
 /**
  * The `pkcs11` provider type, for configuration files: the registry imports this package when a provider
@@ -28,7 +34,7 @@ export const providerFactory: ProviderFactory<Pkcs11Config> = {
         ? undefined
         : await resolveValue(config.libraryParameters, 'libraryParameters');
     const pin = await context.resolveSecret(config.pin, 'pin');
-    return Pkcs11Provider.open({
+    return openProvider(context.path, {
       module,
       profile: config.profile,
       token: config.token,
@@ -44,3 +50,26 @@ export const providerFactory: ProviderFactory<Pkcs11Config> = {
     });
   },
 };
+
+/**
+ * Opens the provider; a configuration error about one of its options (`module`) is given the path of the
+ * provider's section (`providers.hsm.module`), so that it names the field to fix in the file.
+ */
+async function openProvider(path: string, options: Pkcs11ProviderOptions): Promise<Pkcs11Provider> {
+  try {
+    return await Pkcs11Provider.open(options);
+  } catch (error) {
+    if (
+      isKeyswitchError(error, 'CONFIG_INVALID') &&
+      error.path !== undefined &&
+      !error.path.startsWith(`${path}.`)
+    ) {
+      throw new KeyswitchError('CONFIG_INVALID', error.detail, {
+        path: `${path}.${error.path}`,
+        cause: error.cause,
+        retryable: false,
+      });
+    }
+    throw error;
+  }
+}

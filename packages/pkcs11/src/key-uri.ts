@@ -63,7 +63,7 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
  * percent-encoding, invalid UTF-8 in text attributes and an unknown `type` are refused; so is
  * `pin-value`, because a PIN must never be part of a key reference.
  *
- * @throws {@link KeyswitchError} INVALID_INPUT naming the problem (never echoing a PIN)
+ * @throws KeyswitchError INVALID_INPUT naming the problem (never echoing a PIN)
  * @example
  * ```ts
  * const uri = parsePkcs11Uri('pkcs11:token=prod;object=acs-signing;type=private');

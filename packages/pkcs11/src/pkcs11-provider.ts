@@ -16,7 +16,7 @@ import {
   type SignInput,
   type SigningTraits,
 } from '@keyswitch/core';
-import type { ProbeResult } from './lib/capability-probe.js';
+import { type ProbeResult, probeOnce, releaseProbe } from './lib/capability-probe.js';
 import { blobAad, blobHeader, decodeBlob, encodeBlob } from './lib/ciphertext-blob.js';
 import { isBadCiphertext, isBadSignature } from './lib/ckr.js';
 import { CryptoCalls } from './lib/crypto-calls.js';
@@ -176,15 +176,22 @@ export class Pkcs11Provider extends KeyProvider {
   // ---- manifest and key lifecycle -----------------------------------------------------------------
 
   protected onCapabilities(): Promise<Capabilities> {
-    this.#probe ??= this.#runner
-      .withSession('capability probe', (session) =>
+    const { module, token, profile } = this.#parts;
+    const tokenKey = `${module.path}#${token.slotId}#${token.serial}#${token.label}#${profile.name}`;
+    this.#probe ??= probeOnce(tokenKey, this, () =>
+      this.#runner.withSession('capability probe', (session) =>
         this.#onToken(session, 'capability probe', { kind: 'probe' }),
-      )
-      .catch((error: unknown) => {
-        this.#probe = undefined;
-        throw error;
-      });
+      ),
+    ).catch((error: unknown) => {
+      this.#probe = undefined;
+      throw error;
+    });
     return this.#probe.then((result) => ({ ...result.capabilities, signing: PKCS11_SIGNING }));
+  }
+
+  /** A label no object has: random, and in the `keyswitch-nonexistent-` namespace. */
+  protected override onNonexistentKeyRef(): string {
+    return `pkcs11:object=keyswitch-nonexistent-${randomBytes(12).toString('hex')};type=private`;
   }
 
   protected async onDescribeKey(ref: string): Promise<KeyDescription> {
@@ -222,8 +229,9 @@ export class Pkcs11Provider extends KeyProvider {
 
   async #createKey(request: CreateKeyRequest): Promise<KeyDescription> {
     const capabilities = await this.capabilities();
+    const { creation } = await this.#probe!;
     const id = randomBytes(16);
-    const generation = keyGeneration(request.spec, request.usage, id, request.label);
+    const generation = keyGeneration(request.spec, request.usage, id, request.label, creation.templates);
     let generating = false;
     try {
       return await this.#runner.withSession(
@@ -465,6 +473,7 @@ export class Pkcs11Provider extends KeyProvider {
   }
 
   protected override async onClose(): Promise<void> {
+    releaseProbe(this);
     // The base class has waited for public calls in flight; the pool waits for calls that outlived their
     // timeout. The module is finalized only when no native call is left running.
     await this.#parts.pool.close();

@@ -83,17 +83,20 @@ describe('pkcs11 provider configuration', () => {
   });
 
   it("refuses a malformed pkcs11: key reference at load time, at the key's ref path", async () => {
-    const error = await Keyswitch.fromConfig({
-      providers: { hsm: valid },
-      keys: {
-        'acs-signing': {
-          provider: 'hsm',
-          ref: 'pkcs11:object=acs;pin-value=9876',
-          spec: 'ECC_NIST_P256',
-          algorithm: 'ECDSA_SHA_256',
+    const error = await Keyswitch.fromConfig(
+      {
+        providers: { hsm: valid },
+        keys: {
+          'acs-signing': {
+            provider: 'hsm',
+            ref: 'pkcs11:object=acs;pin-value=9876',
+            spec: 'ECC_NIST_P256',
+            algorithm: 'ECDSA_SHA_256',
+          },
         },
       },
-    }).then(
+      { env: { HSM_PIN: '1234:pin' } },
+    ).then(
       () => {
         throw new Error('loaded');
       },
@@ -105,10 +108,13 @@ describe('pkcs11 provider configuration', () => {
       keyName: 'acs-signing',
     });
     expect(error.message).not.toContain('9876');
-    const wrongScheme = await Keyswitch.fromConfig({
-      providers: { hsm: valid },
-      keys: { k: { provider: 'hsm', ref: 'alias/acs', spec: 'ECC_NIST_P256', algorithm: 'ECDSA_SHA_256' } },
-    }).then(
+    const wrongScheme = await Keyswitch.fromConfig(
+      {
+        providers: { hsm: valid },
+        keys: { k: { provider: 'hsm', ref: 'alias/acs', spec: 'ECC_NIST_P256', algorithm: 'ECDSA_SHA_256' } },
+      },
+      { env: { HSM_PIN: '1234:pin' } },
+    ).then(
       () => {
         throw new Error('loaded');
       },

@@ -219,7 +219,7 @@ describe.skipIf(skip)('PKCS#11 execution: nothing on the main thread, deadlines 
       // Trying again with the same label is refused: the key is not created twice.
       await expect(
         provider.createKey({ spec: 'ECC_NIST_P256', usage: 'SIGN_VERIFY', label: 'x-late' }),
-      ).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+      ).rejects.toMatchObject({ code: 'KEY_EXISTS' });
     } finally {
       faults.remove();
     }

@@ -33,7 +33,9 @@ export async function listKmsKeys(
       // Keys keyswitch cannot use (other specs) and keys deleted meanwhile are left out of the list.
       if (
         error instanceof KeyswitchError &&
-        (error.code === 'UNSUPPORTED_ALGORITHM' || error.code === 'KEY_NOT_FOUND')
+        (error.code === 'UNSUPPORTED_ALGORITHM' ||
+          error.code === 'UNSUPPORTED_OPERATION' ||
+          error.code === 'KEY_NOT_FOUND')
       ) {
         return undefined;
       }

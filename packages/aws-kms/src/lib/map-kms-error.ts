@@ -25,15 +25,15 @@ const BY_NAME: Readonly<Record<string, ErrorCode>> = {
   ServiceUnavailable: 'UNAVAILABLE',
   InternalFailure: 'UNAVAILABLE',
   InvalidKeyUsageException: 'USAGE_MISMATCH',
-  UnsupportedOperationException: 'UNSUPPORTED_ALGORITHM',
-  UnknownOperationException: 'UNSUPPORTED_ALGORITHM',
+  UnsupportedOperationException: 'UNSUPPORTED_OPERATION',
+  UnknownOperationException: 'UNSUPPORTED_OPERATION',
   ValidationException: 'INVALID_INPUT',
   SerializationException: 'INVALID_INPUT',
   InvalidAliasNameException: 'INVALID_INPUT',
   InvalidArnException: 'INVALID_INPUT',
   InvalidMarkerException: 'INVALID_INPUT',
   InvalidGrantTokenException: 'INVALID_INPUT',
-  AlreadyExistsException: 'INVALID_INPUT',
+  AlreadyExistsException: 'KEY_EXISTS',
   TagException: 'INVALID_INPUT',
   MalformedPolicyDocumentException: 'INVALID_INPUT',
   KMSInvalidSignatureException: 'INVALID_INPUT',
@@ -112,7 +112,7 @@ export function mapKmsError(error: unknown, operation: string): KeyswitchError {
   }
   if (status === 501) {
     return new KeyswitchError(
-      'UNSUPPORTED_ALGORITHM',
+      'UNSUPPORTED_OPERATION',
       `KMS ${operation} is not implemented by this endpoint (HTTP 501${bodyNote(error, name)})`,
       { cause: error, retryable: false },
     );

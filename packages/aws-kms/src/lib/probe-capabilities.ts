@@ -54,7 +54,7 @@ async function answersFor(send: () => Promise<unknown>): Promise<boolean> {
     await send();
     return true;
   } catch (error) {
-    if (isKeyswitchError(error, 'UNSUPPORTED_ALGORITHM')) return false;
+    if (isKeyswitchError(error, 'UNSUPPORTED_ALGORITHM', 'UNSUPPORTED_OPERATION')) return false;
     if (isKeyswitchError(error, 'KEY_NOT_FOUND', 'ACCESS_DENIED', 'INVALID_INPUT', 'KEY_DISABLED'))
       return true;
     throw error;

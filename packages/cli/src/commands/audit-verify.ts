@@ -3,10 +3,13 @@ import { type AuditVerification, isKeyswitchError, verifyAuditFile } from '@keys
 import type { Command } from 'commander';
 import { CliError, EXIT, errorText, usageError } from '../lib/cli-error.js';
 import type { CommandContext } from '../lib/context.js';
+import { counted } from '../lib/english.js';
 import { writeLine } from '../lib/io.js';
+import { JSON_OPTION, writeJson } from '../lib/output.js';
 
 interface AuditVerifyOptions {
   readonly head?: string;
+  readonly json?: boolean;
 }
 
 const HEAD = /^(?:(\d+):)?([0-9a-f]{64})$/;
@@ -24,6 +27,7 @@ export function registerAuditVerify(audit: Command, context: CommandContext): vo
       '--head <hash>',
       'the chain head recorded earlier ([SEQ:]HASH, as this command prints it): lines cut from the end are then found too',
     )
+    .option(...JSON_OPTION)
     .action(async (file: string, options: AuditVerifyOptions) => {
       context.exitCode = await verify(file, context, options);
     });
@@ -48,8 +52,19 @@ async function verify(file: string, context: CommandContext, options: AuditVerif
   }
   const { stdout, stderr } = context.io;
   const head = `${result.head.seq}:${result.head.hash}`;
+  if (options.json) {
+    writeJson(stdout, {
+      file,
+      intact: result.ok,
+      records: result.records,
+      lines: result.lines,
+      head,
+      issues: result.issues.map(({ line, kind, message }) => ({ line, kind, message })),
+    });
+    return result.ok ? EXIT.ok : EXIT.failure;
+  }
   if (result.ok) {
-    writeLine(stdout, `${file}: intact, ${result.records} records; head ${head}`);
+    writeLine(stdout, `${file}: intact, ${counted(result.records, 'record')}; head ${head}`);
     return EXIT.ok;
   }
   for (const issue of result.issues) writeLine(stdout, `line ${issue.line}: ${issue.kind}: ${issue.message}`);

@@ -12,6 +12,7 @@ import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { CliError, EXIT, errorText, usageError } from '../lib/cli-error.js';
 import { type CommandContext, withKeyswitch } from '../lib/context.js';
+import { withArticle } from '../lib/english.js';
 import { listenForInterruption } from '../lib/interruption.js';
 import { type OutputStream, writeLine } from '../lib/io.js';
 import { newRunId } from '../lib/run-id.js';
@@ -467,7 +468,7 @@ function chooseOperation(requested: string | undefined, usage: string, spec: str
     throw usageError(`--operation must be one of ${BENCH_OPERATIONS.join(', ')}`);
   }
   if (!allowed.includes(requested as BenchOperation)) {
-    throw usageError(`a ${usage} key cannot ${requested}; it can: ${allowed.join(', ')}`);
+    throw usageError(`${withArticle(usage)} key cannot ${requested}; it can: ${allowed.join(', ')}`);
   }
   if (requested === 'data-key' && spec !== 'SYMMETRIC_DEFAULT') {
     throw usageError('data keys need a SYMMETRIC_DEFAULT key');

@@ -180,6 +180,8 @@ async function runSuite(
       onProgress: progress.onEvent,
       ...(groups ? { groups } : {}),
       ...(keys ? { keys } : {}),
+      // The backend names its own nonexistent key, so KEY_NOT_FOUND is checked with a well-formed reference.
+      ...(source.nonexistentKeyRef ? { missingKeyRef: source.nonexistentKeyRef } : {}),
       ...(label ? { label } : {}),
       ...(timeoutMs ? { timeoutMs } : {}),
       ...(importing ? { importKey: importThroughBackend } : {}),

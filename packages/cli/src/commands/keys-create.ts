@@ -12,8 +12,11 @@ import {
 import type { Command } from 'commander';
 import { CliError, EXIT, usageError } from '../lib/cli-error.js';
 import { type CommandContext, withKeyswitch } from '../lib/context.js';
+import { withArticle } from '../lib/english.js';
 import { writeLine } from '../lib/io.js';
 import { labelFromRef } from '../lib/label-from-ref.js';
+import { JSON_OPTION } from '../lib/output.js';
+import { createVersions } from './keys-create-versions.js';
 
 interface KeysCreateOptions {
   readonly provider?: string;
@@ -33,15 +36,21 @@ export function registerKeysCreate(keys: Command, context: CommandContext): void
   keys
     .command('create')
     .description('create a configured key in its provider, or any key with --provider --spec --usage --label')
-    .argument('[name]', 'logical key name from the configuration')
+    .argument('[name]', 'logical key name from the configuration (under keys or versions)')
     .option('--provider <name>', 'provider to create the key in')
     .option('--spec <spec>', `key spec: ${KEY_SPECS.join(', ')}`)
     .option('--usage <usage>', `key usage: ${KEY_USAGES.join(', ')} (optional when the spec allows one)`)
     .option('--label <label>', 'label or alias (a KMS alias without alias/, a PKCS#11 CKA_LABEL)')
     .option('--description <text>', 'description stored with the key, where the backend keeps one')
-    .option('--json', 'print JSON')
+    .option(...JSON_OPTION)
     .action(async (name: string | undefined, options: KeysCreateOptions) => {
       context.exitCode = await withKeyswitch(context, async (keyswitch) => {
+        if (
+          name !== undefined &&
+          !keyswitch.keyNames().includes(name) &&
+          Object.hasOwn(keyswitch.keyVersions(), name)
+        )
+          return createVersions(keyswitch, name, context, options.json === true);
         const { providerName, request, keyName } =
           name === undefined ? fromOptions(options) : await fromConfiguration(keyswitch, name, options);
         const provider = await keyswitch.provider(providerName);
@@ -62,7 +71,8 @@ function fromOptions(options: KeysCreateOptions) {
   if (!isKeySpec(options.spec)) throw usageError(`--spec must be one of ${KEY_SPECS.join(', ')}`);
   const usages = keySpecInfo(options.spec).usages;
   const usage = options.usage ?? (usages.length === 1 ? usages[0] : undefined);
-  if (usage === undefined) throw usageError(`a ${options.spec} key needs --usage: ${usages.join(' or ')}`);
+  if (usage === undefined)
+    throw usageError(`${withArticle(options.spec)} key needs --usage: ${usages.join(' or ')}`);
   if (!isKeyUsage(usage) || !usages.includes(usage)) {
     throw usageError(`--usage for a ${options.spec} key must be one of ${usages.join(', ')}`);
   }

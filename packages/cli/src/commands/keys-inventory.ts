@@ -2,8 +2,9 @@ import type { Keyswitch } from '@keyswitch/core';
 import { type InventoryEntry, inventory, Keyring } from '@keyswitch/envelope';
 import type { Command } from 'commander';
 import { EXIT } from '../lib/cli-error.js';
-import { type CommandContext, withKeyswitch } from '../lib/context.js';
+import type { CommandContext } from '../lib/context.js';
 import { writeLine } from '../lib/io.js';
+import { openReadOnly } from '../lib/read-only-keyswitch.js';
 import { textTable } from '../lib/text-table.js';
 
 interface KeysInventoryOptions {
@@ -22,9 +23,13 @@ export function registerKeysInventory(keys: Command, context: CommandContext): v
     )
     .option('--json', 'print JSON')
     .action(async (options: KeysInventoryOptions) => {
-      context.exitCode = await withKeyswitch(context, (keyswitch) =>
-        printInventory(keyswitch, context, options),
-      );
+      // Read-only: no keystore or audit-file lock, so the inventory works while the application runs.
+      const keyswitch = await openReadOnly(context);
+      try {
+        context.exitCode = await printInventory(keyswitch, context, options);
+      } finally {
+        await keyswitch.close().catch(() => undefined);
+      }
     });
 }
 

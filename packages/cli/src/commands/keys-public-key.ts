@@ -2,7 +2,9 @@ import { KeyswitchError, keySpecInfo, toJoseAlgorithm } from '@keyswitch/core';
 import type { Command } from 'commander';
 import { EXIT, usageError } from '../lib/cli-error.js';
 import { type CommandContext, withKeyswitch } from '../lib/context.js';
+import { withArticle } from '../lib/english.js';
 import { writeLine } from '../lib/io.js';
+import { JSON_OPTION, writeJson } from '../lib/output.js';
 
 const FORMATS = ['pem', 'jwk', 'der-base64'] as const;
 
@@ -13,7 +15,8 @@ export function registerKeysPublicKey(keys: Command, context: CommandContext): v
     .description("print a configured asymmetric key's public key")
     .argument('<name>', 'logical key name from the configuration')
     .option('--format <format>', `${FORMATS.join(', ')}`, 'pem')
-    .action(async (name: string, options: { format: string }) => {
+    .option(...JSON_OPTION)
+    .action(async (name: string, options: { format: string; json?: boolean }) => {
       if (!(FORMATS as readonly string[]).includes(options.format)) {
         throw usageError(`--format must be one of ${FORMATS.join(', ')}`);
       }
@@ -21,7 +24,7 @@ export function registerKeysPublicKey(keys: Command, context: CommandContext): v
         const config = keyswitch.keyConfig(name);
         const family = keySpecInfo(config.spec).family;
         if (family !== 'RSA' && family !== 'EC') {
-          throw new KeyswitchError('USAGE_MISMATCH', `a ${config.spec} key has no public key`, {
+          throw new KeyswitchError('USAGE_MISMATCH', `${withArticle(config.spec)} key has no public key`, {
             keyName: name,
             provider: config.provider,
           });
@@ -41,7 +44,16 @@ export function registerKeysPublicKey(keys: Command, context: CommandContext): v
           );
         }
         const { stdout } = context.io;
-        if (options.format === 'pem')
+        if (options.json) {
+          const alg = toJoseAlgorithm(config.algorithm);
+          writeJson(stdout, {
+            key: name,
+            spec: publicKey.keySpec,
+            kid: publicKey.kid,
+            pem: publicKey.pem(),
+            jwk: { ...publicKey.jwk(), kid: publicKey.kid, ...(alg === undefined ? {} : { alg }) },
+          });
+        } else if (options.format === 'pem')
           stdout.write(publicKey.pem().endsWith('\n') ? publicKey.pem() : `${publicKey.pem()}\n`);
         else if (options.format === 'der-base64')
           writeLine(stdout, Buffer.from(publicKey.spki).toString('base64'));

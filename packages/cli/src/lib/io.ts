@@ -14,6 +14,8 @@ export interface OutputStream {
 export interface CliIo {
   readonly stdout: OutputStream;
   readonly stderr: OutputStream;
+  /** What `--in -` reads (default `process.stdin`). */
+  readonly stdin?: AsyncIterable<Uint8Array | string>;
   /** Environment for `KEYSWITCH_CONFIG` and secret references (default `process.env`). */
   readonly env?: NodeJS.ProcessEnv;
   /** Working directory relative paths are resolved against (default `process.cwd()`). */
@@ -31,7 +33,13 @@ export interface CliIo {
 
 /** The io of the running process. */
 export function processIo(): CliIo {
-  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    env: process.env,
+    cwd: process.cwd(),
+  };
 }
 
 /** Writes one line. */

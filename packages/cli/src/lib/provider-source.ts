@@ -18,6 +18,7 @@ export class ProviderSource {
   #shared: KeyProvider | undefined;
   #type = '';
   #canImport = false;
+  #nonexistentKeyRef: string | undefined;
 
   /** `tag` names this source in the run's key records (default: the provider's name). */
   constructor(
@@ -49,6 +50,14 @@ export class ProviderSource {
     return this.#canImport;
   }
 
+  /**
+   * A well-formed reference no key has on this backend (the provider's `nonexistentKeyRef()`), once
+   * opened; undefined when the backend cannot name one.
+   */
+  get nonexistentKeyRef(): string | undefined {
+    return this.#nonexistentKeyRef;
+  }
+
   /** The shared provider, when the run uses one. */
   get shared(): KeyProvider | undefined {
     return this.#shared;
@@ -64,6 +73,11 @@ export class ProviderSource {
     const first = await this.#openRaw();
     this.#type = first.type;
     this.#canImport = typeof (first as { importKey?: unknown }).importKey === 'function';
+    try {
+      this.#nonexistentKeyRef = first.nonexistentKeyRef();
+    } catch {
+      this.#nonexistentKeyRef = undefined; // UNSUPPORTED_OPERATION: the suite uses its placeholder
+    }
     const lockedKeystore =
       first.type === 'soft-hsm' && (first as { keystore?: string }).keystore !== undefined;
     if (shared || lockedKeystore) this.#shared = this.#runKeys.wrap(first, this.#tag);

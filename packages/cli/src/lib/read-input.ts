@@ -2,14 +2,31 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { CliError } from './cli-error.js';
 
-/** Reads a file named on the command line. A missing or unreadable file is a usage error (exit 2). */
-export async function readInputFile(cwd: string, file: string, option: string): Promise<Uint8Array> {
+/**
+ * Reads a file named on the command line, or standard input when the name is `-`. A missing or
+ * unreadable file is a usage error (exit 2).
+ */
+export async function readInputFile(
+  cwd: string,
+  file: string,
+  option: string,
+  stdin: AsyncIterable<Uint8Array | string> = process.stdin,
+): Promise<Uint8Array> {
+  if (file === '-') return readAll(stdin);
   try {
     return new Uint8Array(await readFile(resolve(cwd, file)));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
     throw new CliError('INVALID_INPUT', `cannot read ${option} file ${file} (${code})`);
   }
+}
+
+/** Everything a stream gives until it ends. */
+async function readAll(stream: AsyncIterable<Uint8Array | string>): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream)
+    chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk));
+  return new Uint8Array(Buffer.concat(chunks));
 }
 
 /** Writes a file named on the command line. */

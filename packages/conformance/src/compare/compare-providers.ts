@@ -11,7 +11,7 @@ import {
 import { describeError } from '../lib/assertions.js';
 import { KeyPool } from '../lib/key-pool.js';
 import { generateNodeKey } from '../lib/node-crypto.js';
-import { resolveSuiteOptions } from '../lib/suite-options.js';
+import { missingKeyRefFor, resolveSuiteOptions } from '../lib/suite-options.js';
 import type { CleanupReport, KeyImporter, KeyRefs } from '../options.js';
 import type {
   ComparisonCheck,
@@ -93,7 +93,7 @@ export async function compareProviders(options: CompareProvidersOptions): Promis
         keys,
         importKey: options.importKey?.[name],
       }),
-      missingKeyRef: resolved.missingKeyRef,
+      missingKeyRef: missingKeyRefFor(resolved, provider),
       lifecycleRef: typeof lifecycle === 'string' ? lifecycle : lifecycle?.[0],
     };
   };

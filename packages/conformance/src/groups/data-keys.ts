@@ -88,6 +88,9 @@ export function dataKeyTests(options: SuiteOptions): void {
 
 async function wrappingKey(session: Session): Promise<PreparedKey> {
   const attempt = (ref: string) => session.provider.generateDataKey({ ref });
+  // An operation the manifest lacks is refused as such (UNSUPPORTED_OPERATION) before any key is looked at.
+  if (!session.capabilities.operations.generateDataKey)
+    await session.requireOperation('generateDataKey', () => attempt(session.options.missingKeyRef));
   const key = await session.keyFor('SYMMETRIC_DEFAULT', 'ENCRYPT_DECRYPT', {
     algorithm: 'SYMMETRIC_DEFAULT',
     attempt,

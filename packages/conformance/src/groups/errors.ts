@@ -2,6 +2,7 @@ import {
   algorithmInfo,
   algorithmsFor,
   type EncryptionAlgorithm,
+  isKeyswitchError,
   KEY_USAGES,
   type KeyUsage,
   LIMITS,
@@ -22,7 +23,8 @@ import type { SuiteOptions } from '../options.js';
  * The errors group: the same fault gives the same code on every backend. An unknown reference gives
  * KEY_NOT_FOUND (as a KeyswitchError naming the provider); a key used for another usage, or with an
  * algorithm of another key spec, USAGE_MISMATCH; a digest of the wrong length, empty input, input over the
- * LIMITS and an encryption context with RSA-OAEP, INVALID_INPUT; calls after `close()`, CLOSED.
+ * LIMITS and an encryption context with RSA-OAEP, INVALID_INPUT; malformed arguments to any operation, a
+ * KeyswitchError and never a bare Error; calls after `close()`, CLOSED.
  *
  * @example
  * ```ts
@@ -214,6 +216,112 @@ export function errorTests(options: SuiteOptions): void {
           `a MAC of ${size} bytes`,
         );
       }
+    });
+
+    test('malformed arguments to every operation fail with a KeyswitchError, never a bare Error', async (session) => {
+      const { provider } = session;
+      const missing = session.options.missingKeyRef;
+      const sign = (await anyKey(session, 'SIGN_VERIFY'))?.ref ?? missing;
+      const symmetric = (await anyKey(session, 'ENCRYPT_DECRYPT', preferredSpecs('ENCRYPT_DECRYPT', 'AES')))
+        ?.ref;
+      const aes = symmetric ?? missing;
+      const mac = (await anyKey(session, 'GENERATE_VERIFY_MAC'))?.ref ?? missing;
+      const agreement = (await anyKey(session, 'KEY_AGREEMENT'))?.ref ?? missing;
+      const garbage = (value: unknown) => value as never;
+      const calls: Array<[string, () => Promise<unknown>]> = [
+        ['describeKey(undefined)', () => provider.describeKey(garbage(undefined))],
+        ['describeKey(42)', () => provider.describeKey(garbage(42))],
+        ['getPublicKey(null)', () => provider.getPublicKey(garbage(null))],
+        ['listKeys({ limit: "x" })', () => provider.listKeys({ limit: garbage('x') })],
+        ['createKey(undefined)', () => provider.createKey(garbage(undefined))],
+        [
+          'createKey with tags "x"',
+          () => provider.createKey({ spec: 'HMAC_256', usage: 'GENERATE_VERIFY_MAC', tags: garbage('x') }),
+        ],
+        ['importKey(undefined)', () => provider.importKey(garbage(undefined))],
+        ['importKey with pem 42', () => provider.importKey({ usage: 'SIGN_VERIFY', pem: garbage(42) })],
+        [
+          'importKey with a junk spki',
+          () => provider.importKey({ usage: 'SIGN_VERIFY', spki: utf8('junk') }),
+        ],
+        [
+          'importKey with pkcs12 "x"',
+          () => provider.importKey({ usage: 'SIGN_VERIFY', pkcs12: garbage('x') }),
+        ],
+        ['sign(undefined)', () => provider.sign(garbage(undefined))],
+        [
+          'sign with a string message',
+          () => provider.sign({ ref: sign, algorithm: garbage('ECDSA_SHA_256'), message: garbage('text') }),
+        ],
+        [
+          'verify with an array signature',
+          () =>
+            provider.verify({
+              ref: sign,
+              algorithm: 'ECDSA_SHA_256',
+              message: utf8('x'),
+              signature: garbage([1, 2]),
+            }),
+        ],
+        [
+          'encrypt with null plaintext and context 5',
+          () =>
+            provider.encrypt({
+              ref: aes,
+              algorithm: 'SYMMETRIC_DEFAULT',
+              plaintext: garbage(null),
+              context: garbage(5),
+            }),
+        ],
+        [
+          'decrypt of 10 junk bytes',
+          () => provider.decrypt({ ref: aes, algorithm: 'SYMMETRIC_DEFAULT', ciphertext: randomInput(10) }),
+        ],
+        [
+          'generateMac with an object message',
+          () => provider.generateMac({ ref: mac, algorithm: 'HMAC_SHA_256', message: garbage({}) }),
+        ],
+        [
+          'verifyMac with a string tag',
+          () =>
+            provider.verifyMac({
+              ref: mac,
+              algorithm: 'HMAC_SHA_256',
+              message: utf8('x'),
+              mac: garbage('tag'),
+            }),
+        ],
+        [
+          'deriveSharedSecret with a junk peer key',
+          () =>
+            provider.deriveSharedSecret({
+              ref: agreement,
+              algorithm: 'ECDH',
+              publicKey: new Uint8Array([0x30, 0x03, 1, 2, 3]),
+            }),
+        ],
+        [
+          'generateDataKey with AES_512',
+          () => provider.generateDataKey({ ref: aes, dataKeySpec: garbage('AES_512') }),
+        ],
+        ['generateRandom("16")', () => provider.generateRandom(garbage('16'))],
+        ['enableKey(undefined)', () => provider.enableKey(garbage(undefined))],
+        ['disableKey of a missing key', () => provider.disableKey(missing)],
+        [
+          'scheduleKeyDeletion with days "x"',
+          () => provider.scheduleKeyDeletion(missing, { pendingWindowDays: garbage('x') }),
+        ],
+        ['cancelKeyDeletion of a missing key', () => provider.cancelKeyDeletion(missing)],
+      ];
+      const bare: string[] = [];
+      for (const [what, call] of calls) {
+        try {
+          await call();
+        } catch (error) {
+          if (!isKeyswitchError(error)) bare.push(`${what}: ${describeError(error)}`);
+        }
+      }
+      check(bare.length === 0, `these threw something other than a KeyswitchError: ${bare.join('; ')}`);
     });
 
     test('after close(), calls fail with CLOSED', async (session) => {

@@ -12,6 +12,7 @@ import { check, checkBoolean, checkBytesEqual, checkRejectedSignature } from '..
 import { flipBit, utf8 } from '../lib/bytes.js';
 import { defineGroup, type Session } from '../lib/group.js';
 import { nodeDigest, nodeSign, nodeVerify } from '../lib/node-crypto.js';
+import { signatureMutations } from '../lib/signature-mutations.js';
 import { resolveSuiteOptions } from '../lib/suite-options.js';
 import type { SuiteOptions } from '../options.js';
 
@@ -22,9 +23,11 @@ const SIGNING_SPECS: readonly KeySpec[] = KEY_SPECS.filter((spec) =>
 /**
  * The signing group: for every signing algorithm and key spec pair, signatures verify with node:crypto
  * using the exported public key; RSA-PSS salts are as long as the digest; ECDSA works in DER and P1363;
- * message and digest signing agree; a changed message or signature verifies as `false`. With an
- * `importKey` option, also: node:crypto's signatures (over an imported key) verify through the provider,
- * and PSS signatures with another salt length do not.
+ * message and digest signing agree; the empty message signs and verifies (the core hashes it where the
+ * backend cannot take it whole); a changed message and every malformed variant of a signature (bytes
+ * dropped or added, zero padding, in DER and P1363) verify as `false`. With an `importKey` option, also:
+ * node:crypto's signatures (over an imported key) verify through the provider, PSS signatures with
+ * another salt length do not, and an RSA signature with its leading zero byte dropped does not.
  *
  * @example
  * ```ts
@@ -164,6 +167,77 @@ function declareChecks(
       'verify of a truncated signature',
     );
   });
+
+  test('the empty message signs and verifies; node:crypto agrees', async (session) => {
+    const key = await keyFor(session);
+    const empty = new Uint8Array(0);
+    const signature = await session.provider.sign({ ref: key.ref, algorithm, message: empty });
+    check(
+      nodeVerify(algorithm, await key.publicKey(), empty, signature),
+      'node:crypto does not verify the signature of the empty message',
+    );
+    checkBoolean(
+      await session.provider.verify({ ref: key.ref, algorithm, message: empty, signature }),
+      true,
+      'verify of the empty message',
+    );
+    await checkRejectedSignature(
+      () => session.provider.verify({ ref: key.ref, algorithm, message: utf8('x'), signature }),
+      'verify of the empty message signature over another message',
+    );
+  });
+
+  test('malformed signatures (bytes dropped or added, zero padding) verify as false', async (session) => {
+    const key = await keyFor(session);
+    const formats = info.family === 'ECDSA' ? (['DER', 'P1363'] as const) : (['DER'] as const);
+    for (const signatureFormat of formats) {
+      const signature = await session.provider.sign({ ref: key.ref, algorithm, message, signatureFormat });
+      const layout = info.family === 'ECDSA' ? signatureFormat : 'RSA';
+      for (const mutation of signatureMutations(signature, layout)) {
+        await checkRejectedSignature(
+          () =>
+            session.provider.verify({
+              ref: key.ref,
+              algorithm,
+              message,
+              signature: mutation.signature,
+              signatureFormat,
+            }),
+          `verify of a ${info.family === 'ECDSA' ? `${signatureFormat} ` : ''}signature with ${mutation.name}`,
+        );
+      }
+    }
+  });
+
+  if (info.family !== 'ECDSA' && spec === 'RSA_2048') {
+    test('an RSA signature with its leading zero byte dropped verifies as false', async (session) => {
+      const key = await importedFor(session);
+      // A signature that starts with a zero byte: about one message in 256.
+      let leadingZero: { message: Uint8Array; signature: Uint8Array } | undefined;
+      for (let counter = 0; leadingZero === undefined && counter < 8192; counter++) {
+        const candidate = utf8(`keyswitch conformance leading zero ${counter}`);
+        const signature = nodeSign(algorithm, key.material!, candidate);
+        if (signature[0] === 0) leadingZero = { message: candidate, signature };
+      }
+      check(leadingZero !== undefined, 'no node:crypto signature with a leading zero byte in 8,192 tries');
+      const { message: signed, signature } = leadingZero!;
+      checkBoolean(
+        await session.provider.verify({ ref: key.ref, algorithm, message: signed, signature }),
+        true,
+        'verify of the full-length signature',
+      );
+      await checkRejectedSignature(
+        () =>
+          session.provider.verify({
+            ref: key.ref,
+            algorithm,
+            message: signed,
+            signature: signature.slice(1),
+          }),
+        'verify of the signature with its leading zero byte dropped (the same integer, one byte short)',
+      );
+    });
+  }
 
   test('message (RAW) and precomputed digest (DIGEST) signing agree', async (session) => {
     const key = await keyFor(session);

@@ -10,7 +10,7 @@ import type { GroupId } from '../options.js';
 import { describeError, expectCode } from './assertions.js';
 import { KeyPool, type PreparedKey } from './key-pool.js';
 import { NotRun, NotSupported, RUNNER_CONTEXT } from './outcomes.js';
-import type { ResolvedSuiteOptions } from './suite-options.js';
+import { missingKeyRefFor, type ResolvedSuiteOptions } from './suite-options.js';
 
 /** A key a group creates in its setup, so its checks share it. */
 export interface KeyNeed {
@@ -118,17 +118,21 @@ export function defineGroup(
 }
 
 async function openSession(
-  options: ResolvedSuiteOptions,
+  suiteOptions: ResolvedSuiteOptions,
   group: GroupId,
   needs: readonly KeyNeed[],
 ): Promise<Session> {
   let provider: KeyProvider;
   let capabilities: Capabilities;
   try {
-    provider = await options.createProvider();
+    provider = await suiteOptions.createProvider();
   } catch (error) {
     throw new Error(`the provider could not be created: ${describeError(error)}`, { cause: error });
   }
+  const options: ResolvedSuiteOptions = {
+    ...suiteOptions,
+    missingKeyRef: missingKeyRefFor(suiteOptions, provider),
+  };
   try {
     capabilities = await provider.capabilities();
   } catch (error) {

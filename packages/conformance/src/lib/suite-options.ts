@@ -1,13 +1,32 @@
-import { isKeySpec, isKeyUsage, KeyswitchError, keySpecInfo } from '@keyswitch/core';
+import { isKeySpec, isKeyUsage, type KeyProvider, KeyswitchError, keySpecInfo } from '@keyswitch/core';
 import type { SuiteOptions } from '../options.js';
 import { LABEL_PATTERN, newRunId } from './run-id.js';
+
+/**
+ * The reference the suite checks KEY_NOT_FOUND with: the caller's, else the provider's own
+ * `nonexistentKeyRef()` (a well-formed reference no key has), else the placeholder.
+ */
+export function missingKeyRefFor(options: ResolvedSuiteOptions, provider: KeyProvider): string {
+  if (options.missingKeyRefGiven) return options.missingKeyRef;
+  try {
+    return provider.nonexistentKeyRef();
+  } catch {
+    return options.missingKeyRef;
+  }
+}
 
 /** Suite options with their defaults filled in and checked. */
 export interface ResolvedSuiteOptions extends SuiteOptions {
   readonly label: string;
   readonly runId: string;
   readonly labelPrefix: string;
+  /**
+   * The caller's `missingKeyRef`, or a placeholder until a session asks the provider for its
+   * `nonexistentKeyRef()` (see {@link ResolvedSuiteOptions.missingKeyRefGiven}).
+   */
   readonly missingKeyRef: string;
+  /** Whether the caller gave `missingKeyRef`; otherwise each session asks the provider. */
+  readonly missingKeyRefGiven: boolean;
   readonly timeoutMs: number;
   readonly closeProviders: boolean;
 }
@@ -66,6 +85,7 @@ export function resolveSuiteOptions(options: SuiteOptions): ResolvedSuiteOptions
     runId,
     labelPrefix,
     missingKeyRef: options.missingKeyRef ?? `${labelPrefix}-missing`,
+    missingKeyRefGiven: options.missingKeyRef !== undefined,
     timeoutMs,
     closeProviders: options.closeProviders ?? true,
   };

@@ -93,7 +93,7 @@ const versionedKeySchema = z
 
 /**
  * Zod schema of the `versions` section (logical key name → versions), checked on its own; the names it
- * refers to are checked against the rest of the configuration by {@link checkKeyVersionReferences}.
+ * refers to are checked against the rest of the configuration by `checkKeyVersionReferences`.
  */
 export const keyVersionsSchema = z.record(
   z

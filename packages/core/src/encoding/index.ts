@@ -23,3 +23,4 @@ export {
   type RsaPublicComponents,
   rsaPublicKeyToSpki,
 } from './spki.js';
+export { type PublicKeyAlgorithm, type WebCryptoImport, webCryptoImport } from './web-crypto-import.js';

@@ -1,3 +1,4 @@
+import { createPublicKey, type JsonWebKey, type KeyObject, webcrypto } from 'node:crypto';
 import type { KeySpec } from '../vocabulary/key-specs.js';
 import { jwkToSpki, type PublicJwk, spkiToJwk } from './jwk.js';
 import { jwkThumbprint } from './jwk-thumbprint.js';
@@ -5,6 +6,7 @@ import { copyBytes } from './lib/bytes.js';
 import { invalidInput } from './lib/invalid-input.js';
 import { derToPem, pemToDer } from './pem.js';
 import { parseSpki } from './spki.js';
+import { type PublicKeyAlgorithm, webCryptoImport } from './web-crypto-import.js';
 
 /** A checked public key and its usual encodings. */
 export interface PublicKey {
@@ -14,8 +16,34 @@ export interface PublicKey {
   readonly family: 'RSA' | 'EC';
   /** The SPKI as a PEM `PUBLIC KEY` block. */
   pem(): string;
-  /** The public JWK (required members only; a fresh object on each call). */
-  jwk(): PublicJwk;
+  /**
+   * The public JWK (required members only; a fresh object on each call), typed as node:crypto's
+   * `JsonWebKey` too, so it goes straight into `createPublicKey({ key, format: 'jwk' })`.
+   */
+  jwk(): PublicJwk & JsonWebKey;
+  /**
+   * The key as a node:crypto `KeyObject` (type `public`), for `crypto.verify`, `publicEncrypt` and
+   * `diffieHellman`.
+   *
+   * @example
+   * ```ts
+   * verify('sha256', payload, { key: publicKey.keyObject(), dsaEncoding: 'ieee-p1363' }, signature);
+   * ```
+   */
+  keyObject(): KeyObject;
+  /**
+   * The key as a WebCrypto `CryptoKey` for one keyswitch algorithm (AWS KMS names): RSA keys need it
+   * (`RSASSA_PSS_SHA_256` gives an RSA-PSS/SHA-256 verify key, `RSAES_OAEP_SHA_256` an RSA-OAEP encrypt
+   * key); EC keys default to ECDSA on their curve, or `ECDH`. The key is extractable (it is public).
+   *
+   * @example
+   * ```ts
+   * const key = await publicKey.cryptoKey('ECDSA_SHA_256');
+   * await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, p1363Signature, payload);
+   * ```
+   * @throws INVALID_INPUT when the algorithm does not fit the key, or an RSA key is given none
+   */
+  cryptoKey(algorithm?: PublicKeyAlgorithm): Promise<webcrypto.CryptoKey>;
   /** The RFC 7638 SHA-256 thumbprint of the JWK, used as the key's `kid`. */
   thumbprint(): string;
   /** The key's stable id: the same as {@link PublicKey.thumbprint}. */
@@ -33,6 +61,7 @@ export interface PublicKey {
  * const key = publicKeyFromSpki(toSpki(pem));
  * key.keySpec; // 'RSA_3072'
  * const jwk = { ...key.jwk(), kid: key.thumbprint(), use: 'sig' };
+ * createPublicKey({ key: key.jwk(), format: 'jwk' }).equals(key.keyObject()); // true
  * ```
  */
 export function publicKeyFromSpki(der: Uint8Array): PublicKey {
@@ -48,6 +77,11 @@ export function publicKeyFromSpki(der: Uint8Array): PublicKey {
     family,
     pem: () => pem,
     jwk: () => ({ ...jwk }),
+    keyObject: () => createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }),
+    cryptoKey: async (algorithm?: PublicKeyAlgorithm) => {
+      const { algorithm: params, usages } = webCryptoImport(keySpec, algorithm);
+      return webcrypto.subtle.importKey('spki', copyBytes(spki), params, true, usages);
+    },
     thumbprint: () => kid,
     kid,
   });

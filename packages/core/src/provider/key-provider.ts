@@ -646,21 +646,6 @@ export abstract class KeyProvider {
     });
   }
 
-  /**
-   * Runs a backend-specific operation through the core's audit and error handling.
-   *
-   * @deprecated Declare the operation in {@link Capabilities.extensions} and use
-   * {@link KeyProvider.runExtension}, or for imports implement `onImportKey`.
-   */
-  protected runOperation<T>(
-    operation: AuditOperation,
-    target: { ref?: string; algorithm?: Algorithm },
-    body: () => Promise<T>,
-    call: CallContext = {},
-  ): Promise<T> {
-    return this.#run(operation, call, target, body);
-  }
-
   // ---- internals ---------------------------------------------------------------------------------
 
   async #run<T>(
@@ -669,7 +654,11 @@ export abstract class KeyProvider {
     request: { ref?: string; algorithm?: Algorithm } | undefined,
     body: () => Promise<T>,
   ): Promise<T> {
-    const target = typeof request === 'object' && request !== null ? request : {};
+    const given = typeof request === 'object' && request !== null ? request : {};
+    // A reference that is not a string is the caller's mistake, reported as INVALID_INPUT by the body;
+    // it must not reach error messages or audit events.
+    const target: { ref?: string; algorithm?: Algorithm } =
+      typeof given.ref === 'string' || given.ref === undefined ? given : withoutRef(given);
     const started = Date.now();
     const startedAt = performance.now();
     let facts: KeyFacts | undefined;
@@ -677,11 +666,10 @@ export abstract class KeyProvider {
     try {
       if (this.#closing) throw new KeyswitchError('CLOSED', 'the provider is closed');
       this.#audit.admit();
-      if (target !== request)
-        throw new KeyswitchError('INVALID_INPUT', `${operation} needs a request object`);
+      if (given !== request) throw new KeyswitchError('INVALID_INPUT', `${operation} needs a request object`);
       const result = await body();
       // The key's version is read for the audit event only: no await when nothing listens.
-      if (target.ref !== undefined && this.#audit.active) {
+      if (target.ref !== undefined && this.#audit.activeFor(operation)) {
         facts = await this.#facts.get(target.ref)?.catch(() => undefined);
       }
       // A created or imported key is audited under the reference it was given.
@@ -916,6 +904,10 @@ function assertDescriptionAndTags(request: CreateKeyRequest | ImportKeyRequest):
       );
     }
   }
+}
+
+function withoutRef(request: { ref?: unknown; algorithm?: Algorithm }): { algorithm?: Algorithm } {
+  return request.algorithm === undefined ? {} : { algorithm: request.algorithm };
 }
 
 function isDescription(value: unknown): value is KeyDescription {

@@ -89,13 +89,7 @@ export class Keyswitch {
         factories.set(type, factory);
       }
       const loaded = await factory;
-      const parsed = loaded.parseConfig(section, path);
-      // Every secret is read once now, so a missing variable or file is found at load, not at the first
-      // use of a key; the value is dropped, and read again when the backend connects.
-      for (const { path: at, reference } of findSecretReferences(parsed, path)) {
-        await resolveSecret(reference, { path: at, env: keyswitch.#env, baseDir });
-      }
-      keyswitch.#providers.set(name, { factory: loaded, config: parsed });
+      keyswitch.#providers.set(name, { factory: loaded, config: loaded.parseConfig(section, path) });
     }
     for (const [name, key] of Object.entries(config.keys)) {
       const { factory } = keyswitch.#providers.get(key.provider)!;
@@ -110,6 +104,13 @@ export class Keyswitch {
         });
       }
       keyswitch.#bindings.set(name, new KeyBinding(name, key, () => keyswitch.provider(key.provider)));
+    }
+    // Every secret is read once now, so a missing variable or file is found at load, not at the first use
+    // of a key; the value is dropped, and read again when the backend connects.
+    for (const [name, slot] of keyswitch.#providers) {
+      for (const { path, reference } of findSecretReferences(slot.config, `providers.${name}`)) {
+        await resolveSecret(reference, { path, env: keyswitch.#env, baseDir });
+      }
     }
     if (config.audit) {
       const sink = await AuditFileSink.open(resolve(baseDir, config.audit.file), {

@@ -18,14 +18,10 @@ export interface JwsSigner {
   /** The keyswitch (AWS KMS) name of the signing algorithm; it decides the JWS `alg`. */
   readonly algorithm: SigningAlgorithm;
   /**
-   * Signs the message. ECDSA signatures may come back in either format; `P1363` is asked for.
+   * Signs the message, of any length (a keyswitch signer hashes locally what its backend cannot take whole).
+   * ECDSA signatures may come back in either format; `P1363` is asked for.
    */
   sign(message: Uint8Array, options?: { readonly format?: SignatureFormat }): Promise<Uint8Array>;
-  /**
-   * Optional: signs a SHA-2 digest the caller computed. Used for messages over 4,096 bytes, the AWS KMS limit
-   * for whole messages.
-   */
-  signDigest?(digest: Uint8Array, options?: { readonly format?: SignatureFormat }): Promise<Uint8Array>;
   /**
    * Optional: the signer's public key. With it, `kid: true` can name the key by its RFC 7638 thumbprint and
    * the `x5c` leaf certificate is checked against the key before anything is signed.

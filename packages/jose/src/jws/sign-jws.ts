@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { ecdsaDerToP1363, jwkThumbprint, publicKeyFromSpki } from '@keyswitch/core';
 import { base64UrlEncode, encodeBase64 } from '../lib/base64.js';
 import { bytesEqual, utf8 } from '../lib/bytes.js';
@@ -8,9 +7,6 @@ import { invalidInput } from '../lib/errors.js';
 import { payloadBytes } from '../lib/json.js';
 import { jwsAlgorithmFor } from '../lib/jws-algorithms.js';
 import type { JwsSigner } from './jws-signer.js';
-
-/** The largest message signed whole; longer ones are hashed here and signed as a digest (AWS KMS's limit). */
-const MAX_RAW_MESSAGE_BYTES = 4096;
 
 /**
  * Options for {@link signJws}.
@@ -90,12 +86,8 @@ export async function signJws(
 
   const signingInput = `${base64UrlEncode(utf8(JSON.stringify(header)))}.${base64UrlEncode(body)}`;
   const message = utf8(signingInput);
-  let signature =
-    message.length > MAX_RAW_MESSAGE_BYTES && typeof signer.signDigest === 'function'
-      ? await signer.signDigest(new Uint8Array(createHash(info.hash).update(message).digest()), {
-          format: 'P1363',
-        })
-      : await signer.sign(message, { format: 'P1363' });
+  // Any length: the provider contract hashes a message its backend cannot take whole (KMS: over 4,096 bytes).
+  let signature = await signer.sign(message, { format: 'P1363' });
   if (info.family === 'ECDSA' && signature.length !== 2 * info.coordinateBytes!) {
     // A signer that ignored the format option answered in DER.
     signature = ecdsaDerToP1363(signature, info.coordinateBytes!);

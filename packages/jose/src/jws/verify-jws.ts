@@ -5,7 +5,7 @@ import { decodeBase64, decodeSegment } from '../lib/base64.js';
 import { utf8 } from '../lib/bytes.js';
 import type { CertificateInput } from '../lib/certificate-input.js';
 import { decodeProtectedHeader, optionalString, requiredString, splitCompact } from '../lib/compact.js';
-import { invalidInput } from '../lib/errors.js';
+import { invalidInput, invalidSignature, unsupportedAlgorithm } from '../lib/errors.js';
 import type { JsonObject } from '../lib/json.js';
 import {
   JWS_ALGORITHMS,
@@ -83,8 +83,10 @@ export interface VerifiedJws {
  * allowed, a key that does not fit the algorithm (an EC key for PS256, a P-384 key for ES256, an RSA key
  * for ES256), `crit` headers and unencoded payloads; PSS signatures must use a salt as long as the hash.
  *
- * @throws INVALID_INPUT for a malformed JWS, a refused algorithm or key, an `x5c` chain that does not verify,
- * and a signature that does not verify (the message says which)
+ * @throws INVALID_SIGNATURE for a signature that does not verify and for `alg: none`;
+ * UNSUPPORTED_ALGORITHM for an algorithm keyswitch does not do or `algorithms` does not accept;
+ * INVALID_INPUT for a malformed JWS, a key that does not fit the algorithm, an `x5c` chain that does not
+ * verify, and options used wrongly (the message says which)
  *
  * @example
  * ```ts
@@ -108,11 +110,13 @@ export async function verifyJws(jws: string, options: VerifyJwsOptions): Promise
   ];
   const header = decodeProtectedHeader(headerSegment, 'JWS');
   const alg = requiredString(header, 'alg', 'JWS');
-  if (alg.toLowerCase() === 'none') throw invalidInput('JWS alg "none" (an unsigned JWS) is never accepted');
+  if (alg.toLowerCase() === 'none') {
+    throw invalidSignature('JWS alg "none" (an unsigned JWS) is never accepted');
+  }
   const info = jwsAlgorithmInfo(alg);
   const allowed = options.algorithms ?? JWS_ALGORITHMS;
   if (info === undefined || !allowed.includes(info.alg)) {
-    throw invalidInput(`JWS alg "${alg}" is not accepted; accepted: ${allowed.join(', ')}`);
+    throw unsupportedAlgorithm(`JWS alg "${alg}" is not accepted; accepted: ${allowed.join(', ')}`);
   }
   if (header['b64'] !== undefined)
     throw invalidInput('JWS with unencoded payloads ("b64") are not supported');
@@ -146,7 +150,7 @@ export async function verifyJws(jws: string, options: VerifyJwsOptions): Promise
   const signingInput = utf8(`${headerSegment}.${payloadSegment}`);
   const verified = await signatureVerifies(info, key.keyObject, signingInput, signature).catch(() => false);
   if (!verified) {
-    throw invalidInput('JWS signature does not verify');
+    throw invalidSignature('JWS signature does not verify');
   }
   return {
     payload,

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import {
   type Algorithm,
   type Capabilities,
-  type CurveName,
   isKeyswitchError,
   type KeySpec,
   type KeyUsage,
@@ -12,8 +11,13 @@ import type { KeyPair, MechanismInfo, Template } from 'pkcs11js';
 import type { Pkcs11Profile } from '../profiles.js';
 import { CKA, CKF, CKK, CKM, CKO } from './ck.js';
 import { ckrName } from './ckr.js';
-import { EC_PARAMS } from './key-attributes.js';
-import { sharedSecretTemplate } from './key-templates.js';
+import { keySpecOf, readUlong } from './key-attributes.js';
+import {
+  type KeyGeneration,
+  keyGeneration,
+  sharedSecretTemplate,
+  type TemplateStyle,
+} from './key-templates.js';
 import { aesGcmMechanism, ecdhMechanism, GCM_TAG_BYTES, rsaOaepMechanism } from './mechanisms.js';
 import type { Handle, Pkcs11Library } from './shared-module.js';
 
@@ -28,10 +32,79 @@ export interface ProbeContext {
   readonly run: <T>(what: string, call: Promise<T>) => Promise<T>;
 }
 
+/** How keys are made on the token, as the probe found it. */
+export interface KeyCreationFindings {
+  /** Whether the probe's throwaway keys could be session objects (CKA_TOKEN=false), or had to be token objects. */
+  readonly sessionObjects: boolean;
+  /** Which usage attributes creation templates carry: see {@link TemplateStyle}. */
+  readonly templates: TemplateStyle;
+}
+
 /** The probe's findings: the manifest, and what else the provider needs to know. */
 export interface ProbeResult {
   readonly capabilities: Capabilities;
   readonly mechanisms: ReadonlySet<number>;
+  readonly creation: KeyCreationFindings;
+}
+
+/** The label of the token objects a probe makes where the token refuses session objects. */
+export const PROBE_LABEL = 'keyswitch-capability-probe';
+
+/** Template refusals: what a token answers a template it will not take. */
+const TEMPLATE_REFUSED: ReadonlySet<string> = new Set([
+  'CKR_TEMPLATE_INCONSISTENT',
+  'CKR_TEMPLATE_INCOMPLETE',
+  'CKR_ATTRIBUTE_VALUE_INVALID',
+  'CKR_ATTRIBUTE_TYPE_INVALID',
+  'CKR_ATTRIBUTE_READ_ONLY',
+]);
+
+/** Per token and profile: the probe, and the providers sharing it. */
+const probes = new Map<string, { probe: Promise<ProbeResult>; users: Set<object> }>();
+
+/**
+ * A probe once per token per process: every open provider on the same module, token and profile shares
+ * the first probe's answer. A failed probe is forgotten (it runs again on the next call), and so is the
+ * answer once the last provider sharing it has called {@link releaseProbe}: a token reopened later is
+ * probed again.
+ *
+ * @example
+ * ```ts
+ * const result = await probeOnce(`${module.path}#${token.serial}#softhsm`, provider, () => runProbe());
+ * ```
+ */
+export function probeOnce(
+  key: string,
+  user: object,
+  probe: () => Promise<ProbeResult>,
+): Promise<ProbeResult> {
+  let entry = probes.get(key);
+  if (entry === undefined) {
+    const running = probe();
+    const created = { probe: running, users: new Set<object>() };
+    entry = created;
+    probes.set(key, created);
+    running.catch(() => {
+      if (probes.get(key) === created) probes.delete(key);
+    });
+  }
+  entry.users.add(user);
+  return entry.probe;
+}
+
+/**
+ * Says that `user` (a provider, on close) no longer needs the probes it shared.
+ *
+ * @example
+ * ```ts
+ * releaseProbe(provider);
+ * ```
+ */
+export function releaseProbe(user: object): void {
+  for (const [key, entry] of probes) {
+    entry.users.delete(user);
+    if (entry.users.size === 0) probes.delete(key);
+  }
 }
 
 /**
@@ -54,6 +127,7 @@ const REFUSED: ReadonlySet<string> = new Set([
   'CKR_ATTRIBUTE_VALUE_INVALID',
   'CKR_ATTRIBUTE_TYPE_INVALID',
   'CKR_ATTRIBUTE_SENSITIVE',
+  'CKR_ATTRIBUTE_READ_ONLY',
 ]);
 
 /** The CKR_* name of a refusal, or rethrows an error that is not one (see {@link REFUSED}). */
@@ -71,10 +145,14 @@ const HMAC_SPECS: ReadonlyArray<{ spec: KeySpec; mechanism: number; algorithm: A
 ];
 
 /**
- * Builds the capability manifest from the token's mechanism list, then checks, once, the parameter sets a
- * mechanism list cannot promise, with throwaway session keys: RSA-OAEP with SHA-1 and with SHA-256 (SoftHSM2
- * has no SHA-256 OAEP), AES-GCM with the v2.40 parameters, and ECDH with the null KDF giving a readable
- * shared secret. What fails is left out of the manifest (so it fails with UNSUPPORTED_ALGORITHM) and noted.
+ * Builds the capability manifest from the token's mechanism list, then checks, once, what a mechanism list
+ * cannot promise, with throwaway keys made from keyswitch's own creation templates: whether keys of each
+ * family can be created at all (and with which template style), RSA-OAEP with SHA-1 and with SHA-256
+ * (SoftHSM2 has no SHA-256 OAEP), AES-GCM with the v2.40 parameters, and ECDH with the null KDF giving a
+ * readable shared secret. The throwaway keys are session objects, or token objects labelled
+ * {@link PROBE_LABEL} where the token refuses session objects; either way they are destroyed. A key spec
+ * is in the manifest only when the token can create it or already holds such a key. What fails is left
+ * out (so it fails with UNSUPPORTED_ALGORITHM) and noted.
  */
 export async function probeCapabilities(probeContext: ProbeContext): Promise<ProbeResult> {
   const { library, slot, profile } = probeContext;
@@ -102,7 +180,7 @@ export async function probeCapabilities(probeContext: ProbeContext): Promise<Pro
   const notes: string[] = [...profile.notes];
   const algorithms: Algorithm[] = [];
   const keySpecs: Partial<Record<KeySpec, { usages: KeyUsage[]; create: boolean }>> = {};
-  const sessionObjects: Handle[] = [];
+  const maker = new ProbeKeys(context);
   const add = (spec: KeySpec, usage: KeyUsage, create: boolean) => {
     const entry = keySpecs[spec] ?? { usages: [], create: false };
     keySpecs[spec] = entry;
@@ -113,7 +191,6 @@ export async function probeCapabilities(probeContext: ProbeContext): Promise<Pro
   try {
     // ---- RSA ----------------------------------------------------------------------------------------
     const rsaGeneration = info(CKM.RSA_PKCS_KEY_PAIR_GEN);
-    const rsaCreatable = (spec: KeySpec) => inRange(rsaGeneration, keySpecInfo(spec).bits);
     const pss = mechanisms.has(CKM.RSA_PKCS_PSS);
     const pkcs1 = mechanisms.has(CKM.RSA_PKCS);
     if (pss) algorithms.push('RSASSA_PSS_SHA_256', 'RSASSA_PSS_SHA_384', 'RSASSA_PSS_SHA_512');
@@ -121,40 +198,51 @@ export async function probeCapabilities(probeContext: ProbeContext): Promise<Pro
       algorithms.push('RSASSA_PKCS1_V1_5_SHA_256', 'RSASSA_PKCS1_V1_5_SHA_384', 'RSASSA_PKCS1_V1_5_SHA_512');
     if (!pss) notes.push('no CKM_RSA_PKCS_PSS: RSASSA_PSS_* are not offered');
     const oaep = { sha1: false, sha256: false };
-    if (mechanisms.has(CKM.RSA_PKCS_OAEP) && rsaGeneration) {
-      const pair = await generateProbeRsaKey(context, Math.max(1024, rsaGeneration.minKeySize));
-      if (pair) {
-        sessionObjects.push(pair.publicKey, pair.privateKey);
-        for (const hash of ['sha1', 'sha256'] as const) {
-          const failure = oaepRoundTrip(library, context.session, pair, hash);
-          if (failure === undefined) oaep[hash] = true;
-          else
-            notes.push(
-              `RSA-OAEP with ${hash.toUpperCase()}: the token refused it (${failure}); RSAES_OAEP_${hash === 'sha1' ? 'SHA_1' : 'SHA_256'} is not offered`,
-            );
+    let rsaCreates = false;
+    if (rsaGeneration && inRange(rsaGeneration, 2048)) {
+      // keyswitch's RSA_2048 template at the smallest size the token makes: quicker, and the same answer.
+      const made = await maker.make('RSA_2048', 'ENCRYPT_DECRYPT', Math.max(1024, rsaGeneration.minKeySize));
+      if (typeof made === 'string') notes.push(`RSA keys: the token refused to create one (${made})`);
+      else {
+        rsaCreates = true;
+        if (mechanisms.has(CKM.RSA_PKCS_OAEP) && made.kind === 'pair') {
+          for (const hash of ['sha1', 'sha256'] as const) {
+            const failure = oaepRoundTrip(library, context.session, made.pair, hash);
+            if (failure === undefined) oaep[hash] = true;
+            else
+              notes.push(
+                `RSA-OAEP with ${hash.toUpperCase()}: the token refused it (${failure}); RSAES_OAEP_${hash === 'sha1' ? 'SHA_1' : 'SHA_256'} is not offered`,
+              );
+          }
         }
-      } else {
-        notes.push('RSA-OAEP could not be probed (no session RSA key): RSAES_OAEP_* are not offered');
       }
     }
     if (oaep.sha1) algorithms.push('RSAES_OAEP_SHA_1');
     if (oaep.sha256) algorithms.push('RSAES_OAEP_SHA_256');
     for (const spec of RSA_SPECS) {
-      if (pss || pkcs1) add(spec, 'SIGN_VERIFY', rsaCreatable(spec));
-      if (oaep.sha1 || oaep.sha256) add(spec, 'ENCRYPT_DECRYPT', rsaCreatable(spec));
+      const creatable = rsaCreates && inRange(rsaGeneration, keySpecInfo(spec).bits);
+      if (pss || pkcs1) add(spec, 'SIGN_VERIFY', creatable);
+      if (oaep.sha1 || oaep.sha256) add(spec, 'ENCRYPT_DECRYPT', creatable);
     }
 
     // ---- EC -----------------------------------------------------------------------------------------
     const ecGeneration = info(CKM.EC_KEY_PAIR_GEN);
     const ecdsa = info(CKM.ECDSA);
+    let ecCreates = false;
     let ecdh = false;
-    if (profile.ecdhNullKdf && mechanisms.has(CKM.ECDH1_DERIVE) && ecGeneration) {
-      const failure = await ecdhRoundTrip(context, sessionObjects);
-      if (failure === undefined) ecdh = true;
-      else notes.push(`ECDH with the null KDF: the token refused it (${failure}); ECDH is not offered`);
-    } else if (!profile.ecdhNullKdf) {
-      notes.push('ECDH: not offered on this profile');
+    if (ecGeneration && inRange(ecGeneration, 256) && (ecdsa || mechanisms.has(CKM.ECDH1_DERIVE))) {
+      const made = await maker.make('ECC_NIST_P256', 'KEY_AGREEMENT');
+      if (typeof made === 'string') notes.push(`EC keys: the token refused to create one (${made})`);
+      else {
+        ecCreates = true;
+        if (profile.ecdhNullKdf && mechanisms.has(CKM.ECDH1_DERIVE) && made.kind === 'pair') {
+          const failure = await ecdhRoundTrip(context, made.pair, maker);
+          if (failure === undefined) ecdh = true;
+          else notes.push(`ECDH with the null KDF: the token refused it (${failure}); ECDH is not offered`);
+        }
+      }
     }
+    if (!profile.ecdhNullKdf) notes.push('ECDH: not offered on this profile');
     const curves: Array<[KeySpec, Algorithm]> = [
       ['ECC_NIST_P256', 'ECDSA_SHA_256'],
       ['ECC_NIST_P384', 'ECDSA_SHA_384'],
@@ -164,7 +252,7 @@ export async function probeCapabilities(probeContext: ProbeContext): Promise<Pro
       const bits = keySpecInfo(spec).bits;
       const supported = (mechanism: MechanismInfo | undefined) =>
         mechanism !== undefined && inRange(mechanism, bits);
-      const creatable = supported(ecGeneration);
+      const creatable = ecCreates && supported(ecGeneration);
       if (supported(ecdsa)) {
         algorithms.push(algorithm);
         add(spec, 'SIGN_VERIFY', creatable);
@@ -175,10 +263,16 @@ export async function probeCapabilities(probeContext: ProbeContext): Promise<Pro
 
     // ---- AES-GCM ------------------------------------------------------------------------------------
     if (mechanisms.has(CKM.AES_GCM)) {
-      const failure = profile.gcmIv === 'host' ? await gcmRoundTrip(context, sessionObjects) : undefined;
+      const generation = info(CKM.AES_KEY_GEN);
+      const made = inRange(generation, 32)
+        ? await maker.make('SYMMETRIC_DEFAULT', 'ENCRYPT_DECRYPT')
+        : undefined;
+      const creatable = made !== undefined && typeof made !== 'string';
+      if (typeof made === 'string') notes.push(`AES keys: the token refused to create one (${made})`);
+      const failure = profile.gcmIv === 'token' ? undefined : await gcmRoundTrip(context, made, maker);
       if (failure === undefined) {
         algorithms.push('SYMMETRIC_DEFAULT');
-        add('SYMMETRIC_DEFAULT', 'ENCRYPT_DECRYPT', inRange(info(CKM.AES_KEY_GEN), 32));
+        add('SYMMETRIC_DEFAULT', 'ENCRYPT_DECRYPT', creatable);
       } else {
         notes.push(
           `AES-GCM with 96-bit IVs: the token refused it (${failure}); SYMMETRIC_DEFAULT is not offered`,
@@ -187,20 +281,43 @@ export async function probeCapabilities(probeContext: ProbeContext): Promise<Pro
     }
 
     // ---- HMAC ---------------------------------------------------------------------------------------
-    const genericSecret = mechanisms.has(CKM.GENERIC_SECRET_KEY_GEN);
+    let hmacCreates: boolean | undefined;
     for (const { spec, mechanism, algorithm } of HMAC_SPECS) {
       if (!mechanisms.has(mechanism)) continue;
+      if (hmacCreates === undefined) {
+        hmacCreates = false;
+        if (mechanisms.has(CKM.GENERIC_SECRET_KEY_GEN)) {
+          const made = await maker.make('HMAC_256', 'GENERATE_VERIFY_MAC');
+          if (typeof made === 'string') notes.push(`HMAC keys: the token refused to create one (${made})`);
+          else hmacCreates = true;
+        }
+      }
       algorithms.push(algorithm);
-      add(spec, 'GENERATE_VERIFY_MAC', genericSecret);
+      add(spec, 'GENERATE_VERIFY_MAC', hmacCreates);
     }
   } finally {
-    for (const handle of abandoned ? [] : sessionObjects) {
-      try {
-        library.C_DestroyObject(context.session, handle);
-      } catch {
-        // session objects also vanish with their session
-      }
+    if (!abandoned) maker.destroyAll();
+  }
+
+  // A spec the token can neither create nor already holds is not in the manifest.
+  const uncreatable = (Object.keys(keySpecs) as KeySpec[]).filter((spec) => !keySpecs[spec]?.create);
+  if (uncreatable.length > 0) {
+    const held = heldKeySpecs(library, context.session);
+    for (const spec of uncreatable) {
+      if (held.has(spec)) continue;
+      delete keySpecs[spec];
+      notes.push(`${spec}: the token can neither create such a key nor holds one, so it is not offered`);
     }
+  }
+  if (!maker.sessionObjects) {
+    notes.push(
+      `the token refuses session objects: the probe used token objects labelled ${PROBE_LABEL}, then destroyed them`,
+    );
+  }
+  if (maker.templates === 'only-true') {
+    notes.push(
+      'the token refuses usage attributes set false in a template: keyswitch sends only the ones that are true',
+    );
   }
 
   const random = (context.tokenFlags & CKF.RNG) !== 0;
@@ -216,6 +333,7 @@ export async function probeCapabilities(probeContext: ProbeContext): Promise<Pro
   }
   return {
     mechanisms,
+    creation: { sessionObjects: maker.sessionObjects, templates: maker.templates },
     capabilities: {
       keySpecs,
       algorithms,
@@ -244,37 +362,159 @@ function inRange(mechanism: MechanismInfo | undefined, size: number): boolean {
   );
 }
 
-async function generateProbeRsaKey(context: ProbeContext, bits: number): Promise<KeyPair | undefined> {
-  const publicTemplate: Template = [
-    { type: CKA.CLASS, value: CKO.PUBLIC_KEY },
-    { type: CKA.KEY_TYPE, value: CKK.RSA },
-    { type: CKA.TOKEN, value: false },
-    { type: CKA.MODULUS_BITS, value: bits },
-    { type: CKA.PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) },
-    { type: CKA.ENCRYPT, value: true },
-  ];
-  const privateTemplate: Template = [
-    { type: CKA.CLASS, value: CKO.PRIVATE_KEY },
-    { type: CKA.KEY_TYPE, value: CKK.RSA },
-    { type: CKA.TOKEN, value: false },
-    { type: CKA.PRIVATE, value: true },
-    { type: CKA.SENSITIVE, value: true },
-    { type: CKA.DECRYPT, value: true },
-  ];
-  try {
-    return await context.run(
+/** A throwaway key the probe made: a pair, or a secret key. */
+type ProbeKey =
+  | { readonly kind: 'pair'; readonly pair: KeyPair }
+  | { readonly kind: 'secret'; readonly handle: Handle };
+
+/**
+ * Makes the probe's throwaway keys with keyswitch's creation templates, finding out on the way what the
+ * token accepts: session objects first, token objects if those are refused; usage attributes set false
+ * explicitly first, only the true ones if those are refused. Every object made is destroyed by
+ * {@link ProbeKeys.destroyAll}.
+ */
+class ProbeKeys {
+  readonly #context: ProbeContext;
+  readonly #made: Handle[] = [];
+  /** Undefined until the first key settles it. */
+  #sessionObjects: boolean | undefined;
+  #templates: TemplateStyle | undefined;
+
+  constructor(context: ProbeContext) {
+    this.#context = context;
+  }
+
+  get sessionObjects(): boolean {
+    return this.#sessionObjects ?? true;
+  }
+
+  get templates(): TemplateStyle {
+    return this.#templates ?? 'explicit-false';
+  }
+
+  /** Keeps a derived object for destruction. */
+  keep(handle: Handle): void {
+    this.#made.push(handle);
+  }
+
+  /**
+   * A throwaway key of `spec` for `usage` (RSA: of `modulusBits`), or the CKR_* name of the token's
+   * refusal.
+   */
+  async make(spec: KeySpec, usage: KeyUsage, modulusBits?: number): Promise<ProbeKey | string> {
+    const persistence = this.#sessionObjects === undefined ? [true, false] : [this.#sessionObjects];
+    const styles: TemplateStyle[] =
+      this.#templates === undefined ? ['explicit-false', 'only-true'] : [this.#templates];
+    let last = 'CKR_TEMPLATE_INCONSISTENT';
+    for (const sessionObject of persistence) {
+      for (const style of styles) {
+        const generation = keyGeneration(spec, usage, randomBytes(16), PROBE_LABEL, style);
+        try {
+          const key = await this.#generate(forProbe(generation, sessionObject, modulusBits));
+          this.#sessionObjects = sessionObject;
+          this.#templates = style;
+          return key;
+        } catch (error) {
+          last = refusal(error);
+          // Anything but a template refusal will not change with another template.
+          if (!TEMPLATE_REFUSED.has(last)) return last;
+        }
+      }
+    }
+    return last;
+  }
+
+  async #generate(generation: KeyGeneration): Promise<ProbeKey> {
+    const { library, session, run } = this.#context;
+    if (generation.kind === 'secret') {
+      const handle = await run(
+        'C_GenerateKey',
+        library.C_GenerateKeyAsync(session, generation.mechanism, generation.template),
+      );
+      this.#made.push(handle);
+      return { kind: 'secret', handle };
+    }
+    const pair = await run(
       'C_GenerateKeyPair',
-      context.library.C_GenerateKeyPairAsync(
-        context.session,
-        { mechanism: CKM.RSA_PKCS_KEY_PAIR_GEN },
-        publicTemplate,
-        privateTemplate,
+      library.C_GenerateKeyPairAsync(
+        session,
+        generation.mechanism,
+        generation.publicTemplate,
+        generation.privateTemplate,
       ),
     );
-  } catch (error) {
-    refusal(error);
-    return undefined;
+    this.#made.push(pair.publicKey, pair.privateKey);
+    return { kind: 'pair', pair };
   }
+
+  /** Destroys every object made (session objects would go with their session; token objects would not). */
+  destroyAll(): void {
+    for (const handle of this.#made.splice(0)) {
+      try {
+        this.#context.library.C_DestroyObject(this.#context.session, handle);
+      } catch {
+        // Already gone (session objects vanish with their session); nothing else can be done here.
+      }
+    }
+  }
+}
+
+/** The same generation with session objects (CKA_TOKEN=false) if asked, and another RSA modulus size. */
+function forProbe(
+  generation: KeyGeneration,
+  sessionObject: boolean,
+  modulusBits: number | undefined,
+): KeyGeneration {
+  const session = (template: Template): Template =>
+    template.map((attribute) => {
+      if (attribute.type === CKA.TOKEN && sessionObject) return { type: CKA.TOKEN, value: false };
+      if (attribute.type === CKA.MODULUS_BITS && modulusBits !== undefined)
+        return { type: CKA.MODULUS_BITS, value: modulusBits };
+      return attribute;
+    });
+  return generation.kind === 'secret'
+    ? { ...generation, template: session(generation.template) }
+    : {
+        ...generation,
+        publicTemplate: session(generation.publicTemplate),
+        privateTemplate: session(generation.privateTemplate),
+      };
+}
+
+/** The specs of the keys the token already holds (private and secret keys; at most 1,000 looked at). */
+function heldKeySpecs(library: Pkcs11Library, session: Handle): Set<KeySpec> {
+  const held = new Set<KeySpec>();
+  for (const objectClass of [CKO.PRIVATE_KEY, CKO.SECRET_KEY]) {
+    let handles: Handle[] = [];
+    try {
+      library.C_FindObjectsInit(session, [{ type: CKA.CLASS, value: objectClass }]);
+      try {
+        handles = library.C_FindObjects(session, 1000);
+      } finally {
+        library.C_FindObjectsFinal(session);
+      }
+    } catch {
+      continue;
+    }
+    for (const handle of handles) {
+      try {
+        held.add(keySpecOf(readSizeFacts(library, session, handle, objectClass)));
+      } catch {
+        // A key keyswitch has no spec for, or one whose attributes cannot be read: not a spec held.
+      }
+    }
+  }
+  return held;
+}
+
+function readSizeFacts(library: Pkcs11Library, session: Handle, handle: Handle, objectClass: number) {
+  const [type] = library.C_GetAttributeValue(session, handle, [{ type: CKA.KEY_TYPE }]);
+  const keyType = readUlong(type?.value);
+  const attribute = (kind: number) =>
+    library.C_GetAttributeValue(session, handle, [{ type: kind }])[0]?.value;
+  if (objectClass === CKO.SECRET_KEY) return { keyType, valueLength: readUlong(attribute(CKA.VALUE_LEN)) };
+  if (keyType === CKK.RSA) return { keyType, modulus: attribute(CKA.MODULUS) };
+  return { keyType, ecParams: attribute(CKA.EC_PARAMS) };
 }
 
 function oaepRoundTrip(
@@ -295,39 +535,20 @@ function oaepRoundTrip(
   }
 }
 
-async function ecdhRoundTrip(context: ProbeContext, sessionObjects: Handle[]): Promise<string | undefined> {
+async function ecdhRoundTrip(
+  context: ProbeContext,
+  pair: KeyPair,
+  maker: ProbeKeys,
+): Promise<string | undefined> {
   const { library, session } = context;
-  const curve: CurveName = 'P-256';
   try {
-    const pair = await context.run(
-      'C_GenerateKeyPair',
-      library.C_GenerateKeyPairAsync(
-        session,
-        { mechanism: CKM.EC_KEY_PAIR_GEN },
-        [
-          { type: CKA.CLASS, value: CKO.PUBLIC_KEY },
-          { type: CKA.KEY_TYPE, value: CKK.EC },
-          { type: CKA.TOKEN, value: false },
-          { type: CKA.EC_PARAMS, value: EC_PARAMS[curve] },
-        ],
-        [
-          { type: CKA.CLASS, value: CKO.PRIVATE_KEY },
-          { type: CKA.KEY_TYPE, value: CKK.EC },
-          { type: CKA.TOKEN, value: false },
-          { type: CKA.PRIVATE, value: true },
-          { type: CKA.SENSITIVE, value: true },
-          { type: CKA.DERIVE, value: true },
-        ],
-      ),
-    );
-    sessionObjects.push(pair.publicKey, pair.privateKey);
     const [point] = library.C_GetAttributeValue(session, pair.publicKey, [{ type: CKA.EC_POINT }]);
     const raw = point!.value.length === 67 ? point!.value.subarray(2) : point!.value;
     const derived = await context.run(
       'C_DeriveKey',
       library.C_DeriveKeyAsync(session, ecdhMechanism(raw), pair.privateKey, sharedSecretTemplate(32)),
     );
-    sessionObjects.push(derived);
+    maker.keep(derived);
     const [value] = library.C_GetAttributeValue(session, derived, [{ type: CKA.VALUE }]);
     return value?.value.length === 32 ? undefined : 'the shared secret could not be read';
   } catch (error) {
@@ -335,22 +556,37 @@ async function ecdhRoundTrip(context: ProbeContext, sessionObjects: Handle[]): P
   }
 }
 
-async function gcmRoundTrip(context: ProbeContext, sessionObjects: Handle[]): Promise<string | undefined> {
+/** A GCM round trip with the probe's AES key (or the refusal that kept the probe from making one). */
+async function gcmRoundTrip(
+  context: ProbeContext,
+  made: ProbeKey | string | undefined,
+  maker: ProbeKeys,
+): Promise<string | undefined> {
   const { library, session } = context;
+  let key: Handle;
+  if (made !== undefined && typeof made !== 'string' && made.kind === 'secret') key = made.handle;
+  else {
+    // The token will not make a keyswitch AES key; a plain session key still tells whether GCM works
+    // with keys it already holds.
+    try {
+      key = await context.run(
+        'C_GenerateKey',
+        library.C_GenerateKeyAsync(session, { mechanism: CKM.AES_KEY_GEN }, [
+          { type: CKA.CLASS, value: CKO.SECRET_KEY },
+          { type: CKA.KEY_TYPE, value: CKK.AES },
+          { type: CKA.VALUE_LEN, value: 32 },
+          { type: CKA.TOKEN, value: !maker.sessionObjects },
+          { type: CKA.LABEL, value: PROBE_LABEL },
+          { type: CKA.ENCRYPT, value: true },
+          { type: CKA.DECRYPT, value: true },
+        ]),
+      );
+      maker.keep(key);
+    } catch (error) {
+      return refusal(error);
+    }
+  }
   try {
-    const key = await context.run(
-      'C_GenerateKey',
-      library.C_GenerateKeyAsync(session, { mechanism: CKM.AES_KEY_GEN }, [
-        { type: CKA.CLASS, value: CKO.SECRET_KEY },
-        { type: CKA.KEY_TYPE, value: CKK.AES },
-        { type: CKA.VALUE_LEN, value: 32 },
-        { type: CKA.TOKEN, value: false },
-        { type: CKA.SENSITIVE, value: true },
-        { type: CKA.ENCRYPT, value: true },
-        { type: CKA.DECRYPT, value: true },
-      ]),
-    );
-    sessionObjects.push(key);
     const iv = randomBytes(12);
     const aad = Buffer.from('keyswitch probe');
     const plaintext = randomBytes(20);

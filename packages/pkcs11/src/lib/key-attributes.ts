@@ -1,5 +1,13 @@
+import { createPublicKey } from 'node:crypto';
 import { endianness } from 'node:os';
-import { type CurveName, type KeySpec, KeyswitchError, type KeyUsage } from '@keyswitch/core';
+import {
+  type CurveName,
+  ecPointToSpki,
+  type KeySpec,
+  KeyswitchError,
+  type KeyUsage,
+  unwrapEcPointOctetString,
+} from '@keyswitch/core';
 import { CKA, CKK } from './ck.js';
 
 /** CKA_EC_PARAMS for each curve: the DER namedCurve OID. */
@@ -181,4 +189,28 @@ function unsupported(what: string): KeyswitchError {
     'UNSUPPORTED_ALGORITHM',
     `the reference names ${what}, which keyswitch cannot use`,
   );
+}
+
+/**
+ * The SubjectPublicKeyInfo of an EC public key from the CKA_EC_POINT the token returned, checked to be a
+ * point on the curve (node:crypto decodes it). A malformed answer is the token's fault, not the caller's.
+ *
+ * @throws INTERNAL naming the token when the value is not a point on `curve`
+ * @example
+ * ```ts
+ * const spki = ecPublicKeyFromToken('P-256', ckaEcPoint, 'payments');
+ * ```
+ */
+export function ecPublicKeyFromToken(curve: CurveName, ckaEcPoint: Buffer, tokenLabel: string): Uint8Array {
+  try {
+    const spki = ecPointToSpki(curve, unwrapEcPointOctetString(ckaEcPoint));
+    createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+    return spki;
+  } catch (error) {
+    throw new KeyswitchError(
+      'INTERNAL',
+      `token "${tokenLabel}" returned a CKA_EC_POINT that is not a point on ${curve}: the token is faulty`,
+      { cause: error, retryable: false },
+    );
+  }
 }

@@ -5,7 +5,7 @@ import { ckrName } from './ckr.js';
 import { isDeadlineError } from './deadline-error.js';
 import { readKey } from './key-lookup.js';
 import type { KeyGeneration } from './key-templates.js';
-import { findObjects } from './object-search.js';
+import { findObjects, readFlagsPresent } from './object-search.js';
 import type { ResolvedKey } from './resolved-key.js';
 import type { Handle } from './shared-module.js';
 import type { TokenContext } from './token-context.js';
@@ -13,7 +13,7 @@ import type { TokenContext } from './token-context.js';
 /**
  * Refuses a label another key on the token already has: labels name keys, so they must be unique.
  *
- * @throws INVALID_INPUT when a private, secret or public key has the label
+ * @throws KEY_EXISTS when a private, secret or public key has the label
  * @example
  * ```ts
  * assertLabelFree(context, session, 'acs-signing');
@@ -27,7 +27,7 @@ export function assertLabelFree(context: TokenContext, session: Handle, label: s
     ]);
     if (found.length > 0) {
       throw new KeyswitchError(
-        'INVALID_INPUT',
+        'KEY_EXISTS',
         `a key labelled "${label}" already exists on token "${context.token.label}"; labels name keys, so they must be unique`,
       );
     }
@@ -53,6 +53,7 @@ export function generateKey(context: TokenContext, session: Handle, generation: 
     try {
       if (generation.kind === 'secret') {
         const handle = library.C_GenerateKey(session, generation.mechanism, generation.template);
+        narrowUsages(context, session, handle, generation.narrow.primary);
         return readKey(context, session, 'secret', handle);
       }
       const pair = library.C_GenerateKeyPair(
@@ -61,6 +62,8 @@ export function generateKey(context: TokenContext, session: Handle, generation: 
         generation.publicTemplate,
         generation.privateTemplate,
       );
+      narrowUsages(context, session, pair.privateKey, generation.narrow.primary);
+      narrowUsages(context, session, pair.publicKey, generation.narrow.public);
       return readKey(context, session, 'pair', pair.privateKey, pair.publicKey);
     } catch (error) {
       if (attempt < 2 && isRacedGeneration(ckrName(error), profile.retriesRacedGeneration)) continue;
@@ -177,4 +180,27 @@ export async function adoptOrReport(
 
 function firstLine(error: unknown): string {
   return error instanceof Error ? (error.message.split('\n')[0] ?? error.name) : String(error);
+}
+
+/**
+ * Clears the usage attributes a template could not set false (a token that refuses explicit false) but
+ * the token's defaults set true, so the new key carries only its usage. Where the token will not change
+ * them either, the key keeps them.
+ */
+function narrowUsages(
+  context: TokenContext,
+  session: Handle,
+  handle: Handle,
+  attributes: readonly number[],
+): void {
+  if (attributes.length === 0) return;
+  const { library } = context;
+  for (const [type, value] of readFlagsPresent(library, session, handle, attributes)) {
+    if (!value) continue;
+    try {
+      library.C_SetAttributeValue(session, handle, [{ type, value: false }]);
+    } catch {
+      // The token keeps its default (no C_SetAttributeValue, or not on this attribute).
+    }
+  }
 }

@@ -29,7 +29,7 @@ import type { TokenContext } from './token-context.js';
 /**
  * Finds the objects a URI names.
  *
- * @throws KEY_NOT_FOUND when none match (or the URI names another token); INVALID_INPUT when more than one
+ * @throws KEY_NOT_FOUND when none match (or the URI names another token); AMBIGUOUS_KEY when more than one
  * does; UNAVAILABLE when the token is gone
  * @example
  * ```ts
@@ -59,7 +59,7 @@ export function lookupKey(context: TokenContext, session: Handle, uri: Pkcs11Uri
   const single = (handles: Handle[], type: Pkcs11ObjectType): Handle | undefined => {
     if (handles.length > 1) {
       throw new KeyswitchError(
-        'INVALID_INPUT',
+        'AMBIGUOUS_KEY',
         `more than one ${type} key matches ${ref}; add id= (or a more specific object=) to the reference`,
       );
     }
@@ -70,7 +70,7 @@ export function lookupKey(context: TokenContext, session: Handle, uri: Pkcs11Uri
     const secretKey = uri.type === undefined ? single(search(CKO.SECRET_KEY), 'secret-key') : undefined;
     if (privateKey !== undefined && secretKey !== undefined) {
       throw new KeyswitchError(
-        'INVALID_INPUT',
+        'AMBIGUOUS_KEY',
         `both a private key and a secret key match ${ref}; add type= to the reference`,
       );
     }

@@ -3,22 +3,40 @@ import type { Mechanism, Template } from 'pkcs11js';
 import { CKA, CKK, CKM, CKO } from './ck.js';
 import { EC_PARAMS } from './key-attributes.js';
 
-/** What C_GenerateKey or C_GenerateKeyPair needs to create a key. */
+/**
+ * What C_GenerateKey or C_GenerateKeyPair needs to create a key. `narrow` lists the usage attributes the
+ * templates left out (style `only-true`) that must end false: the token's defaults may have set them, and
+ * they are cleared after generation.
+ */
 export type KeyGeneration =
-  | { readonly kind: 'secret'; readonly mechanism: Mechanism; readonly template: Template }
+  | {
+      readonly kind: 'secret';
+      readonly mechanism: Mechanism;
+      readonly template: Template;
+      readonly narrow: { readonly primary: readonly number[] };
+    }
   | {
       readonly kind: 'pair';
       readonly mechanism: Mechanism;
       readonly publicTemplate: Template;
       readonly privateTemplate: Template;
+      readonly narrow: { readonly primary: readonly number[]; readonly public: readonly number[] };
     };
+
+/**
+ * How a creation template carries usage attributes: `explicit-false` sets every usage attribute of the
+ * object class, the ones not granted to false, so a token's defaults cannot widen a key; `only-true` sends
+ * only the granted ones, for tokens that refuse a usage attribute set false (the capability probe finds
+ * which one a token takes).
+ */
+export type TemplateStyle = 'explicit-false' | 'only-true';
 
 const RSA_PUBLIC_EXPONENT = Buffer.from([0x01, 0x00, 0x01]);
 
 /**
  * The templates keyswitch creates keys with. Private and secret keys are token objects, private
  * (login required), sensitive and never extractable; only the attributes of the key's one usage are true
- * (the rest are set false explicitly, so a token's defaults cannot widen them); CKA_ID is the caller's
+ * (the rest are set false explicitly, unless `style` is `only-true`); CKA_ID is the caller's
  * random unique id and CKA_LABEL the requested label. CKA_MODULUS_BITS and CKA_PUBLIC_EXPONENT go in the
  * public template only (AWS CloudHSM mishandles them in the private one).
  *
@@ -32,8 +50,15 @@ export function keyGeneration(
   usage: KeyUsage,
   id: Buffer,
   label: string | undefined,
+  style: TemplateStyle = 'explicit-false',
 ): KeyGeneration {
   const info = keySpecInfo(spec);
+  const flags = (granted: Readonly<Record<number, boolean>>, all: readonly number[]): Template =>
+    all
+      .map((type) => ({ type, value: granted[type] === true }))
+      .filter((attribute) => style === 'explicit-false' || attribute.value);
+  const narrow = (granted: Readonly<Record<number, boolean>>, all: readonly number[]): number[] =>
+    style === 'explicit-false' ? [] : all.filter((type) => granted[type] !== true);
   const naming: Template = [
     { type: CKA.ID, value: id },
     ...(label === undefined ? [] : [{ type: CKA.LABEL, value: label }]),
@@ -57,6 +82,7 @@ export function keyGeneration(
           ...naming,
           ...flags({ [CKA.ENCRYPT]: true, [CKA.DECRYPT]: true }, SECRET_FLAGS),
         ],
+        narrow: { primary: narrow({ [CKA.ENCRYPT]: true, [CKA.DECRYPT]: true }, SECRET_FLAGS) },
       };
     case 'HMAC':
       return {
@@ -70,6 +96,7 @@ export function keyGeneration(
           ...naming,
           ...flags({ [CKA.SIGN]: true, [CKA.VERIFY]: true }, SECRET_FLAGS),
         ],
+        narrow: { primary: narrow({ [CKA.SIGN]: true, [CKA.VERIFY]: true }, SECRET_FLAGS) },
       };
     case 'RSA': {
       const sign = usage === 'SIGN_VERIFY';
@@ -93,6 +120,10 @@ export function keyGeneration(
           ...naming,
           ...flags({ [CKA.SIGN]: sign, [CKA.DECRYPT]: !sign }, PRIVATE_FLAGS),
         ],
+        narrow: {
+          primary: narrow({ [CKA.SIGN]: sign, [CKA.DECRYPT]: !sign }, PRIVATE_FLAGS),
+          public: narrow({ [CKA.VERIFY]: sign, [CKA.ENCRYPT]: !sign }, PUBLIC_FLAGS),
+        },
       };
     }
     case 'EC': {
@@ -116,6 +147,10 @@ export function keyGeneration(
           ...naming,
           ...flags({ [CKA.SIGN]: sign, [CKA.DERIVE]: !sign }, PRIVATE_FLAGS),
         ],
+        narrow: {
+          primary: narrow({ [CKA.SIGN]: sign, [CKA.DERIVE]: !sign }, PRIVATE_FLAGS),
+          public: narrow({ [CKA.VERIFY]: sign }, PUBLIC_FLAGS),
+        },
       };
     }
   }
@@ -125,10 +160,6 @@ export function keyGeneration(
 const SECRET_FLAGS = [CKA.ENCRYPT, CKA.DECRYPT, CKA.SIGN, CKA.VERIFY, CKA.WRAP, CKA.UNWRAP, CKA.DERIVE];
 const PUBLIC_FLAGS = [CKA.VERIFY, CKA.ENCRYPT, CKA.WRAP, CKA.VERIFY_RECOVER];
 const PRIVATE_FLAGS = [CKA.SIGN, CKA.DECRYPT, CKA.DERIVE, CKA.UNWRAP, CKA.SIGN_RECOVER];
-
-function flags(granted: Readonly<Record<number, boolean>>, all: readonly number[]): Template {
-  return all.map((type) => ({ type, value: granted[type] === true }));
-}
 
 /**
  * The template of the short-lived session object C_DeriveKey produces for ECDH: a generic secret the

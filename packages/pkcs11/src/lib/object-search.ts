@@ -40,7 +40,7 @@ export function findObjects(
  * label when there is no id. Two objects with the id are narrowed by the label; still more than one is
  * an error, never a guess (another key's public half would verify or encrypt in this key's name).
  *
- * @throws INVALID_INPUT when more than one object matches
+ * @throws AMBIGUOUS_KEY when more than one object matches
  * @example
  * ```ts
  * const publicKey = findCompanion(library, 'keyswitch', session, CKO.PUBLIC_KEY, id, label);
@@ -66,7 +66,7 @@ export function findCompanion(
   if (found.length > 1) {
     const kind = objectClass === CKO.PUBLIC_KEY ? 'public' : 'private';
     throw new KeyswitchError(
-      'INVALID_INPUT',
+      'AMBIGUOUS_KEY',
       `more than one ${kind} key on token "${tokenLabel}" has this key's ` +
         `${id.length > 0 ? `CKA_ID ${id.toString('hex')}` : 'label'}${id.length > 0 && label !== undefined ? ' and label' : ''}, ` +
         `so its ${kind} half cannot be told apart; give the keys distinct CKA_IDs`,

@@ -1,5 +1,6 @@
-import { ecPointToSpki, keySpecInfo, rsaPublicKeyToSpki, unwrapEcPointOctetString } from '@keyswitch/core';
+import { keySpecInfo, rsaPublicKeyToSpki } from '@keyswitch/core';
 import { CKA } from './ck.js';
+import { ecPublicKeyFromToken } from './key-attributes.js';
 import { assertEnabled } from './key-state.js';
 import { noPublicObject, type ResolvedKey } from './resolved-key.js';
 import type { Handle } from './shared-module.js';
@@ -28,5 +29,5 @@ export function readPublicKey(context: TokenContext, session: Handle, resolved: 
   }
   if (publicKey === undefined) throw noPublicObject();
   const [point] = library.C_GetAttributeValue(session, publicKey, [{ type: CKA.EC_POINT }]);
-  return ecPointToSpki(info.curve!, unwrapEcPointOctetString(point!.value));
+  return ecPublicKeyFromToken(info.curve!, point!.value, context.token.label);
 }

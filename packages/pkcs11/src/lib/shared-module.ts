@@ -344,7 +344,7 @@ export function resolveModulePath(modulePath: string, baseDir: string | undefine
   } catch (error) {
     throw new KeyswitchError(
       'CONFIG_INVALID',
-      `the PKCS#11 module ${absolute} does not exist or cannot be read`,
+      `the PKCS#11 module ${absolute} does not exist or cannot be read; "module" must be the path of the token vendor's PKCS#11 library (a .so file)`,
       {
         path: 'module',
         retryable: false,

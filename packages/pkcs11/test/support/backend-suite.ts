@@ -263,7 +263,7 @@ export function declareBackendTests(name: TargetName): void {
       it('refuse a second key with the same label, and ambiguous references', async () => {
         await expectCode(
           provider.createKey({ spec: 'HMAC_256', usage: 'GENERATE_VERIFY_MAC', label: 'test-aes' }),
-          'INVALID_INPUT',
+          'KEY_EXISTS',
         );
         const uri = importKey(provider, which!.module, {
           spec: 'SYMMETRIC_DEFAULT',
@@ -272,7 +272,7 @@ export function declareBackendTests(name: TargetName): void {
           label: 'test-hmac256',
         });
         expect(uri).toContain('type=secret-key');
-        await expectCode(provider.describeKey('pkcs11:object=test-hmac256;type=secret-key'), 'INVALID_INPUT');
+        await expectCode(provider.describeKey('pkcs11:object=test-hmac256;type=secret-key'), 'AMBIGUOUS_KEY');
         expect(await provider.describeKey(keys.hmac256!.ref)).toMatchObject({ spec: 'HMAC_256' });
       });
 

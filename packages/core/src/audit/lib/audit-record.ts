@@ -8,7 +8,7 @@ export const GENESIS_HASH = '0'.repeat(64);
 export interface AuditRecord {
   /** 1 for the first line, then +1 per line. */
   readonly seq: number;
-  /** The previous line's `hash` ({@link GENESIS_HASH} for the first). */
+  /** The previous line's `hash` (`GENESIS_HASH` for the first). */
   readonly prev: string;
   /** The event, as given (plain JSON). */
   readonly event: Readonly<Record<string, unknown>>;

@@ -1,0 +1,169 @@
+import { generateKeyPairSync } from 'node:crypto';
+import pkcs11js from 'pkcs11js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  PROBE_LABEL,
+  type ProbeContext,
+  probeCapabilities,
+  probeOnce,
+  releaseProbe,
+} from '../src/lib/capability-probe.js';
+import { CKA, CKF, CKU_USER } from '../src/lib/ck.js';
+import { ecPublicKeyFromToken } from '../src/lib/key-attributes.js';
+import { keyGeneration } from '../src/lib/key-templates.js';
+import type { Handle, Pkcs11Library } from '../src/lib/shared-module.js';
+import { pkcs11Profile } from '../src/profiles.js';
+import { withQuirks } from './support/quirky-token.js';
+import { createTestTokens, type TestTokens } from './support/tokens.js';
+
+// Capabilities found by probing, on a real SoftHSM2 token playing the habits of other tokens (a quirk
+// layer over its library): refused session objects, refused explicit-false usage attributes, a smaller
+// RSA limit. The probe runs here on a library of its own (this file opens no provider).
+const tokens = createTestTokens();
+const skip = 'skip' in tokens;
+
+describe.skipIf(skip)('PKCS#11 capabilities are probed per token, never assumed', () => {
+  const env = skip ? {} : (tokens as TestTokens).env;
+  let library: Pkcs11Library;
+  let slot: Handle;
+  let session: Handle;
+  let tokenFlags: number;
+
+  beforeAll(() => {
+    const loaded = new pkcs11js.PKCS11();
+    loaded.load(env.KEYSWITCH_SOFTHSM2_MODULE!);
+    loaded.C_Initialize({ flags: CKF.OS_LOCKING_OK });
+    library = loaded as unknown as Pkcs11Library;
+    slot = loaded
+      .C_GetSlotList(true)
+      .find((candidate) => loaded.C_GetTokenInfo(candidate).label.trim() === env.KEYSWITCH_SOFTHSM2_TOKEN)!;
+    tokenFlags = loaded.C_GetTokenInfo(slot).flags;
+    session = loaded.C_OpenSession(slot, CKF.SERIAL_SESSION | CKF.RW_SESSION);
+    loaded.C_Login(session, CKU_USER, env.KEYSWITCH_SOFTHSM2_PIN!);
+  });
+
+  afterAll(() => {
+    library?.C_Finalize();
+    (tokens as TestTokens).remove?.();
+  });
+
+  const probe = () => {
+    const context: ProbeContext = {
+      library,
+      slot,
+      tokenFlags,
+      session,
+      profile: pkcs11Profile('generic'),
+      run: (_what, call) => call,
+    };
+    return probeCapabilities(context);
+  };
+  const labelled = (label: string) => {
+    library.C_FindObjectsInit(session, [{ type: CKA.LABEL, value: label }]);
+    const found = library.C_FindObjects(session, 10);
+    library.C_FindObjectsFinal(session);
+    return found;
+  };
+
+  it('a token that refuses session objects is probed with token objects, destroyed afterwards', async () => {
+    const result = await withQuirks(library, { refuseSessionObjects: true }, probe);
+    // Found by the probe's round trips, which need keys: with session keys refused they ran on token keys.
+    expect(result.capabilities.algorithms).toEqual(
+      expect.arrayContaining(['RSAES_OAEP_SHA_1', 'ECDH', 'SYMMETRIC_DEFAULT', 'HMAC_SHA_256']),
+    );
+    expect(result.creation.sessionObjects).toBe(false);
+    expect(result.capabilities.notes?.some((note) => note.includes('refuses session objects'))).toBe(true);
+    expect(labelled(PROBE_LABEL)).toEqual([]);
+  });
+
+  it('a token that refuses explicit false usage attributes still creates keys, with only the true ones sent', async () => {
+    await withQuirks(library, { refuseExplicitFalse: true }, async () => {
+      const result = await probe();
+      expect(result.creation.templates).toBe('only-true');
+      expect(result.capabilities.operations.createKey).toBe(true);
+      expect(result.capabilities.keySpecs.RSA_2048).toEqual({
+        usages: ['SIGN_VERIFY', 'ENCRYPT_DECRYPT'],
+        create: true,
+      });
+      // The template keyswitch then sends is taken by the quirky token.
+      const generation = keyGeneration(
+        'ECC_NIST_P256',
+        'SIGN_VERIFY',
+        Buffer.from('t2'),
+        'probe-t2',
+        'only-true',
+      );
+      if (generation.kind !== 'pair') throw new Error('expected a pair');
+      expect(generation.narrow.primary).toEqual(expect.arrayContaining([CKA.DECRYPT, CKA.DERIVE]));
+      const pair = await library.C_GenerateKeyPairAsync(
+        session,
+        generation.mechanism,
+        generation.publicTemplate,
+        generation.privateTemplate,
+      );
+      library.C_DestroyObject(session, pair.privateKey);
+      library.C_DestroyObject(session, pair.publicKey);
+    });
+  });
+
+  it('the manifest lists only key specs the token can create or already holds', async () => {
+    const limited = await withQuirks(library, { maxRsaBits: 3072 }, probe);
+    expect(limited.capabilities.keySpecs.RSA_3072?.create).toBe(true);
+    expect(limited.capabilities.keySpecs.RSA_4096).toBeUndefined();
+    // The real token makes an RSA-4096 key; the quirky one, probed anew, lists the spec it now holds.
+    const generation = keyGeneration('RSA_4096', 'SIGN_VERIFY', Buffer.from('t3'), 'probe-t3');
+    if (generation.kind !== 'pair') throw new Error('expected a pair');
+    await library.C_GenerateKeyPairAsync(
+      session,
+      generation.mechanism,
+      generation.publicTemplate,
+      generation.privateTemplate,
+    );
+    const holding = await withQuirks(library, { maxRsaBits: 3072 }, probe);
+    expect(holding.capabilities.keySpecs.RSA_4096).toEqual({
+      usages: ['SIGN_VERIFY', 'ENCRYPT_DECRYPT'],
+      create: false,
+    });
+  });
+
+  it('probes once per token per process while a provider shares the answer, and anew after', async () => {
+    let runs = 0;
+    const run = () => {
+      runs += 1;
+      return probe();
+    };
+    const [first, second] = [{}, {}];
+    const a = await probeOnce('token-a', first, run);
+    const b = await probeOnce('token-a', second, run);
+    expect(b).toBe(a);
+    expect(runs).toBe(1);
+    releaseProbe(first);
+    await probeOnce('token-a', second, run);
+    expect(runs).toBe(1);
+    releaseProbe(second);
+    await probeOnce('token-a', first, run);
+    expect(runs).toBe(2);
+    releaseProbe(first);
+  });
+});
+
+describe('answers from the token', () => {
+  it("an EC point that is not on the curve is INTERNAL naming the token, not the caller's fault", () => {
+    const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const spki = publicKey.export({ format: 'der', type: 'spki' });
+    const point = spki.subarray(spki.length - 65);
+    const ckaEcPoint = Buffer.concat([Buffer.from([0x04, 0x41]), point]);
+    expect(Buffer.from(ecPublicKeyFromToken('P-256', ckaEcPoint, 'payments'))).toEqual(spki);
+    const bad = Buffer.from(ckaEcPoint);
+    bad[bad.length - 1]! ^= 0x01;
+    let caught: { code?: string; retryable?: boolean; message?: string } | undefined;
+    try {
+      ecPublicKeyFromToken('P-256', bad, 'payments');
+    } catch (error) {
+      caught = error as typeof caught;
+    }
+    expect(caught?.code).toBe('INTERNAL');
+    expect(caught?.retryable).toBe(false);
+    expect(caught?.message).toContain('token "payments"');
+  });
+});

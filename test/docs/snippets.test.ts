@@ -1,0 +1,173 @@
+// Documentation that runs as written: every fenced block of README.md and docs/ is either checked here,
+// executed (README "Use it", in test/packaging), or taken from an example a test runs. See docs/releasing.md.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { configSchema } from '@keyswitch/core';
+import { describe, expect, it } from 'vitest';
+import { buildProgram } from '../../packages/cli/src/main.js';
+import { repositoryRoot } from '../support/softhsm2-tokens.js';
+import { documentationSnippets, type Snippet } from './markdown-snippets.js';
+
+/** Guides whose code is taken from a runnable example, and the test that runs that example. */
+const GUIDE_EXAMPLES: Readonly<Record<string, string>> = {
+  'docs/guides/3ds.md': 'test/3ds-example.test.ts',
+  'docs/guides/pci-dss.md': 'test/pci-pan-vault.test.ts',
+};
+
+const snippets = documentationSnippets(repositoryRoot);
+const rootScripts = Object.keys(
+  (
+    JSON.parse(readFileSync(join(repositoryRoot, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    }
+  ).scripts,
+);
+const program = buildProgram({
+  io: { stdout: { write: () => true }, stderr: { write: () => true } },
+  env: {},
+  cwd: repositoryRoot,
+  configPath: () => undefined,
+  exitCode: 0,
+});
+
+type Command = ReturnType<typeof buildProgram>;
+type Option = Command['options'][number];
+
+const where = (snippet: Snippet) => `${snippet.file}:${snippet.line}`;
+
+/** Shell words of one command line (quotes respected, `$VAR` left as is). */
+function shellWords(line: string): string[] {
+  const words: string[] = [];
+  const pattern = /"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S+)/g;
+  for (const match of line.matchAll(pattern)) words.push(match[1] ?? match[2] ?? match[3] ?? '');
+  return words;
+}
+
+/** The command lines of a shell block: continuations joined, comments and blank lines dropped. */
+function commandLines(code: string): string[] {
+  return code
+    .replace(/\\\n\s*/g, ' ')
+    .split('\n')
+    .map((line) => line.replace(/(^|\s)#(?![!{]).*$/, '').trim())
+    .filter((line) => line !== '')
+    .flatMap((line) => line.split(/\s*(?:&&|\|\||;|\|)\s*/));
+}
+
+/** Problems with a `keyswitch ...` command line, as the CLI's own parser sees it. */
+function cliProblems(args: string[]): string[] {
+  let command: Command = program;
+  const problems: string[] = [];
+  const known = (cmd: Command, flag: string): Option | undefined =>
+    cmd.options.find((option) => option.long === flag || option.short === flag);
+  for (let index = 0; index < args.length; index++) {
+    const word = args[index] ?? '';
+    if (word === '--help' || word === '-h' || word === '--version' || word === '-V') continue;
+    if (word.startsWith('-')) {
+      const flag = word.split('=')[0] ?? word;
+      const option = known(command, flag) ?? known(program, flag);
+      if (!option) problems.push(`unknown option ${flag} for "${command.name()}"`);
+      else if ((option.required || option.optional) && !word.includes('=')) index++;
+      continue;
+    }
+    const sub = command.commands.find((candidate) => candidate.name() === word);
+    if (sub) command = sub;
+    else if (command.commands.length > 0 && command.registeredArguments.length === 0)
+      problems.push(`unknown command "${word}" under "${command.name()}"`);
+  }
+  return problems;
+}
+
+describe('documentation snippets', () => {
+  it('finds the snippets of README.md and docs/, and the command-line check catches drift', () => {
+    expect(snippets.length).toBeGreaterThan(50);
+    expect(cliProblems(['kms-local', '--seed-keys', 'keyswitch.json'])).toEqual([
+      'unknown option --seed-keys for "kms-local"',
+    ]);
+    expect(cliProblems(['keys', 'lsit'])).toEqual(['unknown command "lsit" under "keys"']);
+    expect(cliProblems(['-c', 'x.json', 'keys', 'create', 'pan-kek', '--json'])).toEqual([]);
+  });
+
+  it('every configuration in the docs is valid against the configuration schema', () => {
+    const problems: string[] = [];
+    for (const snippet of snippets.filter((s) => s.lang === 'json')) {
+      if (snippet.annotation?.startsWith('illustrative')) continue;
+      let value: unknown;
+      try {
+        value = JSON.parse(snippet.code);
+      } catch {
+        problems.push(`${where(snippet)}: not valid JSON (annotate it illustrative if it is a fragment)`);
+        continue;
+      }
+      if (typeof value !== 'object' || value === null || !('providers' in value) || !('keys' in value))
+        continue;
+      const parsed = configSchema.safeParse(value);
+      if (!parsed.success) problems.push(`${where(snippet)}: ${parsed.error.issues[0]?.message}`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('every keyswitch command line parses, every pnpm script exists, every file a command runs exists', () => {
+    const problems: string[] = [];
+    for (const snippet of snippets.filter((s) => s.lang === 'sh' || s.lang === 'bash')) {
+      if (snippet.annotation?.startsWith('illustrative')) continue;
+      let cwd = repositoryRoot;
+      for (const line of commandLines(snippet.code)) {
+        const words = shellWords(line).filter((word) => !/^[A-Z_][A-Z0-9_]*=/.test(word));
+        const [first, ...rest] = words;
+        const pnpmIndex = words.findIndex((word) => word === 'pnpm' || word.startsWith('pnpm@'));
+        if (first === 'cd' && rest[0]) cwd = join(cwd, rest[0]);
+        else if (first === 'keyswitch' || (first === 'npx' && rest[0] === 'keyswitch'))
+          for (const problem of cliProblems(first === 'npx' ? rest.slice(1) : rest))
+            problems.push(`${where(snippet)}: ${line}: ${problem}`);
+        else if (pnpmIndex !== -1) {
+          const script = words[pnpmIndex + 1];
+          const builtIn = [
+            'install',
+            'add',
+            'exec',
+            'dlx',
+            '-r',
+            '--filter',
+            'pack',
+            'approve-builds',
+            'changeset',
+          ];
+          if (script && !builtIn.includes(script) && !script.startsWith('-') && !rootScripts.includes(script))
+            problems.push(`${where(snippet)}: ${line}: no root script "${script}"`);
+        } else if ((first === 'node' || first === 'bash') && rest[0] && !rest[0].startsWith('-')) {
+          const target = rest[0];
+          if (!/\.(m?js|cjs|sh)$/.test(target)) continue;
+          if (snippet.file === 'README.md' && target === 'app.mjs') continue; // written by "Use it"
+          if (!existsSync(join(cwd, target)))
+            problems.push(`${where(snippet)}: ${line}: ${target} does not exist`);
+        } else if (first?.startsWith('scripts/') && !existsSync(join(cwd, first)))
+          problems.push(`${where(snippet)}: ${line}: ${first} does not exist`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('every TypeScript or JavaScript block is run by a test, or says why not', () => {
+    const problems: string[] = [];
+    for (const snippet of snippets.filter((s) => ['ts', 'js', 'typescript', 'javascript'].includes(s.lang))) {
+      const annotation = snippet.annotation ?? '';
+      const runsAs = /^runs-as (\S+)$/.exec(annotation)?.[1];
+      if (runsAs) {
+        if (!existsSync(join(repositoryRoot, runsAs)))
+          problems.push(`${where(snippet)}: ${runsAs} does not exist`);
+      } else if (annotation.startsWith('file ') && snippet.file === 'README.md') {
+        // executed by test/packaging (README "Use it")
+      } else if (annotation.startsWith('illustrative')) {
+        if (!/\(.+\)/.test(annotation)) problems.push(`${where(snippet)}: say why it is illustrative`);
+      } else if (GUIDE_EXAMPLES[snippet.file]) {
+        expect(existsSync(join(repositoryRoot, GUIDE_EXAMPLES[snippet.file]!))).toBe(true);
+      } else problems.push(`${where(snippet)}: not run by any test; annotate it (see docs/releasing.md)`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('illustrative snippets stay rare', () => {
+    const illustrative = snippets.filter((s) => s.annotation?.startsWith('illustrative'));
+    expect(illustrative.length).toBeLessThanOrEqual(Math.ceil(snippets.length / 10));
+  });
+});
