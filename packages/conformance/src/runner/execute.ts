@@ -153,10 +153,17 @@ function failed(
     group,
     name: testName,
     status: 'failed',
-    reason: `${prefix}${reported.message}${reported.cause ? ` (cause: ${reported.cause.name}: ${reported.cause.message})` : ''}`,
+    reason: `${prefix}${reported.message}${causeNote(reported)}`,
     durationMs,
     error: reported,
   };
+}
+
+/** ` (cause: …)` when the cause says something the message does not already say. */
+function causeNote(reported: ReportedError): string {
+  const cause = reported.cause;
+  if (cause === undefined || reported.message.includes(cause.message)) return '';
+  return ` (cause: ${cause.name}: ${cause.message})`;
 }
 
 /**
