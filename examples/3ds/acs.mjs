@@ -40,7 +40,7 @@ const routes = {
         acsURL: `${server.url}/challenge`,
       });
     } catch (error) {
-      if (!isKeyswitchError(error, 'INVALID_INPUT')) throw error; // a backend failure answers 500
+      if (!isKeyswitchError(error, 'INVALID_INPUT', 'INVALID_SIGNATURE')) throw error; // a backend failure answers 500
       say(`AReq refused: ${error.message}`);
       return { status: 400, json: erroMessage('203', 'invalid data element', error.message, 'A') };
     }

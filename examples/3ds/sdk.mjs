@@ -158,7 +158,7 @@ export async function runSdk(dsUrl, step) {
     try {
       await verifyAcsSignedContent(tamper(ares.acsSignedContent, 2), { trustedRoots: [directory.dsCaRoot] });
     } catch (error) {
-      ensure(error.code === 'INVALID_INPUT', `expected INVALID_INPUT, got ${error.code}`);
+      ensure(error.code === 'INVALID_SIGNATURE', `expected INVALID_SIGNATURE, got ${error.code}`);
       return { detail: `${error.code}: ${error.message}` };
     }
     throw new Error('the tampered ACS signed content verified');

@@ -121,7 +121,8 @@ export interface VerifiedAcsSignedContent {
  * CA root, the signature by the leaf certificate's key, and a payload holding an `acsURL` and two valid
  * P-256 keys, the SDK's being the one the SDK sent.
  *
- * @throws INVALID_INPUT naming what failed (algorithm, chain, signature, payload, a swapped SDK key)
+ * @throws INVALID_SIGNATURE for a signature that does not verify; INVALID_INPUT naming what else failed
+ * (algorithm, chain, payload, a swapped SDK key)
  *
  * @example
  * ```ts
