@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { isAbsolute, resolve } from 'node:path';
 import { KeyswitchError } from '@keyswitch/core';
 import type * as Pkcs11js from 'pkcs11js';
+import { moduleLifecycle, withLifecycleLock } from './module-lifecycle.js';
 import type { WorkerPool } from './worker-pool.js';
 
 /** A loaded PKCS#11 library (pkcs11js `PKCS11`). */
@@ -16,6 +17,8 @@ interface ModuleEntry {
   initialized: boolean;
   /** C_Initialize running now, on some provider's worker threads. */
   initializing: Promise<void> | undefined;
+  /** C_Finalize running now, after the last provider released the module. */
+  finalizing: Promise<void> | undefined;
   /** Bumped by each C_Finalize + C_Initialize that recovers a module whose link to the token broke. */
   epoch: number;
   /** That recovery, while it runs. */
@@ -197,16 +200,40 @@ export class SharedModule {
     this.#released = true;
     const entry = this.#entry;
     entry.refs -= 1;
-    if (entry.stateper === 'thread' && entry.refs > 0 && entry.nativeCalls === 0) {
-      await workers.runOnAll({ kind: 'finalize' }, 'C_Finalize'); // this provider's own loadings only
+    // From here a provider opening meanwhile keeps the module initialized (its threads may have found it so).
+    workers.leaveModule();
+    const forget = () => {
+      entry.initialized = false;
+      entry.parameters = undefined;
+      entry.logins.clear(); // C_Finalize ends every session, and the login with them
+    };
+    if (entry.stateper === 'thread') {
+      // Each loading keeps its own state: finalize this provider's own loadings only.
+      if (entry.nativeCalls === 0) {
+        await workers.runOnAll({ kind: 'finalize', ownLoading: true }, 'C_Finalize');
+      }
+      if (entry.refs === 0 && entry.initialized) forget();
       return;
     }
     if (entry.refs > 0 || entry.nativeCalls > 0 || !entry.initialized) return;
-    entry.initialized = false;
-    entry.parameters = undefined;
-    entry.logins.clear(); // C_Finalize ends every session, and the login with them
-    if (!entry.ownsInitialization) return;
-    await workers.runOnAll({ kind: 'finalize' }, 'C_Finalize');
+    if (!entry.ownsInitialization) {
+      forget(); // not keyswitch's to finalize; the next provider finds out again who initialized it
+      return;
+    }
+    // One C_Finalize, for the process; the thread skips it when a provider has joined since.
+    entry.finalizing = workers
+      .run({ kind: 'finalize', ownLoading: false }, 'C_Finalize')
+      .then(
+        (answer) => answer.finalized,
+        () => false,
+      )
+      .then((finalized) => {
+        if (finalized && entry.refs === 0) forget();
+      })
+      .finally(() => {
+        entry.finalizing = undefined;
+      });
+    await entry.finalizing;
   }
 
   #changed(): Promise<void> {
@@ -242,6 +269,7 @@ export async function acquireModule(
       key: modulePath,
       initialized: false,
       initializing: undefined,
+      finalizing: undefined,
       epoch: 0,
       resetting: undefined,
       ownsInitialization: false,
@@ -257,7 +285,9 @@ export async function acquireModule(
     };
     registry.set(modulePath, entry);
   }
-  while (entry.initializing !== undefined) await entry.initializing.catch(() => undefined);
+  while (entry.initializing !== undefined || entry.finalizing !== undefined) {
+    await (entry.initializing ?? entry.finalizing)?.catch(() => undefined);
+  }
   if (entry.initialized) {
     if ((entry.parameters ?? '') !== (options.libraryParameters ?? '')) {
       throw new KeyswitchError(
@@ -313,11 +343,14 @@ export function loadedModule(modulePath: string, baseDir?: string): Pkcs11Librar
   }
   if (entry.stateper === 'thread') {
     // This loading has a state of its own: initialize it (once; it stays for the process).
-    try {
-      library.C_Initialize({ flags: 2 });
-    } catch {
-      // already initialized
-    }
+    const loaded = library;
+    withLifecycleLock(moduleLifecycle(key), () => {
+      try {
+        loaded.C_Initialize({ flags: 2 });
+      } catch {
+        // already initialized
+      }
+    });
   }
   return library;
 }

@@ -1,6 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { KeyswitchError } from '@keyswitch/core';
 import { injectFaults } from './fault-layer.js';
+import { withLifecycleLock } from './module-lifecycle.js';
 import { pkcs11jsMissing } from './pkcs11js-missing.js';
 import type { Pkcs11Library } from './shared-module.js';
 import {
@@ -31,7 +32,11 @@ export function serveTasks(port: MessagePort, setup: WorkerSetup): void {
       (loaded) => {
         library = loaded;
         try {
-          ownsInitialization = initializeModule(loaded, setup.module, setup.parameters).ownsInitialization;
+          // One C_Initialize at a time in the process: modules need not survive two at once.
+          ownsInitialization = withLifecycleLock(
+            setup.lifecycle,
+            () => initializeModule(loaded, setup.module, setup.parameters).ownsInitialization,
+          );
         } catch (error) {
           library = error instanceof Error ? error : new Error(String(error));
         }

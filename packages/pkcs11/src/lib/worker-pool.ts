@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { KeyswitchError } from '@keyswitch/core';
 import { deadlineError } from './deadline-error.js';
+import { joinModule, moduleLifecycle } from './module-lifecycle.js';
 import { testFaults } from './test-faults.js';
 import { workerPath } from './worker-path.js';
 import {
@@ -79,6 +80,7 @@ export class WorkerPool {
   #sweeper: NodeJS.Timeout | undefined;
   #next = 0;
   #closed = false;
+  readonly #leave: () => void;
   readonly #started: Array<Promise<boolean>> = [];
 
   constructor(options: {
@@ -89,7 +91,16 @@ export class WorkerPool {
   }) {
     this.#path = workerPath();
     const { faults, counters } = testFaults();
-    this.#setup = { module: options.module, parameters: options.parameters, faults, faultCounters: counters };
+    const lifecycle = moduleLifecycle(options.module);
+    // Counted before any thread starts: a provider closing meanwhile leaves the module initialized.
+    this.#leave = joinModule(lifecycle);
+    this.#setup = {
+      module: options.module,
+      parameters: options.parameters,
+      faults,
+      faultCounters: counters,
+      lifecycle,
+    };
     this.#threads = options.threads ?? Math.min(4, Math.max(2, availableParallelism()));
     this.#timeoutMs = options.timeoutMs;
     // A deadline fires at most this late: a tenth of the timeout, between 10 and 50 ms.
@@ -133,6 +144,14 @@ export class WorkerPool {
   unbindSession(ref: WorkerRef | undefined): void {
     const entry = ref as WorkerEntry | undefined;
     if (entry !== undefined && entry.bound > 0) entry.bound -= 1;
+  }
+
+  /**
+   * Stops counting this pool's provider as a user of the module (before it finalizes the module, and on
+   * close). Idempotent.
+   */
+  leaveModule(): void {
+    this.#leave();
   }
 
   /** Runs a task on every live thread, one after the other (each thread's loading of the module). */
@@ -198,6 +217,7 @@ export class WorkerPool {
    */
   close(): void {
     this.#closed = true;
+    this.#leave();
     if (this.#sweeper !== undefined) clearInterval(this.#sweeper);
     this.#sweeper = undefined;
     for (const entry of this.#entries) entry.worker.terminate().catch(() => undefined);

@@ -72,7 +72,11 @@ export interface OnToken {
  * ```
  */
 export type Task =
-  | { readonly kind: 'finalize' }
+  /**
+   * C_Finalize, unless another provider uses the module (`ownLoading`: the module keeps a state per
+   * loading, and this finalizes the thread's own).
+   */
+  | { readonly kind: 'finalize'; readonly ownLoading: boolean }
   | { readonly kind: 'reinitialize' }
   | { readonly kind: 'findToken'; readonly selector: TokenSelector }
   | { readonly kind: 'tokenPresent'; readonly slot: Handle }
@@ -106,7 +110,7 @@ export type Task =
 
 /** The answer to each kind of task. */
 export interface TaskResults {
-  finalize: undefined;
+  finalize: { readonly finalized: boolean };
   reinitialize: { readonly ownsInitialization: boolean };
   findToken: FoundToken;
   tokenPresent: boolean;
@@ -158,6 +162,8 @@ export interface WorkerSetup {
   readonly faults: readonly Fault[];
   /** Per fault: how many more times it applies (Int32), then how many times it applied. */
   readonly faultCounters: SharedArrayBuffer;
+  /** The module's process-wide lifecycle lock and user count (see module-lifecycle.ts). */
+  readonly lifecycle: SharedArrayBuffer;
 }
 
 /** A message to a worker. */

@@ -9,6 +9,7 @@ import { enablingAttributes } from './key-attributes.js';
 import { assertLabelFree, generateKey } from './key-creation.js';
 import { listKeyObjects, lookupKey, readKey } from './key-lookup.js';
 import { PRIVATE_STATE_ATTRIBUTES, SECRET_STATE_ATTRIBUTES, setFlags, statefulHandle } from './key-state.js';
+import { moduleUsers, withLifecycleLock } from './module-lifecycle.js';
 import { readFlagsPresent } from './object-search.js';
 import { readPublicKey } from './public-key.js';
 import type { ResolvedKey } from './resolved-key.js';
@@ -30,7 +31,11 @@ const profiles = new Map<string, Pkcs11Profile>();
  */
 export function runTask(
   library: Pkcs11Library,
-  setup: { readonly module: string; readonly parameters: string | undefined },
+  setup: {
+    readonly module: string;
+    readonly parameters: string | undefined;
+    readonly lifecycle: SharedArrayBuffer;
+  },
   task: Task,
 ): TaskResults[Task['kind']] | Promise<TaskResults[Task['kind']]> {
   switch (task.kind) {
@@ -39,17 +44,23 @@ export function runTask(
     case 'random':
       return library.C_GenerateRandom(task.session, Buffer.alloc(task.length));
     case 'finalize':
-      library.C_Finalize();
-      return undefined;
+      return withLifecycleLock(setup.lifecycle, () => {
+        // A provider that joined since the last one left has found the module initialized: keep it so.
+        if (!task.ownLoading && moduleUsers(setup.lifecycle) > 0) return { finalized: false };
+        library.C_Finalize();
+        return { finalized: true };
+      });
     case 'reinitialize':
       // The module lost its link to the token for good (a network HSM's client after its server
       // restarted answers CKR_DEVICE_ERROR until it is initialized again).
-      try {
-        library.C_Finalize();
-      } catch {
-        // not initialized, or already broken: initializing again is what matters
-      }
-      return initializeModule(library, setup.module, setup.parameters);
+      return withLifecycleLock(setup.lifecycle, () => {
+        try {
+          library.C_Finalize();
+        } catch {
+          // not initialized, or already broken: initializing again is what matters
+        }
+        return initializeModule(library, setup.module, setup.parameters);
+      });
     case 'findToken':
       return findToken(library, task.selector);
     case 'tokenPresent':
