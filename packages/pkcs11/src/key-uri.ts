@@ -174,7 +174,9 @@ export function formatPkcs11Uri(uri: Pkcs11Uri): string {
 function splitAttribute(part: string, where: 'path' | 'query'): [string, string] {
   const equals = part.indexOf('=');
   if (part === '') throw invalid(`an empty ${where} attribute (a stray "${where === 'path' ? ';' : '&'}")`);
-  if (equals <= 0) throw invalid(`${where} attribute "${part}" has no "=value"`);
+  // The attribute's text is not quoted: it may be a PIN written without its name.
+  if (equals === 0) throw invalid(`a ${where} attribute has no name before its "="`);
+  if (equals < 0) throw invalid(`a ${where} attribute has no "=": each must be written name=value`);
   const name = part.slice(0, equals);
   if (!ATTRIBUTE_NAME.test(name)) throw invalid(`"${name}" is not a valid attribute name`);
   return [name, part.slice(equals + 1)];

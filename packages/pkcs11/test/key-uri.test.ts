@@ -56,7 +56,12 @@ describe('RFC 7512 pkcs11: URIs', () => {
     expect(invalid('pkcs11:type=secret')).toContain('type must be');
     expect(invalid('pkcs11:colour=red')).toContain('unknown path attribute');
     expect(invalid('pkcs11:object=a;')).toContain('empty');
-    expect(invalid('pkcs11:object')).toContain('no "=value"');
+    expect(invalid('pkcs11:object')).toContain('name=value');
+    // A malformed attribute is never quoted: it may hold a PIN (found by the URI fuzz test).
+    const nameless = invalid('pkcs11:=%ffpin-value=l0ngS3cret;token=ks');
+    expect(nameless).toContain('no name');
+    expect(nameless).not.toContain('l0ngS3cret');
+    expect(invalid('pkcs11:token=ks;hsm4Pin9')).not.toContain('hsm4Pin9');
     expect(invalid('pkcs11:slot-id=x')).toContain('slot-id');
     expect(invalid('pkcs11:object=a#frag')).toContain('fragment');
     expect(invalid('pkcs11:object=a?module=x')).toContain('unknown query attribute');
