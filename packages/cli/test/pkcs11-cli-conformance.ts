@@ -1,6 +1,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { p11KitServer } from '../../pkcs11/test/support/p11-kit.js';
 import { createTestTokens, type TestTokens } from '../../pkcs11/test/support/tokens.js';
 import { type CliRun, createWorkspace, type Workspace } from './cli-harness.js';
 
@@ -31,7 +32,7 @@ const KEYS = {
   lifecycle: { object: 'lifecycle', type: 'secret-key', spec: 'HMAC_256', algorithm: 'HMAC_SHA_256' },
 } as const;
 
-const PROVIDERS = ['softhsm', 'generic', 'nss'] as const;
+const PROVIDERS = ['softhsm', 'generic', 'nss', 'p11kit'] as const;
 /** A PKCS#11 provider of the test configuration. */
 export type ProviderName = (typeof PROVIDERS)[number];
 
@@ -72,6 +73,15 @@ export function declareCliConformance(providers: readonly ProviderName[]): void 
           token: { label: 'NSS Certificate DB' },
           pin: { env: 'KEYSWITCH_NSS_PIN' },
         },
+        // The same SoftHSM2 token served by `p11-kit server`, reached through p11-kit's client module: a
+        // remote token, as a network HSM's client library sees one.
+        p11kit: {
+          type: 'pkcs11',
+          profile: 'softhsm',
+          module: { env: 'KEYSWITCH_P11KIT_CLIENT_MODULE' },
+          token: { label: 'keyswitch' },
+          pin: { env: 'KEYSWITCH_SOFTHSM2_PIN' },
+        },
         memory: { type: 'soft-hsm' },
       },
       keys,
@@ -79,8 +89,15 @@ export function declareCliConformance(providers: readonly ProviderName[]): void 
   }
 
   let workspace: Workspace;
+  const server = !skip && providers.includes('p11kit') ? p11KitServer(tokens as TestTokens) : undefined;
   const run = (args: readonly string[]): Promise<CliRun> =>
-    workspace.run(args, { env: { ...workspace.env, ...(tokens as TestTokens).env } });
+    workspace.run(args, {
+      env: {
+        ...workspace.env,
+        ...(tokens as TestTokens).env,
+        ...(server === undefined ? {} : { P11_KIT_SERVER_ADDRESS: server.address }),
+      },
+    });
 
   /** The lines of a run's progress that are not passes: the message of a failed exit-code assertion. */
   function problems(stderr: string): string {
@@ -99,11 +116,13 @@ export function declareCliConformance(providers: readonly ProviderName[]): void 
 
   beforeAll(async () => {
     if (skip) return;
+    await server?.start();
     workspace = await createWorkspace(config());
   });
 
   afterAll(async () => {
     await workspace?.remove();
+    await server?.close();
     if (!skip) (tokens as TestTokens).remove();
   });
 
