@@ -10,20 +10,14 @@
  */
 
 import { threadId } from 'node:worker_threads';
+import { processRegistry } from './process-registry.js';
 
 /** Slots of the shared Int32Array. */
 const LOCK = 0;
 const USERS = 1;
 
 /** One registry per process, shared by every copy of this package (ESM and CJS builds side by side). */
-const REGISTRY_KEY = Symbol.for('keyswitch.pkcs11.lifecycles.v1');
-const lifecycles: Map<string, SharedArrayBuffer> =
-  ((globalThis as Record<symbol, unknown>)[REGISTRY_KEY] as Map<string, SharedArrayBuffer> | undefined) ??
-  (() => {
-    const created = new Map<string, SharedArrayBuffer>();
-    (globalThis as Record<symbol, unknown>)[REGISTRY_KEY] = created;
-    return created;
-  })();
+const lifecycles = processRegistry<SharedArrayBuffer>('keyswitch.pkcs11.lifecycles.v1');
 
 /**
  * The shared lifecycle state of a module path (created on first use). Pass it to worker threads in

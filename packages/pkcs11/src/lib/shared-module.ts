@@ -5,6 +5,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { KeyswitchError } from '@keyswitch/core';
 import type * as Pkcs11js from 'pkcs11js';
 import { moduleLifecycle, withLifecycleLock } from './module-lifecycle.js';
+import { processRegistry } from './process-registry.js';
 import type { WorkerPool } from './worker-pool.js';
 
 /** A loaded PKCS#11 library (pkcs11js `PKCS11`). */
@@ -51,14 +52,7 @@ interface ModuleEntry {
 }
 
 /** One registry per process, shared by every copy of this package (ESM and CJS builds side by side). */
-const REGISTRY_KEY = Symbol.for('keyswitch.pkcs11.modules.v2');
-const registry: Map<string, ModuleEntry> =
-  ((globalThis as Record<symbol, unknown>)[REGISTRY_KEY] as Map<string, ModuleEntry> | undefined) ??
-  (() => {
-    const created = new Map<string, ModuleEntry>();
-    (globalThis as Record<symbol, unknown>)[REGISTRY_KEY] = created;
-    return created;
-  })();
+const registry = processRegistry<ModuleEntry>('keyswitch.pkcs11.modules.v2');
 
 /**
  * A reference to a PKCS#11 library that is initialized once per process and shared by every provider
