@@ -9,6 +9,8 @@
  * kept in shared memory, where every thread can take the lock without a round trip to the main thread.
  */
 
+import { threadId } from 'node:worker_threads';
+
 /** Slots of the shared Int32Array. */
 const LOCK = 0;
 const USERS = 1;
@@ -52,13 +54,35 @@ export function moduleLifecycle(modulePath: string): SharedArrayBuffer {
  */
 export function withLifecycleLock<T>(shared: SharedArrayBuffer, body: () => T): T {
   const state = new Int32Array(shared);
-  while (Atomics.compareExchange(state, LOCK, 0, 1) !== 0) Atomics.wait(state, LOCK, 1, 50);
+  // The holder's thread id + 1 (the main thread's id is 0): a thread that dies holding it can be found.
+  const holder = threadId + 1;
+  for (;;) {
+    const seen = Atomics.compareExchange(state, LOCK, 0, holder);
+    if (seen === 0) break;
+    Atomics.wait(state, LOCK, seen, 50);
+  }
   try {
     return body();
   } finally {
-    Atomics.store(state, LOCK, 0);
-    Atomics.notify(state, LOCK, 1);
+    Atomics.compareExchange(state, LOCK, holder, 0);
+    Atomics.notify(state, LOCK);
   }
+}
+
+/**
+ * Frees the lock if the thread `deadThreadId` held it: a worker thread terminated inside C_Finalize (its
+ * deadline passed, then its provider closed) never runs the code that releases it. Called by the main
+ * thread when a worker thread has exited.
+ *
+ * @example
+ * ```ts
+ * worker.on('exit', () => releaseLockOf(lifecycle, id));
+ * ```
+ */
+export function releaseLockOf(shared: SharedArrayBuffer, deadThreadId: number): void {
+  const state = new Int32Array(shared);
+  if (Atomics.compareExchange(state, LOCK, deadThreadId + 1, 0) === deadThreadId + 1)
+    Atomics.notify(state, LOCK);
 }
 
 /**

@@ -44,6 +44,8 @@ interface ModuleEntry {
    * already logged in must show the same PIN. Never the PIN itself.
    */
   logins: Map<string, Buffer>;
+  /** Per slot: a session opening that may log in, running now (see {@link SharedModule.loggingIn}). */
+  loggingIn: Map<string, Promise<void>>;
   /** Random per process (per module entry): the PIN hashes are useless outside this process. */
   readonly loginSalt: Buffer;
 }
@@ -176,6 +178,35 @@ export class SharedModule {
     return true;
   }
 
+  /**
+   * Runs `body` (opening a session that logs in to `slot`, and recording the login) alone until a login
+   * of keyswitch's to the slot is recorded; afterwards at once. Without this, a provider opening a session
+   * while another provider's login is on its way finds the token logged in by "someone else".
+   */
+  async loggingIn<T>(slot: Handle, body: () => Promise<T>): Promise<T> {
+    const entry = this.#entry;
+    const key = slot.toString('hex');
+    for (;;) {
+      if (entry.logins.has(key)) return body();
+      const running = entry.loggingIn.get(key);
+      if (running === undefined) break;
+      await running;
+    }
+    let done: () => void = () => undefined;
+    entry.loggingIn.set(
+      key,
+      new Promise<void>((resolve) => {
+        done = resolve;
+      }),
+    );
+    try {
+      return await body();
+    } finally {
+      entry.loggingIn.delete(key);
+      done();
+    }
+  }
+
   /** Records that `pin` logged the normal user in to `slot` (a salted hash of it, never the PIN). */
   recordLogin(slot: Handle, pin: string): void {
     this.#entry.logins.set(slot.toString('hex'), pinHash(this.#entry.loginSalt, pin));
@@ -281,6 +312,7 @@ export async function acquireModule(
       creations: 0,
       waiters: [],
       logins: new Map(),
+      loggingIn: new Map(),
       loginSalt: randomBytes(32),
     };
     registry.set(modulePath, entry);
