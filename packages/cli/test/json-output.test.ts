@@ -288,7 +288,13 @@ describe('--json on every command', () => {
     let run: CliRun;
     try {
       const line = JSON.parse(await Promise.race([firstLine, early])) as Record<string, unknown>;
-      expect(line).toMatchObject({ listening: true, host: '127.0.0.1', provider: null });
+      expect(line).toMatchObject({
+        listening: true,
+        host: '127.0.0.1',
+        provider: null,
+        anyCredentials: false,
+        accessKeyId: KMS_LOCAL_DEFAULT_CREDENTIALS.accessKeyId,
+      });
       expect(line.endpoint).toBe(`http://127.0.0.1:${line.port}`);
       expect(typeof line.region).toBe('string');
       // The endpoint it names answers the KMS protocol (an unsigned call is refused the KMS way).

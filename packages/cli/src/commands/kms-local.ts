@@ -95,6 +95,8 @@ async function runKmsLocal(
       port: server.port,
       region: server.region,
       provider: provider ? { name: providerName, type: provider.type } : null,
+      // The secret is KMS_LOCAL_SECRET_ACCESS_KEY, or kms-local's documented default: never printed here.
+      anyCredentials: server.credentials === undefined,
       ...(server.credentials ? { accessKeyId: server.credentials.accessKeyId } : {}),
     });
   } else
