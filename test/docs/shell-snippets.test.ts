@@ -74,10 +74,28 @@ function checkOf(snippet: Snippet): Check {
 
 const shellBlocks = documentationSnippets(repositoryRoot).filter((s) => s.lang === 'sh' || s.lang === 'bash');
 const where = (snippet: Snippet) => `${snippet.file}:${snippet.line}`;
+const allSnippets = documentationSnippets(repositoryRoot);
 const executedBlocks = shellBlocks.flatMap((snippet) => {
   const check = checkOf(snippet);
-  return check.kind === 'executed' ? [{ snippet, check }] : [];
+  return check.kind === 'executed' ? [{ snippet, check, shown: shownOutput(snippet) }] : [];
 });
+
+/**
+ * The output the docs show for a block: a fence with no language right after it. `…` stands for any text.
+ * An executed block must print it on stdout.
+ */
+function shownOutput(snippet: Snippet): RegExp | undefined {
+  const end = snippet.line + snippet.code.split('\n').length + 1;
+  const next = allSnippets.find(
+    (candidate) => candidate.file === snippet.file && candidate.line > end && candidate.line <= end + 2,
+  );
+  if (next?.lang !== '' || next.annotation !== undefined) return undefined;
+  const pattern = next.code
+    .split('…')
+    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('.*');
+  return new RegExp(`^${pattern}$`);
+}
 
 type Command = ReturnType<typeof buildProgram>;
 
@@ -145,7 +163,7 @@ function mentionsOf(code: string): string[] {
 async function execute(
   snippet: Snippet,
   check: Extract<Check, { kind: 'executed' }>,
-): Promise<{ code: number | null; output: string }> {
+): Promise<{ code: number | null; stdout: string; output: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'keyswitch-docs-'));
   try {
     const bin = join(dir, '.bin');
@@ -171,8 +189,10 @@ async function execute(
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
+    let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
+      stdout += chunk.toString();
     });
     child.stderr.on('data', (chunk: Buffer) => {
       output += chunk.toString();
@@ -181,7 +201,7 @@ async function execute(
       child.on('error', reject);
       child.on('close', resolve);
     });
-    return { code, output };
+    return { code, stdout, output };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -191,6 +211,7 @@ describe('shell blocks of README.md and docs/', () => {
   it('every block is executed here, or says what checks it', () => {
     expect(shellBlocks.length).toBeGreaterThan(30);
     expect(executedBlocks.length).toBeGreaterThanOrEqual(5);
+    expect(executedBlocks.filter((block) => block.shown).length).toBeGreaterThanOrEqual(1);
     const problems: string[] = [];
     for (const snippet of shellBlocks) {
       const check = checkOf(snippet);
@@ -271,11 +292,17 @@ describe('shell blocks of README.md and docs/', () => {
     expect(existsSync(join(repositoryRoot, 'packages/cli/dist/index.js')), 'run pnpm build first').toBe(true);
   });
 
-  it.each(executedBlocks.map(({ snippet, check }) => [where(snippet), snippet, check] as const))(
+  it.each(
+    executedBlocks.map(({ snippet, check, shown }) => {
+      const title = `${where(snippet)}${shown ? ', printing the output shown after it,' : ''}`;
+      return [title, snippet, check, shown] as const;
+    }),
+  )(
     '%s runs as written',
-    async (_where, snippet, check) => {
-      const { code, output } = await execute(snippet, check);
+    async (_where, snippet, check, shown) => {
+      const { code, stdout, output } = await execute(snippet, check);
       expect(code, output).toBe(check.exit);
+      if (shown) expect(stdout.trimEnd()).toMatch(shown);
     },
     60_000,
   );
