@@ -48,6 +48,8 @@ export interface KeyFacts {
   readonly ref: string;
   readonly spec: KeySpec;
   readonly usage: KeyUsage;
+  /** Every usage the key allows (`usage` first). */
+  readonly usages: readonly KeyUsage[];
   readonly version?: string;
 }
 
@@ -746,6 +748,7 @@ export abstract class KeyProvider {
       ref,
       spec: description.spec,
       usage: description.usage,
+      usages: description.usages ?? [description.usage],
       ...(description.version === undefined ? {} : { version: description.version }),
     };
     this.#facts.set(ref, Promise.resolve(facts));
@@ -764,6 +767,7 @@ export abstract class KeyProvider {
         ref,
         spec: description.spec,
         usage: description.usage,
+        usages: description.usages ?? [description.usage],
         ...(description.version === undefined ? {} : { version: description.version }),
       }));
       this.#facts.set(ref, facts);
@@ -798,16 +802,16 @@ export abstract class KeyProvider {
       throw new KeyswitchError('UNSUPPORTED_ALGORITHM', `this backend does not support ${algorithm}`);
     }
     const key = await this.#factsFor(ref);
-    if (key.usage !== usage) {
+    if (!key.usages.includes(usage)) {
       throw new KeyswitchError(
         'USAGE_MISMATCH',
-        `the key's usage is ${key.usage}; ${algorithm} needs ${usage}`,
+        `the key's usage is ${key.usages.join(' and ')}; ${algorithm} needs ${usage}`,
       );
     }
-    if (!algorithmsFor(key.spec, key.usage).includes(algorithm)) {
+    if (!algorithmsFor(key.spec, usage).includes(algorithm)) {
       throw new KeyswitchError(
         'USAGE_MISMATCH',
-        `${algorithm} cannot be used with a ${key.spec} key; allowed: ${algorithmsFor(key.spec, key.usage).join(', ')}`,
+        `${algorithm} cannot be used with a ${key.spec} key; allowed: ${algorithmsFor(key.spec, usage).join(', ')}`,
       );
     }
     return key;
