@@ -63,7 +63,7 @@ describe.skipIf(skip)('a PKCS#11 key with a replica, its remote token killed und
       {
         env: { ...process.env, ...ready.env },
         providerFactories: { pkcs11: providerFactory },
-        // Open stays open for the whole test, however slow the machine: the state read at the end is
+        // The breaker stays open for the whole test, however slow the machine: the state read at the end is
         // the one the failures caused, not one the clock moved on.
         circuitBreaker: { coolDownMs: 600_000 },
       },
