@@ -29,6 +29,7 @@ export { acquireLockFile, type LockFile, type LockFileOptions } from './lib/lock
 export * from './provider/contract.js';
 export * from './provider/factory.js';
 export * from './provider/key-provider.js';
+export * from './registry/call-deadline.js';
 export * from './registry/circuit-breaker.js';
 export * from './registry/keyswitch.js';
 export { BUILT_IN_PROVIDER_PACKAGES } from './registry/load-provider-factory.js';
