@@ -69,10 +69,14 @@ function declareSymmetricChecks(test: Declare): void {
           plaintext,
           ...(context ? { context } : {}),
         });
-        check(
-          !bytesEqual(ciphertext.subarray(0, size), plaintext),
-          'the ciphertext starts with the plaintext',
-        );
+        // Only where chance cannot make it fail: a 1-byte plaintext equals the first ciphertext byte
+        // once in 256 runs; 16 bytes, once in 2^128.
+        if (size >= 16) {
+          check(
+            !bytesEqual(ciphertext.subarray(0, size), plaintext),
+            'the ciphertext starts with the plaintext',
+          );
+        }
         const decrypted = await session.provider.decrypt({
           ref,
           algorithm,

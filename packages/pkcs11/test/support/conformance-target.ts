@@ -45,7 +45,11 @@ export function conformanceOn(name: TargetName): void {
     beforeAll,
     afterAll,
     createProvider: () => openTarget(which),
-    importKey: importer,
+    // Over p11-kit the importer writes through a connection of its own, which the server serves from
+    // another process of SoftHSM2: under load the providers' process sometimes does not see the public
+    // half of a key just written (the private half, yes). The imported-key checks run on SoftHSM2
+    // directly; over p11-kit the suite runs on keys it creates.
+    ...(server === undefined ? { importKey: importer } : {}),
     missingKeyRef: 'pkcs11:object=keyswitch-conformance-missing;type=private',
   });
 }
