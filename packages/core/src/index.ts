@@ -28,6 +28,7 @@ export { fileSystemError } from './lib/file-system-error.js';
 export { acquireLockFile, type LockFile, type LockFileOptions } from './lib/lock-file.js';
 export * from './provider/contract.js';
 export * from './provider/factory.js';
+export * from './provider/hook-inputs.js';
 export * from './provider/key-provider.js';
 export * from './registry/keyswitch.js';
 export { BUILT_IN_PROVIDER_PACKAGES } from './registry/load-provider-factory.js';

@@ -1,7 +1,8 @@
 import type { KeyConfig } from '../config/schema.js';
 import { KeyswitchError } from '../errors.js';
 import type { KeyDescription } from '../provider/contract.js';
-import type { CallContext, KeyProvider } from '../provider/key-provider.js';
+import type { CallContext } from '../provider/hook-inputs.js';
+import type { KeyProvider } from '../provider/key-provider.js';
 import { type Algorithm, algorithmInfo, algorithmsFor } from '../vocabulary/algorithms.js';
 import { type KeySpec, type KeyUsage, keySpecInfo } from '../vocabulary/key-specs.js';
 
