@@ -16,7 +16,7 @@ import {
   type SignInput,
   type SigningTraits,
 } from '@keyswitch/core';
-import { type ProbeResult, probeOnce, releaseProbe } from './lib/capability-probe.js';
+import type { ProbeResult } from './lib/capability-probe.js';
 import { blobAad, blobHeader, decodeBlob, encodeBlob } from './lib/ciphertext-blob.js';
 import { isBadCiphertext, isBadSignature } from './lib/ckr.js';
 import { CryptoCalls } from './lib/crypto-calls.js';
@@ -34,6 +34,7 @@ import {
   rsaOaepMechanism,
   rsaPssMechanism,
 } from './lib/mechanisms.js';
+import { probeOnce, releaseProbe } from './lib/probe-sharing.js';
 import { requirePrivate, requirePublic } from './lib/resolved-key.js';
 import { type PooledSession, SessionPool } from './lib/session-pool.js';
 import { type ProviderParts, SessionRunner } from './lib/session-runner.js';
