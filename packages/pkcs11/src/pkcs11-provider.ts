@@ -1,9 +1,10 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   algorithmInfo,
   type Capabilities,
   type CipherInput,
   type CreateKeyRequest,
+  constantTimeEqual,
   type KeyDescription,
   type KeyFacts,
   type KeyList,
@@ -414,7 +415,7 @@ export class Pkcs11Provider extends KeyProvider {
     const message = Buffer.from(input.message);
     return this.#runner.withKey(key.ref, 'verifyMac', async (session, resolved) => {
       const expected = await this.#crypto.mac(session, resolved, input.algorithm, message);
-      return expected.length === input.mac.length && timingSafeEqual(expected, input.mac);
+      return constantTimeEqual(expected, input.mac);
     });
   }
 

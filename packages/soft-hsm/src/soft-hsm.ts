@@ -4,6 +4,7 @@ import {
   type Capabilities,
   type CipherInput,
   type CreateKeyRequest,
+  copyBytes,
   type DataKeySpec,
   type EncryptionContext,
   type ImportKeyInput,
@@ -18,7 +19,6 @@ import {
   type SignInput,
 } from '@keyswitch/core';
 import { softHsmCapabilities } from './capabilities.js';
-import { plainBytes } from './lib/bytes.js';
 import { generateKeyMaterial } from './lib/generate-key-material.js';
 import { checkHmac, computeHmac } from './lib/hmac.js';
 import { asymmetricMaterial, secretMaterial, wipeMaterial } from './lib/key-material.js';
@@ -251,7 +251,7 @@ export class SoftHsm extends KeyProvider {
   }
 
   protected override async onGetPublicKey(key: KeyFacts): Promise<Uint8Array> {
-    return plainBytes(asymmetric(await this.#usable(key)).spki);
+    return copyBytes(asymmetric(await this.#usable(key)).spki);
   }
 
   protected override async onSign(key: KeyFacts, input: SignInput): Promise<Uint8Array> {
@@ -303,7 +303,7 @@ export class SoftHsm extends KeyProvider {
     const record = await this.#usable(key);
     const publicKey = createPublicKey({ key: Buffer.from(peer.spki), format: 'der', type: 'spki' });
     const shared = diffieHellman({ privateKey: asymmetric(record).privateKey, publicKey });
-    const copy = plainBytes(shared);
+    const copy = copyBytes(shared);
     shared.fill(0);
     return copy;
   }
@@ -316,14 +316,14 @@ export class SoftHsm extends KeyProvider {
     const dataKey = randomBytes(input.dataKeySpec === 'AES_256' ? 32 : 16);
     try {
       const ciphertextBlob = sealSymmetric(secret(record).bytes, record.id, dataKey, input.context);
-      return { plaintext: plainBytes(dataKey), ciphertextBlob };
+      return { plaintext: copyBytes(dataKey), ciphertextBlob };
     } finally {
       dataKey.fill(0);
     }
   }
 
   protected override async onGenerateRandom(length: number): Promise<Uint8Array> {
-    return plainBytes(randomBytes(length));
+    return copyBytes(randomBytes(length));
   }
 
   protected override async onClose(): Promise<void> {

@@ -3,6 +3,7 @@ import {
   ALGORITHMS,
   type Algorithm,
   algorithmInfo,
+  bytesEqual,
   type Capabilities,
   type EncryptionAlgorithm,
   type KeySpec,
@@ -11,7 +12,7 @@ import {
   type SigningAlgorithm,
 } from '@keyswitch/core';
 import { PREFERRED_SPECS } from '../lib/any-key.js';
-import { bytesEqual, randomInput } from '../lib/bytes.js';
+import { randomInput } from '../lib/byte-inputs.js';
 import { generateNodeKey, nodeSpki } from '../lib/node-crypto.js';
 import type { Difference, Fact, Facts } from './comparison-report.js';
 import { observe } from './observe.js';

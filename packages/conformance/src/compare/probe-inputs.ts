@@ -4,9 +4,9 @@ import {
   type Capabilities,
   type KeySpec,
   type KeyUsage,
+  utf8,
 } from '@keyswitch/core';
 import { PREFERRED_SPECS } from '../lib/any-key.js';
-import { utf8 } from '../lib/bytes.js';
 
 /**
  * The message every probe signs, MACs and compares on both sides.

@@ -2,6 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import {
   ALGORITHMS,
   algorithmInfo,
+  bytesEqual,
   type Capabilities,
   type EncryptionAlgorithm,
   ecdsaDerToP1363,
@@ -16,7 +17,7 @@ import {
   type SigningAlgorithm,
 } from '@keyswitch/core';
 import { PREFERRED_SPECS } from '../lib/any-key.js';
-import { bytesEqual, flipBit, randomInput } from '../lib/bytes.js';
+import { flipBit, randomInput } from '../lib/byte-inputs.js';
 import { declaredAlgorithm, exerciseKey, peerPublicKey } from '../lib/exercise-key.js';
 import type { KeyPool } from '../lib/key-pool.js';
 import {
