@@ -9,8 +9,8 @@
  *   pnpm bench -- --quick                       # a smoke run: short cells, writes nothing
  * Options: --backends soft-hsm,pkcs11,aws-kms,head-to-head  --concurrency 1,8,64  --duration SECONDS
  * (per side per cell, default 1.2)  --memory-operations N (default 100000)  --startup-runs N (default 7)
- * --audit-lines N (the audit-verify cell, default 1000000; 0 skips it)  --soak N (aws-kms: N signs, RSS and heap
- * sampled; e.g. 1000000)  --quick  --no-write  --help
+ * --audit-lines N (the audit-verify cell, default 1000000; 0 skips it)  --soak N (aws-kms and pkcs11: N ECDSA signs
+ * each, RSS and heap sampled; e.g. 1000000)  --quick  --no-write  --help
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';

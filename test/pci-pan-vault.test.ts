@@ -74,7 +74,10 @@ describe('examples/pci-pan-vault', () => {
   });
 
   it('runs on kms-local through the AWS SDK', async () => {
-    expectAllChecksPassed(await runExample('kms-local'), 'kms-local');
+    const run = await runExample('kms-local');
+    expectAllChecksPassed(run, 'kms-local');
+    // The AWS SDK's Node-version notice does not reach the example's output: the example silences it.
+    expect(run.stderr).not.toMatch(/NodeVersionSupportWarning/);
   });
 
   it('runs on SoftHSM2 over PKCS#11', async (context) => {

@@ -6,9 +6,10 @@
  */
 import { constants, createPublicKey, generateKeyPairSync, publicEncrypt, randomBytes } from 'node:crypto';
 import { formatOneEnvelope, rawCommittedEnvelope, rawEnvelope } from '../lib/raw-envelope.mjs';
+import { soak } from '../lib/soak.mjs';
 import { envelopeOperations, log, PAYLOAD, runCells, withDefaults } from '../lib/suite.mjs';
 import { importDependency, importPackage } from '../lib/workspace.mjs';
-import { soak, throttlingCells } from './aws-kms-faults.mjs';
+import { throttlingCells } from './aws-kms-faults.mjs';
 
 const CONTEXT = { table: 'cards', tenant: 't1' };
 const SECRET_VARIABLE = 'KEYSWITCH_BENCH_KMS_SECRET';
@@ -270,10 +271,19 @@ export async function run(options) {
     message,
     durationMs: Math.max(2_000, options.durationMs * 2),
   });
-  const soaked =
-    options.soakOperations > 0
-      ? await soak({ open, message, operations: options.soakOperations })
-      : undefined;
+  let soaked;
+  if (options.soakOperations > 0) {
+    const provider = await open();
+    try {
+      soaked = await soak({
+        name: 'aws-kms',
+        sign: () => provider.sign({ ref: 'alias/bench-ecdsa', algorithm: 'ECDSA_SHA_256', message }),
+        operations: options.soakOperations,
+      });
+    } finally {
+      await provider.close();
+    }
+  }
 
   await keyring.close();
   await ks.close();

@@ -16,6 +16,7 @@ import {
 } from 'node:crypto';
 import { slowTokenCells } from '../lib/pkcs11-slow-token.mjs';
 import { formatOneEnvelope, rawCommittedEnvelope, rawEnvelope } from '../lib/raw-envelope.mjs';
+import { soak } from '../lib/soak.mjs';
 import {
   envelopeOperations,
   log,
@@ -433,6 +434,17 @@ export async function run(options) {
       // closing a session keyswitch's pool may have shared nothing with: best effort
     }
   }
+  // The soak: ECDSA signs through the public API, RSS and heap sampled.
+  let soaked;
+  if (options.soakOperations > 0) {
+    const signer = ks.signer('acs-signing');
+    const soakMessage = Buffer.from('keyswitch soak');
+    soaked = await soak({
+      name: 'pkcs11',
+      sign: () => signer.sign(soakMessage),
+      operations: options.soakOperations,
+    });
+  }
   await keyring.close();
   const info = hsm.token;
   await ks.close();
@@ -447,5 +459,6 @@ export async function run(options) {
     memory: [],
     envelopeCalls,
     slowToken,
+    ...(soaked ? { soak: soaked } : {}),
   };
 }

@@ -68,6 +68,8 @@ const calls = (keyring) =>
 // Secrets come from the environment, as the configuration's { "env": … } references say.
 process.env.PAN_VAULT_KEYSTORE_PASSPHRASE ??= randomBytes(16).toString('hex');
 process.env.KMS_LOCAL_SECRET_ACCESS_KEY ??= KMS_LOCAL_DEFAULT_CREDENTIALS.secretAccessKey;
+// The AWS SDK's notice that its 2027 releases need Node 22 says nothing about this example.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const servers = [];
 async function kmsLocalServer() {
   // kms-local speaks the AWS KMS protocol; the aws-kms provider reaches it through the real AWS SDK.

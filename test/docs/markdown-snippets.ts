@@ -52,3 +52,21 @@ export function documentationFiles(root: string): string[] {
 export function documentationSnippets(root: string): Snippet[] {
   return documentationFiles(root).flatMap((file) => snippetsOf(file, readFileSync(join(root, file), 'utf8')));
 }
+
+/** Shell words of one command line (quotes respected, `$VAR` left as is). */
+export function shellWords(line: string): string[] {
+  const words: string[] = [];
+  const pattern = /"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S+)/g;
+  for (const match of line.matchAll(pattern)) words.push(match[1] ?? match[2] ?? match[3] ?? '');
+  return words;
+}
+
+/** The command lines of a shell block: continuations joined, comments and blank lines dropped. */
+export function commandLines(code: string): string[] {
+  return code
+    .replace(/\\\n\s*/g, ' ')
+    .split('\n')
+    .map((line) => line.replace(/(^|\s)#(?![!{]).*$/, '').trim())
+    .filter((line) => line !== '')
+    .flatMap((line) => line.split(/\s*(?:&&|\|\||;|\|)\s*/));
+}

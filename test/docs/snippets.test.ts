@@ -1,12 +1,13 @@
 // Documentation that runs as written: every fenced block of README.md and docs/ is either checked here,
-// executed (README "Use it", in test/packaging), or taken from an example a test runs. See docs/releasing.md.
+// executed (README "Use it" in test/packaging; shell blocks in shell-snippets.test.ts), or taken from an
+// example a test runs. See docs/releasing.md.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { configSchema } from '@keyswitch/core';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../packages/cli/src/main.js';
 import { repositoryRoot } from '../support/softhsm2-tokens.js';
-import { documentationSnippets, type Snippet } from './markdown-snippets.js';
+import { commandLines, documentationSnippets, type Snippet, shellWords } from './markdown-snippets.js';
 
 /** Guides whose code is taken from a runnable example, and the test that runs that example. */
 const GUIDE_EXAMPLES: Readonly<Record<string, string>> = {
@@ -34,24 +35,6 @@ type Command = ReturnType<typeof buildProgram>;
 type Option = Command['options'][number];
 
 const where = (snippet: Snippet) => `${snippet.file}:${snippet.line}`;
-
-/** Shell words of one command line (quotes respected, `$VAR` left as is). */
-function shellWords(line: string): string[] {
-  const words: string[] = [];
-  const pattern = /"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S+)/g;
-  for (const match of line.matchAll(pattern)) words.push(match[1] ?? match[2] ?? match[3] ?? '');
-  return words;
-}
-
-/** The command lines of a shell block: continuations joined, comments and blank lines dropped. */
-function commandLines(code: string): string[] {
-  return code
-    .replace(/\\\n\s*/g, ' ')
-    .split('\n')
-    .map((line) => line.replace(/(^|\s)#(?![!{]).*$/, '').trim())
-    .filter((line) => line !== '')
-    .flatMap((line) => line.split(/\s*(?:&&|\|\||;|\|)\s*/));
-}
 
 /** Problems with a `keyswitch ...` command line, as the CLI's own parser sees it. */
 function cliProblems(args: string[]): string[] {

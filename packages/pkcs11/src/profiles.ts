@@ -115,9 +115,13 @@ const PROFILES: Readonly<Record<Pkcs11ProfileName, Pkcs11Profile>> = {
     ecdhNullKdf: true,
     execution: 'worker',
     enforcesUsageAttributes: false,
-    searchRacesCreation: false,
+    // Unknown tokens get the safe choice: SoftHSM2 and opencryptoki both race a search against a key
+    // generation, and keys are created rarely, so keeping them apart costs the signing path nothing.
+    searchRacesCreation: true,
     retriesRacedGeneration: false,
-    notes: [],
+    notes: [
+      'an unknown token: key generations never overlap a search in this process (some object stores race there)',
+    ],
   },
 };
 

@@ -1,4 +1,5 @@
 import { createPublicKey, verify } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { isMainThread, threadId } from 'node:worker_threads';
 import type { KeyswitchError } from '@keyswitch/core';
 import pkcs11js from 'pkcs11js';
@@ -235,5 +236,23 @@ describe('pkcs11js native addon', () => {
     expect(error.message).toContain('pnpm approve-builds');
     expect(error.message).toContain('onlyBuiltDependencies');
     expect((error.cause as Error).message).toContain('pkcs11js');
+  });
+});
+
+describe('the worker thread file', () => {
+  it('carries the part of core it uses, so a worker thread starts without loading @keyswitch/core or zod', () => {
+    for (const file of ['pkcs11-worker.js', 'pkcs11-worker.cjs']) {
+      const text = readFileSync(new URL(`../dist/${file}`, import.meta.url), 'utf8');
+      // Only Node built-ins and pkcs11js (the native addon) are loaded at run time.
+      const loaded = [...text.matchAll(/(?:from\s+|require\(|import\()\s*["']([^"']+)["']/g)].map(
+        (match) => match[1],
+      );
+      expect(loaded.length, file).toBeGreaterThan(0);
+      for (const specifier of loaded) {
+        expect(specifier, file).toMatch(
+          /^(node:)?(worker_threads|crypto|os|fs|path|url|module|util|buffer)$|^pkcs11js$/,
+        );
+      }
+    }
   });
 });

@@ -84,14 +84,15 @@ describe.skipIf(skip)('PKCS#11 failures: PIN, module, token', () => {
   });
 
   it('a token that goes away is UNAVAILABLE (retryable) and never hangs', async () => {
-    const provider = await openTarget(softhsm!, { operationTimeoutMs: 5_000 });
+    // A deadline far past the test's own timeout: an answer that came only from the deadline would fail
+    // the test by timing it out. The token's absence must be reported by the token's answers.
+    const provider = await openTarget(softhsm!, { operationTimeoutMs: 600_000 });
     opened.push(provider);
     const key = await provider.createKey({ spec: 'ECC_NIST_P256', usage: 'SIGN_VERIFY', label: 'doomed' });
     const message = Buffer.from('m');
     await provider.sign({ ref: key.ref, algorithm: 'ECDSA_SHA_256', message });
     // Remove SoftHSM2's token store under the running provider.
     rmSync(join(ready.dir, 'softhsm2', 'tokens'), { recursive: true, force: true });
-    const started = Date.now();
     const error = await expectCode(
       provider.sign({ ref: key.ref, algorithm: 'ECDSA_SHA_256', message }),
       'UNAVAILABLE',
@@ -99,7 +100,6 @@ describe.skipIf(skip)('PKCS#11 failures: PIN, module, token', () => {
     expect(error.retryable).toBe(true);
     await expectCode(provider.describeKey('pkcs11:object=doomed'), 'UNAVAILABLE');
     await expectCode(provider.describeKey('pkcs11:object=never-existed'), 'UNAVAILABLE');
-    expect(Date.now() - started).toBeLessThan(5_000);
     // And a new provider cannot find the token at all.
     await expectCode(openTarget(softhsm!), 'UNAVAILABLE');
   });

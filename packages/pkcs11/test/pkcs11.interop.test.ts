@@ -1,9 +1,18 @@
 import { execFileSync } from 'node:child_process';
-import { createHash, createPublicKey, verify } from 'node:crypto';
+import {
+  constants,
+  createHash,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  publicEncrypt,
+  verify,
+} from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type Algorithm, type KeySpec, Keyswitch } from '@keyswitch/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Pkcs11Provider } from '../src/index.js';
+import { type Pkcs11Provider, providerFactory } from '../src/index.js';
 import { openTarget, target } from './support/targets.js';
 import { createTestTokens, type TestTokens } from './support/tokens.js';
 
@@ -78,6 +87,93 @@ describe.skipIf(skip)('interop with pkcs11-tool (OpenSC) on SoftHSM2', () => {
     expect(
       await provider.verify({ ref: rsaRef, algorithm: 'RSASSA_PSS_SHA_256', message, signature: pss }),
     ).toBe(true);
+  });
+
+  it('a key pkcs11-tool made for several usages is accepted for each one it is configured for', async () => {
+    tool(
+      '--keypairgen',
+      '--key-type',
+      'rsa:2048',
+      '--label',
+      'tool-rsa-both',
+      '--id',
+      'e5f6',
+      '--usage-sign',
+      '--usage-decrypt',
+    );
+    tool(
+      '--keypairgen',
+      '--key-type',
+      'EC:prime256v1',
+      '--label',
+      'tool-ec-both',
+      '--id',
+      'a7b8',
+      '--usage-sign',
+      '--usage-derive',
+    );
+    const rsaRef = 'pkcs11:object=tool-rsa-both;type=private';
+    const ecRef = 'pkcs11:object=tool-ec-both;type=private';
+    expect(await provider.describeKey(rsaRef)).toMatchObject({
+      usage: 'SIGN_VERIFY',
+      usages: ['SIGN_VERIFY', 'ENCRYPT_DECRYPT'],
+    });
+    expect(await provider.describeKey(ecRef)).toMatchObject({ usages: ['SIGN_VERIFY', 'KEY_AGREEMENT'] });
+    const key = (ref: string, spec: KeySpec, algorithm: Algorithm) => ({
+      provider: 'hsm',
+      ref,
+      spec,
+      algorithm,
+    });
+    const ks = await Keyswitch.fromConfig(
+      {
+        environment: 'test',
+        providers: { hsm: { ...softhsm!.options, type: 'pkcs11', pin: { env: 'KEYSWITCH_SOFTHSM2_PIN' } } },
+        keys: {
+          'ds-decrypt': key(rsaRef, 'RSA_2048', 'RSAES_OAEP_SHA_1'),
+          'ds-signing': key(rsaRef, 'RSA_2048', 'RSASSA_PSS_SHA_256'),
+          'acs-ecdh': key(ecRef, 'ECC_NIST_P256', 'ECDH'),
+          'acs-signing': key(ecRef, 'ECC_NIST_P256', 'ECDSA_SHA_256'),
+        },
+      },
+      { env: { ...process.env, ...ready.env }, providerFactories: { pkcs11: providerFactory } },
+    );
+    try {
+      const spki = async (ref: string) =>
+        createPublicKey({
+          key: Buffer.from((await provider.getPublicKey(ref)).spki),
+          format: 'der',
+          type: 'spki',
+        });
+      const rsa = await spki(rsaRef);
+      const sealed = publicEncrypt(
+        { key: rsa, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha1' },
+        Buffer.from('device data key'),
+      );
+      expect(Buffer.from(await ks.decrypter('ds-decrypt').decrypt(sealed)).toString()).toBe(
+        'device data key',
+      );
+      const message = Buffer.from('one key, two configured purposes');
+      const pss = await ks.signer('ds-signing').sign(message);
+      expect(
+        verify(
+          'sha256',
+          message,
+          { key: rsa, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 },
+          pss,
+        ),
+      ).toBe(true);
+      const ec = await spki(ecRef);
+      expect(verify('sha256', message, ec, await ks.signer('acs-signing').sign(message))).toBe(true);
+      // ECDH: the secret node:crypto computes on the peer's side.
+      const peer = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      const secret = await ks
+        .keyAgreement('acs-ecdh')
+        .deriveSharedSecret(new Uint8Array(peer.publicKey.export({ format: 'der', type: 'spki' })));
+      expect(Buffer.from(secret)).toEqual(diffieHellman({ privateKey: peer.privateKey, publicKey: ec }));
+    } finally {
+      await ks.close();
+    }
   });
 
   it('keys keyswitch creates are listed, read and used by pkcs11-tool', async () => {

@@ -12,9 +12,12 @@ const tokens = createTestTokens();
 const skip = 'skip' in tokens;
 const message = Buffer.from('keyswitch lifecycle');
 
-/** Waits until `condition` holds (checked every 10 ms; the test's own timeout bounds the wait). */
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10));
+/** Waits until `condition` holds, checked every 10 ms, for at most 2,000 checks. */
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let check = 0; !condition(); check += 1) {
+    if (check === 2_000) throw new Error(`never happened: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 describe.skipIf(skip)('PKCS#11 module lifecycle across providers', () => {
@@ -37,21 +40,26 @@ describe.skipIf(skip)('PKCS#11 module lifecycle across providers', () => {
       });
       await owner.close(); // the last provider: the module is finalized, and initialized again below
       for (let round = 0; round < 3; round += 1) {
-        // 4 providers × 4 threads: 16 threads start and initialize the module at the same moment.
+        // 4 providers × 4 threads: 16 threads start and initialize the module at the same moment. Each
+        // provider logs in: the first login is recorded before another provider's session can find the
+        // token logged in (else that one would refuse the login as someone else's).
         const providers = await Promise.all(
           Array.from({ length: 4 }, () => openTarget(which, { workerThreads: 4 })),
         );
-        const signatures = await Promise.all(
-          providers.flatMap((provider) =>
-            Array.from({ length: 4 }, () =>
-              provider.sign({ ref: key.ref, algorithm: 'ECDSA_SHA_256', message }),
+        try {
+          const signatures = await Promise.all(
+            providers.flatMap((provider) =>
+              Array.from({ length: 4 }, () =>
+                provider.sign({ ref: key.ref, algorithm: 'ECDSA_SHA_256', message }),
+              ),
             ),
-          ),
-        );
-        for (const signature of signatures) {
-          expect(verify('sha256', message, spki, Buffer.from(signature))).toBe(true);
+          );
+          for (const signature of signatures) {
+            expect(verify('sha256', message, spki, Buffer.from(signature))).toBe(true);
+          }
+        } finally {
+          await Promise.all(providers.map((provider) => provider.close()));
         }
-        await Promise.all(providers.map((provider) => provider.close()));
       }
     });
 
@@ -67,7 +75,7 @@ describe.skipIf(skip)('PKCS#11 module lifecycle across providers', () => {
           label: `handover-${name}-${round}`,
         });
         const closed = closing.close();
-        await until(() => faults.hits(0) === 1);
+        await until(() => faults.hits(0) === 1, 'the closing provider began C_Finalize');
         // Its threads start while C_Finalize runs: they must not find the module initialized and then
         // lose it, but wait and initialize it again.
         const opening = openTarget(which);
@@ -84,5 +92,43 @@ describe.skipIf(skip)('PKCS#11 module lifecycle across providers', () => {
         }
       }
     });
+
+    it(`${name}: a thread ended inside C_Finalize does not keep the module's lock`, async () => {
+      const which = target(name, ready);
+      // C_Finalize outlives its deadline: close() then ends the thread inside it, holding the lock.
+      const faults = installTestFaults([{ function: 'C_Finalize', delayMs: 30_000 }]);
+      const closing = await openTarget(which, { operationTimeoutMs: 1_000 }).finally(() => faults.remove());
+      await closing.close();
+      expect(faults.hits(0)).toBe(1);
+      // A new provider's threads need the lock to initialize the module: they get it, and it works.
+      const next = await openTarget(which);
+      try {
+        expect(await next.generateRandom(8)).toHaveLength(8);
+      } finally {
+        await next.close();
+      }
+    });
+
+    it.runIf(name === 'softhsm2')(
+      `${name}: a C_Initialize that does not return fails the opening with UNAVAILABLE, then the next one works`,
+      async () => {
+        const which = target(name, ready);
+        // Every thread's C_Initialize blocks (a network HSM's client that cannot reach its server).
+        const faults = installTestFaults([{ function: 'C_Initialize', delayMs: 60_000 }]);
+        const stalled = openTarget(which, { operationTimeoutMs: 500 }).finally(() => faults.remove());
+        const error = await stalled.then(
+          () => undefined,
+          (reason: unknown) => reason,
+        );
+        expect(error).toMatchObject({ code: 'UNAVAILABLE', retryable: true });
+        expect(String((error as Error).message)).toContain('C_Initialize');
+        const next = await openTarget(which);
+        try {
+          expect(await next.generateRandom(8)).toHaveLength(8);
+        } finally {
+          await next.close();
+        }
+      },
+    );
   }
 });

@@ -5,7 +5,7 @@ import { CliError, EXIT, errorText, usageError } from '../lib/cli-error.js';
 import type { CommandContext } from '../lib/context.js';
 import { counted } from '../lib/english.js';
 import { writeLine } from '../lib/io.js';
-import { JSON_OPTION, writeJson } from '../lib/output.js';
+import { errorJson, JSON_OPTION, writeJson } from '../lib/output.js';
 
 interface AuditVerifyOptions {
   readonly head?: string;
@@ -52,6 +52,7 @@ async function verify(file: string, context: CommandContext, options: AuditVerif
   }
   const { stdout, stderr } = context.io;
   const head = `${result.head.seq}:${result.head.hash}`;
+  const failure = result.ok ? undefined : { code: 'AUDIT_TAMPERED', message: tamperedMessage(file, result) };
   if (options.json) {
     writeJson(stdout, {
       file,
@@ -60,20 +61,22 @@ async function verify(file: string, context: CommandContext, options: AuditVerif
       lines: result.lines,
       head,
       issues: result.issues.map(({ line, kind, message }) => ({ line, kind, message })),
+      ...(failure ? errorJson(failure) : {}),
     });
     return result.ok ? EXIT.ok : EXIT.failure;
   }
-  if (result.ok) {
+  if (!failure) {
     writeLine(stdout, `${file}: intact, ${counted(result.records, 'record')}; head ${head}`);
     return EXIT.ok;
   }
   for (const issue of result.issues) writeLine(stdout, `line ${issue.line}: ${issue.kind}: ${issue.message}`);
+  writeLine(stderr, `keyswitch: ${failure.code}: ${failure.message}`);
+  return EXIT.failure;
+}
+
+function tamperedMessage(file: string, result: AuditVerification): string {
   const kinds = new Map<string, number>();
   for (const issue of result.issues) kinds.set(issue.kind, (kinds.get(issue.kind) ?? 0) + 1);
   const summary = [...kinds].map(([kind, count]) => `${kind} ${count}`).join(', ');
-  writeLine(
-    stderr,
-    `keyswitch: AUDIT_TAMPERED: ${file} fails verification: ${result.issues.length} finding${result.issues.length === 1 ? '' : 's'} (${summary}); ${result.records} of ${result.lines} lines on the chain`,
-  );
-  return EXIT.failure;
+  return `${file} fails verification: ${result.issues.length} finding${result.issues.length === 1 ? '' : 's'} (${summary}); ${result.records} of ${result.lines} lines on the chain`;
 }

@@ -22,6 +22,7 @@ import { CliError, EXIT, errorText, usageError } from '../lib/cli-error.js';
 import { type CommandContext, withKeyswitch } from '../lib/context.js';
 import { listenForInterruption } from '../lib/interruption.js';
 import { type OutputStream, writeLine } from '../lib/io.js';
+import { errorJson, JSON_OPTION } from '../lib/output.js';
 import { newRunId } from '../lib/run-id.js';
 import { type RunKey, RunKeys } from '../lib/run-keys.js';
 import { textTable } from '../lib/text-table.js';
@@ -85,7 +86,7 @@ export function registerBench(program: Command, context: CommandContext): void {
       '--create-temporary-key',
       "create a key like NAME's (spec and usage) labelled keyswitch-bench-RUNID, measure it, then schedule its deletion",
     )
-    .option('--json', 'print the results as JSON')
+    .option(...JSON_OPTION)
     .action(async (options: BenchOptions) => {
       context.exitCode = await runBench(context, options);
     });
@@ -152,6 +153,11 @@ async function runBench(context: CommandContext, options: BenchOptions): Promise
       } finally {
         progress.stop();
       }
+      const failed = results.find((result) => result.errors > 0);
+      const failure = failed && {
+        code: 'OPERATION_FAILED',
+        message: `${results.reduce((sum, result) => sum + result.errors, 0)} operations failed; the first: ${failed.firstError}`,
+      };
       if (options.json) {
         writeLine(
           stdout,
@@ -167,6 +173,7 @@ async function runBench(context: CommandContext, options: BenchOptions): Promise
               payloadBytes: run.payloadBytes,
               eventLoopResolutionMs: LOOP_RESOLUTION_MS,
               results,
+              ...(failure ? errorJson(failure) : {}),
             },
             null,
             2,
@@ -176,12 +183,8 @@ async function runBench(context: CommandContext, options: BenchOptions): Promise
         writeLine(stdout, formatResults(results));
       }
       if (interruption.signal.aborted) return EXIT.interrupted;
-      const failed = results.find((result) => result.errors > 0);
-      if (failed) {
-        writeLine(
-          stderr,
-          `keyswitch: OPERATION_FAILED: ${results.reduce((sum, result) => sum + result.errors, 0)} operations failed; the first: ${failed.firstError}`,
-        );
+      if (failure) {
+        if (!options.json) writeLine(stderr, `keyswitch: ${failure.code}: ${failure.message}`);
         return EXIT.failure;
       }
       return EXIT.ok;

@@ -5,6 +5,7 @@ import { listenForInterruption } from '../lib/interruption.js';
 import { writeLine } from '../lib/io.js';
 import { importThroughBackend } from '../lib/key-importer.js';
 import { keysFromConfig } from '../lib/keys-from-config.js';
+import { errorJson, writeJson } from '../lib/output.js';
 import { ProviderSource } from '../lib/provider-source.js';
 import { writeReports } from '../lib/report-files.js';
 import { newRunId } from '../lib/run-id.js';
@@ -92,26 +93,30 @@ export async function runComparison(context: CommandContext, options: Conformanc
     [`compare-${report.runId}.json`]: JSON.stringify(report, null, 2),
     [`compare-${report.runId}.txt`]: text,
   });
-  writeLine(stdout, text.trimEnd());
-  writeLine(stdout, '');
-  reportSweep(context, sweep, true);
-  writeLine(stdout, `reports: ${files.join(', ')}`);
-  if (interruption.signal.aborted) {
-    writeLine(
-      stderr,
-      `keyswitch: INTERRUPTED: the comparison was stopped after ${report.summary.checks} checks`,
-    );
-    return EXIT.interrupted;
-  }
   const { breaking, differences } = report.summary;
-  if (breaking > 0 || (options.strict && differences > 0)) {
-    writeLine(
-      stderr,
-      `keyswitch: DIFFERENCES: ${differences} differences between ${providerA} and ${providerB}, ${breaking} breaking`,
-    );
-    return EXIT.failure;
+  const failure = interruption.signal.aborted
+    ? {
+        code: 'INTERRUPTED',
+        message: `the comparison was stopped after ${report.summary.checks} checks`,
+      }
+    : breaking > 0 || (options.strict && differences > 0)
+      ? {
+          code: 'DIFFERENCES',
+          message: `${differences} differences between ${providerA} and ${providerB}, ${breaking} breaking`,
+        }
+      : undefined;
+  if (options.json) {
+    reportSweep(context, sweep, false);
+    writeJson(stdout, { ...report, reportFiles: files, ...(failure ? errorJson(failure) : {}) });
+  } else {
+    writeLine(stdout, text.trimEnd());
+    writeLine(stdout, '');
+    reportSweep(context, sweep, true);
+    writeLine(stdout, `reports: ${files.join(', ')}`);
+    if (failure) writeLine(stderr, `keyswitch: ${failure.code}: ${failure.message}`);
   }
-  return EXIT.ok;
+  if (interruption.signal.aborted) return EXIT.interrupted;
+  return failure ? EXIT.failure : EXIT.ok;
 }
 
 async function provisioned(

@@ -7,6 +7,7 @@ import { listenForInterruption } from '../lib/interruption.js';
 import { writeLine } from '../lib/io.js';
 import { importThroughBackend } from '../lib/key-importer.js';
 import { keysFromConfig } from '../lib/keys-from-config.js';
+import { errorJson, JSON_OPTION, writeJson } from '../lib/output.js';
 import { ProviderSource } from '../lib/provider-source.js';
 import { writeReports } from '../lib/report-files.js';
 import { LABEL_PREFIX_PATTERN, newRunId } from '../lib/run-id.js';
@@ -27,6 +28,7 @@ export interface ConformanceOptions {
   readonly compareConfig?: string;
   readonly compareProvider?: string;
   readonly strict?: boolean;
+  readonly json?: boolean;
 }
 
 /** How long a run may take to stop after Ctrl-C before the command cleans up without it. */
@@ -71,6 +73,7 @@ export function registerConformance(program: Command, context: CommandContext): 
     .option('--compare-config <file>', 'side-by-side mode: the configuration of the other provider')
     .option('--compare-provider <name>', 'side-by-side mode: the provider in --compare-config')
     .option('--strict', 'side-by-side mode: exit 1 on any difference, not only on breaking ones')
+    .option(...JSON_OPTION)
     .action(async (options: ConformanceOptions) => {
       if (options.provider === undefined) throw usageError('conformance needs --provider NAME');
       if (
@@ -204,7 +207,12 @@ async function runSuite(
   }
   const aborted = interruption.signal.aborted;
   if (report === undefined) {
-    reportSweep(context, sweep, true);
+    reportSweep(context, sweep, !options.json);
+    if (options.json)
+      writeJson(
+        stdout,
+        errorJson({ code: 'INTERRUPTED', message: 'the run did not stop in time; cleaned up without it' }),
+      );
     return EXIT.interrupted;
   }
   const base = `conformance-${report.runId}`;
@@ -215,22 +223,32 @@ async function runSuite(
     [`${base}.junit.xml`]: toJUnitXml(report),
     [`${base}.txt`]: formatSummaryTable(report),
   });
-  writeLine(stdout, formatSummaryTable(report).trimEnd());
-  writeLine(stdout, '');
-  reportSweep(context, sweep, true);
-  writeLine(stdout, `reports: ${files.join(', ')}`);
-  if (aborted) {
-    writeLine(stderr, `keyswitch: INTERRUPTED: the run was stopped; ${report.summary.total} checks reported`);
-    return EXIT.interrupted;
+  const outcome = aborted
+    ? { code: 'INTERRUPTED', message: `the run was stopped; ${report.summary.total} checks reported` }
+    : report.summary.ok
+      ? undefined
+      : {
+          code: 'CONFORMANCE_FAILED',
+          message: `${report.summary.failed} of ${report.summary.total} checks failed`,
+        };
+  if (options.json) {
+    // The report as written to the JSON file, where the files are, and the failure, if any.
+    reportSweep(context, sweep, false);
+    writeJson(stdout, {
+      ...json,
+      ...(extra.length ? { commandCleanup: extra } : {}),
+      reportFiles: files,
+      ...(outcome ? errorJson(outcome) : {}),
+    });
+  } else {
+    writeLine(stdout, formatSummaryTable(report).trimEnd());
+    writeLine(stdout, '');
+    reportSweep(context, sweep, true);
+    writeLine(stdout, `reports: ${files.join(', ')}`);
+    if (outcome) writeLine(stderr, `keyswitch: ${outcome.code}: ${outcome.message}`);
   }
-  if (!report.summary.ok) {
-    writeLine(
-      stderr,
-      `keyswitch: CONFORMANCE_FAILED: ${report.summary.failed} of ${report.summary.total} checks failed`,
-    );
-    return EXIT.failure;
-  }
-  return EXIT.ok;
+  if (aborted) return EXIT.interrupted;
+  return outcome ? EXIT.failure : EXIT.ok;
 }
 
 /** The run's report, or `undefined` when it was aborted and did not stop within the grace period. */

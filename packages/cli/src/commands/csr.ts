@@ -4,12 +4,14 @@ import type { Command } from 'commander';
 import { CliError, EXIT, errorText } from '../lib/cli-error.js';
 import { type CommandContext, withKeyswitch } from '../lib/context.js';
 import { writeLine } from '../lib/io.js';
+import { JSON_OPTION, writeJson } from '../lib/output.js';
 import { writeOutputFile } from '../lib/read-input.js';
 
 interface CsrOptions {
   readonly subject: string;
   readonly san?: readonly string[];
   readonly out?: string;
+  readonly json?: boolean;
 }
 
 /**
@@ -32,6 +34,7 @@ export function registerCsr(program: Command, context: CommandContext): void {
       (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
     )
     .option('--out <file>', 'write the CSR (PEM) here; without it the CSR is printed')
+    .option(...JSON_OPTION)
     .addHelpText(
       'after',
       '\nExample:\n  keyswitch csr acs-signing --subject "CN=acs.example.com,O=Example" --san dns:acs.example.com --out acs.csr\n' +
@@ -54,9 +57,19 @@ export function registerCsr(program: Command, context: CommandContext): void {
           }
           throw error;
         }
-        if (options.out === undefined) context.io.stdout.write(pem.endsWith('\n') ? pem : `${pem}\n`);
+        const text = pem.endsWith('\n') ? pem : `${pem}\n`;
+        if (options.out !== undefined) await writeOutputFile(context.cwd, options.out, text, '--out');
+        if (options.json) {
+          writeJson(context.io.stdout, {
+            key: name,
+            algorithm: signer.algorithm,
+            subject: options.subject,
+            sans: options.san ?? [],
+            ...(options.out === undefined ? {} : { out: options.out }),
+            pem: text,
+          });
+        } else if (options.out === undefined) context.io.stdout.write(text);
         else {
-          await writeOutputFile(context.cwd, options.out, pem.endsWith('\n') ? pem : `${pem}\n`, '--out');
           writeLine(
             context.io.stderr,
             `wrote a certificate signing request for ${name} (${signer.algorithm}) to ${options.out}`,

@@ -4,6 +4,7 @@ import { EXIT } from '../lib/cli-error.js';
 import { type CommandContext, withKeyswitch } from '../lib/context.js';
 import { writeLine } from '../lib/io.js';
 import { configuredKeyState } from '../lib/key-state.js';
+import { JSON_OPTION } from '../lib/output.js';
 
 /** `keyswitch keys describe NAME`: a logical key's configuration and its backend key. */
 export function registerKeysDescribe(keys: Command, context: CommandContext): void {
@@ -11,7 +12,7 @@ export function registerKeysDescribe(keys: Command, context: CommandContext): vo
     .command('describe')
     .description("show a configured key: its configuration, the backend key's state and dates, its key id")
     .argument('<name>', 'logical key name from the configuration')
-    .option('--json', 'print JSON')
+    .option(...JSON_OPTION)
     .action(async (name: string, options: { json?: boolean }) => {
       context.exitCode = await withKeyswitch(context, async (keyswitch) => {
         const key = await configuredKeyState(keyswitch, name);

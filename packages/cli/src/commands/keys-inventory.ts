@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { EXIT } from '../lib/cli-error.js';
 import type { CommandContext } from '../lib/context.js';
 import { writeLine } from '../lib/io.js';
+import { JSON_OPTION } from '../lib/output.js';
 import { openReadOnly } from '../lib/read-only-keyswitch.js';
 import { textTable } from '../lib/text-table.js';
 
@@ -21,7 +22,7 @@ export function registerKeysInventory(keys: Command, context: CommandContext): v
     .description(
       'every configured key and version with spec, usage, backend, state, creation and expiry dates (PCI DSS 3.6.1.1); never material',
     )
-    .option('--json', 'print JSON')
+    .option(...JSON_OPTION)
     .action(async (options: KeysInventoryOptions) => {
       // Read-only: no keystore or audit-file lock, so the inventory works while the application runs.
       const keyswitch = await openReadOnly(context);

@@ -4,6 +4,7 @@ import { EXIT } from '../lib/cli-error.js';
 import { type CommandContext, withKeyswitch } from '../lib/context.js';
 import { writeLine } from '../lib/io.js';
 import { type ConfiguredKeyState, configuredKeyState } from '../lib/key-state.js';
+import { JSON_OPTION } from '../lib/output.js';
 import { textTable } from '../lib/text-table.js';
 
 interface KeysListOptions {
@@ -19,7 +20,7 @@ export function registerKeysList(keys: Command, context: CommandContext): void {
       "list the configured keys with their backend state, or with --provider the backend's own keys",
     )
     .option('--provider <name>', "list this provider's keys as the backend sees them")
-    .option('--json', 'print JSON')
+    .option(...JSON_OPTION)
     .action(async (options: KeysListOptions) => {
       context.exitCode = await withKeyswitch(context, (keyswitch) =>
         options.provider === undefined

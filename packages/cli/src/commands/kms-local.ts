@@ -11,6 +11,7 @@ import { EXIT, usageError } from '../lib/cli-error.js';
 import { type CommandContext, openKeyswitch } from '../lib/context.js';
 import { listenForInterruption } from '../lib/interruption.js';
 import { writeLine } from '../lib/io.js';
+import { JSON_OPTION, writeJson } from '../lib/output.js';
 
 /** The flags of `keyswitch kms-local` come from kms-local's one table; `--config` is the CLI's global one. */
 const FLAGS = KMS_LOCAL_FLAGS.filter((entry) => entry.flag !== '--config');
@@ -27,6 +28,7 @@ export function registerKmsLocal(program: Command, context: CommandContext): voi
     command.option(value === undefined ? flag : `${flag} <${value}>`, description);
   }
   command
+    .option(...JSON_OPTION)
     .addHelpText(
       'after',
       '\nExample:\n  keyswitch kms-local --port 4599 --seed-keys examples/configs/kms-local.json\n',
@@ -84,7 +86,43 @@ async function runKmsLocal(
     await closeKeyswitch();
     throw error;
   }
-  const backing = provider ? `provider ${providerName} (${provider.type})` : 'an in-memory software HSM';
+  if (options.json === true) {
+    // One line once listening, for a script to read; no secret in it (the access key id is not one).
+    writeJson(stdout, {
+      listening: true,
+      endpoint: server.endpoint,
+      host: server.host,
+      port: server.port,
+      region: server.region,
+      provider: provider ? { name: providerName, type: provider.type } : null,
+      // The secret is KMS_LOCAL_SECRET_ACCESS_KEY, or kms-local's documented default: never printed here.
+      anyCredentials: server.credentials === undefined,
+      ...(server.credentials ? { accessKeyId: server.credentials.accessKeyId } : {}),
+    });
+  } else
+    printHowToConnect(context, server, provider ? `provider ${providerName} (${provider.type})` : undefined);
+  await new Promise<void>((resolve) => {
+    if (interruption.signal.aborted) resolve();
+    else interruption.signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  writeLine(stderr, 'kms-local: stopping');
+  try {
+    await server.close();
+  } finally {
+    await closeKeyswitch();
+  }
+  writeLine(stderr, 'kms-local: stopped');
+  return EXIT.ok;
+}
+
+/** The human form: where it listens and how to point an AWS SDK or a keyswitch configuration at it. */
+function printHowToConnect(
+  context: CommandContext,
+  server: KmsLocalServer,
+  providerLabel: string | undefined,
+): void {
+  const { stdout } = context.io;
+  const backing = providerLabel ?? 'an in-memory software HSM';
   writeLine(stdout, `kms-local listening on ${server.endpoint}, backed by ${backing}`);
   writeLine(stdout, '');
   writeLine(stdout, 'Point an AWS SDK at it:');
@@ -114,16 +152,4 @@ async function runKmsLocal(
   );
   writeLine(stdout, '');
   writeLine(stdout, 'Press Ctrl-C to stop.');
-  await new Promise<void>((resolve) => {
-    if (interruption.signal.aborted) resolve();
-    else interruption.signal.addEventListener('abort', () => resolve(), { once: true });
-  });
-  writeLine(stderr, 'kms-local: stopping');
-  try {
-    await server.close();
-  } finally {
-    await closeKeyswitch();
-  }
-  writeLine(stderr, 'kms-local: stopped');
-  return EXIT.ok;
 }

@@ -10,12 +10,14 @@ import { CliError, EXIT, errorText, usageError } from '../lib/cli-error.js';
 import { type CommandContext, withKeyswitch } from '../lib/context.js';
 import { listenForInterruption } from '../lib/interruption.js';
 import { type OutputStream, writeLine } from '../lib/io.js';
+import { errorJson, JSON_OPTION, writeJson } from '../lib/output.js';
 
 interface RewrapOptions {
   readonly in: string;
   readonly out: string;
   readonly key?: string;
   readonly contextField: string;
+  readonly json?: boolean;
 }
 
 /** One input line, carried through `rewrapRecords` as the record's id. */
@@ -56,6 +58,7 @@ export function registerRewrap(program: Command, context: CommandContext): void 
       "the record field holding the envelope's encryption context",
       'context',
     )
+    .option(...JSON_OPTION)
     .action(async (options: RewrapOptions) => {
       context.exitCode = await withKeyswitch(context, (keyswitch) => runRewrap(keyswitch, context, options));
     });
@@ -103,6 +106,10 @@ async function runRewrap(
   const progress = new RewrapProgress(context.io.stderr, total);
   const totals: Totals = { processed: 0, rewrapped: 0, unchanged: 0, skipped: 0, failed: 0 };
   const moves = new Map<string, number>();
+  const movesByName = new Map<
+    string,
+    { key: string | undefined; from: string | undefined; to: string | undefined }
+  >();
   const failures: string[] = [];
   // Records another key owns are not given to rewrapRecords: they wait here, in order, for their turn.
   const pending: { line: number; text?: string }[] = [];
@@ -168,6 +175,7 @@ async function runRewrap(
         totals.rewrapped += 1;
         const move = `${result.keyName}: ${result.fromVersion} → ${result.toVersion}`;
         moves.set(move, (moves.get(move) ?? 0) + 1);
+        movesByName.set(move, { key: result.keyName, from: result.fromVersion, to: result.toVersion });
       } else if (result.status === 'unchanged') totals.unchanged += 1;
       else {
         totals.failed += 1;
@@ -194,29 +202,44 @@ async function runRewrap(
     await keyring.close();
   }
   if (interruption.signal.aborted) {
-    writeLine(
-      context.io.stderr,
-      `keyswitch: INTERRUPTED: stopped after ${totals.processed} of ${total} records; ${options.out} not written`,
-    );
+    const message = `stopped after ${totals.processed} of ${total} records; ${options.out} not written`;
+    if (options.json) writeJson(context.io.stdout, errorJson({ code: 'INTERRUPTED', message }));
+    else writeLine(context.io.stderr, `keyswitch: INTERRUPTED: ${message}`);
     return EXIT.interrupted;
   }
 
   const { stdout, stderr } = context.io;
+  const stats = keyring.stats();
+  const failure =
+    totals.failed > 0
+      ? {
+          code: 'REWRAP_FAILED',
+          message: `${totals.failed} of ${totals.processed} records could not be re-wrapped; they are in ${options.out} unchanged`,
+        }
+      : undefined;
+  if (options.json) {
+    writeJson(stdout, {
+      out: options.out,
+      ...totals,
+      moves: [...moves].map(([move, count]) => ({ ...movesByName.get(move), count })),
+      failures,
+      backendCalls: stats.backendCalls,
+      backendCallsByOperation: stats.byOperation,
+      ...(failure ? errorJson(failure) : {}),
+    });
+    return failure ? EXIT.failure : EXIT.ok;
+  }
   writeLine(
     stdout,
     `rewrapped ${totals.rewrapped}, unchanged ${totals.unchanged}, ${options.key === undefined ? '' : `skipped (other keys) ${totals.skipped}, `}failed ${totals.failed} of ${totals.processed} records → ${options.out}`,
   );
   for (const [move, count] of moves) writeLine(stdout, `  ${move}: ${count}`);
-  const stats = keyring.stats();
   const calls = Object.entries(stats.byOperation)
     .map(([operation, count]) => `${operation} ${count}`)
     .join(', ');
   writeLine(stdout, `backend calls: ${stats.backendCalls}${calls ? ` (${calls})` : ''}`);
-  if (totals.failed > 0) {
-    writeLine(
-      stderr,
-      `keyswitch: REWRAP_FAILED: ${totals.failed} of ${totals.processed} records could not be re-wrapped; they are in ${options.out} unchanged`,
-    );
+  if (failure) {
+    writeLine(stderr, `keyswitch: ${failure.code}: ${failure.message}`);
     return EXIT.failure;
   }
   return EXIT.ok;

@@ -53,7 +53,7 @@ export async function configuredKeyState(keyswitch: Keyswitch, name: string): Pr
   const problems: string[] = [];
   if (description.spec !== config.spec)
     problems.push(`the backend key is ${description.spec}, configured ${config.spec}`);
-  if (description.usage !== config.usage) {
+  if (!(description.usages ?? [description.usage]).includes(config.usage)) {
     problems.push(`the backend key's usage is ${description.usage}, configured ${config.usage}`);
   }
   return {

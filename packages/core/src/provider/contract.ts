@@ -19,8 +19,14 @@ export interface KeyDescription {
   /** Human names the key also answers to (KMS aliases, a PKCS#11 label). */
   readonly aliases: readonly string[];
   readonly spec: KeySpec;
+  /** The key's usage; for a key that allows several, the first of {@link KeyDescription.usages}. */
   readonly usage: KeyUsage;
-  /** The algorithms this key may be used with (by spec and usage). */
+  /**
+   * Every usage the backend key allows, when it allows more than one (PKCS#11 keys made by other tools
+   * often sign and decrypt). A key configured for any of them is accepted for that usage.
+   */
+  readonly usages?: readonly KeyUsage[];
+  /** The algorithms this key may be used with (by spec and usages). */
   readonly algorithms: readonly Algorithm[];
   readonly state: KeyState;
   readonly createdAt?: Date;

@@ -19,6 +19,8 @@ export interface KeyFacts {
   readonly ref: string;
   readonly spec: KeySpec;
   readonly usage: KeyUsage;
+  /** Every usage the key allows (`usage` first). */
+  readonly usages: readonly KeyUsage[];
   readonly version?: string;
 }
 

@@ -86,7 +86,8 @@ export class KeyBinding {
         { ...where, path: `keys.${this.name}.spec` },
       );
     }
-    if (description.usage !== this.usage) {
+    // A key that allows several usages (PKCS#11 keys made by other tools) is accepted for any of them.
+    if (!(description.usages ?? [description.usage]).includes(this.usage)) {
       throw new KeyswitchError(
         'CONFIG_INVALID',
         `is configured for ${this.usage} (${this.algorithm}) but the backend key's usage is ${description.usage}`,

@@ -152,36 +152,53 @@ export function stateAttributes(spec: KeySpec): readonly number[] {
 }
 
 /**
- * A key's usage and whether it is enabled, from its flags. A private key that allows signing is
- * SIGN_VERIFY (even if it also allows decryption, as keys made by other tools often do); one that allows
- * only decryption is ENCRYPT_DECRYPT; only derivation, KEY_AGREEMENT. A private key that allows nothing
- * is a disabled key, and its public half (left untouched by disableKey) tells its usage. A public key
- * alone is always enabled.
+ * A key's usages and whether it is enabled, from its flags. Keys made by other tools often allow several
+ * things (an RSA key that signs and decrypts, an EC key that signs and derives): `usages` lists every one
+ * the key allows, and `usage` is the first of them (signing first), what keyswitch reports as the key's
+ * usage. A key configured for any of its usages is accepted for it. A private key that allows nothing is a
+ * disabled key, and its public half (left untouched by disableKey) tells its usages. A public key alone is
+ * always enabled.
+ *
+ * @example
+ * ```ts
+ * usageOf('RSA_2048', 'pair', { primary: new Map([[CKA.SIGN, true], [CKA.DECRYPT, true]]) });
+ * // { usage: 'SIGN_VERIFY', usages: ['SIGN_VERIFY', 'ENCRYPT_DECRYPT'], enabled: true }
+ * ```
  */
 export function usageOf(
   spec: KeySpec,
   kind: 'pair' | 'public' | 'secret',
   flags: UsageFlags,
-): { usage: KeyUsage; enabled: boolean } {
+): { usage: KeyUsage; usages: readonly KeyUsage[]; enabled: boolean } {
   const primary = (attribute: number) => flags.primary.get(attribute) === true;
   const publicFlag = (attribute: number) => flags.public?.get(attribute) === true;
+  const one = (usage: KeyUsage, enabled: boolean) => ({ usage, usages: [usage], enabled });
   if (spec === 'SYMMETRIC_DEFAULT')
-    return { usage: 'ENCRYPT_DECRYPT', enabled: primary(CKA.ENCRYPT) || primary(CKA.DECRYPT) };
-  if (spec.startsWith('HMAC_'))
-    return { usage: 'GENERATE_VERIFY_MAC', enabled: primary(CKA.SIGN) || primary(CKA.VERIFY) };
+    return one('ENCRYPT_DECRYPT', primary(CKA.ENCRYPT) || primary(CKA.DECRYPT));
+  if (spec.startsWith('HMAC_')) return one('GENERATE_VERIFY_MAC', primary(CKA.SIGN) || primary(CKA.VERIFY));
   const rsa = spec.startsWith('RSA_');
+  const fallback: KeyUsage = rsa ? 'SIGN_VERIFY' : 'KEY_AGREEMENT';
+  const found = (pairs: ReadonlyArray<readonly [boolean, KeyUsage]>) =>
+    pairs.filter(([allowed]) => allowed).map(([, usage]) => usage);
+  // What the public half allows: a public key alone, or the pair of a disabled private key.
+  const fromPublic = (has: (attribute: number) => boolean) =>
+    found([
+      [has(CKA.VERIFY), 'SIGN_VERIFY'],
+      [rsa && has(CKA.ENCRYPT), 'ENCRYPT_DECRYPT'],
+    ]);
   if (kind === 'public') {
-    if (primary(CKA.VERIFY)) return { usage: 'SIGN_VERIFY', enabled: true };
-    if (rsa && primary(CKA.ENCRYPT)) return { usage: 'ENCRYPT_DECRYPT', enabled: true };
-    return { usage: rsa ? 'SIGN_VERIFY' : 'KEY_AGREEMENT', enabled: true };
+    const usages = fromPublic(primary);
+    return usages.length > 0 ? { usage: usages[0]!, usages, enabled: true } : one(fallback, true);
   }
-  if (primary(CKA.SIGN)) return { usage: 'SIGN_VERIFY', enabled: true };
-  if (rsa && primary(CKA.DECRYPT)) return { usage: 'ENCRYPT_DECRYPT', enabled: true };
-  if (!rsa && primary(CKA.DERIVE)) return { usage: 'KEY_AGREEMENT', enabled: true };
+  const usages = found([
+    [primary(CKA.SIGN), 'SIGN_VERIFY'],
+    [rsa && primary(CKA.DECRYPT), 'ENCRYPT_DECRYPT'],
+    [!rsa && primary(CKA.DERIVE), 'KEY_AGREEMENT'],
+  ]);
+  if (usages.length > 0) return { usage: usages[0]!, usages, enabled: true };
   // Disabled: the public key still says what the pair was for.
-  if (publicFlag(CKA.VERIFY)) return { usage: 'SIGN_VERIFY', enabled: false };
-  if (rsa && publicFlag(CKA.ENCRYPT)) return { usage: 'ENCRYPT_DECRYPT', enabled: false };
-  return { usage: rsa ? 'SIGN_VERIFY' : 'KEY_AGREEMENT', enabled: false };
+  const before = fromPublic(publicFlag);
+  return before.length > 0 ? { usage: before[0]!, usages: before, enabled: false } : one(fallback, false);
 }
 
 function unsupported(what: string): KeyswitchError {

@@ -171,7 +171,11 @@ export function readKey(
       ecParams: attribute(primary, CKA.EC_PARAMS) ?? attribute(publicKey, CKA.EC_PARAMS),
     });
   }
-  const { usage, enabled: primaryEnabled } = usageOf(spec, kind, {
+  const {
+    usage,
+    usages,
+    enabled: primaryEnabled,
+  } = usageOf(spec, kind, {
     primary: primaryFlags,
     public: publicFlags,
   });
@@ -193,6 +197,7 @@ export function readKey(
     label,
     spec,
     usage,
+    usages,
     enabled,
     publicFlags,
     stateKey,
@@ -225,9 +230,10 @@ export function describeResolvedKey(
     aliases: key.label === undefined ? [] : [key.label],
     spec: key.spec,
     usage: key.usage,
-    algorithms: algorithmsFor(key.spec, key.usage).filter((algorithm) =>
-      capabilities.algorithms.includes(algorithm),
-    ),
+    ...(key.usages.length > 1 ? { usages: key.usages } : {}),
+    algorithms: key.usages
+      .flatMap((usage) => algorithmsFor(key.spec, usage))
+      .filter((algorithm) => capabilities.algorithms.includes(algorithm)),
     state: key.enabled ? 'ENABLED' : 'DISABLED',
   };
 }

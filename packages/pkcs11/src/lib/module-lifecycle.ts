@@ -9,19 +9,15 @@
  * kept in shared memory, where every thread can take the lock without a round trip to the main thread.
  */
 
+import { threadId } from 'node:worker_threads';
+import { processRegistry } from './process-registry.js';
+
 /** Slots of the shared Int32Array. */
 const LOCK = 0;
 const USERS = 1;
 
 /** One registry per process, shared by every copy of this package (ESM and CJS builds side by side). */
-const REGISTRY_KEY = Symbol.for('keyswitch.pkcs11.lifecycles.v1');
-const lifecycles: Map<string, SharedArrayBuffer> =
-  ((globalThis as Record<symbol, unknown>)[REGISTRY_KEY] as Map<string, SharedArrayBuffer> | undefined) ??
-  (() => {
-    const created = new Map<string, SharedArrayBuffer>();
-    (globalThis as Record<symbol, unknown>)[REGISTRY_KEY] = created;
-    return created;
-  })();
+const lifecycles = processRegistry<SharedArrayBuffer>('keyswitch.pkcs11.lifecycles.v1');
 
 /**
  * The shared lifecycle state of a module path (created on first use). Pass it to worker threads in
@@ -52,13 +48,35 @@ export function moduleLifecycle(modulePath: string): SharedArrayBuffer {
  */
 export function withLifecycleLock<T>(shared: SharedArrayBuffer, body: () => T): T {
   const state = new Int32Array(shared);
-  while (Atomics.compareExchange(state, LOCK, 0, 1) !== 0) Atomics.wait(state, LOCK, 1, 50);
+  // The holder's thread id + 1 (the main thread's id is 0): a thread that dies holding it can be found.
+  const holder = threadId + 1;
+  for (;;) {
+    const seen = Atomics.compareExchange(state, LOCK, 0, holder);
+    if (seen === 0) break;
+    Atomics.wait(state, LOCK, seen, 50);
+  }
   try {
     return body();
   } finally {
-    Atomics.store(state, LOCK, 0);
-    Atomics.notify(state, LOCK, 1);
+    Atomics.compareExchange(state, LOCK, holder, 0);
+    Atomics.notify(state, LOCK);
   }
+}
+
+/**
+ * Frees the lock if the thread `deadThreadId` held it: a worker thread terminated inside C_Finalize (its
+ * deadline passed, then its provider closed) never runs the code that releases it. Called by the main
+ * thread when a worker thread has exited.
+ *
+ * @example
+ * ```ts
+ * worker.on('exit', () => releaseLockOf(lifecycle, id));
+ * ```
+ */
+export function releaseLockOf(shared: SharedArrayBuffer, deadThreadId: number): void {
+  const state = new Int32Array(shared);
+  if (Atomics.compareExchange(state, LOCK, deadThreadId + 1, 0) === deadThreadId + 1)
+    Atomics.notify(state, LOCK);
 }
 
 /**

@@ -23,7 +23,10 @@ export interface ResolvedKey {
   readonly id: Buffer;
   readonly label: string | undefined;
   readonly spec: KeySpec;
+  /** The first of `usages`: what the key is reported as. */
   readonly usage: KeyUsage;
+  /** Every usage the key's attributes allow (keys made by other tools often allow several). */
+  readonly usages: readonly KeyUsage[];
   readonly enabled: boolean;
   readonly publicFlags: ReadonlyMap<number, boolean> | undefined;
   /** For a public key alone: its private half, when the token holds it (it carries the key's state). */

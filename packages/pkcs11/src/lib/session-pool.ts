@@ -289,6 +289,17 @@ export class SessionPool {
     const pin = this.#pin.reveal();
     this.#workers.unbindSession(slot.worker);
     slot.worker = this.#workers.bindSession();
+    // Until keyswitch's login to the token is recorded, sessions that may log in open one at a time, across
+    // the process's providers: one finding the token logged in must find that login recorded.
+    const opened = await this.#module.loggingIn(this.#slotId, () => this.#openLoggedIn(slot, pin));
+    slot.handle = opened.handle;
+    slot.open = true;
+    slot.broken = false;
+    slot.epoch = epoch;
+  }
+
+  /** Opens a session on the slot's thread and logs it in, or checks the login it found is keyswitch's. */
+  async #openLoggedIn(slot: Slot, pin: string): Promise<{ readonly handle: Handle }> {
     const opened = await this.run(slot, 'C_OpenSession', { kind: 'openSession', slot: this.#slotId, pin });
     if (opened.alreadyLoggedIn) {
       // A login belongs to the process and token: the token would let any PIN through now, so compare
@@ -308,10 +319,7 @@ export class SessionPool {
     } else {
       this.#module.recordLogin(this.#slotId, pin);
     }
-    slot.handle = opened.handle;
-    slot.open = true;
-    slot.broken = false;
-    slot.epoch = epoch;
+    return opened;
   }
 
   async #closeSession(slot: Slot): Promise<void> {

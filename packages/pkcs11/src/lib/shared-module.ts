@@ -5,6 +5,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { KeyswitchError } from '@keyswitch/core';
 import type * as Pkcs11js from 'pkcs11js';
 import { moduleLifecycle, withLifecycleLock } from './module-lifecycle.js';
+import { processRegistry } from './process-registry.js';
 import type { WorkerPool } from './worker-pool.js';
 
 /** A loaded PKCS#11 library (pkcs11js `PKCS11`). */
@@ -44,19 +45,14 @@ interface ModuleEntry {
    * already logged in must show the same PIN. Never the PIN itself.
    */
   logins: Map<string, Buffer>;
+  /** Per slot: a session opening that may log in, running now (see {@link SharedModule.loggingIn}). */
+  loggingIn: Map<string, Promise<void>>;
   /** Random per process (per module entry): the PIN hashes are useless outside this process. */
   readonly loginSalt: Buffer;
 }
 
 /** One registry per process, shared by every copy of this package (ESM and CJS builds side by side). */
-const REGISTRY_KEY = Symbol.for('keyswitch.pkcs11.modules.v2');
-const registry: Map<string, ModuleEntry> =
-  ((globalThis as Record<symbol, unknown>)[REGISTRY_KEY] as Map<string, ModuleEntry> | undefined) ??
-  (() => {
-    const created = new Map<string, ModuleEntry>();
-    (globalThis as Record<symbol, unknown>)[REGISTRY_KEY] = created;
-    return created;
-  })();
+const registry = processRegistry<ModuleEntry>('keyswitch.pkcs11.modules.v2');
 
 /**
  * A reference to a PKCS#11 library that is initialized once per process and shared by every provider
@@ -176,6 +172,35 @@ export class SharedModule {
     return true;
   }
 
+  /**
+   * Runs `body` (opening a session that logs in to `slot`, and recording the login) alone until a login
+   * of keyswitch's to the slot is recorded; afterwards at once. Without this, a provider opening a session
+   * while another provider's login is on its way finds the token logged in by "someone else".
+   */
+  async loggingIn<T>(slot: Handle, body: () => Promise<T>): Promise<T> {
+    const entry = this.#entry;
+    const key = slot.toString('hex');
+    for (;;) {
+      if (entry.logins.has(key)) return body();
+      const running = entry.loggingIn.get(key);
+      if (running === undefined) break;
+      await running;
+    }
+    let done: () => void = () => undefined;
+    entry.loggingIn.set(
+      key,
+      new Promise<void>((resolve) => {
+        done = resolve;
+      }),
+    );
+    try {
+      return await body();
+    } finally {
+      entry.loggingIn.delete(key);
+      done();
+    }
+  }
+
   /** Records that `pin` logged the normal user in to `slot` (a salted hash of it, never the PIN). */
   recordLogin(slot: Handle, pin: string): void {
     this.#entry.logins.set(slot.toString('hex'), pinHash(this.#entry.loginSalt, pin));
@@ -281,6 +306,7 @@ export async function acquireModule(
       creations: 0,
       waiters: [],
       logins: new Map(),
+      loggingIn: new Map(),
       loginSalt: randomBytes(32),
     };
     registry.set(modulePath, entry);

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { KeyswitchError } from '@keyswitch/core';
 import { deadlineError } from './deadline-error.js';
-import { joinModule, moduleLifecycle } from './module-lifecycle.js';
+import { joinModule, moduleLifecycle, releaseLockOf } from './module-lifecycle.js';
 import { testFaults } from './test-faults.js';
 import { workerPath } from './worker-path.js';
 import {
@@ -123,7 +123,28 @@ export class WorkerPool {
    * by every task they run), with whether one of them initialized it (rather than finding it initialized).
    */
   async started(): Promise<{ ownsInitialization: boolean; stateper: 'process' | 'thread' }> {
-    const owns = await Promise.all(this.#started);
+    // A module whose C_Initialize never returns (a network HSM's client that cannot reach it) fails the
+    // provider's opening, as a stalled call does, rather than hanging it.
+    const limitMs = STARTUP_MS + this.#timeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new KeyswitchError(
+              'UNAVAILABLE',
+              `the PKCS#11 module ${this.#setup.module} did not load and initialize (C_Initialize) within ${limitMs} ms`,
+            ),
+          ),
+        limitMs,
+      );
+    });
+    let owns: boolean[];
+    try {
+      owns = await Promise.race([Promise.all(this.#started), late]);
+    } finally {
+      clearTimeout(timer);
+    }
     // Each thread initialized its own loading: the module keeps a state per loading (p11-kit's client).
     const perThread = owns.length > 1 && owns.every(Boolean);
     return { ownsInitialization: owns.some(Boolean), stateper: perThread ? 'thread' : 'process' };
@@ -335,7 +356,9 @@ export class WorkerPool {
       started(false);
       this.#fail(entry, error);
     });
+    const id = worker.threadId; // -1 once the thread has exited
     worker.on('exit', () => {
+      releaseLockOf(this.#setup.lifecycle, id);
       started(false);
       this.#fail(entry, new Error('the PKCS#11 worker thread exited'));
     });

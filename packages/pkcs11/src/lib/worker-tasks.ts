@@ -157,11 +157,12 @@ function listKeys(
   return { keys, next, total: entries.length };
 }
 
-/** enableKey sets the usage attributes of the key's usage; disableKey clears those set. */
+/** enableKey sets the usage attributes of each of the key's usages; disableKey clears those set. */
 function setKeyState(library: Pkcs11Library, session: Handle, key: ResolvedKey, enable: boolean): void {
   const handle = statefulHandle(key);
   if (enable) {
-    setFlags(library, session, handle, enablingAttributes(key.spec, key.usage), true);
+    const attributes = new Set(key.usages.flatMap((usage) => enablingAttributes(key.spec, usage)));
+    setFlags(library, session, handle, [...attributes], true);
     return;
   }
   const attributes = key.kind === 'secret' ? SECRET_STATE_ATTRIBUTES : PRIVATE_STATE_ATTRIBUTES;

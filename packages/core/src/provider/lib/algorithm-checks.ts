@@ -34,21 +34,22 @@ export function assertBackendAlgorithm(algorithm: Algorithm, capabilities: Capab
 }
 
 /**
- * Throws USAGE_MISMATCH unless the key's usage is `usage` and its spec allows `algorithm`.
+ * Throws USAGE_MISMATCH unless `usage` is one of the key's usages and its spec allows `algorithm` for it.
  *
  * @example
  * ```ts
- * assertKeyAllows({ ref, spec: 'RSA_2048', usage: 'SIGN_VERIFY' }, 'ECDSA_SHA_256', 'SIGN_VERIFY'); // throws
+ * const key = { ref, spec: 'RSA_2048', usage: 'SIGN_VERIFY', usages: ['SIGN_VERIFY'] } as const;
+ * assertKeyAllows(key, 'ECDSA_SHA_256', 'SIGN_VERIFY'); // throws: not an RSA algorithm
  * ```
  */
 export function assertKeyAllows(key: KeyFacts, algorithm: Algorithm, usage: KeyUsage): void {
-  if (key.usage !== usage) {
+  if (!key.usages.includes(usage)) {
     throw new KeyswitchError(
       'USAGE_MISMATCH',
-      `the key's usage is ${key.usage}; ${algorithm} needs ${usage}`,
+      `the key's usage is ${key.usages.join(' and ')}; ${algorithm} needs ${usage}`,
     );
   }
-  const allowed = algorithmsFor(key.spec, key.usage);
+  const allowed = algorithmsFor(key.spec, usage);
   if (!allowed.includes(algorithm)) {
     throw new KeyswitchError(
       'USAGE_MISMATCH',

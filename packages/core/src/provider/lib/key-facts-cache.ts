@@ -48,6 +48,7 @@ function factsOf(ref: string, description: KeyDescription): KeyFacts {
     ref,
     spec: description.spec,
     usage: description.usage,
+    usages: description.usages ?? [description.usage],
     ...(description.version === undefined ? {} : { version: description.version }),
   };
 }
