@@ -19,7 +19,14 @@ export const BENCH_OPERATIONS = [
   'derive',
   'data-key',
 ] as const;
-/** One operation `keyswitch bench` can measure. */
+/**
+ * One operation `keyswitch bench` can measure.
+ *
+ * @example
+ * ```ts
+ * const operation: BenchOperation = chooseOperation('sign', 'SIGN_VERIFY', 'ECC_NIST_P256');
+ * ```
+ */
 export type BenchOperation = (typeof BENCH_OPERATIONS)[number];
 
 const OPERATIONS_BY_USAGE: Readonly<Record<string, readonly BenchOperation[]>> = {

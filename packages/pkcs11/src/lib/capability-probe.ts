@@ -10,7 +10,15 @@ import { refusal } from './probe-refusal.js';
 import { ecdhRoundTrip, gcmRoundTrip, oaepRoundTrip } from './probe-round-trips.js';
 import type { Handle, Pkcs11Library } from './shared-module.js';
 
-/** What the probe needs: the library, the token's slot and flags, a session of its own, and a runner for async calls. */
+/**
+ * What the probe needs: the library, the token's slot and flags, a session of its own, and a runner for
+ * async calls.
+ *
+ * @example
+ * ```ts
+ * const context: ProbeContext = { library, slot, tokenFlags, session, profile, run: (what, call) => call };
+ * ```
+ */
 export interface ProbeContext {
   readonly library: Pkcs11Library;
   readonly slot: Handle;
@@ -21,7 +29,14 @@ export interface ProbeContext {
   readonly run: <T>(what: string, call: Promise<T>) => Promise<T>;
 }
 
-/** How keys are made on the token, as the probe found it. */
+/**
+ * How keys are made on the token, as the probe found it.
+ *
+ * @example
+ * ```ts
+ * const { sessionObjects, templates } = (await probeCapabilities(context)).creation;
+ * ```
+ */
 export interface KeyCreationFindings {
   /** Whether the probe's throwaway keys could be session objects (CKA_TOKEN=false), or had to be token objects. */
   readonly sessionObjects: boolean;
@@ -29,7 +44,14 @@ export interface KeyCreationFindings {
   readonly templates: TemplateStyle;
 }
 
-/** The probe's findings: the manifest, and what else the provider needs to know. */
+/**
+ * The probe's findings: the manifest, and what else the provider needs to know.
+ *
+ * @example
+ * ```ts
+ * const { capabilities, mechanisms } = await probeCapabilities(context);
+ * ```
+ */
 export interface ProbeResult {
   readonly capabilities: Capabilities;
   readonly mechanisms: ReadonlySet<number>;
@@ -52,6 +74,11 @@ const HMAC_SPECS: ReadonlyArray<{ spec: KeySpec; mechanism: number; algorithm: A
  * {@link PROBE_LABEL} where the token refuses session objects; either way they are destroyed. A key spec
  * is in the manifest only when the token can create it or already holds such a key. What fails is left
  * out (so it fails with UNSUPPORTED_ALGORITHM) and noted.
+ *
+ * @example
+ * ```ts
+ * const result = await probeOnce(key, provider, () => probeCapabilities(context));
+ * ```
  */
 export async function probeCapabilities(probeContext: ProbeContext): Promise<ProbeResult> {
   const { library, slot, profile } = probeContext;

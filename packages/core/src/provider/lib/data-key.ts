@@ -44,20 +44,41 @@ export function dataKeyResult(generated: GeneratedDataKey, withPlaintext: boolea
   return { ciphertextBlob: generated.ciphertextBlob, plaintext: generated.plaintext, ref };
 }
 
-/** A data key as a backend returns it: the plaintext may be left out when it was not asked for. */
+/**
+ * A data key as a backend returns it: the plaintext may be left out when it was not asked for.
+ *
+ * @example
+ * ```ts
+ * const generated: GeneratedDataKey = { ciphertextBlob };
+ * ```
+ */
 export interface GeneratedDataKey {
   plaintext?: Uint8Array;
   ciphertextBlob: Uint8Array;
 }
 
-/** The hooks a data key is made with: the backend's own, or random bytes encrypted under the key. */
+/**
+ * The hooks a data key is made with: the backend's own, or random bytes encrypted under the key.
+ *
+ * @example
+ * ```ts
+ * const hooks: DataKeyHooks = { generateDataKey: undefined, generateRandom: random, encrypt: seal };
+ * ```
+ */
 export interface DataKeyHooks {
   readonly generateDataKey: ((key: KeyFacts, input: DataKeyInput) => Promise<GeneratedDataKey>) | undefined;
   readonly generateRandom: ((length: number) => Promise<Uint8Array>) | undefined;
   readonly encrypt: ((key: KeyFacts, input: CipherInput) => Promise<Uint8Array>) | undefined;
 }
 
-/** What a data key is asked for with. */
+/**
+ * What a data key is asked for with.
+ *
+ * @example
+ * ```ts
+ * const input: DataKeyInput = { dataKeySpec: 'AES_256', context: { tenant: 't1' }, withPlaintext: true };
+ * ```
+ */
 export interface DataKeyInput {
   dataKeySpec: DataKeySpec;
   context: EncryptionContext | undefined;

@@ -7,7 +7,14 @@ import type { KeyDescription } from '../contract.js';
 import type { CallContext, KeyFacts } from '../hook-inputs.js';
 import type { KeyFactsCache } from './key-facts-cache.js';
 
-/** The provider an {@link OperationRunner} runs for, read when an error or event names it. */
+/**
+ * The provider an {@link OperationRunner} runs for, read when an error or event names it.
+ *
+ * @example
+ * ```ts
+ * const runner = new OperationRunner({ name: 'hsm', type: 'pkcs11' }, audit, facts);
+ * ```
+ */
 export interface RunningProvider {
   readonly name: string;
   readonly type: string;
