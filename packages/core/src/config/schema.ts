@@ -49,6 +49,23 @@ const keySchema = z.strictObject({
     .enum(ALGORITHMS as [Algorithm, ...Algorithm[]], { error: `expected one of ${ALGORITHMS.join(', ')}` })
     .optional(),
   description: z.string().optional(),
+  /**
+   * The same key on other backends (a KMS multi-Region replica, the key imported into a second HSM), tried
+   * in order when the backends before them cannot be reached.
+   */
+  replicas: z
+    .array(
+      z.strictObject({
+        provider: z.string({ error: 'expected the name of a provider in "providers"' }),
+        ref: z
+          .string({ error: 'expected the key reference in that provider' })
+          .min(1, 'expected a non-empty key reference'),
+      }),
+      { error: 'expected a list of { "provider", "ref" }' },
+    )
+    .min(1, 'expected at least one replica (or leave "replicas" out)')
+    .max(8, 'expected at most 8 replicas')
+    .optional(),
 });
 
 /** Zod schema of the `audit` section: the hash-chained audit file every key operation is appended to. */
@@ -99,6 +116,28 @@ export const configSchema = z
           path: ['keys', name, 'provider'],
           message: `no provider named "${key.provider}"; expected one of ${known.length ? known.join(', ') : '(none configured)'}`,
         });
+      }
+      for (const [index, replica] of (key.replicas ?? []).entries()) {
+        const path = ['keys', name, 'replicas', index];
+        if (!Object.hasOwn(config.providers, replica.provider)) {
+          context.addIssue({
+            code: 'custom',
+            path: [...path, 'provider'],
+            message: `no provider named "${replica.provider}"; expected one of ${Object.keys(config.providers).join(', ')}`,
+          });
+        }
+        if (key.spec === 'SYMMETRIC_DEFAULT') {
+          context.addIssue({
+            code: 'custom',
+            path,
+            message:
+              'a SYMMETRIC_DEFAULT key cannot have replicas: each backend writes its own ciphertext format; for data that must survive a backend, wrap its data keys under several keys with the envelope multi-keyring',
+          });
+        }
+        const copies = [key, ...(key.replicas ?? []).slice(0, index)];
+        if (copies.some((copy) => copy.provider === replica.provider && copy.ref === replica.ref)) {
+          context.addIssue({ code: 'custom', path, message: 'names the same provider and reference twice' });
+        }
       }
       const info = keySpecInfo(key.spec);
       if (key.usage !== undefined && !info.usages.includes(key.usage)) {

@@ -41,28 +41,30 @@ export class Encrypter extends KeyHandle<EncryptionAlgorithm> implements Decrypt
    * @throws INVALID_INPUT (empty or oversize plaintext; a context with RSA), KEY_DISABLED, KEY_NOT_FOUND
    */
   async encrypt(plaintext: Uint8Array, options: CipherOptions = {}): Promise<Uint8Array> {
-    const provider = await this.binding.provider();
-    return provider.encrypt(
-      {
-        ref: this.binding.ref,
-        algorithm: this.algorithm,
-        plaintext,
-        ...(options.context === undefined ? {} : { context: options.context }),
-      },
-      this.binding.call,
+    return this.binding.use((provider, ref) =>
+      provider.encrypt(
+        {
+          ref,
+          algorithm: this.algorithm,
+          plaintext,
+          ...(options.context === undefined ? {} : { context: options.context }),
+        },
+        this.binding.call,
+      ),
     );
   }
 
   async decrypt(ciphertext: Uint8Array, options: CipherOptions = {}): Promise<Uint8Array> {
-    const provider = await this.binding.provider();
-    return provider.decrypt(
-      {
-        ref: this.binding.ref,
-        algorithm: this.algorithm,
-        ciphertext,
-        ...(options.context === undefined ? {} : { context: options.context }),
-      },
-      this.binding.call,
+    return this.binding.use((provider, ref) =>
+      provider.decrypt(
+        {
+          ref,
+          algorithm: this.algorithm,
+          ciphertext,
+          ...(options.context === undefined ? {} : { context: options.context }),
+        },
+        this.binding.call,
+      ),
     );
   }
 

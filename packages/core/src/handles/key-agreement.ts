@@ -20,7 +20,6 @@ export class KeyAgreement extends KeyHandle<KeyAgreementAlgorithm> {
    * @throws INVALID_INPUT (malformed key, another curve), KEY_DISABLED, KEY_NOT_FOUND
    */
   async deriveSharedSecret(peerPublicKey: Uint8Array | string | PublicJwk): Promise<Uint8Array> {
-    const provider = await this.binding.provider();
     let publicKey: Uint8Array;
     try {
       // SPKI bytes go straight to the provider, which parses and checks them once; PEM and JWK are converted.
@@ -30,9 +29,8 @@ export class KeyAgreement extends KeyHandle<KeyAgreementAlgorithm> {
         ? error.withContext({ keyName: this.keyName, provider: this.providerName })
         : error;
     }
-    return provider.deriveSharedSecret(
-      { ref: this.binding.ref, algorithm: this.algorithm, publicKey },
-      this.binding.call,
+    return this.binding.use((provider, ref) =>
+      provider.deriveSharedSecret({ ref, algorithm: this.algorithm, publicKey }, this.binding.call),
     );
   }
 

@@ -36,13 +36,11 @@ export abstract class KeyHandle<A extends Algorithm = Algorithm> {
 
   /** The backend key's current description (state, dates). */
   async describe(): Promise<KeyDescription> {
-    const provider = await this.binding.provider();
-    return provider.describeKey(this.binding.ref, this.binding.call);
+    return this.binding.use((provider, ref) => provider.describeKey(ref, this.binding.call));
   }
 
   /** @internal The public key of an asymmetric key. */
   protected async publicKeyOf(): Promise<PublicKey> {
-    const provider = await this.binding.provider();
-    return provider.getPublicKey(this.binding.ref, this.binding.call);
+    return this.binding.use((provider, ref) => provider.getPublicKey(ref, this.binding.call));
   }
 }

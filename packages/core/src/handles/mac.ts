@@ -17,19 +17,15 @@ export class Mac extends KeyHandle<MacAlgorithm> {
    * @throws INVALID_INPUT, KEY_DISABLED, KEY_NOT_FOUND
    */
   async generate(message: Uint8Array): Promise<Uint8Array> {
-    const provider = await this.binding.provider();
-    return provider.generateMac(
-      { ref: this.binding.ref, algorithm: this.algorithm, message },
-      this.binding.call,
+    return this.binding.use((provider, ref) =>
+      provider.generateMac({ ref, algorithm: this.algorithm, message }, this.binding.call),
     );
   }
 
   /** Whether `mac` is the message's HMAC (compared in constant time by the backend). */
   async verify(message: Uint8Array, mac: Uint8Array): Promise<boolean> {
-    const provider = await this.binding.provider();
-    return provider.verifyMac(
-      { ref: this.binding.ref, algorithm: this.algorithm, message, mac },
-      this.binding.call,
+    return this.binding.use((provider, ref) =>
+      provider.verifyMac({ ref, algorithm: this.algorithm, message, mac }, this.binding.call),
     );
   }
 }

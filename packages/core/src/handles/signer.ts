@@ -33,8 +33,9 @@ export class Signer extends KeyHandle<SigningAlgorithm> {
    * UNAVAILABLE, THROTTLED
    */
   async sign(message: Uint8Array, options: SignatureOptions = {}): Promise<Uint8Array> {
-    const provider = await this.binding.provider();
-    return provider.sign(this.#request(message, 'RAW', options), this.binding.call);
+    return this.binding.use((provider, ref) =>
+      provider.sign(this.#request(ref, message, 'RAW', options), this.binding.call),
+    );
   }
 
   /**
@@ -43,14 +44,16 @@ export class Signer extends KeyHandle<SigningAlgorithm> {
    * @throws INVALID_INPUT for a digest of the wrong length, and the codes of {@link Signer.sign}
    */
   async signDigest(digest: Uint8Array, options: SignatureOptions = {}): Promise<Uint8Array> {
-    const provider = await this.binding.provider();
-    return provider.sign(this.#request(digest, 'DIGEST', options), this.binding.call);
+    return this.binding.use((provider, ref) =>
+      provider.sign(this.#request(ref, digest, 'DIGEST', options), this.binding.call),
+    );
   }
 
   /** Verifies a signature over a message; `false` when it does not verify. */
   async verify(message: Uint8Array, signature: Uint8Array, options: SignatureOptions = {}): Promise<boolean> {
-    const provider = await this.binding.provider();
-    return provider.verify({ ...this.#request(message, 'RAW', options), signature }, this.binding.call);
+    return this.binding.use((provider, ref) =>
+      provider.verify({ ...this.#request(ref, message, 'RAW', options), signature }, this.binding.call),
+    );
   }
 
   /** Verifies a signature over a precomputed digest; `false` when it does not verify. */
@@ -59,8 +62,9 @@ export class Signer extends KeyHandle<SigningAlgorithm> {
     signature: Uint8Array,
     options: SignatureOptions = {},
   ): Promise<boolean> {
-    const provider = await this.binding.provider();
-    return provider.verify({ ...this.#request(digest, 'DIGEST', options), signature }, this.binding.call);
+    return this.binding.use((provider, ref) =>
+      provider.verify({ ...this.#request(ref, digest, 'DIGEST', options), signature }, this.binding.call),
+    );
   }
 
   /** The public key (SPKI DER, PEM, JWK, key id). */
@@ -68,9 +72,9 @@ export class Signer extends KeyHandle<SigningAlgorithm> {
     return this.publicKeyOf();
   }
 
-  #request(message: Uint8Array, messageType: 'RAW' | 'DIGEST', options: SignatureOptions) {
+  #request(ref: string, message: Uint8Array, messageType: 'RAW' | 'DIGEST', options: SignatureOptions) {
     return {
-      ref: this.binding.ref,
+      ref,
       algorithm: this.algorithm,
       message,
       messageType,

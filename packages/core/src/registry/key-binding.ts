@@ -1,16 +1,39 @@
+import { bytesEqual } from '../bytes/compare-bytes.js';
 import type { KeyConfig } from '../config/schema.js';
-import { KeyswitchError } from '../errors.js';
+import { isKeyswitchError, KeyswitchError } from '../errors.js';
 import type { KeyDescription } from '../provider/contract.js';
 import type { CallContext } from '../provider/hook-inputs.js';
 import type { KeyProvider } from '../provider/key-provider.js';
-import { type Algorithm, algorithmInfo, algorithmsFor } from '../vocabulary/algorithms.js';
+import { type Algorithm, algorithmInfo, algorithmsFor, type MacAlgorithm } from '../vocabulary/algorithms.js';
 import { type KeySpec, type KeyUsage, keySpecInfo } from '../vocabulary/key-specs.js';
+import type { CircuitBreaker } from './circuit-breaker.js';
 
 const PREFERRED: readonly Algorithm[] = ['RSASSA_PSS_SHA_256', 'RSAES_OAEP_SHA_256'];
 
+/** The message an HMAC key's replicas each MAC: equal MACs mean the same key (a key check value). */
+const KEY_CHECK_MESSAGE = new TextEncoder().encode('keyswitch key check value');
+
+/** Where a logical key lives: its provider and reference, and that provider's circuit breaker. */
+export interface KeyTarget {
+  readonly providerName: string;
+  readonly ref: string;
+  readonly getProvider: () => Promise<KeyProvider>;
+  readonly breaker: CircuitBreaker;
+  /** The config path of this copy (`keys.NAME` or `keys.NAME.replicas.I`), for errors. */
+  readonly path: string;
+}
+
+interface TargetState extends KeyTarget {
+  checked: Promise<KeyProvider> | undefined;
+}
+
 /**
- * A logical key bound to its provider and reference. On first use it checks the backend key against the
- * configuration (spec and usage) once; a mismatch is CONFIG_INVALID naming the key.
+ * A logical key bound to its provider and reference, and to its replicas: the same key on other
+ * backends. On first use of each copy it checks the backend key against the configuration (spec and
+ * usage), and a replica against the others (the same public key; for HMAC keys, the same MAC of a fixed
+ * message); a mismatch is CONFIG_INVALID naming the copy. Calls go to the first copy whose circuit breaker
+ * allows it, and move to the next when a backend cannot be reached (UNAVAILABLE) or asks to slow down
+ * (THROTTLED). Any other answer — a disabled key, a bad ciphertext — is the answer: it never fails over.
  */
 export class KeyBinding {
   readonly name: string;
@@ -19,10 +42,15 @@ export class KeyBinding {
   readonly spec: KeySpec;
   readonly usage: KeyUsage;
   readonly algorithm: Algorithm;
-  readonly #getProvider: () => Promise<KeyProvider>;
-  #checked: Promise<KeyProvider> | undefined;
+  readonly #targets: TargetState[];
+  /** The identity (SPKI, or key check value) of the first copy checked; the others must match it. */
+  #identity: Uint8Array | undefined;
+  /** Whether every copy's check has been started (at the key's first use). */
+  #checkingAll = false;
+  /** A copy found to be another key: every call fails with it, whichever copy would serve. */
+  #mismatch: KeyswitchError | undefined;
 
-  constructor(name: string, config: KeyConfig, getProvider: () => Promise<KeyProvider>) {
+  constructor(name: string, config: KeyConfig, targets: readonly KeyTarget[]) {
     this.name = name;
     this.providerName = config.provider;
     this.ref = config.ref;
@@ -33,7 +61,7 @@ export class KeyBinding {
       (config.algorithm ? algorithmInfo(config.algorithm).usage : keySpecInfo(config.spec).usages[0]!);
     const allowed = algorithmsFor(this.spec, this.usage);
     this.algorithm = config.algorithm ?? allowed.find((a) => PREFERRED.includes(a)) ?? allowed[0]!;
-    this.#getProvider = getProvider;
+    this.#targets = targets.map((target) => ({ ...target, checked: undefined }));
   }
 
   /** What the registry passes to provider calls so errors and audit events name the logical key. */
@@ -41,16 +69,46 @@ export class KeyBinding {
     return { keyName: this.name };
   }
 
-  /** The provider, after the one-time check that the backend key matches the configuration. */
+  /** The configured replicas (provider names), primary first. */
+  get providerNames(): readonly string[] {
+    return this.#targets.map((target) => target.providerName);
+  }
+
+  /** The primary provider, after the one-time check that the backend key matches the configuration. */
   provider(): Promise<KeyProvider> {
-    if (!this.#checked) {
-      this.#checked = this.#check();
-      // A transient failure (backend unreachable) is not remembered: the next use checks again.
-      this.#checked.catch(() => {
-        this.#checked = undefined;
-      });
+    return this.#checked(this.#targets[0]!);
+  }
+
+  /**
+   * Runs `body` on the first copy of the key whose backend's breaker allows a call, moving to the next
+   * copy when a backend cannot be reached. For calls that are safe to repeat on another backend (they
+   * create nothing): sign, verify, decrypt, derive, MAC, public key, describe.
+   *
+   * @throws the last copy's error when none answered; any other error at once
+   */
+  async use<T>(body: (provider: KeyProvider, ref: string) => Promise<T>): Promise<T> {
+    if (this.#targets.length === 1) return body(await this.provider(), this.ref);
+    this.#checkAll();
+    if (this.#mismatch) throw this.#mismatch;
+    const allowed = this.#targets.filter((target) => target.breaker.allows());
+    // Every breaker open: try them all in order rather than fail without asking.
+    const order = allowed.length > 0 ? allowed : this.#targets;
+    let last: unknown;
+    for (const target of order) {
+      try {
+        const result = await body(await this.#checked(target), target.ref);
+        target.breaker.succeeded();
+        return result;
+      } catch (error) {
+        if (!isKeyswitchError(error, 'UNAVAILABLE', 'THROTTLED')) {
+          if (isKeyswitchError(error) && error.code !== 'CONFIG_INVALID') target.breaker.succeeded();
+          throw error;
+        }
+        if (isKeyswitchError(error, 'UNAVAILABLE')) target.breaker.failed();
+        last = error;
+      }
     }
-    return this.#checked;
+    throw last;
   }
 
   /** Throws USAGE_MISMATCH unless the key's configured usage is `usage` (a handle of the wrong kind). */
@@ -67,23 +125,50 @@ export class KeyBinding {
     }
   }
 
-  async #check(): Promise<KeyProvider> {
+  /**
+   * At the key's first use, checks every copy at once (in the background: a replica that cannot be
+   * reached now is checked when it is next used), so a replica that is another key is found while the
+   * primary serves, not during an outage.
+   */
+  #checkAll(): void {
+    if (this.#checkingAll) return;
+    this.#checkingAll = true;
+    for (const target of this.#targets) {
+      this.#checked(target).catch((error: unknown) => {
+        if (isKeyswitchError(error, 'CONFIG_INVALID')) this.#mismatch ??= error;
+      });
+    }
+  }
+
+  #checked(target: TargetState): Promise<KeyProvider> {
+    if (!target.checked) {
+      const checking = this.#check(target);
+      target.checked = checking;
+      // A transient failure (backend unreachable) is not remembered: the next use checks again.
+      checking.catch(() => {
+        if (target.checked === checking) target.checked = undefined;
+      });
+    }
+    return target.checked;
+  }
+
+  async #check(target: TargetState): Promise<KeyProvider> {
     let provider: KeyProvider;
     let description: KeyDescription;
     try {
-      provider = await this.#getProvider();
-      description = await provider.describeKey(this.ref, this.call);
+      provider = await target.getProvider();
+      description = await provider.describeKey(target.ref, this.call);
     } catch (error) {
       throw error instanceof KeyswitchError
-        ? error.withContext({ keyName: this.name, provider: this.providerName })
+        ? error.withContext({ keyName: this.name, provider: target.providerName })
         : error;
     }
-    const where = { keyName: this.name, provider: this.providerName, keyRef: this.ref };
+    const where = { keyName: this.name, provider: target.providerName, keyRef: target.ref };
     if (description.spec !== this.spec) {
       throw new KeyswitchError(
         'CONFIG_INVALID',
         `is configured as ${this.spec} but the backend key is ${description.spec}`,
-        { ...where, path: `keys.${this.name}.spec` },
+        { ...where, path: `${target.path}.spec` },
       );
     }
     // A key that allows several usages (PKCS#11 keys made by other tools) is accepted for any of them.
@@ -91,9 +176,37 @@ export class KeyBinding {
       throw new KeyswitchError(
         'CONFIG_INVALID',
         `is configured for ${this.usage} (${this.algorithm}) but the backend key's usage is ${description.usage}`,
-        { ...where, path: `keys.${this.name}.algorithm` },
+        { ...where, path: `${target.path}.algorithm` },
       );
     }
+    if (this.#targets.length > 1) await this.#checkIdentity(target, provider, where);
     return provider;
+  }
+
+  /** A replica must be the same key as the copies checked before it. */
+  async #checkIdentity(
+    target: TargetState,
+    provider: KeyProvider,
+    where: { keyName: string; provider: string; keyRef: string },
+  ): Promise<void> {
+    const identity = this.spec.startsWith('HMAC_')
+      ? await provider.generateMac(
+          { ref: target.ref, algorithm: this.algorithm as MacAlgorithm, message: KEY_CHECK_MESSAGE },
+          this.call,
+        )
+      : (await provider.getPublicKey(target.ref, this.call)).spki;
+    if (this.#identity === undefined) {
+      this.#identity = identity;
+      return;
+    }
+    if (!bytesEqual(this.#identity, identity)) {
+      throw new KeyswitchError(
+        'CONFIG_INVALID',
+        this.spec.startsWith('HMAC_')
+          ? 'is not the same key as the other copies of this key (its MAC of a fixed message differs)'
+          : 'is not the same key as the other copies of this key (its public key differs)',
+        { ...where, path: `${target.path}.ref` },
+      );
+    }
   }
 }

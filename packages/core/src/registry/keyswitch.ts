@@ -15,6 +15,7 @@ import { Signer } from '../handles/signer.js';
 import type { KeyDescription } from '../provider/contract.js';
 import type { ProviderFactory } from '../provider/factory.js';
 import type { KeyProvider } from '../provider/key-provider.js';
+import { CircuitBreaker, type CircuitBreakerOptions, type CircuitState } from './circuit-breaker.js';
 import { KeyBinding } from './key-binding.js';
 import { defaultSearchDirectories, loadProviderFactory } from './load-provider-factory.js';
 
@@ -24,6 +25,11 @@ export interface KeyswitchOptions extends LoadConfigOptions {
   readonly providerFactories?: Readonly<Record<string, ProviderFactory<unknown>>>;
   /** An audit listener subscribed before any operation. */
   readonly onAudit?: AuditListener;
+  /**
+   * When a provider's circuit breaker opens and for how long (used by keys with `replicas`): 3 failures
+   * in a row, 5 s cool-down doubling to 60 s by default.
+   */
+  readonly circuitBreaker?: CircuitBreakerOptions;
 }
 
 interface ProviderSlot {
@@ -51,13 +57,23 @@ export class Keyswitch {
   readonly #audit = new AuditBus();
   readonly #providers = new Map<string, ProviderSlot>();
   readonly #bindings = new Map<string, KeyBinding>();
+  /** One circuit breaker per provider, shared by every key with a copy there. */
+  readonly #breakers = new Map<string, CircuitBreaker>();
   #auditFile: AuditFileSink | undefined;
   #closed = false;
 
-  private constructor(config: KeyswitchConfig, baseDir: string, env: NodeJS.ProcessEnv) {
+  readonly #breakerOptions: CircuitBreakerOptions;
+
+  private constructor(
+    config: KeyswitchConfig,
+    baseDir: string,
+    env: NodeJS.ProcessEnv,
+    breakerOptions: CircuitBreakerOptions = {},
+  ) {
     this.#config = config;
     this.#baseDir = baseDir;
     this.#env = env;
+    this.#breakerOptions = breakerOptions;
   }
 
   /**
@@ -76,7 +92,7 @@ export class Keyswitch {
     options: KeyswitchOptions = {},
   ): Promise<Keyswitch> {
     const { config, baseDir } = await loadConfig(source, options);
-    const keyswitch = new Keyswitch(config, baseDir, options.env ?? process.env);
+    const keyswitch = new Keyswitch(config, baseDir, options.env ?? process.env, options.circuitBreaker);
     if (options.onAudit) keyswitch.onAudit(options.onAudit);
     const factories = new Map<string, Promise<ProviderFactory>>();
     for (const [name, section] of Object.entries(config.providers)) {
@@ -103,7 +119,39 @@ export class Keyswitch {
           cause: error,
         });
       }
-      keyswitch.#bindings.set(name, new KeyBinding(name, key, () => keyswitch.provider(key.provider)));
+      const copies = [
+        { provider: key.provider, ref: key.ref, path: `keys.${name}` },
+        ...(key.replicas ?? []).map((replica, index) => ({
+          ...replica,
+          path: `keys.${name}.replicas.${index}`,
+        })),
+      ];
+      for (const copy of copies.slice(1)) {
+        try {
+          keyswitch.#providers.get(copy.provider)!.factory.validateKeyRef?.(copy.ref);
+        } catch (error) {
+          const detail = isKeyswitchError(error) ? error.detail : 'is not a valid key reference';
+          throw new KeyswitchError('CONFIG_INVALID', `${detail}`, {
+            path: `${copy.path}.ref`,
+            keyName: name,
+            cause: error,
+          });
+        }
+      }
+      keyswitch.#bindings.set(
+        name,
+        new KeyBinding(
+          name,
+          key,
+          copies.map((copy) => ({
+            providerName: copy.provider,
+            ref: copy.ref,
+            path: copy.path,
+            getProvider: () => keyswitch.provider(copy.provider),
+            breaker: keyswitch.#breaker(copy.provider),
+          })),
+        ),
+      );
     }
     // Every secret is read once now, so a missing variable or file is found at load, not at the first use
     // of a key; the value is dropped, and read again when the backend connects.
@@ -292,6 +340,23 @@ export class Keyswitch {
     if (this.#auditFile) results.push(...(await Promise.allSettled([this.#auditFile.close()])));
     const failure = results.find((result) => result.status === 'rejected');
     if (failure) throw (failure as PromiseRejectedResult).reason;
+  }
+
+  /**
+   * The state of each provider's circuit breaker (used when keys have replicas): `closed` (calls go
+   * there), `open` (skipped until its cool-down ends) or `half-open` (one probe call goes there).
+   */
+  breakerStates(): Readonly<Record<string, CircuitState>> {
+    return Object.fromEntries([...this.#breakers].map(([name, breaker]) => [name, breaker.state]));
+  }
+
+  #breaker(provider: string): CircuitBreaker {
+    let breaker = this.#breakers.get(provider);
+    if (breaker === undefined) {
+      breaker = new CircuitBreaker(this.#breakerOptions);
+      this.#breakers.set(provider, breaker);
+    }
+    return breaker;
   }
 
   #binding(name: string, usage?: Parameters<KeyBinding['requireUsage']>[0], handle?: string): KeyBinding {
