@@ -45,8 +45,12 @@ export async function soak({ name, sign, operations }) {
     }),
   );
   const seconds = Math.round((performance.now() - started) / 10) / 100;
+  const failed = Object.entries(failures)
+    .map(([code, count]) => `${code} ${count}`)
+    .join(', ');
   log(
-    `${name} soak: ${operations} signs in ${seconds} s; RSS ${samples[0].rssMB} → ${samples.at(-1).rssMB} MB`,
+    `${name} soak: ${operations} signs in ${seconds} s; RSS ${samples[0].rssMB} → ${samples.at(-1).rssMB} MB, ` +
+      `heap ${samples[0].heapMB} → ${samples.at(-1).heapMB} MB; failures: ${failed || 'none'}`,
   );
   return { operations, inFlight: IN_FLIGHT, seconds, samples, failures };
 }

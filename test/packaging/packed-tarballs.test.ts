@@ -16,7 +16,19 @@ import { snippetsOf } from '../docs/markdown-snippets.js';
 import { repositoryRoot, softHsm2Tokens } from '../support/softhsm2-tokens.js';
 
 const PNPM = ['--yes', 'pnpm@10.34.8'];
-const NPM_INSTALL = ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'];
+/**
+ * A registry request that hangs (the connection open, no answer) is given up after 30 s and tried again,
+ * rather than after npm's 5 minutes: one such request once held an install past this file's time limit.
+ */
+const NPM_INSTALL = [
+  'install',
+  '--prefer-offline',
+  '--no-audit',
+  '--no-fund',
+  '--loglevel=error',
+  '--fetch-timeout=30000',
+  '--fetch-retries=4',
+];
 /** kms-local's published test credentials; the apps read the secret from this variable. */
 const KMS_LOCAL_SECRET = { KMS_LOCAL_SECRET_ACCESS_KEY: 'keyswitch-local-secret-access-key' };
 

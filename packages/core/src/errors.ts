@@ -25,6 +25,8 @@
  * - `INTERNAL`: a backend failure that fits no other code.
  * - `AUDIT_UNAVAILABLE`: the audit trail cannot be written and `audit.failClosed` is set, so the operation
  *   was refused rather than run unaudited (retryable: it passes again once the trail is written).
+ * - `ABORTED`: the caller cancelled the call (its `AbortSignal` fired) before the backend answered. The
+ *   backend call may still complete; its session is released when it does.
  */
 export type ErrorCode =
   | 'KEY_NOT_FOUND'
@@ -44,7 +46,8 @@ export type ErrorCode =
   | 'LOCKED'
   | 'CLOSED'
   | 'INTERNAL'
-  | 'AUDIT_UNAVAILABLE';
+  | 'AUDIT_UNAVAILABLE'
+  | 'ABORTED';
 
 /** Every code, for iteration and validation. */
 export const ERROR_CODES: readonly ErrorCode[] = [
@@ -66,6 +69,7 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   'CLOSED',
   'INTERNAL',
   'AUDIT_UNAVAILABLE',
+  'ABORTED',
 ];
 
 const RETRYABLE_BY_DEFAULT: ReadonlySet<ErrorCode> = new Set([

@@ -35,6 +35,7 @@ export * from './provider/contract.js';
 export * from './provider/factory.js';
 export * from './provider/hook-inputs.js';
 export * from './provider/key-provider.js';
+export * from './registry/call-deadline.js';
 export * from './registry/circuit-breaker.js';
 export * from './registry/keyswitch.js';
 export { BUILT_IN_PROVIDER_PACKAGES } from './registry/load-provider-factory.js';

@@ -1,9 +1,10 @@
 import type { DataKey, DataKeySpec, EncryptionContext } from '../provider/contract.js';
+import type { CallOptions } from '../registry/call-deadline.js';
 import type { EncryptionAlgorithm } from '../vocabulary/algorithms.js';
 import { KeyHandle } from './key-handle.js';
 
 /** Options for data keys. */
-export interface DataKeyOptions {
+export interface DataKeyOptions extends CallOptions {
   /** Bound to the wrapped key; unwrapping needs the same context. */
   readonly context?: EncryptionContext;
   /** AES_256 (default) or AES_128. */
@@ -22,17 +23,21 @@ export interface DataKeyOptions {
 export class DataKeys extends KeyHandle<EncryptionAlgorithm> {
   /** A new data key: its plaintext (zero it when done) and its wrapped form. */
   async generate(options: DataKeyOptions = {}): Promise<DataKey & { plaintext: Uint8Array }> {
-    const provider = await this.binding.provider();
-    const key = await provider.generateDataKey({ ref: this.binding.ref, ...options }, this.binding.call);
+    const { signal, timeoutMs, ...request } = options;
+    const key = await this.binding.use(
+      (provider, ref) => provider.generateDataKey({ ref, ...request }, this.binding.call),
+      { signal, timeoutMs },
+    );
     return key as DataKey & { plaintext: Uint8Array };
   }
 
   /** A new data key in wrapped form only, for another component to unwrap later. */
   async generateWithoutPlaintext(options: DataKeyOptions = {}): Promise<DataKey> {
-    const provider = await this.binding.provider();
-    return provider.generateDataKey(
-      { ref: this.binding.ref, ...options, withPlaintext: false },
-      this.binding.call,
+    const { signal, timeoutMs, ...request } = options;
+    return this.binding.use(
+      (provider, ref) =>
+        provider.generateDataKey({ ref, ...request, withPlaintext: false }, this.binding.call),
+      { signal, timeoutMs },
     );
   }
 
@@ -43,17 +48,20 @@ export class DataKeys extends KeyHandle<EncryptionAlgorithm> {
    */
   async decrypt(
     ciphertextBlob: Uint8Array,
-    options: { context?: EncryptionContext } = {},
+    options: { context?: EncryptionContext } & CallOptions = {},
   ): Promise<Uint8Array> {
-    const provider = await this.binding.provider();
-    return provider.decrypt(
-      {
-        ref: this.binding.ref,
-        algorithm: 'SYMMETRIC_DEFAULT',
-        ciphertext: ciphertextBlob,
-        ...(options.context === undefined ? {} : { context: options.context }),
-      },
-      this.binding.call,
+    return this.binding.use(
+      (provider, ref) =>
+        provider.decrypt(
+          {
+            ref,
+            algorithm: 'SYMMETRIC_DEFAULT',
+            ciphertext: ciphertextBlob,
+            ...(options.context === undefined ? {} : { context: options.context }),
+          },
+          this.binding.call,
+        ),
+      options,
     );
   }
 }

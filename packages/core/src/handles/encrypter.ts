@@ -1,10 +1,11 @@
 import type { PublicKey } from '../encoding/public-key.js';
 import type { EncryptionContext } from '../provider/contract.js';
+import type { CallOptions } from '../registry/call-deadline.js';
 import type { EncryptionAlgorithm } from '../vocabulary/algorithms.js';
 import { KeyHandle } from './key-handle.js';
 
 /** Options for encrypting and decrypting. */
-export interface CipherOptions {
+export interface CipherOptions extends CallOptions {
   /** SYMMETRIC_DEFAULT only: non-secret pairs bound to the ciphertext; decrypt needs the same ones. */
   readonly context?: EncryptionContext;
 }
@@ -41,35 +42,39 @@ export class Encrypter extends KeyHandle<EncryptionAlgorithm> implements Decrypt
    * @throws INVALID_INPUT (empty or oversize plaintext; a context with RSA), KEY_DISABLED, KEY_NOT_FOUND
    */
   async encrypt(plaintext: Uint8Array, options: CipherOptions = {}): Promise<Uint8Array> {
-    return this.binding.use((provider, ref) =>
-      provider.encrypt(
-        {
-          ref,
-          algorithm: this.algorithm,
-          plaintext,
-          ...(options.context === undefined ? {} : { context: options.context }),
-        },
-        this.binding.call,
-      ),
+    return this.binding.use(
+      (provider, ref) =>
+        provider.encrypt(
+          {
+            ref,
+            algorithm: this.algorithm,
+            plaintext,
+            ...(options.context === undefined ? {} : { context: options.context }),
+          },
+          this.binding.call,
+        ),
+      options,
     );
   }
 
   async decrypt(ciphertext: Uint8Array, options: CipherOptions = {}): Promise<Uint8Array> {
-    return this.binding.use((provider, ref) =>
-      provider.decrypt(
-        {
-          ref,
-          algorithm: this.algorithm,
-          ciphertext,
-          ...(options.context === undefined ? {} : { context: options.context }),
-        },
-        this.binding.call,
-      ),
+    return this.binding.use(
+      (provider, ref) =>
+        provider.decrypt(
+          {
+            ref,
+            algorithm: this.algorithm,
+            ciphertext,
+            ...(options.context === undefined ? {} : { context: options.context }),
+          },
+          this.binding.call,
+        ),
+      options,
     );
   }
 
   /** For RSA keys: the public key others encrypt to. */
-  publicKey(): Promise<PublicKey> {
-    return this.publicKeyOf();
+  publicKey(options: CallOptions = {}): Promise<PublicKey> {
+    return this.publicKeyOf(options);
   }
 }

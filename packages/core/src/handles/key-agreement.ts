@@ -1,6 +1,7 @@
 import type { PublicJwk } from '../encoding/jwk.js';
 import { type PublicKey, toSpki } from '../encoding/public-key.js';
 import { isKeyswitchError } from '../errors.js';
+import type { CallOptions } from '../registry/call-deadline.js';
 import type { KeyAgreementAlgorithm } from '../vocabulary/algorithms.js';
 import { KeyHandle } from './key-handle.js';
 
@@ -19,7 +20,10 @@ export class KeyAgreement extends KeyHandle<KeyAgreementAlgorithm> {
    *
    * @throws INVALID_INPUT (malformed key, another curve), KEY_DISABLED, KEY_NOT_FOUND
    */
-  async deriveSharedSecret(peerPublicKey: Uint8Array | string | PublicJwk): Promise<Uint8Array> {
+  async deriveSharedSecret(
+    peerPublicKey: Uint8Array | string | PublicJwk,
+    options: CallOptions = {},
+  ): Promise<Uint8Array> {
     let publicKey: Uint8Array;
     try {
       // SPKI bytes go straight to the provider, which parses and checks them once; PEM and JWK are converted.
@@ -29,13 +33,15 @@ export class KeyAgreement extends KeyHandle<KeyAgreementAlgorithm> {
         ? error.withContext({ keyName: this.keyName, provider: this.providerName })
         : error;
     }
-    return this.binding.use((provider, ref) =>
-      provider.deriveSharedSecret({ ref, algorithm: this.algorithm, publicKey }, this.binding.call),
+    return this.binding.use(
+      (provider, ref) =>
+        provider.deriveSharedSecret({ ref, algorithm: this.algorithm, publicKey }, this.binding.call),
+      options,
     );
   }
 
   /** This key's public key, to send to the peer. */
-  publicKey(): Promise<PublicKey> {
-    return this.publicKeyOf();
+  publicKey(options: CallOptions = {}): Promise<PublicKey> {
+    return this.publicKeyOf(options);
   }
 }

@@ -1,5 +1,6 @@
 import type { PublicKey } from '../encoding/public-key.js';
 import type { KeyDescription } from '../provider/contract.js';
+import type { CallOptions } from '../registry/call-deadline.js';
 import type { KeyBinding } from '../registry/key-binding.js';
 import type { Algorithm } from '../vocabulary/algorithms.js';
 import type { KeySpec } from '../vocabulary/key-specs.js';
@@ -35,12 +36,12 @@ export abstract class KeyHandle<A extends Algorithm = Algorithm> {
   }
 
   /** The backend key's current description (state, dates). */
-  async describe(): Promise<KeyDescription> {
-    return this.binding.use((provider, ref) => provider.describeKey(ref, this.binding.call));
+  async describe(options: CallOptions = {}): Promise<KeyDescription> {
+    return this.binding.use((provider, ref) => provider.describeKey(ref, this.binding.call), options);
   }
 
   /** @internal The public key of an asymmetric key. */
-  protected async publicKeyOf(): Promise<PublicKey> {
-    return this.binding.use((provider, ref) => provider.getPublicKey(ref, this.binding.call));
+  protected async publicKeyOf(options: CallOptions = {}): Promise<PublicKey> {
+    return this.binding.use((provider, ref) => provider.getPublicKey(ref, this.binding.call), options);
   }
 }

@@ -1,3 +1,4 @@
+import type { CallOptions } from '../registry/call-deadline.js';
 import type { MacAlgorithm } from '../vocabulary/algorithms.js';
 import { KeyHandle } from './key-handle.js';
 
@@ -16,16 +17,19 @@ export class Mac extends KeyHandle<MacAlgorithm> {
    *
    * @throws INVALID_INPUT, KEY_DISABLED, KEY_NOT_FOUND
    */
-  async generate(message: Uint8Array): Promise<Uint8Array> {
-    return this.binding.use((provider, ref) =>
-      provider.generateMac({ ref, algorithm: this.algorithm, message }, this.binding.call),
+  async generate(message: Uint8Array, options: CallOptions = {}): Promise<Uint8Array> {
+    return this.binding.use(
+      (provider, ref) => provider.generateMac({ ref, algorithm: this.algorithm, message }, this.binding.call),
+      options,
     );
   }
 
   /** Whether `mac` is the message's HMAC (compared in constant time by the backend). */
-  async verify(message: Uint8Array, mac: Uint8Array): Promise<boolean> {
-    return this.binding.use((provider, ref) =>
-      provider.verifyMac({ ref, algorithm: this.algorithm, message, mac }, this.binding.call),
+  async verify(message: Uint8Array, mac: Uint8Array, options: CallOptions = {}): Promise<boolean> {
+    return this.binding.use(
+      (provider, ref) =>
+        provider.verifyMac({ ref, algorithm: this.algorithm, message, mac }, this.binding.call),
+      options,
     );
   }
 }

@@ -1,11 +1,12 @@
 import type { PublicKey } from '../encoding/public-key.js';
 import type { SignatureFormat } from '../provider/contract.js';
+import type { CallOptions } from '../registry/call-deadline.js';
 import type { SigningAlgorithm } from '../vocabulary/algorithms.js';
 import { type JoseAlgorithm, toJoseAlgorithm } from '../vocabulary/jose-names.js';
 import { KeyHandle } from './key-handle.js';
 
 /** Options for signing and verifying. */
-export interface SignatureOptions {
+export interface SignatureOptions extends CallOptions {
   /** ECDSA signature encoding: `DER` (default) or `P1363` (r||s, as JOSE uses). Ignored for RSA. */
   readonly format?: SignatureFormat;
 }
@@ -33,8 +34,9 @@ export class Signer extends KeyHandle<SigningAlgorithm> {
    * UNAVAILABLE, THROTTLED
    */
   async sign(message: Uint8Array, options: SignatureOptions = {}): Promise<Uint8Array> {
-    return this.binding.use((provider, ref) =>
-      provider.sign(this.#request(ref, message, 'RAW', options), this.binding.call),
+    return this.binding.use(
+      (provider, ref) => provider.sign(this.#request(ref, message, 'RAW', options), this.binding.call),
+      options,
     );
   }
 
@@ -44,15 +46,18 @@ export class Signer extends KeyHandle<SigningAlgorithm> {
    * @throws INVALID_INPUT for a digest of the wrong length, and the codes of {@link Signer.sign}
    */
   async signDigest(digest: Uint8Array, options: SignatureOptions = {}): Promise<Uint8Array> {
-    return this.binding.use((provider, ref) =>
-      provider.sign(this.#request(ref, digest, 'DIGEST', options), this.binding.call),
+    return this.binding.use(
+      (provider, ref) => provider.sign(this.#request(ref, digest, 'DIGEST', options), this.binding.call),
+      options,
     );
   }
 
   /** Verifies a signature over a message; `false` when it does not verify. */
   async verify(message: Uint8Array, signature: Uint8Array, options: SignatureOptions = {}): Promise<boolean> {
-    return this.binding.use((provider, ref) =>
-      provider.verify({ ...this.#request(ref, message, 'RAW', options), signature }, this.binding.call),
+    return this.binding.use(
+      (provider, ref) =>
+        provider.verify({ ...this.#request(ref, message, 'RAW', options), signature }, this.binding.call),
+      options,
     );
   }
 
@@ -62,14 +67,16 @@ export class Signer extends KeyHandle<SigningAlgorithm> {
     signature: Uint8Array,
     options: SignatureOptions = {},
   ): Promise<boolean> {
-    return this.binding.use((provider, ref) =>
-      provider.verify({ ...this.#request(ref, digest, 'DIGEST', options), signature }, this.binding.call),
+    return this.binding.use(
+      (provider, ref) =>
+        provider.verify({ ...this.#request(ref, digest, 'DIGEST', options), signature }, this.binding.call),
+      options,
     );
   }
 
   /** The public key (SPKI DER, PEM, JWK, key id). */
-  publicKey(): Promise<PublicKey> {
-    return this.publicKeyOf();
+  publicKey(options: CallOptions = {}): Promise<PublicKey> {
+    return this.publicKeyOf(options);
   }
 
   #request(ref: string, message: Uint8Array, messageType: 'RAW' | 'DIGEST', options: SignatureOptions) {

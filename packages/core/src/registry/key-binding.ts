@@ -6,6 +6,7 @@ import type { CallContext } from '../provider/hook-inputs.js';
 import type { KeyProvider } from '../provider/key-provider.js';
 import { type Algorithm, algorithmInfo, algorithmsFor, type MacAlgorithm } from '../vocabulary/algorithms.js';
 import { type KeySpec, type KeyUsage, keySpecInfo } from '../vocabulary/key-specs.js';
+import { type CallOptions, withCallDeadline } from './call-deadline.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 
 const PREFERRED: readonly Algorithm[] = ['RSASSA_PSS_SHA_256', 'RSAES_OAEP_SHA_256'];
@@ -84,9 +85,15 @@ export class KeyBinding {
    * copy when a backend cannot be reached. For calls that are safe to repeat on another backend (they
    * create nothing): sign, verify, decrypt, derive, MAC, public key, describe.
    *
-   * @throws the last copy's error when none answered; any other error at once
+   * @param options - the caller's `signal` and `timeoutMs`, for the whole call (failover included)
+   * @throws the last copy's error when none answered; any other error at once; ABORTED, or UNAVAILABLE
+   * past `timeoutMs`
    */
-  async use<T>(body: (provider: KeyProvider, ref: string) => Promise<T>): Promise<T> {
+  use<T>(body: (provider: KeyProvider, ref: string) => Promise<T>, options: CallOptions = {}): Promise<T> {
+    return withCallDeadline(() => this.#use(body), options);
+  }
+
+  async #use<T>(body: (provider: KeyProvider, ref: string) => Promise<T>): Promise<T> {
     if (this.#targets.length === 1) return body(await this.provider(), this.ref);
     this.#checkAll();
     if (this.#mismatch) throw this.#mismatch;
