@@ -217,3 +217,17 @@ export function isKeyswitchError(value: unknown, ...codes: ErrorCode[]): value i
   if (value.name !== 'KeyswitchError') return false;
   return codes.length === 0 || codes.includes(code as ErrorCode);
 }
+
+/**
+ * An INVALID_INPUT error: a malformed or out-of-range argument. `detail` names what was wrong and where;
+ * it never quotes key material, plaintext or a PIN. `cause` (a parser's error) is kept for debugging.
+ *
+ * @example
+ * ```ts
+ * import { invalidInput } from '@keyswitch/core';
+ * if (digest.length !== 32) throw invalidInput(`a SHA-256 digest must be 32 bytes, got ${digest.length}`);
+ * ```
+ */
+export function invalidInput(detail: string, cause?: unknown): KeyswitchError {
+  return new KeyswitchError('INVALID_INPUT', detail, cause === undefined ? {} : { cause });
+}

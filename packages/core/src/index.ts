@@ -3,6 +3,11 @@ export * from './audit/audit-file-sink.js';
 export * from './audit/events.js';
 export type { AuditRecord } from './audit/lib/audit-record.js';
 export * from './audit/verify-audit-file.js';
+export * from './bytes/compare-bytes.js';
+export * from './bytes/concat-bytes.js';
+export * from './bytes/copy-bytes.js';
+export * from './bytes/utf8.js';
+export * from './bytes/wipe-bytes.js';
 export {
   type KeyVersionConfig,
   type KeyVersionNames,
@@ -28,6 +33,7 @@ export { fileSystemError } from './lib/file-system-error.js';
 export { acquireLockFile, type LockFile, type LockFileOptions } from './lib/lock-file.js';
 export * from './provider/contract.js';
 export * from './provider/factory.js';
+export * from './provider/hook-inputs.js';
 export * from './provider/key-provider.js';
 export * from './registry/call-deadline.js';
 export * from './registry/circuit-breaker.js';

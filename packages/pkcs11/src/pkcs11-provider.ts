@@ -1,9 +1,10 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   algorithmInfo,
   type Capabilities,
   type CipherInput,
   type CreateKeyRequest,
+  constantTimeEqual,
   type KeyDescription,
   type KeyFacts,
   type KeyList,
@@ -16,28 +17,20 @@ import {
   type SignInput,
   type SigningTraits,
 } from '@keyswitch/core';
-import { type ProbeResult, probeOnce, releaseProbe } from './lib/capability-probe.js';
+import type { ProbeResult } from './lib/capability-probe.js';
 import { blobAad, blobHeader, decodeBlob, encodeBlob } from './lib/ciphertext-blob.js';
 import { isBadCiphertext, isBadSignature } from './lib/ckr.js';
 import { CryptoCalls } from './lib/crypto-calls.js';
 import { adoptOrReport, outcomeUnknown, PerLabelQueue } from './lib/key-creation.js';
 import { describeResolvedKey } from './lib/key-lookup.js';
 import { keyGeneration } from './lib/key-templates.js';
-import {
-  aesGcmMechanism,
-  digestInfo,
-  digestOf,
-  ECDSA_MECHANISM,
-  GCM_IV_BYTES,
-  GCM_TAG_BYTES,
-  RSA_PKCS_MECHANISM,
-  rsaOaepMechanism,
-  rsaPssMechanism,
-} from './lib/mechanisms.js';
+import { aesGcmMechanism, GCM_IV_BYTES, GCM_TAG_BYTES, rsaOaepMechanism } from './lib/mechanisms.js';
+import { probeOnce, releaseProbe } from './lib/probe-sharing.js';
 import { requirePrivate, requirePublic } from './lib/resolved-key.js';
 import { type PooledSession, SessionPool } from './lib/session-pool.js';
 import { type ProviderParts, SessionRunner } from './lib/session-runner.js';
 import { acquireModule, type Handle, resolveModulePath, type SharedModule } from './lib/shared-module.js';
+import { signCall, signingDigest, verifyCall } from './lib/signature-calls.js';
 import { WorkerPool } from './lib/worker-pool.js';
 import type { CryptoCall, OnToken, Task, TaskResults } from './lib/worker-protocol.js';
 import { type Pkcs11ProfileName, pkcs11Profile } from './profiles.js';
@@ -287,30 +280,11 @@ export class Pkcs11Provider extends KeyProvider {
   }
 
   protected override async onSign(key: KeyFacts, input: SignInput): Promise<Uint8Array> {
-    const info = algorithmInfo(input.algorithm);
-    const hash = info.hash!;
-    const digest =
-      input.messageType === 'DIGEST' ? Buffer.from(input.message) : digestOf(hash, input.message);
+    const digest = signingDigest(input);
     return this.#runner.withKey(key.ref, 'sign', async (session, resolved) => {
       const privateKey = requirePrivate(resolved, 'signing');
-      const spec = keySpecInfo(resolved.spec);
-      if (info.family === 'ECDSA') {
-        const raw = await this.#crypto.call(session, resolved, privateKey, {
-          op: 'sign',
-          mechanism: ECDSA_MECHANISM,
-          data: digest,
-          outputLength: 2 * spec.coordinateBytes!,
-        });
-        return new Uint8Array(raw);
-      }
-      const pss = info.family === 'RSA_PSS';
-      const signature = await this.#crypto.call(session, resolved, privateKey, {
-        op: 'sign',
-        mechanism: pss ? rsaPssMechanism(hash) : RSA_PKCS_MECHANISM,
-        data: pss ? digest : digestInfo(hash, digest),
-        outputLength: spec.bits / 8,
-      });
-      return new Uint8Array(signature);
+      const call = signCall(input.algorithm, resolved.spec, digest);
+      return new Uint8Array(await this.#crypto.call(session, resolved, privateKey, call));
     });
   }
 
@@ -318,34 +292,18 @@ export class Pkcs11Provider extends KeyProvider {
     key: KeyFacts,
     input: SignInput & { readonly signature: Uint8Array },
   ): Promise<boolean> {
-    const info = algorithmInfo(input.algorithm);
-    const hash = info.hash!;
-    const digest =
-      input.messageType === 'DIGEST' ? Buffer.from(input.message) : digestOf(hash, input.message);
+    const rsa = algorithmInfo(input.algorithm).family !== 'ECDSA';
+    const digest = signingDigest(input);
     return this.#runner.withKey(key.ref, 'verify', async (session, resolved) => {
       const publicKey = requirePublic(resolved);
-      const spec = keySpecInfo(resolved.spec);
-      let call: Extract<CryptoCall, { op: 'verify' }>;
-      if (info.family === 'ECDSA') {
-        // P1363 of this curve's size: the core converts and length-checks the caller's signature.
-        call = {
-          op: 'verify',
-          mechanism: ECDSA_MECHANISM,
-          data: digest,
-          signature: Buffer.from(input.signature),
-        };
-      } else {
-        if (input.signature.length !== spec.bits / 8) return false;
-        const pss = info.family === 'RSA_PSS';
-        call = {
-          op: 'verify',
-          mechanism: pss ? rsaPssMechanism(hash) : RSA_PKCS_MECHANISM,
-          data: pss ? digest : digestInfo(hash, digest),
-          signature: Buffer.from(input.signature),
-        };
-      }
+      if (rsa && input.signature.length !== keySpecInfo(resolved.spec).bits / 8) return false;
       try {
-        return await this.#crypto.verify(session, resolved, publicKey, call);
+        return await this.#crypto.verify(
+          session,
+          resolved,
+          publicKey,
+          verifyCall(input.algorithm, digest, input.signature),
+        );
       } catch (error) {
         if (isBadSignature(error)) return false;
         throw error;
@@ -457,7 +415,7 @@ export class Pkcs11Provider extends KeyProvider {
     const message = Buffer.from(input.message);
     return this.#runner.withKey(key.ref, 'verifyMac', async (session, resolved) => {
       const expected = await this.#crypto.mac(session, resolved, input.algorithm, message);
-      return expected.length === input.mac.length && timingSafeEqual(expected, input.mac);
+      return constantTimeEqual(expected, input.mac);
     });
   }
 

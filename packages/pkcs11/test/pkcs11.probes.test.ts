@@ -1,16 +1,12 @@
 import { generateKeyPairSync } from 'node:crypto';
 import pkcs11js from 'pkcs11js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  PROBE_LABEL,
-  type ProbeContext,
-  probeCapabilities,
-  probeOnce,
-  releaseProbe,
-} from '../src/lib/capability-probe.js';
+import { type ProbeContext, probeCapabilities } from '../src/lib/capability-probe.js';
 import { CKA, CKF, CKU_USER } from '../src/lib/ck.js';
 import { ecPublicKeyFromToken } from '../src/lib/key-attributes.js';
 import { keyGeneration } from '../src/lib/key-templates.js';
+import { PROBE_LABEL } from '../src/lib/probe-keys.js';
+import { probeOnce, releaseProbe } from '../src/lib/probe-sharing.js';
 import type { Handle, Pkcs11Library } from '../src/lib/shared-module.js';
 import { pkcs11Profile } from '../src/profiles.js';
 import { withQuirks } from './support/quirky-token.js';

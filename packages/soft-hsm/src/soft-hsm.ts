@@ -4,6 +4,7 @@ import {
   type Capabilities,
   type CipherInput,
   type CreateKeyRequest,
+  copyBytes,
   type DataKeySpec,
   type EncryptionContext,
   type ImportKeyInput,
@@ -12,117 +13,28 @@ import {
   type KeyFacts,
   type KeyList,
   KeyProvider,
-  type KeyProviderOptions,
   KeyswitchError,
   type MacAlgorithm,
   type ParsedPublicKey,
-  type Secret,
   type SignInput,
 } from '@keyswitch/core';
 import { softHsmCapabilities } from './capabilities.js';
-import { plainBytes } from './lib/bytes.js';
 import { generateKeyMaterial } from './lib/generate-key-material.js';
 import { checkHmac, computeHmac } from './lib/hmac.js';
-import {
-  type AsymmetricMaterial,
-  asymmetricMaterial,
-  type SecretMaterial,
-  secretMaterial,
-  wipeMaterial,
-} from './lib/key-material.js';
+import { asymmetricMaterial, secretMaterial, wipeMaterial } from './lib/key-material.js';
 import { assertLabel, keyMetadata } from './lib/key-metadata.js';
 import { describeRecord, isPastDeletion, type KeyRecord } from './lib/key-record.js';
+import { asymmetric, labelIndex, lookUp, notFound, notUsable, secret, withState } from './lib/key-set.js';
 import { Keystore } from './lib/keystore.js';
 import { compareListPosition, decodeListToken, encodeListToken, listPosition } from './lib/list-token.js';
 import { decryptOaep, encryptOaep } from './lib/rsa-oaep.js';
 import { signMessage, verifyMessage } from './lib/signature.js';
 import { openSymmetric, sealSymmetric } from './lib/symmetric-ciphertext.js';
+import { revealPassphrase, type SoftHsmOptions } from './soft-hsm-options.js';
+
+export type { SoftHsmOptions } from './soft-hsm-options.js';
 
 const DAY_MS = 86_400_000;
-
-/**
- * How to open a software HSM.
- *
- * @example
- * ```ts
- * const options: SoftHsmOptions = {
- *   name: 'dev',
- *   keystore: '.keyswitch/dev.keystore',
- *   passphrase: await resolveSecret({ env: 'KEYSTORE_PASSPHRASE' }, { path: 'providers.dev.passphrase' }),
- *   environment: 'development',
- * };
- * const hsm = await SoftHsm.open(options);
- * ```
- */
-export interface SoftHsmOptions extends KeyProviderOptions {
-  /**
-   * The keystore file. Absent: keys live in memory and vanish on close. Present: keys are kept encrypted
-   * in this file, which is created (with its directory) on the first open.
-   */
-  readonly keystore?: string;
-  /** The keystore's passphrase (required with `keystore`). A {@link Secret} keeps it out of logs. */
-  readonly passphrase?: Secret | string | undefined;
-  /** The configuration's environment; `production` is refused. */
-  readonly environment?: string;
-  /**
-   * Open the keystore without taking its lock, for reading and using keys only: creating, importing and
-   * every lifecycle change fail with ACCESS_DENIED. The keystore must exist.
-   */
-  readonly readOnly?: boolean;
-  /** The clock for creation and deletion dates (tests move it forward). Defaults to the system clock. */
-  readonly clock?: () => Date;
-}
-
-function revealed(passphrase: Secret | string | undefined): string | undefined {
-  if (passphrase === undefined || typeof passphrase === 'string') return passphrase;
-  // Duck-typed so that a Secret from another copy of @keyswitch/core (CJS next to ESM) works too.
-  if (typeof (passphrase as { reveal?: unknown }).reveal === 'function') return passphrase.reveal();
-  throw new KeyswitchError('CONFIG_INVALID', 'passphrase must be a string or a Secret');
-}
-
-function notFound(): KeyswitchError {
-  return new KeyswitchError('KEY_NOT_FOUND', 'no such key in the software HSM');
-}
-
-function notUsable(record: KeyRecord): KeyswitchError {
-  return record.state === 'DISABLED'
-    ? new KeyswitchError('KEY_DISABLED', 'the key is disabled')
-    : new KeyswitchError(
-        'KEY_DISABLED',
-        `the key is pending deletion (to be destroyed ${record.deletionDate?.toISOString()}); cancel the deletion to use it`,
-      );
-}
-
-/** The record `ref` names (its label or its id) in a key set. */
-function lookUp(keys: ReadonlyMap<string, KeyRecord>, labels: ReadonlyMap<string, string>, ref: string) {
-  return keys.get(labels.get(ref) ?? ref);
-}
-
-function labelIndex(keys: ReadonlyMap<string, KeyRecord>): Map<string, string> {
-  const labels = new Map<string, string>();
-  for (const record of keys.values()) if (record.label !== undefined) labels.set(record.label, record.id);
-  return labels;
-}
-
-function withState(record: KeyRecord, state: 'ENABLED' | 'DISABLED'): KeyRecord {
-  const { deletionDate, ...rest } = record;
-  void deletionDate;
-  return { ...rest, state };
-}
-
-function asymmetric(record: KeyRecord): AsymmetricMaterial {
-  if (record.material.kind !== 'asymmetric') {
-    throw new KeyswitchError('USAGE_MISMATCH', `a ${record.spec} key has no key pair`);
-  }
-  return record.material;
-}
-
-function secret(record: KeyRecord): SecretMaterial {
-  if (record.material.kind !== 'secret') {
-    throw new KeyswitchError('USAGE_MISMATCH', `a ${record.spec} key is not a secret key`);
-  }
-  return record.material;
-}
 
 /**
  * A software HSM on node:crypto: the whole keyswitch provider contract with the semantics of a real HSM
@@ -196,7 +108,7 @@ export class SoftHsm extends KeyProvider {
         if (typeof options.keystore !== 'string' || options.keystore.length === 0) {
           throw new KeyswitchError('CONFIG_INVALID', 'keystore must be a file path');
         }
-        const passphrase = revealed(options.passphrase);
+        const passphrase = revealPassphrase(options.passphrase);
         if (passphrase === undefined) {
           throw new KeyswitchError('CONFIG_INVALID', 'a keystore needs a passphrase');
         }
@@ -339,7 +251,7 @@ export class SoftHsm extends KeyProvider {
   }
 
   protected override async onGetPublicKey(key: KeyFacts): Promise<Uint8Array> {
-    return plainBytes(asymmetric(await this.#usable(key)).spki);
+    return copyBytes(asymmetric(await this.#usable(key)).spki);
   }
 
   protected override async onSign(key: KeyFacts, input: SignInput): Promise<Uint8Array> {
@@ -391,7 +303,7 @@ export class SoftHsm extends KeyProvider {
     const record = await this.#usable(key);
     const publicKey = createPublicKey({ key: Buffer.from(peer.spki), format: 'der', type: 'spki' });
     const shared = diffieHellman({ privateKey: asymmetric(record).privateKey, publicKey });
-    const copy = plainBytes(shared);
+    const copy = copyBytes(shared);
     shared.fill(0);
     return copy;
   }
@@ -404,14 +316,14 @@ export class SoftHsm extends KeyProvider {
     const dataKey = randomBytes(input.dataKeySpec === 'AES_256' ? 32 : 16);
     try {
       const ciphertextBlob = sealSymmetric(secret(record).bytes, record.id, dataKey, input.context);
-      return { plaintext: plainBytes(dataKey), ciphertextBlob };
+      return { plaintext: copyBytes(dataKey), ciphertextBlob };
     } finally {
       dataKey.fill(0);
     }
   }
 
   protected override async onGenerateRandom(length: number): Promise<Uint8Array> {
-    return plainBytes(randomBytes(length));
+    return copyBytes(randomBytes(length));
   }
 
   protected override async onClose(): Promise<void> {

@@ -1,5 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { derToPem, type PublicJwk, publicKeyFromSpki, toSpki } from '@keyswitch/core';
+import {
+  bytesEqual,
+  derToPem,
+  invalidInput,
+  type PublicJwk,
+  publicKeyFromSpki,
+  toSpki,
+} from '@keyswitch/core';
 import { BitString, fromBER, Integer, OctetString } from 'asn1js';
 import {
   Certificate,
@@ -11,9 +18,7 @@ import {
 } from 'pkijs';
 import type { CertificateSigner } from './certificate-signer.js';
 import { type DistinguishedName, nameEntries, toRelativeDistinguishedNames } from './distinguished-name.js';
-import { bytesEqual } from './lib/bytes.js';
 import { type CertificateInput, toX509Certificate } from './lib/certificate-input.js';
-import { invalidInput } from './lib/errors.js';
 import {
   authorityKeyIdentifierExtension,
   basicConstraintsExtension,

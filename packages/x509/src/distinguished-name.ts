@@ -1,3 +1,4 @@
+import { invalidInput } from '@keyswitch/core';
 import {
   Set as Asn1Set,
   type BaseBlock,
@@ -8,7 +9,6 @@ import {
   Utf8String,
 } from 'asn1js';
 import { RelativeDistinguishedNames } from 'pkijs';
-import { invalidInput } from './lib/errors.js';
 
 /**
  * The name attributes keyswitch writes, by their usual short names.

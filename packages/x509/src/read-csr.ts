@@ -1,9 +1,8 @@
 import { constants, createPublicKey, verify } from 'node:crypto';
-import { type PublicKey, pemToDer, publicKeyFromSpki } from '@keyswitch/core';
+import { invalidInput, type PublicKey, pemToDer, publicKeyFromSpki } from '@keyswitch/core';
 import { fromBER } from 'asn1js';
 import { CertificationRequest, Extensions, GeneralNames } from 'pkijs';
 import { fromRelativeDistinguishedNames, type NameEntry } from './distinguished-name.js';
-import { invalidInput } from './lib/errors.js';
 import { readSignatureAlgorithm } from './lib/signature-algorithm.js';
 import { fromGeneralNames } from './subject-alt-names.js';
 

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
+import { invalidInput } from '@keyswitch/core';
 import { OctetString } from 'asn1js';
 import { GeneralName, GeneralNames } from 'pkijs';
-import { invalidInput } from './lib/errors.js';
 
 /**
  * Subject alternative names: an object of lists, or strings in OpenSSL's form (`DNS:acs.example.com`,

@@ -1,7 +1,7 @@
 import type { X509Certificate } from 'node:crypto';
+import { invalidInput } from '@keyswitch/core';
 import { type CertificateFacts, certificateFacts } from './lib/certificate-facts.js';
 import { type CertificateInput, toX509Certificate } from './lib/certificate-input.js';
-import { invalidInput } from './lib/errors.js';
 import {
   type ExtendedKeyUsageName,
   extendedKeyUsageOid,

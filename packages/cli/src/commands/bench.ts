@@ -10,9 +10,16 @@ import {
 } from '@keyswitch/core';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
+import {
+  BENCH_OPERATIONS,
+  type BenchOperation,
+  chooseOperation,
+  parseConcurrency,
+  parsePayload,
+  parseSeconds,
+} from '../lib/bench-options.js';
 import { CliError, EXIT, errorText, usageError } from '../lib/cli-error.js';
 import { type CommandContext, withKeyswitch } from '../lib/context.js';
-import { withArticle } from '../lib/english.js';
 import { listenForInterruption } from '../lib/interruption.js';
 import { type OutputStream, writeLine } from '../lib/io.js';
 import { errorJson, JSON_OPTION } from '../lib/output.js';
@@ -31,25 +38,6 @@ export interface BenchOptions {
   readonly createTemporaryKey?: boolean;
   readonly json?: boolean;
 }
-
-/** What `keyswitch bench` can measure, by the key's usage. */
-export const BENCH_OPERATIONS = [
-  'sign',
-  'verify',
-  'encrypt',
-  'decrypt',
-  'mac',
-  'derive',
-  'data-key',
-] as const;
-type BenchOperation = (typeof BENCH_OPERATIONS)[number];
-
-const OPERATIONS_BY_USAGE: Readonly<Record<string, readonly BenchOperation[]>> = {
-  SIGN_VERIFY: ['sign', 'verify'],
-  ENCRYPT_DECRYPT: ['encrypt', 'decrypt', 'data-key'],
-  GENERATE_VERIFY_MAC: ['mac'],
-  KEY_AGREEMENT: ['derive'],
-};
 
 /** The event-loop monitor's resolution (ms): a stall is under-reported by at most this much. */
 const LOOP_RESOLUTION_MS = 1;
@@ -459,51 +447,6 @@ export function formatResults(results: readonly BenchResult[]): string {
       result.eventLoopP99Ms.toFixed(1),
     ]),
   );
-}
-
-function chooseOperation(requested: string | undefined, usage: string, spec: string): BenchOperation {
-  const allowed = OPERATIONS_BY_USAGE[usage] ?? [];
-  if (requested === undefined) {
-    if (usage === 'ENCRYPT_DECRYPT' && keySpecInfo(spec as never).family === 'RSA') return 'decrypt';
-    return allowed[0]!;
-  }
-  if (!(BENCH_OPERATIONS as readonly string[]).includes(requested)) {
-    throw usageError(`--operation must be one of ${BENCH_OPERATIONS.join(', ')}`);
-  }
-  if (!allowed.includes(requested as BenchOperation)) {
-    throw usageError(`${withArticle(usage)} key cannot ${requested}; it can: ${allowed.join(', ')}`);
-  }
-  if (requested === 'data-key' && spec !== 'SYMMETRIC_DEFAULT') {
-    throw usageError('data keys need a SYMMETRIC_DEFAULT key');
-  }
-  return requested as BenchOperation;
-}
-
-function parseConcurrency(value: string | undefined): number[] {
-  if (value === undefined) return [1, 8, 64];
-  const list = value.split(',').map((part) => Number(part.trim()));
-  if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1 || n > 1024)) {
-    throw usageError('--concurrency must be a comma-separated list of integers from 1 to 1024');
-  }
-  return list;
-}
-
-function parseSeconds(value: string | undefined, flag: string, fallback: number, min = 0.05): number {
-  if (value === undefined) return fallback;
-  const seconds = Number(value);
-  if (!Number.isFinite(seconds) || seconds < min || seconds > 3600) {
-    throw usageError(`${flag} must be a number of seconds from ${min} to 3600`);
-  }
-  return seconds;
-}
-
-function parsePayload(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const bytes = Number(value);
-  if (!Number.isInteger(bytes) || bytes < 1 || bytes > 4096) {
-    throw usageError('--payload must be a number of bytes from 1 to 4096');
-  }
-  return bytes;
 }
 
 function formatMs(value: number | null): string {

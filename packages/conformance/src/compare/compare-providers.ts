@@ -21,7 +21,8 @@ import type {
   Fact,
   Facts,
 } from './comparison-report.js';
-import { type Probe, type ProbeSide, planCrossProbes, planProbes } from './probes.js';
+import { planCrossProbes } from './cross-probes.js';
+import { type Probe, type ProbeSide, planProbes } from './probes.js';
 
 /** Options of {@link compareProviders}. `a` is the backend in use today, `b` the one to move to. */
 export interface CompareProvidersOptions {

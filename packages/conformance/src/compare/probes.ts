@@ -1,9 +1,8 @@
 import type { KeyObject } from 'node:crypto';
 import {
   ALGORITHMS,
-  type Algorithm,
   algorithmInfo,
-  algorithmsFor,
+  bytesEqual,
   type Capabilities,
   type EncryptionAlgorithm,
   ecdsaDerToP1363,
@@ -18,7 +17,7 @@ import {
   type SigningAlgorithm,
 } from '@keyswitch/core';
 import { PREFERRED_SPECS } from '../lib/any-key.js';
-import { bytesEqual, flipBit, randomInput, utf8 } from '../lib/bytes.js';
+import { flipBit, randomInput } from '../lib/byte-inputs.js';
 import { declaredAlgorithm, exerciseKey, peerPublicKey } from '../lib/exercise-key.js';
 import type { KeyPool } from '../lib/key-pool.js';
 import {
@@ -30,10 +29,18 @@ import {
   nodeVerify,
   oaepMaxPlaintext,
 } from '../lib/node-crypto.js';
-import type { ComparisonArea, Difference, Fact, Facts } from './comparison-report.js';
+import type { ComparisonArea, Fact } from './comparison-report.js';
 import { observe } from './observe.js';
+import { bothOffer, CONTEXT, commonSpec, MESSAGE } from './probe-inputs.js';
 
-/** One provider as the probes use it. */
+/**
+ * One provider as the probes use it.
+ *
+ * @example
+ * ```ts
+ * const side: ProbeSide = { provider, capabilities, pool, missingKeyRef: provider.nonexistentKeyRef(), lifecycleRef: undefined };
+ * ```
+ */
 export interface ProbeSide {
   readonly provider: KeyProvider;
   readonly capabilities: Capabilities;
@@ -43,7 +50,15 @@ export interface ProbeSide {
   readonly lifecycleRef: string | undefined;
 }
 
-/** A probe: the same inputs through one side, recorded as facts. Facts in `notices` differ harmlessly. */
+/**
+ * A probe: the same inputs through one side, recorded as facts. Facts in `notices` differ harmlessly.
+ *
+ * @example
+ * ```ts
+ * const facts: Record<string, Fact> = {};
+ * await probe.run(side, facts);
+ * ```
+ */
 export interface Probe {
   readonly area: ComparisonArea;
   readonly name: string;
@@ -52,40 +67,17 @@ export interface Probe {
   run(side: ProbeSide, facts: Record<string, Fact>): Promise<void>;
 }
 
-/** A cross probe: key material imported into both sides, outputs of each checked through the other. */
-export interface CrossProbe {
-  readonly name: string;
-  run(
-    a: ProbeSide,
-    b: ProbeSide,
-    material: (spec: KeySpec) => Promise<KeyObject>,
-  ): Promise<{ a: Facts; b: Facts; differences: Difference[] }>;
-}
-
-const MESSAGE = utf8('keyswitch compare: the same input through both providers');
-const CONTEXT = { tenant: 't1', purpose: 'keyswitch-compare' };
-
-/** The first key spec, cheapest first, that both manifests hold for `usage` and that allows `algorithm`. */
-function commonSpec(
-  a: Capabilities,
-  b: Capabilities,
-  usage: KeyUsage,
-  algorithm?: Algorithm,
-): KeySpec | undefined {
-  return PREFERRED_SPECS[usage].find(
-    (spec) =>
-      [a, b].every((capabilities) => capabilities.keySpecs[spec]?.usages.includes(usage)) &&
-      (algorithm === undefined || algorithmsFor(spec, usage).includes(algorithm)),
-  );
-}
-
-const both = (a: Capabilities, b: Capabilities, algorithm: Algorithm) =>
-  a.algorithms.includes(algorithm) && b.algorithms.includes(algorithm);
-
-/** The probes that apply to two manifests: only what both declare (the capability diff covers the rest). */
+/**
+ * The probes that apply to two manifests: only what both declare (the capability diff covers the rest).
+ *
+ * @example
+ * ```ts
+ * for (const probe of planProbes(a.capabilities, b.capabilities)) await probe.run(a, factsOfA);
+ * ```
+ */
 export function planProbes(a: Capabilities, b: Capabilities): Probe[] {
   const probes: Probe[] = [];
-  for (const algorithm of ALGORITHMS.filter((candidate) => both(a, b, candidate))) {
+  for (const algorithm of ALGORITHMS.filter((candidate) => bothOffer(a, b, candidate))) {
     const info = algorithmInfo(algorithm);
     const spec = commonSpec(a, b, info.usage, algorithm);
     if (spec === undefined) continue;
@@ -94,7 +86,7 @@ export function planProbes(a: Capabilities, b: Capabilities): Probe[] {
     else if (info.usage === 'ENCRYPT_DECRYPT') probes.push(oaepProbe(spec, algorithm as EncryptionAlgorithm));
     else if (info.usage === 'GENERATE_VERIFY_MAC') probes.push(macProbe(spec, algorithm as MacAlgorithm));
   }
-  if (both(a, b, 'ECDH')) {
+  if (bothOffer(a, b, 'ECDH')) {
     for (const spec of PREFERRED_SPECS.KEY_AGREEMENT) {
       if ([a, b].every((capabilities) => capabilities.keySpecs[spec]?.usages.includes('KEY_AGREEMENT')))
         probes.push(ecdhProbe(spec));
@@ -430,150 +422,6 @@ function lifecycleProbe(a: Capabilities, b: Capabilities): Probe | undefined {
         if (facts.cancelDeletion === 'ok') side.pool.markScheduled(key.ref, undefined);
         facts.stateAfterCancel = await state();
       }
-    },
-  };
-}
-
-/** Cross probes: the same key material in both providers; each side's output goes through the other. */
-export function planCrossProbes(a: Capabilities, b: Capabilities): CrossProbe[] {
-  const probes: CrossProbe[] = [];
-  for (const algorithm of ALGORITHMS.filter((candidate) => both(a, b, candidate))) {
-    const info = algorithmInfo(algorithm);
-    const spec = commonSpec(a, b, info.usage, algorithm);
-    if (spec === undefined || info.usage === 'KEY_AGREEMENT') continue;
-    probes.push(crossProbe(spec, info.usage, algorithm));
-  }
-  for (const spec of PREFERRED_SPECS.KEY_AGREEMENT) {
-    if (both(a, b, 'ECDH') && commonSpec(a, b, 'KEY_AGREEMENT') !== undefined) {
-      if ([a, b].every((capabilities) => capabilities.keySpecs[spec]?.usages.includes('KEY_AGREEMENT'))) {
-        probes.push(crossProbe(spec, 'KEY_AGREEMENT', 'ECDH'));
-      }
-    }
-  }
-  return probes;
-}
-
-function crossProbe(spec: KeySpec, usage: KeyUsage, algorithm: Algorithm): CrossProbe {
-  return {
-    name: `${algorithm} with ${spec}, the same key imported into both`,
-    async run(a, b, material) {
-      const key = await material(spec);
-      const [keyA, keyB] = [
-        await a.pool.importShared(spec, usage, key),
-        await b.pool.importShared(spec, usage, key),
-      ];
-      const differences: Difference[] = [];
-      const facts = { a: {} as Record<string, Fact>, b: {} as Record<string, Fact> };
-      const mismatch = (fact: string, explanation: string, severity: 'breaking' | 'notice' = 'breaking') =>
-        differences.push({
-          area: 'cross',
-          check: `${algorithm} with ${spec}`,
-          fact,
-          a: facts.a[fact],
-          b: facts.b[fact],
-          severity,
-          explanation,
-        });
-      const sides = [
-        [a, keyA, b, keyB, facts.a],
-        [b, keyB, a, keyA, facts.b],
-      ] as const;
-      const family = algorithmInfo(algorithm).family;
-      if (usage === 'SIGN_VERIFY') {
-        const signing = algorithm as SigningAlgorithm;
-        for (const [self, selfKey, other, otherKey, record] of sides) {
-          const signature = await other.provider.sign({
-            ref: otherKey.ref,
-            algorithm: signing,
-            message: MESSAGE,
-          });
-          record.verifiesOtherSidesSignature = await observe(() =>
-            self.provider.verify({ ref: selfKey.ref, algorithm: signing, message: MESSAGE, signature }),
-          );
-        }
-        if (facts.a.verifiesOtherSidesSignature !== true || facts.b.verifiesOtherSidesSignature !== true) {
-          mismatch(
-            'verifiesOtherSidesSignature',
-            'a signature made by one side does not verify through the other (the same key in both)',
-          );
-        }
-        if (family === 'RSA_PKCS1') {
-          const [sigA, sigB] = [
-            await a.provider.sign({ ref: keyA.ref, algorithm: signing, message: MESSAGE }),
-            await b.provider.sign({ ref: keyB.ref, algorithm: signing, message: MESSAGE }),
-          ];
-          facts.a.identicalSignature = facts.b.identicalSignature = bytesEqual(sigA, sigB);
-          if (!bytesEqual(sigA, sigB))
-            mismatch(
-              'identicalSignature',
-              'PKCS#1 v1.5 is deterministic: the same key and message must give the same bytes',
-            );
-        }
-      } else if (algorithm === 'SYMMETRIC_DEFAULT') {
-        for (const [self, selfKey, other, otherKey, record] of sides) {
-          const plaintext = randomInput(32);
-          const ciphertext = await other.provider.encrypt({
-            ref: otherKey.ref,
-            algorithm,
-            plaintext,
-            context: CONTEXT,
-          });
-          record.decryptsOtherSidesCiphertext = await observe(async () =>
-            bytesEqual(
-              await self.provider.decrypt({ ref: selfKey.ref, algorithm, ciphertext, context: CONTEXT }),
-              plaintext,
-            ),
-          );
-        }
-        if (facts.a.decryptsOtherSidesCiphertext !== true || facts.b.decryptsOtherSidesCiphertext !== true) {
-          mismatch(
-            'decryptsOtherSidesCiphertext',
-            'SYMMETRIC_DEFAULT ciphertext is backend-specific: data encrypted on one side must be re-encrypted (re-wrapped) to move',
-            'notice',
-          );
-        }
-      } else if (usage === 'ENCRYPT_DECRYPT') {
-        const encryption = algorithm as EncryptionAlgorithm;
-        for (const [self, selfKey, other, otherKey, record] of sides) {
-          const plaintext = randomInput(32);
-          const ciphertext = await other.provider.encrypt({
-            ref: otherKey.ref,
-            algorithm: encryption,
-            plaintext,
-          });
-          record.decryptsOtherSidesCiphertext = await observe(async () =>
-            bytesEqual(
-              await self.provider.decrypt({ ref: selfKey.ref, algorithm: encryption, ciphertext }),
-              plaintext,
-            ),
-          );
-        }
-        if (facts.a.decryptsOtherSidesCiphertext !== true || facts.b.decryptsOtherSidesCiphertext !== true) {
-          mismatch(
-            'decryptsOtherSidesCiphertext',
-            'RSA-OAEP ciphertext made by one side does not decrypt on the other (the same key in both)',
-          );
-        }
-      } else if (usage === 'GENERATE_VERIFY_MAC') {
-        const mac = algorithm as MacAlgorithm;
-        const [tagA, tagB] = [
-          await a.provider.generateMac({ ref: keyA.ref, algorithm: mac, message: MESSAGE }),
-          await b.provider.generateMac({ ref: keyB.ref, algorithm: mac, message: MESSAGE }),
-        ];
-        facts.a.identicalMac = facts.b.identicalMac = bytesEqual(tagA, tagB);
-        if (!bytesEqual(tagA, tagB))
-          mismatch('identicalMac', 'HMAC is deterministic: the same key and message must give the same MAC');
-      } else {
-        const peer = nodeSpki(await generateNodeKey(spec));
-        const [secretA, secretB] = [
-          await a.provider.deriveSharedSecret({ ref: keyA.ref, algorithm: 'ECDH', publicKey: peer }),
-          await b.provider.deriveSharedSecret({ ref: keyB.ref, algorithm: 'ECDH', publicKey: peer }),
-        ];
-        facts.a.identicalSecret = facts.b.identicalSecret = bytesEqual(secretA, secretB);
-        if (!bytesEqual(secretA, secretB))
-          mismatch('identicalSecret', 'ECDH with the same key and peer must give the same secret');
-      }
-      return { a: facts.a, b: facts.b, differences };
     },
   };
 }

@@ -1,9 +1,11 @@
 import type { EncryptionContext, MacAlgorithm, SigningAlgorithm } from '@keyswitch/core';
+import { bytesEqual, utf8 } from '@keyswitch/core';
 import { anyKey, preferredSpecs } from '../lib/any-key.js';
 import { check, describeError, expectCode } from '../lib/assertions.js';
-import { bytesEqual, hex, randomInput, utf8 } from '../lib/bytes.js';
+import { randomInput } from '../lib/byte-inputs.js';
 import { declaredAlgorithm } from '../lib/exercise-key.js';
 import { defineGroup, type Session } from '../lib/group.js';
+import { hex } from '../lib/hex-preview.js';
 import { nodeVerify } from '../lib/node-crypto.js';
 import { NotRun } from '../lib/outcomes.js';
 import { resolveSuiteOptions } from '../lib/suite-options.js';

@@ -1,6 +1,6 @@
 import type { EncryptionContext } from '@keyswitch/core';
+import { bytesEqual } from '@keyswitch/core';
 import { check, checkBytesEqual, expectCode } from '../lib/assertions.js';
-import { bytesEqual } from '../lib/bytes.js';
 import { defineGroup, type Session } from '../lib/group.js';
 import type { PreparedKey } from '../lib/key-pool.js';
 import { resolveSuiteOptions } from '../lib/suite-options.js';

@@ -1,14 +1,16 @@
 import {
   algorithmsFor,
+  bytesEqual,
   type EncryptionAlgorithm,
   type EncryptionContext,
   KEY_SPECS,
   type KeySpec,
   keySpecInfo,
   LIMITS,
+  utf8,
 } from '@keyswitch/core';
 import { check, checkBytesEqual, expectCode } from '../lib/assertions.js';
-import { bytesEqual, flipBit, randomInput, utf8 } from '../lib/bytes.js';
+import { flipBit, randomInput } from '../lib/byte-inputs.js';
 import { defineGroup, type Session } from '../lib/group.js';
 import { nodeOaepEncrypt, oaepMaxPlaintext } from '../lib/node-crypto.js';
 import { resolveSuiteOptions } from '../lib/suite-options.js';

@@ -8,10 +8,11 @@ import {
   LIMITS,
   type MacAlgorithm,
   type SigningAlgorithm,
+  utf8,
 } from '@keyswitch/core';
 import { anyKey, preferredSpecs } from '../lib/any-key.js';
 import { check, describeError, expectCode } from '../lib/assertions.js';
-import { randomInput, utf8 } from '../lib/bytes.js';
+import { randomInput } from '../lib/byte-inputs.js';
 import { declaredAlgorithm, exerciseKey } from '../lib/exercise-key.js';
 import { defineGroup, type Session } from '../lib/group.js';
 import type { PreparedKey } from '../lib/key-pool.js';

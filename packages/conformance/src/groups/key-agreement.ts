@@ -1,8 +1,7 @@
 import { generateKeyPair } from 'node:crypto';
 import { promisify } from 'node:util';
-import { KEY_SPECS, type KeySpec, keySpecInfo } from '@keyswitch/core';
+import { bytesEqual, KEY_SPECS, type KeySpec, keySpecInfo } from '@keyswitch/core';
 import { check, checkBytesEqual, expectCode } from '../lib/assertions.js';
-import { bytesEqual } from '../lib/bytes.js';
 import { peerPublicKey } from '../lib/exercise-key.js';
 import { defineGroup, type Session } from '../lib/group.js';
 import { nodeSharedSecret, nodeSpki } from '../lib/node-crypto.js';

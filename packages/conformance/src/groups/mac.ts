@@ -1,14 +1,16 @@
 import {
   algorithmInfo,
   algorithmsFor,
+  bytesEqual,
   KEY_SPECS,
   type KeySpec,
   keySpecInfo,
   LIMITS,
   type MacAlgorithm,
+  utf8,
 } from '@keyswitch/core';
 import { check, checkBoolean, checkBytesEqual, checkRejectedSignature } from '../lib/assertions.js';
-import { bytesEqual, flipBit, randomInput, utf8 } from '../lib/bytes.js';
+import { flipBit, randomInput } from '../lib/byte-inputs.js';
 import { defineGroup, type Session } from '../lib/group.js';
 import { nodeHmac } from '../lib/node-crypto.js';
 import { resolveSuiteOptions } from '../lib/suite-options.js';

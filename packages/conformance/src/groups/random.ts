@@ -1,7 +1,7 @@
 import { LIMITS } from '@keyswitch/core';
 import { check, expectCode } from '../lib/assertions.js';
-import { hex } from '../lib/bytes.js';
 import { defineGroup, type Session } from '../lib/group.js';
+import { hex } from '../lib/hex-preview.js';
 import { resolveSuiteOptions } from '../lib/suite-options.js';
 import type { SuiteOptions } from '../options.js';
 

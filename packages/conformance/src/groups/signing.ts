@@ -7,9 +7,10 @@ import {
   type KeySpec,
   keySpecInfo,
   type SigningAlgorithm,
+  utf8,
 } from '@keyswitch/core';
 import { check, checkBoolean, checkBytesEqual, checkRejectedSignature } from '../lib/assertions.js';
-import { flipBit, utf8 } from '../lib/bytes.js';
+import { flipBit } from '../lib/byte-inputs.js';
 import { defineGroup, type Session } from '../lib/group.js';
 import { nodeDigest, nodeSign, nodeVerify } from '../lib/node-crypto.js';
 import { signatureMutations } from '../lib/signature-mutations.js';

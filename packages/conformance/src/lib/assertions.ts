@@ -1,5 +1,5 @@
 import { type ErrorCode, isKeyswitchError, type KeyswitchError } from '@keyswitch/core';
-import { hex } from './bytes.js';
+import { hex } from './hex-preview.js';
 import { CheckFailed } from './outcomes.js';
 
 /** Fails the check with `message` unless `condition` holds. */

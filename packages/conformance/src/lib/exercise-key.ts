@@ -10,8 +10,8 @@ import {
   keySpecInfo,
   type MacAlgorithm,
   type SigningAlgorithm,
+  utf8,
 } from '@keyswitch/core';
-import { utf8 } from './bytes.js';
 import { nodeSpki } from './node-crypto.js';
 
 /** The first algorithm the provider declares for keys of this spec and usage. */

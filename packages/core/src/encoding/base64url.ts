@@ -1,5 +1,5 @@
+import { assertBytes } from '../lib/checks.js';
 import { decodeBase64Strict, encodeBase64 } from './lib/base64.js';
-import { assertBytes } from './lib/bytes.js';
 
 /**
  * Encodes bytes as base64url without padding (RFC 4648 §5), as JOSE uses it.

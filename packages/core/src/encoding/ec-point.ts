@@ -1,8 +1,9 @@
 import { OctetString } from 'asn1js';
-import { assertBytes, copyBytes } from './lib/bytes.js';
+import { copyBytes } from '../bytes/copy-bytes.js';
+import { invalidInput } from '../errors.js';
+import { assertBytes } from '../lib/checks.js';
 import { assertUncompressedPoint, curveByPointLength, isCompressedPointLength } from './lib/curves.js';
 import { assertDer, decodeDer, encodeDer } from './lib/der.js';
-import { invalidInput } from './lib/invalid-input.js';
 
 /**
  * The raw uncompressed point `04 || x || y` from a PKCS#11 `CKA_EC_POINT` value. PKCS#11 says the point

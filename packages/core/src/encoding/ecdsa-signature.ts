@@ -1,4 +1,4 @@
-import { KeyswitchError } from '../errors.js';
+import { invalidInput } from '../errors.js';
 
 // An ECDSA signature is two INTEGERs in a SEQUENCE, and each is at most 67 bytes (P-521), so the
 // encoding has a small fixed shape: this codec reads and writes exactly that shape, strictly, without a
@@ -8,17 +8,13 @@ import { KeyswitchError } from '../errors.js';
 const SEQUENCE = 0x30;
 const INTEGER = 0x02;
 
-function invalid(detail: string): KeyswitchError {
-  return new KeyswitchError('INVALID_INPUT', detail);
-}
-
 function assertSignatureBytes(value: unknown): asserts value is Uint8Array {
-  if (!(value instanceof Uint8Array)) throw invalid('ECDSA signature must be a Uint8Array');
+  if (!(value instanceof Uint8Array)) throw invalidInput('ECDSA signature must be a Uint8Array');
 }
 
 function assertCoordinateBytes(coordinateBytes: number): void {
   if (!Number.isSafeInteger(coordinateBytes) || coordinateBytes <= 0 || coordinateBytes > 127) {
-    throw invalid('coordinateBytes must be an integer from 1 to 127');
+    throw invalidInput('coordinateBytes must be an integer from 1 to 127');
   }
 }
 
@@ -32,16 +28,16 @@ function readInteger(
   end: number,
 ): { start: number; stop: number; next: number } {
   if (offset + 2 > end || der[offset] !== INTEGER)
-    throw invalid('ECDSA signature is not DER: expected an INTEGER');
+    throw invalidInput('ECDSA signature is not DER: expected an INTEGER');
   const length = der[offset + 1]!;
   const start = offset + 2;
   const stop = start + length;
   if (length === 0 || length > 127 || stop > end)
-    throw invalid('ECDSA signature is not DER: bad INTEGER length');
+    throw invalidInput('ECDSA signature is not DER: bad INTEGER length');
   const first = der[start]!;
-  if (first & 0x80) throw invalid('ECDSA signature is not DER: negative INTEGER');
+  if (first & 0x80) throw invalidInput('ECDSA signature is not DER: negative INTEGER');
   if (first === 0 && length > 1 && (der[start + 1]! & 0x80) === 0) {
-    throw invalid('ECDSA signature is not DER: INTEGER with a redundant leading zero');
+    throw invalidInput('ECDSA signature is not DER: INTEGER with a redundant leading zero');
   }
   return { start: first === 0 && length > 1 ? start + 1 : start, stop, next: stop };
 }
@@ -66,23 +62,24 @@ function readInteger(
 export function ecdsaDerToP1363(der: Uint8Array, coordinateBytes: number): Uint8Array {
   assertSignatureBytes(der);
   assertCoordinateBytes(coordinateBytes);
-  if (der.length < 2 || der[0] !== SEQUENCE) throw invalid('ECDSA signature is not DER: expected a SEQUENCE');
+  if (der.length < 2 || der[0] !== SEQUENCE)
+    throw invalidInput('ECDSA signature is not DER: expected a SEQUENCE');
   let offset = 2;
   let length = der[1]!;
   if (length === 0x81) {
     length = der[2] ?? 0;
     offset = 3;
-    if (length < 0x80) throw invalid('ECDSA signature is not DER: non-minimal length');
+    if (length < 0x80) throw invalidInput('ECDSA signature is not DER: non-minimal length');
   } else if (length > 0x7f) {
-    throw invalid('ECDSA signature is not DER: bad SEQUENCE length');
+    throw invalidInput('ECDSA signature is not DER: bad SEQUENCE length');
   }
   if (offset + length !== der.length)
-    throw invalid('ECDSA signature is not DER: wrong length or trailing bytes');
+    throw invalidInput('ECDSA signature is not DER: wrong length or trailing bytes');
   const r = readInteger(der, offset, der.length);
   const s = readInteger(der, r.next, der.length);
-  if (s.next !== der.length) throw invalid('ECDSA signature is not DER: trailing data in the SEQUENCE');
+  if (s.next !== der.length) throw invalidInput('ECDSA signature is not DER: trailing data in the SEQUENCE');
   if (r.stop - r.start > coordinateBytes || s.stop - s.start > coordinateBytes) {
-    throw invalid(`ECDSA signature r or s is longer than ${coordinateBytes} bytes`);
+    throw invalidInput(`ECDSA signature r or s is longer than ${coordinateBytes} bytes`);
   }
   const raw = new Uint8Array(2 * coordinateBytes);
   raw.set(der.subarray(r.start, r.stop), coordinateBytes - (r.stop - r.start));
@@ -119,15 +116,15 @@ function integerSpan(
 export function ecdsaP1363ToDer(raw: Uint8Array, coordinateBytes?: number): Uint8Array {
   assertSignatureBytes(raw);
   if (raw.length === 0 || raw.length % 2 !== 0) {
-    throw invalid(`P1363 ECDSA signature must have an even, non-zero length, got ${raw.length}`);
+    throw invalidInput(`P1363 ECDSA signature must have an even, non-zero length, got ${raw.length}`);
   }
   if (coordinateBytes !== undefined) {
     assertCoordinateBytes(coordinateBytes);
     if (raw.length !== 2 * coordinateBytes) {
-      throw invalid(`P1363 ECDSA signature must be ${2 * coordinateBytes} bytes, got ${raw.length}`);
+      throw invalidInput(`P1363 ECDSA signature must be ${2 * coordinateBytes} bytes, got ${raw.length}`);
     }
   } else if (raw.length > 2 * 126) {
-    throw invalid(`P1363 ECDSA signature is too long: ${raw.length} bytes`);
+    throw invalidInput(`P1363 ECDSA signature is too long: ${raw.length} bytes`);
   }
   const half = raw.length / 2;
   const r = integerSpan(raw, 0, half);

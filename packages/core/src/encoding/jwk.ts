@@ -1,8 +1,8 @@
+import { concatBytes } from '../bytes/concat-bytes.js';
+import { invalidInput } from '../errors.js';
 import type { CurveName } from '../vocabulary/key-specs.js';
 import { decodeBase64Strict, encodeBase64 } from './lib/base64.js';
-import { concatBytes } from './lib/bytes.js';
 import { curveByName } from './lib/curves.js';
-import { invalidInput } from './lib/invalid-input.js';
 import { ecPointToSpki, parseSpki, rsaPublicKeyToSpki } from './spki.js';
 
 /** An RSA public JWK (RFC 7518 §6.3.1): modulus and exponent, base64url, no leading zero octets. */

@@ -1,6 +1,6 @@
+import { invalidInput } from '../errors.js';
+import { assertBytes } from '../lib/checks.js';
 import { decodeBase64Strict, encodeBase64 } from './lib/base64.js';
-import { assertBytes } from './lib/bytes.js';
-import { invalidInput } from './lib/invalid-input.js';
 
 /** An RFC 7468 label: printable ASCII, no leading/trailing space or hyphen, single inner spaces/hyphens. */
 const LABEL = '[\\x21-\\x2c\\x2e-\\x7e](?:[- ]?[\\x21-\\x2c\\x2e-\\x7e])*';

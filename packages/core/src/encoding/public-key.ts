@@ -1,9 +1,9 @@
 import { createPublicKey, type JsonWebKey, type KeyObject, webcrypto } from 'node:crypto';
+import { copyBytes } from '../bytes/copy-bytes.js';
+import { invalidInput } from '../errors.js';
 import type { KeySpec } from '../vocabulary/key-specs.js';
 import { jwkToSpki, type PublicJwk, spkiToJwk } from './jwk.js';
 import { jwkThumbprint } from './jwk-thumbprint.js';
-import { copyBytes } from './lib/bytes.js';
-import { invalidInput } from './lib/invalid-input.js';
 import { derToPem, pemToDer } from './pem.js';
 import { parseSpki } from './spki.js';
 import { type PublicKeyAlgorithm, webCryptoImport } from './web-crypto-import.js';

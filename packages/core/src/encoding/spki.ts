@@ -1,7 +1,9 @@
 import { type BaseBlock, BitString, Null, ObjectIdentifier, Sequence } from 'asn1js';
+import { copyBytes } from '../bytes/copy-bytes.js';
+import { invalidInput } from '../errors.js';
+import { assertBytes } from '../lib/checks.js';
 import type { CurveName, KeySpec } from '../vocabulary/key-specs.js';
 import { keySpecForCurve } from '../vocabulary/key-specs.js';
-import { assertBytes, bitLength, copyBytes, stripLeadingZeros } from './lib/bytes.js';
 import {
   assertUncompressedPoint,
   type CurveParameters,
@@ -17,7 +19,7 @@ import {
   sequenceElements,
   unsignedInteger,
 } from './lib/der.js';
-import { invalidInput } from './lib/invalid-input.js';
+import { bitLength, stripLeadingZeros } from './lib/unsigned-integer.js';
 
 const RSA_ENCRYPTION = '1.2.840.113549.1.1.1';
 const EC_PUBLIC_KEY = '1.2.840.10045.2.1';

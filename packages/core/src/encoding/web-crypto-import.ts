@@ -1,8 +1,8 @@
 import type { webcrypto } from 'node:crypto';
+import { invalidInput } from '../errors.js';
 import { type Algorithm, algorithmInfo } from '../vocabulary/algorithms.js';
 import type { KeySpec } from '../vocabulary/key-specs.js';
 import { keySpecInfo } from '../vocabulary/key-specs.js';
-import { invalidInput } from './lib/invalid-input.js';
 
 /** The algorithms a public key can be imported into WebCrypto for. */
 export type PublicKeyAlgorithm = Exclude<

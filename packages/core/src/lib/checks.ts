@@ -89,3 +89,20 @@ export function describeType(value: unknown): string {
 function isWellFormed(text: string): boolean {
   return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text);
 }
+
+/**
+ * Throws INVALID_INPUT unless `value` is an integer from `min` to `max`, naming the argument.
+ *
+ * @example
+ * ```ts
+ * assertIntegerIn(limit, 'limit', 1, 1000); // "limit must be an integer from 1 to 1000, got 0"
+ * ```
+ */
+export function assertIntegerIn(value: number, what: string, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new KeyswitchError(
+      'INVALID_INPUT',
+      `${what} must be an integer from ${min} to ${max}, got ${value}`,
+    );
+  }
+}

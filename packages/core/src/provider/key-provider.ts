@@ -1,110 +1,46 @@
-import { createHash, type KeyObject } from 'node:crypto';
 import { AuditBus } from '../audit/audit-bus.js';
-import type { AuditOperation } from '../audit/events.js';
 import { type PublicKey, publicKeyFromSpki } from '../encoding/public-key.js';
-import { type ParsedPublicKey, parseSpki } from '../encoding/spki.js';
-import { isKeyswitchError, KeyswitchError, redactReference } from '../errors.js';
-import { assertBytes, assertContext, assertRef, describeType } from '../lib/checks.js';
-import {
-  type Algorithm,
-  algorithmInfo,
-  algorithmsFor,
-  type EncryptionAlgorithm,
-  isAlgorithm,
-  type MacAlgorithm,
-  type SigningAlgorithm,
-} from '../vocabulary/algorithms.js';
-import { isKeySpec, isKeyUsage, type KeySpec, type KeyUsage, keySpecInfo } from '../vocabulary/key-specs.js';
+import { parseSpki } from '../encoding/spki.js';
+import { KeyswitchError } from '../errors.js';
+import { assertBytes, assertContext, assertIntegerIn, assertRef } from '../lib/checks.js';
+import type { Algorithm } from '../vocabulary/algorithms.js';
+import { type KeyUsage, keySpecInfo } from '../vocabulary/key-specs.js';
 import {
   type Capabilities,
   type CreateKeyRequest,
   type DataKey,
-  type DataKeySpec,
   DEFAULT_SIGNING_TRAITS,
   type DecryptRequest,
   type DeriveSharedSecretRequest,
-  type EncryptionContext,
   type EncryptRequest,
   type ExtensionName,
   type GenerateDataKeyRequest,
-  type ImportKeyKind,
   type ImportKeyRequest,
   type KeyDescription,
   type KeyList,
   LIMITS,
   type MacRequest,
-  type MessageType,
   type SigningTraits,
   type SignRequest,
   type VerifyMacRequest,
   type VerifyRequest,
 } from './contract.js';
-import { readImportRequest } from './import/read-import-request.js';
+import type { CallContext, KeyFacts, KeyProviderOptions, SignInput } from './hook-inputs.js';
+import { importInputFor } from './import/import-input.js';
+import { KeyProviderHooks } from './key-provider-hooks.js';
+import { assertAlgorithmOfUsage, assertBackendAlgorithm, assertKeyAllows } from './lib/algorithm-checks.js';
+import { cipherContext, maxPlaintextBytes } from './lib/cipher-checks.js';
+import { dataKeyResult, generateDataKeyWith, readDataKeySpec } from './lib/data-key.js';
+import { KeyFactsCache } from './lib/key-facts-cache.js';
+import {
+  assertBackendCreates,
+  assertCreateKeyRequest,
+  assertImportKeyRequest,
+} from './lib/key-request-checks.js';
+import { OperationRunner } from './lib/operation-runner.js';
+import { fitSigningInput, readSigningRequest } from './lib/signing-input.js';
+import { unsupported } from './lib/unsupported.js';
 import { signatureForBackend, signatureFromBackend } from './signature-rules.js';
-
-/** What never changes about a key: what the core checks requests against and hands to the hooks. */
-export interface KeyFacts {
-  /** The reference the caller used. */
-  readonly ref: string;
-  readonly spec: KeySpec;
-  readonly usage: KeyUsage;
-  /** Every usage the key allows (`usage` first). */
-  readonly usages: readonly KeyUsage[];
-  readonly version?: string;
-}
-
-/** Who is calling: the registry passes the logical key name so errors and audit events name it. */
-export interface CallContext {
-  readonly keyName?: string;
-}
-
-/** What every provider is constructed with. */
-export interface KeyProviderOptions {
-  /** The provider's name in the configuration (`kms`, `hsm`, `dev`); defaults to its type. */
-  readonly name?: string;
-  /** Where audit events go; a provider made by the registry shares the registry's bus. */
-  readonly audit?: AuditBus;
-}
-
-/**
- * Arguments the signing hooks receive, already checked. ECDSA signatures are in the backend's native
- * format ({@link SigningTraits.ecdsaSignatureFormat}, DER unless declared) both ways. A RAW message is
- * within the backend's {@link SigningTraits.rawMessageBytes}; the core hashed any other one into a DIGEST.
- */
-export interface SignInput {
-  readonly algorithm: SigningAlgorithm;
-  readonly message: Uint8Array;
-  readonly messageType: MessageType;
-}
-
-/**
- * What the import hook receives: key material the core has read and checked once, as a node:crypto key
- * (private, secret or public by `kind`), with its spec derived from the key itself.
- *
- * @example
- * ```ts
- * protected override async onImportKey(input: ImportKeyInput) {
- *   return myHsm.unwrapAndStore(input.key, { label: input.label, usage: input.usage });
- * }
- * ```
- */
-export interface ImportKeyInput {
-  readonly kind: ImportKeyKind;
-  readonly spec: KeySpec;
-  readonly usage: KeyUsage;
-  /** A private key (RSA, EC), a secret key (AES, HMAC) or a public key, by `kind`. Never log it. */
-  readonly key: KeyObject;
-  readonly label?: string;
-  readonly description?: string;
-  readonly tags?: Readonly<Record<string, string>>;
-}
-
-/** Arguments the encryption hooks receive, already checked. */
-export interface CipherInput {
-  readonly algorithm: EncryptionAlgorithm;
-  readonly data: Uint8Array;
-  readonly context: EncryptionContext | undefined;
-}
 
 /**
  * The base every backend extends. Its public methods are the provider contract: they validate arguments
@@ -128,20 +64,20 @@ export interface CipherInput {
  * }
  * ```
  */
-export abstract class KeyProvider {
+export abstract class KeyProvider extends KeyProviderHooks {
   /** The backend type, as written in configuration (`soft-hsm`, `pkcs11`, `aws-kms`). */
   abstract readonly type: string;
   readonly #name: string | undefined;
   readonly #audit: AuditBus;
-  readonly #facts = new Map<string, Promise<KeyFacts>>();
+  readonly #facts = new KeyFactsCache();
+  readonly #runner: OperationRunner;
   #capabilities: Promise<Capabilities> | undefined;
-  #inFlight = 0;
-  #drained: (() => void) | undefined;
-  #closing: Promise<void> | undefined;
 
   constructor(options: KeyProviderOptions = {}) {
+    super();
     this.#name = options.name;
     this.#audit = options.audit ?? new AuditBus();
+    this.#runner = new OperationRunner(this, this.#audit, this.#facts);
   }
 
   /** The provider's name in the configuration, or its type. */
@@ -156,59 +92,8 @@ export abstract class KeyProvider {
 
   /** Whether `close()` has been called. */
   get closed(): boolean {
-    return this.#closing !== undefined;
+    return this.#runner.closed;
   }
-
-  // ---- hooks -------------------------------------------------------------------------------------
-
-  /** The capability manifest. Called once; the result is cached. */
-  protected abstract onCapabilities(): Capabilities | Promise<Capabilities>;
-  /** Describes a key, with its current state. Unknown references: KEY_NOT_FOUND. */
-  protected abstract onDescribeKey(ref: string): Promise<KeyDescription>;
-  protected onListKeys?(options: { limit: number; nextToken?: string }): Promise<KeyList>;
-  protected onCreateKey?(request: CreateKeyRequest): Promise<KeyDescription>;
-  /** Stores imported key material; a label already in use is KEY_EXISTS. */
-  protected onImportKey?(input: ImportKeyInput): Promise<KeyDescription>;
-  /**
-   * A well-formed reference no key has or ever will have (a random name, a `pkcs11:` URI with a random
-   * label, a random KMS key id), so that checks of KEY_NOT_FOUND need nothing from the caller.
-   */
-  protected onNonexistentKeyRef?(): string;
-  protected onEnableKey?(key: KeyFacts): Promise<void>;
-  protected onDisableKey?(key: KeyFacts): Promise<void>;
-  /** Schedules deletion; returns the deletion date. */
-  protected onScheduleKeyDeletion?(key: KeyFacts, pendingWindowDays: number): Promise<Date>;
-  /** Cancels a scheduled deletion; the key returns DISABLED, as in AWS KMS. */
-  protected onCancelKeyDeletion?(key: KeyFacts): Promise<void>;
-  /** The key's public key as SPKI DER. */
-  protected onGetPublicKey?(key: KeyFacts): Promise<Uint8Array>;
-  protected onSign?(key: KeyFacts, input: SignInput): Promise<Uint8Array>;
-  protected onVerify?(key: KeyFacts, input: SignInput & { readonly signature: Uint8Array }): Promise<boolean>;
-  protected onEncrypt?(key: KeyFacts, input: CipherInput): Promise<Uint8Array>;
-  /** Ciphertext that does not authenticate (tampered, wrong context, wrong key): INVALID_CIPHERTEXT. */
-  protected onDecrypt?(key: KeyFacts, input: CipherInput): Promise<Uint8Array>;
-  protected onGenerateMac?(
-    key: KeyFacts,
-    input: { algorithm: MacAlgorithm; message: Uint8Array },
-  ): Promise<Uint8Array>;
-  protected onVerifyMac?(
-    key: KeyFacts,
-    input: { algorithm: MacAlgorithm; message: Uint8Array; mac: Uint8Array },
-  ): Promise<boolean>;
-  /** Raw ECDH shared secret (the x coordinate, field-size bytes) with a peer key on the key's curve. */
-  protected onDeriveSharedSecret?(key: KeyFacts, peer: ParsedPublicKey): Promise<Uint8Array>;
-  /**
-   * A data key wrapped by a SYMMETRIC_DEFAULT key. Optional: without it the core draws random bytes and
-   * encrypts them with `onEncrypt`, which gives a blob `decrypt` opens. With `withPlaintext` false the
-   * hook may leave `plaintext` out (a backend that can keep the key from ever leaving it should).
-   */
-  protected onGenerateDataKey?(
-    key: KeyFacts,
-    input: { dataKeySpec: DataKeySpec; context: EncryptionContext | undefined; withPlaintext: boolean },
-  ): Promise<{ plaintext?: Uint8Array; ciphertextBlob: Uint8Array }>;
-  protected onGenerateRandom?(length: number): Promise<Uint8Array>;
-  /** Releases the backend; called once, after work in flight has drained. */
-  protected onClose?(): Promise<void>;
 
   // ---- contract ----------------------------------------------------------------------------------
 
@@ -218,7 +103,7 @@ export abstract class KeyProvider {
       .then(() => this.onCapabilities())
       .catch((error: unknown) => {
         this.#capabilities = undefined;
-        throw this.#normalise(error, {});
+        throw this.#runner.normalise(error, {});
       });
     return this.#capabilities;
   }
@@ -229,21 +114,19 @@ export abstract class KeyProvider {
    * @throws KEY_NOT_FOUND, UNAVAILABLE
    */
   describeKey(ref: string, call: CallContext = {}): Promise<KeyDescription> {
-    return this.#run('describeKey', call, { ref }, async () => {
+    return this.#runner.run('describeKey', call, { ref }, async () => {
       const description = await this.onDescribeKey(assertRef(ref));
-      this.#rememberFacts(ref, description);
+      this.#facts.remember(ref, description);
       return description;
     });
   }
 
   /** Lists keys, a page at a time. */
   listKeys(options: { limit?: number; nextToken?: string } = {}, call: CallContext = {}): Promise<KeyList> {
-    return this.#run('listKeys', call, {}, async () => {
+    return this.#runner.run('listKeys', call, {}, async () => {
       await this.#requireOperation('listKeys');
       const limit = options.limit ?? 100;
-      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-        throw new KeyswitchError('INVALID_INPUT', `limit must be an integer from 1 to 1000, got ${limit}`);
-      }
+      assertIntegerIn(limit, 'limit', 1, 1000);
       return this.onListKeys!(
         options.nextToken === undefined ? { limit } : { limit, nextToken: options.nextToken },
       );
@@ -257,32 +140,13 @@ export abstract class KeyProvider {
    * backend cannot create such keys.
    */
   createKey(request: CreateKeyRequest, call: CallContext = {}): Promise<KeyDescription> {
-    return this.#run('createKey', call, {}, async () => {
-      if (!isKeySpec(request?.spec)) {
-        throw new KeyswitchError('INVALID_INPUT', `unknown key spec ${JSON.stringify(request?.spec)}`);
-      }
-      if (!isKeyUsage(request.usage)) {
-        throw new KeyswitchError('INVALID_INPUT', `unknown key usage ${JSON.stringify(request.usage)}`);
-      }
-      if (!keySpecInfo(request.spec).usages.includes(request.usage)) {
-        throw new KeyswitchError(
-          'INVALID_INPUT',
-          `a ${request.spec} key cannot have usage ${request.usage}; allowed: ${keySpecInfo(request.spec).usages.join(', ')}`,
-        );
-      }
-      assertLabel(request.label);
-      assertDescriptionAndTags(request);
+    return this.#runner.run('createKey', call, {}, async () => {
+      assertCreateKeyRequest(request);
       const capabilities = await this.capabilities();
       if (!capabilities.operations.createKey || !this.onCreateKey) throw unsupported('key creation');
-      const support = capabilities.keySpecs[request.spec];
-      if (!support?.create || !support.usages.includes(request.usage)) {
-        throw new KeyswitchError(
-          'UNSUPPORTED_ALGORITHM',
-          `this backend cannot create ${request.spec} keys for ${request.usage}`,
-        );
-      }
+      assertBackendCreates(capabilities, request.spec, request.usage);
       const description = await this.onCreateKey(request);
-      this.#rememberFacts(description.ref, description);
+      this.#facts.remember(description.ref, description);
       return description;
     });
   }
@@ -303,42 +167,12 @@ export abstract class KeyProvider {
    * ```
    */
   importKey(request: ImportKeyRequest, call: CallContext = {}): Promise<KeyDescription> {
-    return this.#run('importKey', call, {}, async () => {
-      if (!isKeyUsage(request.usage)) {
-        throw new KeyswitchError('INVALID_INPUT', `unknown key usage ${JSON.stringify(request.usage)}`);
-      }
-      assertLabel(request.label);
-      assertDescriptionAndTags(request);
+    return this.#runner.run('importKey', call, {}, async () => {
+      assertImportKeyRequest(request);
       const capabilities = await this.capabilities();
       if (!capabilities.operations.importKey || !this.onImportKey) throw unsupported('key import');
-      const { kind, spec, key } = await readImportRequest(request);
-      const kinds = capabilities.importKinds ?? ['private', 'secret'];
-      if (!kinds.includes(kind)) throw unsupported(`importing ${kind} keys`);
-      if (!keySpecInfo(spec).usages.includes(request.usage)) {
-        throw new KeyswitchError(
-          'INVALID_INPUT',
-          `a ${spec} key cannot have usage ${request.usage}; allowed: ${keySpecInfo(spec).usages.join(', ')}`,
-        );
-      }
-      if (kind === 'public' && request.usage === 'KEY_AGREEMENT') {
-        throw new KeyswitchError('INVALID_INPUT', 'a public key alone cannot be used for key agreement');
-      }
-      if (!capabilities.keySpecs[spec]?.usages.includes(request.usage)) {
-        throw new KeyswitchError(
-          'UNSUPPORTED_ALGORITHM',
-          `this backend cannot hold ${spec} keys for ${request.usage}`,
-        );
-      }
-      const description = await this.onImportKey({
-        kind,
-        spec,
-        usage: request.usage,
-        key,
-        ...(request.label === undefined ? {} : { label: request.label }),
-        ...(request.description === undefined ? {} : { description: request.description }),
-        ...(request.tags === undefined ? {} : { tags: request.tags }),
-      });
-      this.#rememberFacts(description.ref, description);
+      const description = await this.onImportKey(await importInputFor(request, capabilities));
+      this.#facts.remember(description.ref, description);
       return description;
     });
   }
@@ -365,7 +199,7 @@ export abstract class KeyProvider {
 
   /** Enables a disabled key. */
   enableKey(ref: string, call: CallContext = {}): Promise<void> {
-    return this.#run('enableKey', call, { ref }, async () => {
+    return this.#runner.run('enableKey', call, { ref }, async () => {
       await this.#requireOperation('enableKey');
       await this.onEnableKey!(await this.#factsFor(ref));
     });
@@ -373,7 +207,7 @@ export abstract class KeyProvider {
 
   /** Disables a key: every operation on it then fails with KEY_DISABLED until it is enabled. */
   disableKey(ref: string, call: CallContext = {}): Promise<void> {
-    return this.#run('disableKey', call, { ref }, async () => {
+    return this.#runner.run('disableKey', call, { ref }, async () => {
       await this.#requireOperation('disableKey');
       await this.onDisableKey!(await this.#factsFor(ref));
     });
@@ -389,16 +223,11 @@ export abstract class KeyProvider {
     options: { pendingWindowDays?: number } = {},
     call: CallContext = {},
   ): Promise<Date> {
-    return this.#run('scheduleKeyDeletion', call, { ref }, async () => {
+    return this.#runner.run('scheduleKeyDeletion', call, { ref }, async () => {
       await this.#requireOperation('scheduleKeyDeletion');
       const window = (await this.capabilities()).deletionWindowDays;
       const days = options.pendingWindowDays ?? window.max;
-      if (!Number.isInteger(days) || days < window.min || days > window.max) {
-        throw new KeyswitchError(
-          'INVALID_INPUT',
-          `pendingWindowDays must be an integer from ${window.min} to ${window.max}, got ${days}`,
-        );
-      }
+      assertIntegerIn(days, 'pendingWindowDays', window.min, window.max);
       return this.onScheduleKeyDeletion!(await this.#factsFor(ref), days);
     });
   }
@@ -409,7 +238,7 @@ export abstract class KeyProvider {
    * @throws INVALID_INPUT when the key is not pending deletion; UNSUPPORTED_ALGORITHM when the backend cannot
    */
   cancelKeyDeletion(ref: string, call: CallContext = {}): Promise<void> {
-    return this.#run('cancelKeyDeletion', call, { ref }, async () => {
+    return this.#runner.run('cancelKeyDeletion', call, { ref }, async () => {
       await this.#requireOperation('cancelKeyDeletion');
       await this.onCancelKeyDeletion!(await this.#factsFor(ref));
     });
@@ -422,7 +251,7 @@ export abstract class KeyProvider {
    * @throws USAGE_MISMATCH for symmetric and HMAC keys
    */
   getPublicKey(ref: string, call: CallContext = {}): Promise<PublicKey> {
-    return this.#run('getPublicKey', call, { ref }, async () => {
+    return this.#runner.run('getPublicKey', call, { ref }, async () => {
       const key = await this.#factsFor(ref);
       const family = keySpecInfo(key.spec).family;
       if (family !== 'RSA' && family !== 'EC') {
@@ -441,7 +270,7 @@ export abstract class KeyProvider {
    * KEY_NOT_FOUND, KEY_DISABLED
    */
   sign(request: SignRequest, call: CallContext = {}): Promise<Uint8Array> {
-    return this.#run('sign', call, request, async () => {
+    return this.#runner.run('sign', call, request, async () => {
       const { key, input, traits } = await this.#signingInput(request);
       if (!this.onSign) throw unsupported('signing');
       const signature = await this.onSign(key, input);
@@ -456,7 +285,7 @@ export abstract class KeyProvider {
    * @throws INVALID_INPUT for an empty signature, and the codes of {@link KeyProvider.sign}
    */
   verify(request: VerifyRequest, call: CallContext = {}): Promise<boolean> {
-    return this.#run('verify', call, request, async () => {
+    return this.#runner.run('verify', call, request, async () => {
       const { key, input, traits } = await this.#signingInput(request);
       const given = assertBytes(request.signature, 'signature', { min: 1 });
       if (!this.onVerify) throw unsupported('verification');
@@ -478,12 +307,9 @@ export abstract class KeyProvider {
    * UNSUPPORTED_ALGORITHM, KEY_NOT_FOUND, KEY_DISABLED
    */
   encrypt(request: EncryptRequest, call: CallContext = {}): Promise<Uint8Array> {
-    return this.#run('encrypt', call, request, async () => {
+    return this.#runner.run('encrypt', call, request, async () => {
       const { key, algorithm, context } = await this.#cipherSetup(request);
-      const max =
-        algorithm === 'SYMMETRIC_DEFAULT'
-          ? LIMITS.maxSymmetricPlaintextBytes
-          : keySpecInfo(key.spec).bits / 8 - 2 * algorithmInfo(algorithm).digestBytes! - 2;
+      const max = maxPlaintextBytes(key.spec, algorithm);
       const data = assertBytes(request.plaintext, 'plaintext', { min: 1, max });
       if (!this.onEncrypt) throw unsupported('encryption');
       return this.onEncrypt(key, { algorithm, data, context });
@@ -496,7 +322,7 @@ export abstract class KeyProvider {
    * @throws INVALID_CIPHERTEXT, INVALID_INPUT, USAGE_MISMATCH, UNSUPPORTED_ALGORITHM, KEY_NOT_FOUND, KEY_DISABLED
    */
   decrypt(request: DecryptRequest, call: CallContext = {}): Promise<Uint8Array> {
-    return this.#run('decrypt', call, request, async () => {
+    return this.#runner.run('decrypt', call, request, async () => {
       const { key, algorithm, context } = await this.#cipherSetup(request);
       const data = assertBytes(request.ciphertext, 'ciphertext', { min: 1, max: LIMITS.maxCiphertextBytes });
       if (!this.onDecrypt) throw unsupported('decryption');
@@ -506,7 +332,7 @@ export abstract class KeyProvider {
 
   /** Computes an HMAC over a message of 1 to 4,096 bytes. */
   generateMac(request: MacRequest, call: CallContext = {}): Promise<Uint8Array> {
-    return this.#run('generateMac', call, request, async () => {
+    return this.#runner.run('generateMac', call, request, async () => {
       const { key, algorithm, message } = await this.#macSetup(request);
       if (!this.onGenerateMac) throw unsupported('MAC generation');
       return this.onGenerateMac(key, { algorithm, message });
@@ -515,7 +341,7 @@ export abstract class KeyProvider {
 
   /** Checks an HMAC; a wrong tag gives `false`. */
   verifyMac(request: VerifyMacRequest, call: CallContext = {}): Promise<boolean> {
-    return this.#run('verifyMac', call, request, async () => {
+    return this.#runner.run('verifyMac', call, request, async () => {
       const { key, algorithm, message } = await this.#macSetup(request);
       const mac = assertBytes(request.mac, 'mac');
       if (!this.onVerifyMac) throw unsupported('MAC verification');
@@ -529,7 +355,7 @@ export abstract class KeyProvider {
    * @throws INVALID_INPUT when the peer key is malformed or on another curve
    */
   deriveSharedSecret(request: DeriveSharedSecretRequest, call: CallContext = {}): Promise<Uint8Array> {
-    return this.#run('deriveSharedSecret', call, request, async () => {
+    return this.#runner.run('deriveSharedSecret', call, request, async () => {
       const key = await this.#keyForAlgorithm(request.ref, request.algorithm, 'KEY_AGREEMENT');
       const peer = parseSpki(assertBytes(request.publicKey, 'peer public key', { min: 1 }));
       if (peer.keySpec !== key.spec) {
@@ -552,51 +378,26 @@ export abstract class KeyProvider {
       typeof request === 'object' && request !== null
         ? { ref: request.ref, algorithm: 'SYMMETRIC_DEFAULT' as const }
         : undefined;
-    return this.#run('generateDataKey', call, target, async () => {
+    return this.#runner.run('generateDataKey', call, target, async () => {
       await this.#requireOperation('generateDataKey');
       const key = await this.#keyForAlgorithm(request.ref, 'SYMMETRIC_DEFAULT', 'ENCRYPT_DECRYPT');
-      const dataKeySpec = request.dataKeySpec ?? 'AES_256';
-      if (dataKeySpec !== 'AES_256' && dataKeySpec !== 'AES_128') {
-        throw new KeyswitchError(
-          'INVALID_INPUT',
-          `dataKeySpec must be AES_256 or AES_128, got ${JSON.stringify(dataKeySpec)}`,
-        );
-      }
+      const dataKeySpec = readDataKeySpec(request.dataKeySpec);
       const context = assertContext(request.context);
       const withPlaintext = request.withPlaintext !== false;
-      let generated: { plaintext?: Uint8Array; ciphertextBlob: Uint8Array };
-      if (this.onGenerateDataKey) {
-        generated = await this.onGenerateDataKey(key, { dataKeySpec, context, withPlaintext });
-      } else if (this.onGenerateRandom && this.onEncrypt) {
-        const plaintext = await this.onGenerateRandom(dataKeySpec === 'AES_256' ? 32 : 16);
-        const ciphertextBlob = await this.onEncrypt(key, {
-          algorithm: 'SYMMETRIC_DEFAULT',
-          data: plaintext,
-          context,
-        });
-        generated = { plaintext, ciphertextBlob };
-      } else {
-        throw unsupported('data keys');
-      }
-      if (!withPlaintext) {
-        generated.plaintext?.fill(0);
-        return { ciphertextBlob: generated.ciphertextBlob, ref: key.ref };
-      }
-      if (generated.plaintext === undefined)
-        throw new KeyswitchError('INTERNAL', 'the backend returned no data key');
-      return { ciphertextBlob: generated.ciphertextBlob, plaintext: generated.plaintext, ref: key.ref };
+      const hooks = {
+        generateDataKey: this.onGenerateDataKey?.bind(this),
+        generateRandom: this.onGenerateRandom?.bind(this),
+        encrypt: this.onEncrypt?.bind(this),
+      };
+      const generated = await generateDataKeyWith(hooks, key, { dataKeySpec, context, withPlaintext });
+      return dataKeyResult(generated, withPlaintext, key.ref);
     });
   }
 
   /** Random bytes from the backend's generator: 1 to 1,024 bytes. */
   generateRandom(length: number, call: CallContext = {}): Promise<Uint8Array> {
-    return this.#run('generateRandom', call, {}, async () => {
-      if (!Number.isInteger(length) || length < 1 || length > LIMITS.maxRandomBytes) {
-        throw new KeyswitchError(
-          'INVALID_INPUT',
-          `length must be an integer from 1 to ${LIMITS.maxRandomBytes}, got ${length}`,
-        );
-      }
+    return this.#runner.run('generateRandom', call, {}, async () => {
+      assertIntegerIn(length, 'length', 1, LIMITS.maxRandomBytes);
       await this.#requireOperation('generateRandom');
       return this.onGenerateRandom!(length);
     });
@@ -607,15 +408,7 @@ export abstract class KeyProvider {
    * Calls made after `close()` fail with CLOSED.
    */
   close(): Promise<void> {
-    this.#closing ??= (async () => {
-      if (this.#inFlight > 0) {
-        await new Promise<void>((resolve) => {
-          this.#drained = resolve;
-        });
-      }
-      await this.onClose?.();
-    })();
-    return this.#closing;
+    return this.#runner.close(() => this.onClose?.());
   }
 
   /**
@@ -641,7 +434,7 @@ export abstract class KeyProvider {
       ...(target.ref === undefined ? {} : { ref: target.ref }),
       ...(target.algorithm === undefined ? {} : { algorithm: target.algorithm }),
     };
-    return this.#run(name, call, request, async () => {
+    return this.#runner.run(name, call, request, async () => {
       const capabilities = await this.capabilities();
       if (capabilities.extensions?.[name] === undefined) throw unsupported(name);
       return body();
@@ -650,130 +443,9 @@ export abstract class KeyProvider {
 
   // ---- internals ---------------------------------------------------------------------------------
 
-  async #run<T>(
-    operation: AuditOperation,
-    call: CallContext,
-    request: { ref?: string; algorithm?: Algorithm } | undefined,
-    body: () => Promise<T>,
-  ): Promise<T> {
-    const given = typeof request === 'object' && request !== null ? request : {};
-    // A reference that is not a string is the caller's mistake, reported as INVALID_INPUT by the body;
-    // it must not reach error messages or audit events.
-    const target: { ref?: string; algorithm?: Algorithm } =
-      typeof given.ref === 'string' || given.ref === undefined ? given : withoutRef(given);
-    const started = Date.now();
-    const startedAt = performance.now();
-    let facts: KeyFacts | undefined;
-    this.#inFlight += 1;
-    try {
-      if (this.#closing) throw new KeyswitchError('CLOSED', 'the provider is closed');
-      this.#audit.admit();
-      if (given !== request) throw new KeyswitchError('INVALID_INPUT', `${operation} needs a request object`);
-      const result = await body();
-      // The key's version is read for the audit event only: no await when nothing listens.
-      if (target.ref !== undefined && this.#audit.activeFor(operation)) {
-        facts = await this.#facts.get(target.ref)?.catch(() => undefined);
-      }
-      // A created or imported key is audited under the reference it was given.
-      const audited =
-        (operation === 'createKey' || operation === 'importKey') && isDescription(result)
-          ? { ...target, ref: result.ref }
-          : target;
-      this.#emit(operation, call, audited, facts, started, startedAt, { outcome: 'success', result });
-      return result;
-    } catch (error) {
-      const normalised = this.#normalise(error, { keyName: call.keyName, keyRef: target.ref });
-      if (normalised.code === 'KEY_NOT_FOUND' && target.ref !== undefined) this.#forget(target.ref);
-      this.#emit(operation, call, target, undefined, started, startedAt, {
-        outcome: 'failure',
-        error: normalised,
-      });
-      throw normalised;
-    } finally {
-      this.#inFlight -= 1;
-      if (this.#inFlight === 0) this.#drained?.();
-    }
-  }
-
-  #emit(
-    operation: AuditOperation,
-    call: CallContext,
-    target: { ref?: string; algorithm?: Algorithm },
-    facts: KeyFacts | undefined,
-    started: number,
-    startedAt: number,
-    outcome: { outcome: 'success'; result: unknown } | { outcome: 'failure'; error: KeyswitchError },
-  ): void {
-    if (!this.#audit.activeFor(operation)) return;
-    const algorithm = isAlgorithm(target.algorithm) ? target.algorithm : undefined;
-    this.#audit.emit({
-      time: new Date(started).toISOString(),
-      operation,
-      ...(call.keyName === undefined ? {} : { keyName: call.keyName }),
-      provider: this.name,
-      providerType: this.type,
-      ...(typeof target.ref === 'string' ? { keyRef: redactReference(target.ref) } : {}),
-      ...(facts?.version === undefined ? {} : { keyVersion: facts.version }),
-      ...(algorithm === undefined ? {} : { algorithm }),
-      outcome: outcome.outcome,
-      ...(outcome.outcome === 'failure' ? { errorCode: outcome.error.code } : {}),
-      ...(outcome.outcome === 'success' && (operation === 'verify' || operation === 'verifyMac')
-        ? { valid: outcome.result === true }
-        : {}),
-      durationMs: Math.round((performance.now() - startedAt) * 1000) / 1000,
-    });
-  }
-
-  #normalise(
-    error: unknown,
-    context: { keyName?: string | undefined; keyRef?: string | undefined },
-  ): KeyswitchError {
-    if (isKeyswitchError(error)) {
-      return error.withContext({ provider: this.name, keyName: context.keyName, keyRef: context.keyRef });
-    }
-    return new KeyswitchError(
-      'INTERNAL',
-      `unexpected backend failure: ${error instanceof Error ? error.name : describeType(error)}`,
-      {
-        provider: this.name,
-        keyName: context.keyName,
-        keyRef: context.keyRef,
-        cause: error,
-      },
-    );
-  }
-
-  #rememberFacts(ref: string, description: KeyDescription): void {
-    const facts: KeyFacts = {
-      ref,
-      spec: description.spec,
-      usage: description.usage,
-      usages: description.usages ?? [description.usage],
-      ...(description.version === undefined ? {} : { version: description.version }),
-    };
-    this.#facts.set(ref, Promise.resolve(facts));
-  }
-
-  #forget(ref: string): void {
-    this.#facts.delete(ref);
-  }
-
   /** The immutable facts of a key, from the cache or one describe. */
   #factsFor(ref: string): Promise<KeyFacts> {
-    assertRef(ref);
-    let facts = this.#facts.get(ref);
-    if (!facts) {
-      facts = this.onDescribeKey(ref).then((description) => ({
-        ref,
-        spec: description.spec,
-        usage: description.usage,
-        usages: description.usages ?? [description.usage],
-        ...(description.version === undefined ? {} : { version: description.version }),
-      }));
-      this.#facts.set(ref, facts);
-      facts.catch(() => this.#facts.delete(ref));
-    }
-    return facts;
+    return this.#facts.factsFor(ref, (known) => this.onDescribeKey(known));
   }
 
   async #requireOperation(operation: keyof Capabilities['operations']): Promise<void> {
@@ -794,139 +466,31 @@ export abstract class KeyProvider {
 
   /** Checks the algorithm is known, supported by the backend, and allowed for the key; returns the key. */
   async #keyForAlgorithm(ref: string, algorithm: unknown, usage: KeyUsage): Promise<KeyFacts> {
-    if (!isAlgorithm(algorithm) || algorithmInfo(algorithm).usage !== usage) {
-      throw new KeyswitchError('INVALID_INPUT', `${JSON.stringify(algorithm)} is not a ${usage} algorithm`);
-    }
-    const capabilities = await this.capabilities();
-    if (!capabilities.algorithms.includes(algorithm)) {
-      throw new KeyswitchError('UNSUPPORTED_ALGORITHM', `this backend does not support ${algorithm}`);
-    }
+    assertAlgorithmOfUsage(algorithm, usage);
+    assertBackendAlgorithm(algorithm, await this.capabilities());
     const key = await this.#factsFor(ref);
-    if (!key.usages.includes(usage)) {
-      throw new KeyswitchError(
-        'USAGE_MISMATCH',
-        `the key's usage is ${key.usages.join(' and ')}; ${algorithm} needs ${usage}`,
-      );
-    }
-    if (!algorithmsFor(key.spec, usage).includes(algorithm)) {
-      throw new KeyswitchError(
-        'USAGE_MISMATCH',
-        `${algorithm} cannot be used with a ${key.spec} key; allowed: ${algorithmsFor(key.spec, usage).join(', ')}`,
-      );
-    }
+    assertKeyAllows(key, algorithm, usage);
     return key;
   }
 
   async #signingInput(
     request: SignRequest,
   ): Promise<{ key: KeyFacts; input: SignInput; traits: SigningTraits }> {
-    const messageType = request.messageType ?? 'RAW';
-    if (messageType !== 'RAW' && messageType !== 'DIGEST') {
-      throw new KeyswitchError(
-        'INVALID_INPUT',
-        `messageType must be RAW or DIGEST, got ${JSON.stringify(messageType)}`,
-      );
-    }
-    if (
-      request.signatureFormat !== undefined &&
-      request.signatureFormat !== 'DER' &&
-      request.signatureFormat !== 'P1363'
-    ) {
-      throw new KeyswitchError(
-        'INVALID_INPUT',
-        `signatureFormat must be DER or P1363, got ${JSON.stringify(request.signatureFormat)}`,
-      );
-    }
-    const message = assertBytes(request.message, messageType === 'RAW' ? 'message' : 'digest');
+    const { messageType, message } = readSigningRequest(request);
     const key = await this.#keyForAlgorithm(request.ref, request.algorithm, 'SIGN_VERIFY');
     const traits = (await this.capabilities()).signing ?? DEFAULT_SIGNING_TRAITS;
-    const algorithm = request.algorithm;
-    const info = algorithmInfo(algorithm);
-    if (messageType === 'DIGEST') {
-      if (message.byteLength !== info.digestBytes) {
-        throw new KeyswitchError(
-          'INVALID_INPUT',
-          `a ${algorithm} digest must be ${info.digestBytes} bytes, got ${message.byteLength}`,
-        );
-      }
-      return { key, input: { algorithm, message, messageType }, traits };
-    }
-    const { min, max } = traits.rawMessageBytes;
-    if (message.byteLength >= min && message.byteLength <= max) {
-      return { key, input: { algorithm, message, messageType }, traits };
-    }
-    // The backend cannot take this message whole: sign its digest, which is the same signature.
-    const digest = new Uint8Array(createHash(info.hash!).update(message).digest());
-    return { key, input: { algorithm, message: digest, messageType: 'DIGEST' }, traits };
+    return { key, input: fitSigningInput(request.algorithm, message, messageType, traits), traits };
   }
 
   async #cipherSetup(request: EncryptRequest | DecryptRequest) {
     const key = await this.#keyForAlgorithm(request.ref, request.algorithm, 'ENCRYPT_DECRYPT');
     const algorithm = request.algorithm;
-    const context = assertContext(request.context);
-    if (context !== undefined && algorithm !== 'SYMMETRIC_DEFAULT' && Object.keys(context).length > 0) {
-      throw new KeyswitchError(
-        'INVALID_INPUT',
-        `an encryption context can only be used with SYMMETRIC_DEFAULT, not ${algorithm}`,
-      );
-    }
-    return { key, algorithm, context: algorithm === 'SYMMETRIC_DEFAULT' ? context : undefined };
+    return { key, algorithm, context: cipherContext(algorithm, assertContext(request.context)) };
   }
 
   async #macSetup(request: MacRequest) {
     const message = assertBytes(request.message, 'message', { min: 1, max: LIMITS.maxMacMessageBytes });
     const key = await this.#keyForAlgorithm(request.ref, request.algorithm, 'GENERATE_VERIFY_MAC');
     return { key, algorithm: request.algorithm, message };
-  }
-}
-
-function assertDescriptionAndTags(request: CreateKeyRequest | ImportKeyRequest): void {
-  if (
-    request.description !== undefined &&
-    (typeof request.description !== 'string' || request.description.length > 8192)
-  ) {
-    throw new KeyswitchError('INVALID_INPUT', 'description must be a string of at most 8,192 characters');
-  }
-  if (request.tags === undefined) return;
-  if (typeof request.tags !== 'object' || request.tags === null || Array.isArray(request.tags)) {
-    throw new KeyswitchError(
-      'INVALID_INPUT',
-      `tags must be an object of strings, got ${describeType(request.tags)}`,
-    );
-  }
-  const entries = Object.entries(request.tags);
-  if (entries.length > 50)
-    throw new KeyswitchError('INVALID_INPUT', `at most 50 tags, got ${entries.length}`);
-  for (const [key, value] of entries) {
-    if (key.length < 1 || key.length > 128) {
-      throw new KeyswitchError('INVALID_INPUT', 'tag keys must be 1 to 128 characters');
-    }
-    if (typeof value !== 'string' || value.length > 256) {
-      throw new KeyswitchError(
-        'INVALID_INPUT',
-        `tag "${key}" must have a string value of at most 256 characters`,
-      );
-    }
-  }
-}
-
-function withoutRef(request: { ref?: unknown; algorithm?: Algorithm }): { algorithm?: Algorithm } {
-  return request.algorithm === undefined ? {} : { algorithm: request.algorithm };
-}
-
-function isDescription(value: unknown): value is KeyDescription {
-  return typeof value === 'object' && value !== null && typeof (value as { ref?: unknown }).ref === 'string';
-}
-
-function unsupported(what: string): KeyswitchError {
-  return new KeyswitchError('UNSUPPORTED_OPERATION', `this backend does not support ${what}`);
-}
-
-function assertLabel(label: unknown): void {
-  if (label !== undefined && (typeof label !== 'string' || !/^[\w./:-]{1,250}$/.test(label))) {
-    throw new KeyswitchError(
-      'INVALID_INPUT',
-      'label must be 1 to 250 characters of letters, digits and ._/:-',
-    );
   }
 }

@@ -1,8 +1,9 @@
+import { bytesEqual } from '../bytes/compare-bytes.js';
 import type { KeyConfig } from '../config/schema.js';
-import { equalBytes } from '../encoding/lib/bytes.js';
 import { isKeyswitchError, KeyswitchError } from '../errors.js';
 import type { KeyDescription } from '../provider/contract.js';
-import type { CallContext, KeyProvider } from '../provider/key-provider.js';
+import type { CallContext } from '../provider/hook-inputs.js';
+import type { KeyProvider } from '../provider/key-provider.js';
 import { type Algorithm, algorithmInfo, algorithmsFor, type MacAlgorithm } from '../vocabulary/algorithms.js';
 import { type KeySpec, type KeyUsage, keySpecInfo } from '../vocabulary/key-specs.js';
 import { type CallOptions, withCallDeadline } from './call-deadline.js';
@@ -205,7 +206,7 @@ export class KeyBinding {
       this.#identity = identity;
       return;
     }
-    if (!equalBytes(this.#identity, identity)) {
+    if (!bytesEqual(this.#identity, identity)) {
       throw new KeyswitchError(
         'CONFIG_INVALID',
         this.spec.startsWith('HMAC_')

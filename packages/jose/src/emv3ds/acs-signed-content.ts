@@ -1,10 +1,10 @@
 import type { X509Certificate } from 'node:crypto';
 import type { EcPublicJwk, PublicJwk } from '@keyswitch/core';
+import { invalidInput } from '@keyswitch/core';
 import type { JwsSigner } from '../jws/jws-signer.js';
 import { signJws } from '../jws/sign-jws.js';
 import { type JwsHeader, verifyJws } from '../jws/verify-jws.js';
 import type { CertificateInput } from '../lib/certificate-input.js';
-import { invalidInput } from '../lib/errors.js';
 import { parseJsonObject } from '../lib/json.js';
 import { jwsAlgorithmFor } from '../lib/jws-algorithms.js';
 import { p256PublicJwk, sameEcKey } from '../lib/p256-jwk.js';

@@ -1,9 +1,9 @@
+import { bytesEqual, invalidInput, utf8 } from '@keyswitch/core';
 import type { JweHeader } from '../jwe/decrypt-jwe.js';
 import { base64UrlEncode, decodeSegment } from '../lib/base64.js';
-import { bytesEqual, utf8 } from '../lib/bytes.js';
 import { decodeProtectedHeader, requiredString, splitCompact } from '../lib/compact.js';
 import { decryptContent, encryptContent } from '../lib/content-encryption.js';
-import { invalidCiphertext, invalidInput } from '../lib/errors.js';
+import { invalidCiphertext } from '../lib/errors.js';
 import { payloadBytes } from '../lib/json.js';
 
 /**

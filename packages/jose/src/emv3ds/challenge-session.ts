@@ -1,5 +1,4 @@
-import { KeyswitchError } from '@keyswitch/core';
-import { invalidInput } from '../lib/errors.js';
+import { invalidInput, KeyswitchError } from '@keyswitch/core';
 import { type JsonObject, parseJsonObject } from '../lib/json.js';
 import {
   type ChallengeDirection,

@@ -1,8 +1,7 @@
 import type { PublicJwk } from '@keyswitch/core';
+import { invalidInput, utf8 } from '@keyswitch/core';
 import type { EcdhKeyAgreement } from '../jwe/jwe-keys.js';
 import { concatKdf } from '../kdf/concat-kdf.js';
-import { utf8 } from '../lib/bytes.js';
-import { invalidInput } from '../lib/errors.js';
 
 /**
  * The EMV 3-D Secure session key from an ECDH shared secret: the Concat KDF of RFC 7518 §4.6.2 with SHA-256,

@@ -1,7 +1,6 @@
 import { diffieHellman, generateKeyPair } from 'node:crypto';
 import { promisify } from 'node:util';
-import { type EcPublicJwk, type PublicJwk, publicKeyFromSpki } from '@keyswitch/core';
-import { invalidInput } from '../lib/errors.js';
+import { type EcPublicJwk, invalidInput, type PublicJwk, publicKeyFromSpki } from '@keyswitch/core';
 import { type PublicKeyInput, resolvePublicKey } from '../lib/public-key-input.js';
 
 const generateKeyPairAsync = promisify(generateKeyPair);

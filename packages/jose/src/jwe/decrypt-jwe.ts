@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { type EcPublicJwk, isKeyswitchError, jwkToSpki } from '@keyswitch/core';
+import { type EcPublicJwk, invalidInput, isKeyswitchError, jwkToSpki, utf8 } from '@keyswitch/core';
 import { concatKdf } from '../kdf/concat-kdf.js';
 import { decodeSegment } from '../lib/base64.js';
-import { utf8 } from '../lib/bytes.js';
 import { decodeProtectedHeader, optionalString, requiredString, splitCompact } from '../lib/compact.js';
 import {
   CONTENT_ENCRYPTIONS,
@@ -11,7 +10,7 @@ import {
   contentKeyBytes,
   decryptContent,
 } from '../lib/content-encryption.js';
-import { invalidCiphertext, invalidInput } from '../lib/errors.js';
+import { invalidCiphertext } from '../lib/errors.js';
 import type { JsonObject } from '../lib/json.js';
 import type { EcdhKeyAgreement, JweDecryptionKey, RsaOaepDecrypter } from './jwe-keys.js';
 

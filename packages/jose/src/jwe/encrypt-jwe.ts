@@ -1,9 +1,8 @@
 import { constants, diffieHellman, generateKeyPair, publicEncrypt, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { type EcPublicJwk, spkiToJwk } from '@keyswitch/core';
+import { type EcPublicJwk, invalidInput, spkiToJwk, utf8 } from '@keyswitch/core';
 import { concatKdf } from '../kdf/concat-kdf.js';
 import { base64UrlEncode } from '../lib/base64.js';
-import { utf8 } from '../lib/bytes.js';
 import { assertExtraHeader } from '../lib/compact.js';
 import {
   type ContentEncryption,
@@ -12,7 +11,6 @@ import {
   contentKeyBytes,
   encryptContent,
 } from '../lib/content-encryption.js';
-import { invalidInput } from '../lib/errors.js';
 import { payloadBytes } from '../lib/json.js';
 import { type PublicKeyInput, resolvePublicKey } from '../lib/public-key-input.js';
 import type { JweKeyManagement } from './decrypt-jwe.js';

@@ -1,9 +1,14 @@
-import { ecdsaDerToP1363, jwkThumbprint, publicKeyFromSpki } from '@keyswitch/core';
+import {
+  bytesEqual,
+  ecdsaDerToP1363,
+  invalidInput,
+  jwkThumbprint,
+  publicKeyFromSpki,
+  utf8,
+} from '@keyswitch/core';
 import { base64UrlEncode, encodeBase64 } from '../lib/base64.js';
-import { bytesEqual, utf8 } from '../lib/bytes.js';
 import { type CertificateInput, toCertificate } from '../lib/certificate-input.js';
 import { assertExtraHeader } from '../lib/compact.js';
-import { invalidInput } from '../lib/errors.js';
 import { payloadBytes } from '../lib/json.js';
 import { jwsAlgorithmFor } from '../lib/jws-algorithms.js';
 import type { JwsSigner } from './jws-signer.js';

@@ -1,11 +1,10 @@
 import { constants, type KeyObject, verify, type X509Certificate } from 'node:crypto';
 import { promisify } from 'node:util';
-import { type PublicKey, publicKeyFromSpki } from '@keyswitch/core';
+import { invalidInput, type PublicKey, publicKeyFromSpki, utf8 } from '@keyswitch/core';
 import { decodeBase64, decodeSegment } from '../lib/base64.js';
-import { utf8 } from '../lib/bytes.js';
 import type { CertificateInput } from '../lib/certificate-input.js';
 import { decodeProtectedHeader, optionalString, requiredString, splitCompact } from '../lib/compact.js';
-import { invalidInput, invalidSignature, unsupportedAlgorithm } from '../lib/errors.js';
+import { invalidSignature, unsupportedAlgorithm } from '../lib/errors.js';
 import type { JsonObject } from '../lib/json.js';
 import {
   JWS_ALGORITHMS,

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { concat, uint32BigEndian, utf8 } from '../lib/bytes.js';
-import { invalidInput } from '../lib/errors.js';
+import { concatBytes, invalidInput, utf8 } from '@keyswitch/core';
+import { uint32BigEndian } from '../lib/big-endian.js';
 
 /**
  * Inputs of the Concat KDF (NIST SP 800-56A §5.8.1, as RFC 7518 §4.6.2 profiles it).
@@ -52,7 +52,7 @@ export function concatKdf(input: ConcatKdfInput): Uint8Array {
     throw invalidInput(`the Concat KDF key length must be a positive multiple of 8 bits, got ${keyBits}`);
   }
   const algorithmId = typeof input.algorithmId === 'string' ? utf8(input.algorithmId) : input.algorithmId;
-  const otherInfo = concat(
+  const otherInfo = concatBytes(
     lengthPrefixed(algorithmId),
     lengthPrefixed(input.partyUInfo ?? new Uint8Array(0)),
     lengthPrefixed(input.partyVInfo ?? new Uint8Array(0)),
@@ -75,5 +75,5 @@ export function concatKdf(input: ConcatKdfInput): Uint8Array {
 }
 
 function lengthPrefixed(data: Uint8Array): Uint8Array {
-  return concat(uint32BigEndian(data.length), data);
+  return concatBytes(uint32BigEndian(data.length), data);
 }

@@ -1,5 +1,4 @@
-import { base64UrlDecode, base64UrlEncode } from '@keyswitch/core';
-import { invalidInput } from './errors.js';
+import { base64UrlDecode, base64UrlEncode, invalidInput } from '@keyswitch/core';
 
 export { base64UrlEncode };
 

@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
+import { invalidInput } from '@keyswitch/core';
 import { decodeBase64, encodeBase64 } from './base64.js';
-import { invalidInput } from './errors.js';
 
 /**
  * A certificate in any usual form: a node:crypto `X509Certificate`, DER bytes, PEM text, or the base64 DER

@@ -1,5 +1,5 @@
+import { invalidInput } from '@keyswitch/core';
 import { decodeSegment } from './base64.js';
-import { invalidInput } from './errors.js';
 import { type JsonObject, parseJsonObject } from './json.js';
 
 /** Largest compact token accepted, in characters: far above any 3-D Secure message, far below a DoS. */

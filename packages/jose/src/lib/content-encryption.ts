@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
-import { concat, constantTimeEqual, uint64BigEndian } from './bytes.js';
-import { invalidCiphertext, invalidInput } from './errors.js';
+import { concatBytes, constantTimeEqual, invalidInput } from '@keyswitch/core';
+import { uint64BigEndian } from './big-endian.js';
+import { invalidCiphertext } from './errors.js';
 
 /** JWE content encryption algorithms (RFC 7518 §5). */
 export type ContentEncryption =
@@ -82,12 +83,12 @@ export function encryptContent(
   if (info.mode === 'GCM') {
     const cipher = createCipheriv(info.cipher as 'aes-128-gcm', cek, iv, { authTagLength: info.tagBytes });
     cipher.setAAD(aad);
-    const ciphertext = concat(cipher.update(plaintext), cipher.final());
+    const ciphertext = concatBytes(cipher.update(plaintext), cipher.final());
     return { ciphertext, tag: new Uint8Array(cipher.getAuthTag()) };
   }
   const half = info.keyBytes / 2;
   const cipher = createCipheriv(info.cipher, cek.subarray(half), iv);
-  const ciphertext = concat(cipher.update(plaintext), cipher.final());
+  const ciphertext = concatBytes(cipher.update(plaintext), cipher.final());
   return { ciphertext, tag: cbcHmacTag(info, cek.subarray(0, half), aad, iv, ciphertext) };
 }
 
@@ -114,7 +115,7 @@ export function decryptContent(
       });
       decipher.setAAD(aad);
       decipher.setAuthTag(tag);
-      return concat(decipher.update(ciphertext), decipher.final());
+      return concatBytes(decipher.update(ciphertext), decipher.final());
     } catch {
       throw invalidCiphertext('JWE does not decrypt: the authentication tag does not verify');
     }
@@ -126,7 +127,7 @@ export function decryptContent(
   }
   try {
     const decipher = createDecipheriv(info.cipher, cek.subarray(half), iv);
-    return concat(decipher.update(ciphertext), decipher.final());
+    return concatBytes(decipher.update(ciphertext), decipher.final());
   } catch {
     throw invalidCiphertext('JWE does not decrypt: the authentication tag does not verify');
   }

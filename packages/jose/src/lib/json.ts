@@ -1,5 +1,5 @@
-import { decodeUtf8, utf8 } from './bytes.js';
-import { invalidInput } from './errors.js';
+import { invalidInput, utf8 } from '@keyswitch/core';
+import { decodeUtf8 } from './strict-utf8.js';
 
 /** A JSON object. */
 export type JsonObject = Record<string, unknown>;

@@ -1,5 +1,4 @@
-import { type EcPublicJwk, jwkToSpki, type PublicJwk } from '@keyswitch/core';
-import { invalidInput } from './errors.js';
+import { type EcPublicJwk, invalidInput, jwkToSpki, type PublicJwk } from '@keyswitch/core';
 import { parseJsonObject } from './json.js';
 
 /**

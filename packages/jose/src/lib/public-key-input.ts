@@ -1,6 +1,5 @@
 import { createPublicKey, KeyObject } from 'node:crypto';
-import { type ParsedPublicKey, type PublicJwk, parseSpki, toSpki } from '@keyswitch/core';
-import { invalidInput } from './errors.js';
+import { invalidInput, type ParsedPublicKey, type PublicJwk, parseSpki, toSpki } from '@keyswitch/core';
 
 /**
  * A public key in any of the forms keyswitch speaks: SPKI DER bytes, PEM `PUBLIC KEY` text, a JWK (object or

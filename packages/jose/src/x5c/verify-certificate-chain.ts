@@ -1,7 +1,7 @@
 import type { X509Certificate } from 'node:crypto';
+import { invalidInput } from '@keyswitch/core';
 import { type ExtendedKeyUsageName, type KeyUsageName, validateCertificatePath } from '@keyswitch/x509';
 import { type CertificateInput, toCertificate } from '../lib/certificate-input.js';
-import { invalidInput } from '../lib/errors.js';
 
 export type { CertificateInput } from '../lib/certificate-input.js';
 

@@ -1,27 +1,24 @@
-import { randomBytes } from 'node:crypto';
-import {
-  type Algorithm,
-  type Capabilities,
-  isKeyswitchError,
-  type KeySpec,
-  type KeyUsage,
-  keySpecInfo,
-} from '@keyswitch/core';
-import type { KeyPair, MechanismInfo, Template } from 'pkcs11js';
+import { type Algorithm, type Capabilities, type KeySpec, type KeyUsage, keySpecInfo } from '@keyswitch/core';
+import type { MechanismInfo } from 'pkcs11js';
 import type { Pkcs11Profile } from '../profiles.js';
-import { CKA, CKF, CKK, CKM, CKO } from './ck.js';
+import { CKF, CKM } from './ck.js';
 import { ckrName } from './ckr.js';
-import { keySpecOf, readUlong } from './key-attributes.js';
-import {
-  type KeyGeneration,
-  keyGeneration,
-  sharedSecretTemplate,
-  type TemplateStyle,
-} from './key-templates.js';
-import { aesGcmMechanism, ecdhMechanism, GCM_TAG_BYTES, rsaOaepMechanism } from './mechanisms.js';
+import { heldKeySpecs } from './held-key-specs.js';
+import type { TemplateStyle } from './key-templates.js';
+import { PROBE_LABEL, ProbeKeys } from './probe-keys.js';
+import { refusal } from './probe-refusal.js';
+import { ecdhRoundTrip, gcmRoundTrip, oaepRoundTrip } from './probe-round-trips.js';
 import type { Handle, Pkcs11Library } from './shared-module.js';
 
-/** What the probe needs: the library, the token's slot and flags, a session of its own, and a runner for async calls. */
+/**
+ * What the probe needs: the library, the token's slot and flags, a session of its own, and a runner for
+ * async calls.
+ *
+ * @example
+ * ```ts
+ * const context: ProbeContext = { library, slot, tokenFlags, session, profile, run: (what, call) => call };
+ * ```
+ */
 export interface ProbeContext {
   readonly library: Pkcs11Library;
   readonly slot: Handle;
@@ -32,7 +29,14 @@ export interface ProbeContext {
   readonly run: <T>(what: string, call: Promise<T>) => Promise<T>;
 }
 
-/** How keys are made on the token, as the probe found it. */
+/**
+ * How keys are made on the token, as the probe found it.
+ *
+ * @example
+ * ```ts
+ * const { sessionObjects, templates } = (await probeCapabilities(context)).creation;
+ * ```
+ */
 export interface KeyCreationFindings {
   /** Whether the probe's throwaway keys could be session objects (CKA_TOKEN=false), or had to be token objects. */
   readonly sessionObjects: boolean;
@@ -40,101 +44,18 @@ export interface KeyCreationFindings {
   readonly templates: TemplateStyle;
 }
 
-/** The probe's findings: the manifest, and what else the provider needs to know. */
+/**
+ * The probe's findings: the manifest, and what else the provider needs to know.
+ *
+ * @example
+ * ```ts
+ * const { capabilities, mechanisms } = await probeCapabilities(context);
+ * ```
+ */
 export interface ProbeResult {
   readonly capabilities: Capabilities;
   readonly mechanisms: ReadonlySet<number>;
   readonly creation: KeyCreationFindings;
-}
-
-/** The label of the token objects a probe makes where the token refuses session objects. */
-export const PROBE_LABEL = 'keyswitch-capability-probe';
-
-/** Template refusals: what a token answers a template it will not take. */
-const TEMPLATE_REFUSED: ReadonlySet<string> = new Set([
-  'CKR_TEMPLATE_INCONSISTENT',
-  'CKR_TEMPLATE_INCOMPLETE',
-  'CKR_ATTRIBUTE_VALUE_INVALID',
-  'CKR_ATTRIBUTE_TYPE_INVALID',
-  'CKR_ATTRIBUTE_READ_ONLY',
-]);
-
-/** Per token and profile: the probe, and the providers sharing it. */
-const probes = new Map<string, { probe: Promise<ProbeResult>; users: Set<object> }>();
-
-/**
- * A probe once per token per process: every open provider on the same module, token and profile shares
- * the first probe's answer. A failed probe is forgotten (it runs again on the next call), and so is the
- * answer once the last provider sharing it has called {@link releaseProbe}: a token reopened later is
- * probed again.
- *
- * @example
- * ```ts
- * const result = await probeOnce(`${module.path}#${token.serial}#softhsm`, provider, () => runProbe());
- * ```
- */
-export function probeOnce(
-  key: string,
-  user: object,
-  probe: () => Promise<ProbeResult>,
-): Promise<ProbeResult> {
-  let entry = probes.get(key);
-  if (entry === undefined) {
-    const running = probe();
-    const created = { probe: running, users: new Set<object>() };
-    entry = created;
-    probes.set(key, created);
-    running.catch(() => {
-      if (probes.get(key) === created) probes.delete(key);
-    });
-  }
-  entry.users.add(user);
-  return entry.probe;
-}
-
-/**
- * Says that `user` (a provider, on close) no longer needs the probes it shared.
- *
- * @example
- * ```ts
- * releaseProbe(provider);
- * ```
- */
-export function releaseProbe(user: object): void {
-  for (const [key, entry] of probes) {
-    entry.users.delete(user);
-    if (entry.users.size === 0) probes.delete(key);
-  }
-}
-
-/**
- * Return values that mean "the token refuses this mechanism, parameter set or key template": the probe
- * records them as not supported. Anything else (CKR_FUNCTION_FAILED, device errors, lost sessions,
- * timeouts) says nothing about support: it propagates, and the probe runs again on the next call.
- */
-const REFUSED: ReadonlySet<string> = new Set([
-  'CKR_MECHANISM_INVALID',
-  'CKR_MECHANISM_PARAM_INVALID',
-  'CKR_ARGUMENTS_BAD',
-  'CKR_KEY_SIZE_RANGE',
-  'CKR_KEY_TYPE_INCONSISTENT',
-  'CKR_KEY_FUNCTION_NOT_PERMITTED',
-  'CKR_FUNCTION_NOT_SUPPORTED',
-  'CKR_CURVE_NOT_SUPPORTED',
-  'CKR_DOMAIN_PARAMS_INVALID',
-  'CKR_TEMPLATE_INCONSISTENT',
-  'CKR_TEMPLATE_INCOMPLETE',
-  'CKR_ATTRIBUTE_VALUE_INVALID',
-  'CKR_ATTRIBUTE_TYPE_INVALID',
-  'CKR_ATTRIBUTE_SENSITIVE',
-  'CKR_ATTRIBUTE_READ_ONLY',
-]);
-
-/** The CKR_* name of a refusal, or rethrows an error that is not one (see {@link REFUSED}). */
-function refusal(error: unknown): string {
-  const name = ckrName(error);
-  if (name !== undefined && REFUSED.has(name) && !isKeyswitchError(error)) return name;
-  throw error;
 }
 
 const RSA_SPECS: readonly KeySpec[] = ['RSA_2048', 'RSA_3072', 'RSA_4096'];
@@ -153,6 +74,11 @@ const HMAC_SPECS: ReadonlyArray<{ spec: KeySpec; mechanism: number; algorithm: A
  * {@link PROBE_LABEL} where the token refuses session objects; either way they are destroyed. A key spec
  * is in the manifest only when the token can create it or already holds such a key. What fails is left
  * out (so it fails with UNSUPPORTED_ALGORITHM) and noted.
+ *
+ * @example
+ * ```ts
+ * const result = await probeOnce(key, provider, () => probeCapabilities(context));
+ * ```
  */
 export async function probeCapabilities(probeContext: ProbeContext): Promise<ProbeResult> {
   const { library, slot, profile } = probeContext;
@@ -360,244 +286,4 @@ function inRange(mechanism: MechanismInfo | undefined, size: number): boolean {
   return (
     (size >= mechanism.minKeySize && size <= max) || (size * 8 >= mechanism.minKeySize && size * 8 <= max)
   );
-}
-
-/** A throwaway key the probe made: a pair, or a secret key. */
-type ProbeKey =
-  | { readonly kind: 'pair'; readonly pair: KeyPair }
-  | { readonly kind: 'secret'; readonly handle: Handle };
-
-/**
- * Makes the probe's throwaway keys with keyswitch's creation templates, finding out on the way what the
- * token accepts: session objects first, token objects if those are refused; usage attributes set false
- * explicitly first, only the true ones if those are refused. Every object made is destroyed by
- * {@link ProbeKeys.destroyAll}.
- */
-class ProbeKeys {
-  readonly #context: ProbeContext;
-  readonly #made: Handle[] = [];
-  /** Undefined until the first key settles it. */
-  #sessionObjects: boolean | undefined;
-  #templates: TemplateStyle | undefined;
-
-  constructor(context: ProbeContext) {
-    this.#context = context;
-  }
-
-  get sessionObjects(): boolean {
-    return this.#sessionObjects ?? true;
-  }
-
-  get templates(): TemplateStyle {
-    return this.#templates ?? 'explicit-false';
-  }
-
-  /** Keeps a derived object for destruction. */
-  keep(handle: Handle): void {
-    this.#made.push(handle);
-  }
-
-  /**
-   * A throwaway key of `spec` for `usage` (RSA: of `modulusBits`), or the CKR_* name of the token's
-   * refusal.
-   */
-  async make(spec: KeySpec, usage: KeyUsage, modulusBits?: number): Promise<ProbeKey | string> {
-    const persistence = this.#sessionObjects === undefined ? [true, false] : [this.#sessionObjects];
-    const styles: TemplateStyle[] =
-      this.#templates === undefined ? ['explicit-false', 'only-true'] : [this.#templates];
-    let last = 'CKR_TEMPLATE_INCONSISTENT';
-    for (const sessionObject of persistence) {
-      for (const style of styles) {
-        const generation = keyGeneration(spec, usage, randomBytes(16), PROBE_LABEL, style);
-        try {
-          const key = await this.#generate(forProbe(generation, sessionObject, modulusBits));
-          this.#sessionObjects = sessionObject;
-          this.#templates = style;
-          return key;
-        } catch (error) {
-          last = refusal(error);
-          // Anything but a template refusal will not change with another template.
-          if (!TEMPLATE_REFUSED.has(last)) return last;
-        }
-      }
-    }
-    return last;
-  }
-
-  async #generate(generation: KeyGeneration): Promise<ProbeKey> {
-    const { library, session, run } = this.#context;
-    if (generation.kind === 'secret') {
-      const handle = await run(
-        'C_GenerateKey',
-        library.C_GenerateKeyAsync(session, generation.mechanism, generation.template),
-      );
-      this.#made.push(handle);
-      return { kind: 'secret', handle };
-    }
-    const pair = await run(
-      'C_GenerateKeyPair',
-      library.C_GenerateKeyPairAsync(
-        session,
-        generation.mechanism,
-        generation.publicTemplate,
-        generation.privateTemplate,
-      ),
-    );
-    this.#made.push(pair.publicKey, pair.privateKey);
-    return { kind: 'pair', pair };
-  }
-
-  /** Destroys every object made (session objects would go with their session; token objects would not). */
-  destroyAll(): void {
-    for (const handle of this.#made.splice(0)) {
-      try {
-        this.#context.library.C_DestroyObject(this.#context.session, handle);
-      } catch {
-        // Already gone (session objects vanish with their session); nothing else can be done here.
-      }
-    }
-  }
-}
-
-/** The same generation with session objects (CKA_TOKEN=false) if asked, and another RSA modulus size. */
-function forProbe(
-  generation: KeyGeneration,
-  sessionObject: boolean,
-  modulusBits: number | undefined,
-): KeyGeneration {
-  const session = (template: Template): Template =>
-    template.map((attribute) => {
-      if (attribute.type === CKA.TOKEN && sessionObject) return { type: CKA.TOKEN, value: false };
-      if (attribute.type === CKA.MODULUS_BITS && modulusBits !== undefined)
-        return { type: CKA.MODULUS_BITS, value: modulusBits };
-      return attribute;
-    });
-  return generation.kind === 'secret'
-    ? { ...generation, template: session(generation.template) }
-    : {
-        ...generation,
-        publicTemplate: session(generation.publicTemplate),
-        privateTemplate: session(generation.privateTemplate),
-      };
-}
-
-/** The specs of the keys the token already holds (private and secret keys; at most 1,000 looked at). */
-function heldKeySpecs(library: Pkcs11Library, session: Handle): Set<KeySpec> {
-  const held = new Set<KeySpec>();
-  for (const objectClass of [CKO.PRIVATE_KEY, CKO.SECRET_KEY]) {
-    let handles: Handle[] = [];
-    try {
-      library.C_FindObjectsInit(session, [{ type: CKA.CLASS, value: objectClass }]);
-      try {
-        handles = library.C_FindObjects(session, 1000);
-      } finally {
-        library.C_FindObjectsFinal(session);
-      }
-    } catch {
-      continue;
-    }
-    for (const handle of handles) {
-      try {
-        held.add(keySpecOf(readSizeFacts(library, session, handle, objectClass)));
-      } catch {
-        // A key keyswitch has no spec for, or one whose attributes cannot be read: not a spec held.
-      }
-    }
-  }
-  return held;
-}
-
-function readSizeFacts(library: Pkcs11Library, session: Handle, handle: Handle, objectClass: number) {
-  const [type] = library.C_GetAttributeValue(session, handle, [{ type: CKA.KEY_TYPE }]);
-  const keyType = readUlong(type?.value);
-  const attribute = (kind: number) =>
-    library.C_GetAttributeValue(session, handle, [{ type: kind }])[0]?.value;
-  if (objectClass === CKO.SECRET_KEY) return { keyType, valueLength: readUlong(attribute(CKA.VALUE_LEN)) };
-  if (keyType === CKK.RSA) return { keyType, modulus: attribute(CKA.MODULUS) };
-  return { keyType, ecParams: attribute(CKA.EC_PARAMS) };
-}
-
-function oaepRoundTrip(
-  library: Pkcs11Library,
-  session: Handle,
-  pair: KeyPair,
-  hash: 'sha1' | 'sha256',
-): string | undefined {
-  const secret = randomBytes(16);
-  try {
-    library.C_EncryptInit(session, rsaOaepMechanism(hash), pair.publicKey);
-    const ciphertext = Buffer.from(library.C_Encrypt(session, secret, Buffer.alloc(1024)));
-    library.C_DecryptInit(session, rsaOaepMechanism(hash), pair.privateKey);
-    const plaintext = library.C_Decrypt(session, ciphertext, Buffer.alloc(1024));
-    return plaintext.equals(secret) ? undefined : 'a round trip gave different bytes';
-  } catch (error) {
-    return refusal(error);
-  }
-}
-
-async function ecdhRoundTrip(
-  context: ProbeContext,
-  pair: KeyPair,
-  maker: ProbeKeys,
-): Promise<string | undefined> {
-  const { library, session } = context;
-  try {
-    const [point] = library.C_GetAttributeValue(session, pair.publicKey, [{ type: CKA.EC_POINT }]);
-    const raw = point!.value.length === 67 ? point!.value.subarray(2) : point!.value;
-    const derived = await context.run(
-      'C_DeriveKey',
-      library.C_DeriveKeyAsync(session, ecdhMechanism(raw), pair.privateKey, sharedSecretTemplate(32)),
-    );
-    maker.keep(derived);
-    const [value] = library.C_GetAttributeValue(session, derived, [{ type: CKA.VALUE }]);
-    return value?.value.length === 32 ? undefined : 'the shared secret could not be read';
-  } catch (error) {
-    return refusal(error);
-  }
-}
-
-/** A GCM round trip with the probe's AES key (or the refusal that kept the probe from making one). */
-async function gcmRoundTrip(
-  context: ProbeContext,
-  made: ProbeKey | string | undefined,
-  maker: ProbeKeys,
-): Promise<string | undefined> {
-  const { library, session } = context;
-  let key: Handle;
-  if (made !== undefined && typeof made !== 'string' && made.kind === 'secret') key = made.handle;
-  else {
-    // The token will not make a keyswitch AES key; a plain session key still tells whether GCM works
-    // with keys it already holds.
-    try {
-      key = await context.run(
-        'C_GenerateKey',
-        library.C_GenerateKeyAsync(session, { mechanism: CKM.AES_KEY_GEN }, [
-          { type: CKA.CLASS, value: CKO.SECRET_KEY },
-          { type: CKA.KEY_TYPE, value: CKK.AES },
-          { type: CKA.VALUE_LEN, value: 32 },
-          { type: CKA.TOKEN, value: !maker.sessionObjects },
-          { type: CKA.LABEL, value: PROBE_LABEL },
-          { type: CKA.ENCRYPT, value: true },
-          { type: CKA.DECRYPT, value: true },
-        ]),
-      );
-      maker.keep(key);
-    } catch (error) {
-      return refusal(error);
-    }
-  }
-  try {
-    const iv = randomBytes(12);
-    const aad = Buffer.from('keyswitch probe');
-    const plaintext = randomBytes(20);
-    library.C_EncryptInit(session, aesGcmMechanism(iv, aad), key);
-    const sealed = Buffer.from(
-      library.C_Encrypt(session, plaintext, Buffer.alloc(plaintext.length + GCM_TAG_BYTES + 16)),
-    );
-    library.C_DecryptInit(session, aesGcmMechanism(iv, aad), key);
-    const opened = library.C_Decrypt(session, sealed, Buffer.alloc(sealed.length));
-    return opened.equals(plaintext) ? undefined : 'a round trip gave different bytes';
-  } catch (error) {
-    return refusal(error);
-  }
 }

@@ -1,5 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { HashName } from '@keyswitch/core';
+import { createHmac } from 'node:crypto';
+import { constantTimeEqual, type HashName } from '@keyswitch/core';
 
 /** HMAC of `message` under `key` with `hash`. */
 export function computeHmac(key: Buffer, hash: HashName, message: Uint8Array): Uint8Array {
@@ -9,5 +9,5 @@ export function computeHmac(key: Buffer, hash: HashName, message: Uint8Array): U
 /** Whether `mac` is the HMAC of `message`, compared in constant time. */
 export function checkHmac(key: Buffer, hash: HashName, message: Uint8Array, mac: Uint8Array): boolean {
   const expected = createHmac(hash, key).update(message).digest();
-  return expected.length === mac.length && timingSafeEqual(expected, mac);
+  return constantTimeEqual(expected, mac);
 }

@@ -1,5 +1,5 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { wipe } from './bytes.js';
+import { wipeBytes } from '@keyswitch/core';
 
 /** An RSA or EC key pair held by the software HSM. */
 export interface AsymmetricMaterial {
@@ -36,5 +36,5 @@ export function secretMaterial(bytes: Buffer): SecretMaterial {
  * which node:crypto frees when it is garbage collected and offers no way to clear sooner.
  */
 export function wipeMaterial(material: KeyMaterial): void {
-  if (material.kind === 'secret') wipe(material.bytes);
+  if (material.kind === 'secret') wipeBytes(material.bytes);
 }

@@ -1,6 +1,5 @@
 import { createPrivateKey } from 'node:crypto';
-import { isKeySpec, isKeyUsage, keySpecInfo } from '@keyswitch/core';
-import { wipe } from './bytes.js';
+import { isKeySpec, isKeyUsage, keySpecInfo, wipeBytes } from '@keyswitch/core';
 import { asymmetricMaterial, secretMaterial } from './key-material.js';
 import type { KeyRecord } from './key-record.js';
 
@@ -59,7 +58,7 @@ export function encodeKeySet(records: readonly KeyRecord[]): Buffer {
   const length = Buffer.alloc(4);
   length.writeUInt32BE(metadata.length);
   const encoded = Buffer.concat([length, metadata, ...blobs]);
-  for (const blob of blobs) wipe(blob);
+  for (const blob of blobs) wipeBytes(blob);
   return encoded;
 }
 

@@ -1,4 +1,5 @@
 import type { X509Certificate } from 'node:crypto';
+import { invalidInput } from '@keyswitch/core';
 import type { BitString } from 'asn1js';
 import {
   type AltName,
@@ -10,7 +11,6 @@ import {
   type NameConstraints,
   type RelativeDistinguishedNames,
 } from 'pkijs';
-import { invalidInput } from './errors.js';
 
 /** One attribute of a distinguished name, its value as text. */
 export interface NameAttributeFact {

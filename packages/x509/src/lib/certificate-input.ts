@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { invalidInput } from './errors.js';
+import { invalidInput } from '@keyswitch/core';
 
 /** A certificate as PEM text, DER bytes or a node:crypto `X509Certificate`. */
 export type CertificateInput = string | Uint8Array | X509Certificate;

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { invalidInput } from '@keyswitch/core';
 import { BitString, OctetString } from 'asn1js';
 import {
   AuthorityKeyIdentifier,
@@ -8,7 +9,6 @@ import {
   type GeneralNames,
   PublicKeyInfo,
 } from 'pkijs';
-import { invalidInput } from './errors.js';
 
 /** Key usage bits (RFC 5280 §4.2.1.3). */
 export type KeyUsageName =

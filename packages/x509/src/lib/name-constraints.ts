@@ -1,3 +1,4 @@
+import { invalidInput } from '@keyswitch/core';
 import type { GeneralName, RelativeDistinguishedNames } from 'pkijs';
 import {
   type CertificateFacts,
@@ -5,7 +6,6 @@ import {
   nameAttributes,
   type SubtreeFact,
 } from './certificate-facts.js';
-import { invalidInput } from './errors.js';
 
 const RFC822 = 1;
 const DNS = 2;

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { ecdsaP1363ToDer } from '@keyswitch/core';
+import { ecdsaP1363ToDer, invalidInput } from '@keyswitch/core';
 import type { CertificateSigner } from '../certificate-signer.js';
-import { invalidInput } from './errors.js';
 import type { SignatureAlgorithm } from './signature-algorithm.js';
 
 /** The largest message signed whole; larger ones are hashed here when the signer can sign digests. */

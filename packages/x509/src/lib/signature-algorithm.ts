@@ -1,7 +1,6 @@
-import { algorithmInfo, type HashName, type SigningAlgorithm } from '@keyswitch/core';
+import { algorithmInfo, type HashName, invalidInput, type SigningAlgorithm } from '@keyswitch/core';
 import { Null } from 'asn1js';
 import { AlgorithmIdentifier, RSASSAPSSParams } from 'pkijs';
-import { invalidInput } from './errors.js';
 
 const HASH_OID: Readonly<Record<Exclude<HashName, 'sha1'>, string>> = {
   sha256: '2.16.840.1.101.3.4.2.1',

@@ -1,6 +1,5 @@
-import { type PublicKey, publicKeyFromSpki } from '@keyswitch/core';
+import { invalidInput, type PublicKey, publicKeyFromSpki } from '@keyswitch/core';
 import type { CertificateSigner } from '../certificate-signer.js';
-import { invalidInput } from './errors.js';
 import { type SignatureAlgorithm, signatureAlgorithmOf } from './signature-algorithm.js';
 
 /** Checks a signer once: its algorithm is one X.509 uses, and its key fits the algorithm. */

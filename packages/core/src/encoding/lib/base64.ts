@@ -1,4 +1,4 @@
-import { invalidInput } from './invalid-input.js';
+import { invalidInput } from '../../errors.js';
 
 const ALPHABET = {
   base64: /^[A-Za-z0-9+/]*={0,2}$/,

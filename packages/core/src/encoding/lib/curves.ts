@@ -1,6 +1,6 @@
+import { invalidInput } from '../../errors.js';
 import { type CurveName, keySpecForCurve, keySpecInfo } from '../../vocabulary/key-specs.js';
-import { bytesToBigInt } from './bytes.js';
-import { invalidInput } from './invalid-input.js';
+import { bytesToBigInt } from './unsigned-integer.js';
 
 /** What the encodings need to know about a NIST prime curve `y² = x³ − 3x + b (mod p)`. */
 export interface CurveParameters {

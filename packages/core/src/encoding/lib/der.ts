@@ -1,6 +1,8 @@
 import { type BaseBlock, fromBER, Integer, Sequence } from 'asn1js';
-import { copyBytes, equalBytes, stripLeadingZeros } from './bytes.js';
-import { invalidInput } from './invalid-input.js';
+import { bytesEqual } from '../../bytes/compare-bytes.js';
+import { copyBytes } from '../../bytes/copy-bytes.js';
+import { invalidInput } from '../../errors.js';
+import { stripLeadingZeros } from './unsigned-integer.js';
 
 /** Our structures are at most three levels deep and a handful of nodes; anything bigger is malformed. */
 const PARSE_LIMITS = { maxDepth: 4, maxNodes: 16, parseEmbedded: false } as const;
@@ -33,7 +35,7 @@ export function encodeDer(block: BaseBlock): Uint8Array {
  * constructed strings, wrong tags.
  */
 export function assertDer(input: Uint8Array, canonical: Uint8Array, what: string): void {
-  if (!equalBytes(input, canonical)) throw invalidInput(`${what} is not DER-encoded`);
+  if (!bytesEqual(input, canonical)) throw invalidInput(`${what} is not DER-encoded`);
 }
 
 /** The elements of a SEQUENCE with exactly `count` elements (or a count in `[min, max]`). */

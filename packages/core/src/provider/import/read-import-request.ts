@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { parseSpki } from '../../encoding/spki.js';
-import { KeyswitchError } from '../../errors.js';
+import { invalidInput } from '../../errors.js';
 import { isKeySpec, type KeySpec } from '../../vocabulary/key-specs.js';
 import type { ImportKeyKind, ImportKeyRequest } from '../contract.js';
 import { readPkcs12PrivateKey } from './read-pkcs12.js';
@@ -26,40 +26,36 @@ export interface ReadImport {
   readonly key: KeyObject;
 }
 
-function invalid(detail: string): KeyswitchError {
-  return new KeyswitchError('INVALID_INPUT', detail);
-}
-
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function assertInputBytes(value: unknown, what: string): asserts value is Uint8Array {
-  if (!(value instanceof Uint8Array)) throw invalid(`${what} must be a Uint8Array`);
+  if (!(value instanceof Uint8Array)) throw invalidInput(`${what} must be a Uint8Array`);
   if (value.byteLength === 0 || value.byteLength > MAX_KEY_INPUT_BYTES) {
-    throw invalid(`${what} must be 1 to ${MAX_KEY_INPUT_BYTES} bytes, got ${value.byteLength}`);
+    throw invalidInput(`${what} must be 1 to ${MAX_KEY_INPUT_BYTES} bytes, got ${value.byteLength}`);
   }
 }
 
 function readPem(pem: unknown): { kind: 'private' | 'public'; key: KeyObject } {
-  if (typeof pem !== 'string') throw invalid('pem must be a string');
+  if (typeof pem !== 'string') throw invalidInput('pem must be a string');
   if (pem.length > MAX_KEY_INPUT_BYTES) {
-    throw invalid(`pem must be at most ${MAX_KEY_INPUT_BYTES} characters, got ${pem.length}`);
+    throw invalidInput(`pem must be at most ${MAX_KEY_INPUT_BYTES} characters, got ${pem.length}`);
   }
   if (/-----BEGIN (ENCRYPTED PRIVATE KEY|[A-Z ]*PRIVATE KEY-----[\s\S]*Proc-Type: 4,ENCRYPTED)/.test(pem)) {
-    throw invalid('encrypted PEM keys are not supported: decrypt the key first or import it as PKCS#12');
+    throw invalidInput('encrypted PEM keys are not supported: decrypt the key first or import it as PKCS#12');
   }
   if (/-----BEGIN PUBLIC KEY-----/.test(pem) && !/PRIVATE KEY-----/.test(pem)) {
     try {
       return { kind: 'public', key: createPublicKey({ key: pem, format: 'pem' }) };
     } catch {
-      throw invalid('pem is not a PEM public key (PUBLIC KEY)');
+      throw invalidInput('pem is not a PEM public key (PUBLIC KEY)');
     }
   }
   try {
     return { kind: 'private', key: createPrivateKey({ key: pem, format: 'pem' }) };
   } catch {
-    throw invalid('pem is not a PEM key (PRIVATE KEY, RSA PRIVATE KEY, EC PRIVATE KEY or PUBLIC KEY)');
+    throw invalidInput('pem is not a PEM key (PRIVATE KEY, RSA PRIVATE KEY, EC PRIVATE KEY or PUBLIC KEY)');
   }
 }
 
@@ -67,7 +63,7 @@ function readPkcs8(der: Uint8Array, what: string): KeyObject {
   try {
     return createPrivateKey({ key: asBuffer(der), format: 'der', type: 'pkcs8' });
   } catch {
-    throw invalid(`${what} is not a DER PKCS#8 private key`);
+    throw invalidInput(`${what} is not a DER PKCS#8 private key`);
   }
 }
 
@@ -75,12 +71,12 @@ function readSecret(request: ImportKeyRequest, raw: unknown): ReadImport {
   const spec = request.spec;
   const lengths = spec === undefined ? undefined : SECRET_LENGTHS[spec];
   if (spec === undefined || lengths === undefined) {
-    throw invalid('raw keys need spec SYMMETRIC_DEFAULT, HMAC_256, HMAC_384 or HMAC_512');
+    throw invalidInput('raw keys need spec SYMMETRIC_DEFAULT, HMAC_256, HMAC_384 or HMAC_512');
   }
-  if (!(raw instanceof Uint8Array)) throw invalid('raw must be a Uint8Array');
+  if (!(raw instanceof Uint8Array)) throw invalidInput('raw must be a Uint8Array');
   const [min, max] = lengths;
   if (raw.byteLength < min || raw.byteLength > max) {
-    throw invalid(
+    throw invalidInput(
       `a ${spec} key must be ${min === max ? min : `${min} to ${max}`} bytes, got ${raw.byteLength}`,
     );
   }
@@ -104,12 +100,12 @@ function readSecret(request: ImportKeyRequest, raw: unknown): ReadImport {
 export async function readImportRequest(request: ImportKeyRequest): Promise<ReadImport> {
   const sources = SOURCES.filter((source) => request[source] !== undefined);
   if (sources.length !== 1) {
-    throw invalid(
+    throw invalidInput(
       `give exactly one of ${SOURCES.join(', ')}, got ${sources.length ? sources.join(', ') : 'none'}`,
     );
   }
   if (request.spec !== undefined && !isKeySpec(request.spec)) {
-    throw invalid(`unknown key spec ${JSON.stringify(request.spec)}`);
+    throw invalidInput(`unknown key spec ${JSON.stringify(request.spec)}`);
   }
   if (request.raw !== undefined) return readSecret(request, request.raw);
 
@@ -127,12 +123,12 @@ export async function readImportRequest(request: ImportKeyRequest): Promise<Read
     try {
       key = createPublicKey({ key: asBuffer(request.spki), format: 'der', type: 'spki' });
     } catch {
-      throw invalid('spki is not a DER SubjectPublicKeyInfo');
+      throw invalidInput('spki is not a DER SubjectPublicKeyInfo');
     }
   } else {
     const pkcs12 = request.pkcs12;
     if (typeof pkcs12 !== 'object' || pkcs12 === null) {
-      throw invalid('pkcs12 must be { data: Uint8Array, password: string }');
+      throw invalidInput('pkcs12 must be { data: Uint8Array, password: string }');
     }
     const der = await readPkcs12PrivateKey(pkcs12.data, pkcs12.password);
     kind = 'private';
@@ -143,7 +139,7 @@ export async function readImportRequest(request: ImportKeyRequest): Promise<Read
     }
   }
   if (key.asymmetricKeyType !== 'rsa' && key.asymmetricKeyType !== 'ec') {
-    throw invalid(
+    throw invalidInput(
       `${key.asymmetricKeyType} keys are not supported; import an RSA or EC (P-256, P-384, P-521) key`,
     );
   }
@@ -151,7 +147,7 @@ export async function readImportRequest(request: ImportKeyRequest): Promise<Read
   const spki = new Uint8Array(publicKey.export({ format: 'der', type: 'spki' }));
   const spec = parseSpki(spki).keySpec;
   if (request.spec !== undefined && request.spec !== spec) {
-    throw invalid(`the key is ${spec}, not ${request.spec}`);
+    throw invalidInput(`the key is ${spec}, not ${request.spec}`);
   }
   return { kind, spec, key };
 }

@@ -1,4 +1,4 @@
-import { KeyswitchError } from '../../errors.js';
+import { invalidInput, KeyswitchError } from '../../errors.js';
 import { pkcs12Budget } from './pkcs12-budget.js';
 
 /** The largest PKCS#12 file read, in bytes: a key with a long certificate chain is a few kilobytes. */
@@ -20,13 +20,9 @@ const MAC_DIGESTS: Readonly<
   '2.16.840.1.101.3.4.2.3': { name: 'sha512', bytes: 64 },
 };
 
-function invalid(detail: string): KeyswitchError {
-  return new KeyswitchError('INVALID_INPUT', detail);
-}
-
 function unreadable(): KeyswitchError {
   // Never pass node-forge's error on: its details can quote the input.
-  return invalid('cannot read the PKCS#12: wrong password, or not a PKCS#12 file');
+  return invalidInput('cannot read the PKCS#12: wrong password, or not a PKCS#12 file');
 }
 
 /** The children of a constructed ASN.1 value, or a refusal. */
@@ -85,10 +81,10 @@ function pbeIterations(forge: Forge, algorithm: Asn1 | undefined): number {
  */
 export async function readPkcs12PrivateKey(data: Uint8Array, password: string): Promise<Uint8Array> {
   if (!(data instanceof Uint8Array) || typeof password !== 'string') {
-    throw invalid('pkcs12 must be { data: Uint8Array, password: string }');
+    throw invalidInput('pkcs12 must be { data: Uint8Array, password: string }');
   }
   if (data.byteLength === 0 || data.byteLength > MAX_PKCS12_BYTES) {
-    throw invalid(`pkcs12 data must be 1 to ${MAX_PKCS12_BYTES} bytes, got ${data.byteLength}`);
+    throw invalidInput(`pkcs12 data must be 1 to ${MAX_PKCS12_BYTES} bytes, got ${data.byteLength}`);
   }
   const { default: forge } = await import('node-forge');
   const budget = pkcs12Budget();
@@ -129,7 +125,9 @@ export async function readPkcs12PrivateKey(data: Uint8Array, password: string): 
     throw error instanceof KeyswitchError ? error : unreadable();
   }
   if (encryptedKeyBags !== 1) {
-    throw invalid(`the PKCS#12 must hold exactly one private key in a key bag, it holds ${encryptedKeyBags}`);
+    throw invalidInput(
+      `the PKCS#12 must hold exactly one private key in a key bag, it holds ${encryptedKeyBags}`,
+    );
   }
   return decryptKey(forge, pfx, keptContents, password);
 }
@@ -145,7 +143,7 @@ function verifyMac(
 ): void {
   const [algorithm, expected] = children(digestInfo, 2);
   const digest = MAC_DIGESTS[oidOf(forge, children(algorithm, 1)[0])];
-  if (digest === undefined) throw invalid('the PKCS#12 MAC uses a digest other than SHA-1 or SHA-2');
+  if (digest === undefined) throw invalidInput('the PKCS#12 MAC uses a digest other than SHA-1 or SHA-2');
   const md = forge.md[digest.name].create();
   const key = forge.pkcs12.generateKey(
     password,
