@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { providerFactory } from '../src/index.js';
 import { installTestFaults } from '../src/lib/test-faults.js';
 import { createTestTokens, type TestTokens } from './support/tokens.js';
+import { until } from './support/until.js';
 
 // Per-call cancellation and time limits through the public API, on the real SoftHSM2 token. The fault
 // layer holds C_Sign on its worker thread (as a slow HSM would), so the call is provably still running
@@ -12,14 +13,6 @@ import { createTestTokens, type TestTokens } from './support/tokens.js';
 const tokens = createTestTokens();
 const skip = 'skip' in tokens;
 const message = Buffer.from('keyswitch cancellation');
-
-/** Waits until `condition` holds, checked every 10 ms, for at most 2,000 checks. */
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let check = 0; !condition(); check += 1) {
-    if (check === 2_000) throw new Error(`never happened: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 async function failure(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(

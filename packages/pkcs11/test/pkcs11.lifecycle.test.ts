@@ -4,6 +4,7 @@ import type { Pkcs11Provider } from '../src/index.js';
 import { installTestFaults } from '../src/lib/test-faults.js';
 import { openTarget, target } from './support/targets.js';
 import { createTestTokens, type TestTokens } from './support/tokens.js';
+import { until } from './support/until.js';
 
 // One module, many providers in one process: C_Initialize and C_Finalize run under a process-wide lock,
 // and a provider closing never finalizes the module under one that is opening. SoftHSM2 crashes the
@@ -11,14 +12,6 @@ import { createTestTokens, type TestTokens } from './support/tokens.js';
 const tokens = createTestTokens();
 const skip = 'skip' in tokens;
 const message = Buffer.from('keyswitch lifecycle');
-
-/** Waits until `condition` holds, checked every 10 ms, for at most 2,000 checks. */
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let check = 0; !condition(); check += 1) {
-    if (check === 2_000) throw new Error(`never happened: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 describe.skipIf(skip)('PKCS#11 module lifecycle across providers', () => {
   const ready = tokens as TestTokens;
