@@ -22,7 +22,7 @@ import { softHsmCapabilities } from './capabilities.js';
 import { generateKeyMaterial } from './lib/generate-key-material.js';
 import { checkHmac, computeHmac } from './lib/hmac.js';
 import { asymmetricMaterial, secretMaterial, wipeMaterial } from './lib/key-material.js';
-import { assertLabel, keyMetadata } from './lib/key-metadata.js';
+import { assertLabelNotAnId, keyMetadata } from './lib/key-metadata.js';
 import { describeRecord, isPastDeletion, type KeyRecord } from './lib/key-record.js';
 import { asymmetric, labelIndex, lookUp, notFound, notUsable, secret, withState } from './lib/key-set.js';
 import { Keystore } from './lib/keystore.js';
@@ -184,7 +184,7 @@ export class SoftHsm extends KeyProvider {
   protected override async onCreateKey(request: CreateKeyRequest): Promise<KeyDescription> {
     this.#assertWritable();
     if (request.label !== undefined) {
-      assertLabel(request.label);
+      assertLabelNotAnId(request.label);
       this.#assertLabelFree(this.#keys, this.#labels, request.label);
     }
     const metadata = keyMetadata(request);
@@ -209,7 +209,7 @@ export class SoftHsm extends KeyProvider {
   protected override async onImportKey(input: ImportKeyInput): Promise<KeyDescription> {
     this.#assertWritable();
     if (input.label !== undefined) {
-      assertLabel(input.label);
+      assertLabelNotAnId(input.label);
       this.#assertLabelFree(this.#keys, this.#labels, input.label);
     }
     const material =
