@@ -26,7 +26,7 @@ import { describeResolvedKey } from './lib/key-lookup.js';
 import { keyGeneration } from './lib/key-templates.js';
 import { aesGcmMechanism, GCM_IV_BYTES, GCM_TAG_BYTES, rsaOaepMechanism } from './lib/mechanisms.js';
 import { probeOnce, releaseProbe } from './lib/probe-sharing.js';
-import { requirePrivate, requirePublic } from './lib/resolved-key.js';
+import { type ResolvedKey, requirePrivate, requirePublic } from './lib/resolved-key.js';
 import { type PooledSession, SessionPool } from './lib/session-pool.js';
 import { type ProviderParts, SessionRunner } from './lib/session-runner.js';
 import { acquireModule, type Handle, resolveModulePath, type SharedModule } from './lib/shared-module.js';
@@ -274,8 +274,13 @@ export class Pkcs11Provider extends KeyProvider {
   // ---- operations ---------------------------------------------------------------------------------
 
   protected override async onGetPublicKey(key: KeyFacts): Promise<Uint8Array> {
-    return this.#runner.withKey(key.ref, 'getPublicKey', (session, resolved) =>
-      this.#onToken(session, 'C_GetAttributeValue', { kind: 'publicKey', key: resolved }),
+    return this.#runner.withKey(
+      key.ref,
+      'getPublicKey',
+      (session, resolved) =>
+        this.#onToken(session, 'C_GetAttributeValue', { kind: 'publicKey', key: resolved }),
+      // An EC key's public point is only on its public object (an RSA key's modulus is on both halves).
+      { lacks: (resolved) => lacksPublicHalf(resolved) && !resolved.spec.startsWith('RSA_') },
     );
   }
 
@@ -294,64 +299,75 @@ export class Pkcs11Provider extends KeyProvider {
   ): Promise<boolean> {
     const rsa = algorithmInfo(input.algorithm).family !== 'ECDSA';
     const digest = signingDigest(input);
-    return this.#runner.withKey(key.ref, 'verify', async (session, resolved) => {
-      const publicKey = requirePublic(resolved);
-      if (rsa && input.signature.length !== keySpecInfo(resolved.spec).bits / 8) return false;
-      try {
-        return await this.#crypto.verify(
-          session,
-          resolved,
-          publicKey,
-          verifyCall(input.algorithm, digest, input.signature),
-        );
-      } catch (error) {
-        if (isBadSignature(error)) return false;
-        throw error;
-      }
-    });
+    return this.#runner.withKey(
+      key.ref,
+      'verify',
+      async (session, resolved) => {
+        const publicKey = requirePublic(resolved);
+        if (rsa && input.signature.length !== keySpecInfo(resolved.spec).bits / 8) return false;
+        try {
+          return await this.#crypto.verify(
+            session,
+            resolved,
+            publicKey,
+            verifyCall(input.algorithm, digest, input.signature),
+          );
+        } catch (error) {
+          if (isBadSignature(error)) return false;
+          throw error;
+        }
+      },
+      { lacks: lacksPublicHalf },
+    );
   }
 
   protected override async onEncrypt(key: KeyFacts, input: CipherInput): Promise<Uint8Array> {
     const data = Buffer.from(input.data);
-    return this.#runner.withKey(key.ref, 'encrypt', async (session, resolved) => {
-      if (input.algorithm !== 'SYMMETRIC_DEFAULT') {
-        const ciphertext = await this.#crypto.call(session, resolved, requirePublic(resolved), {
-          op: 'encrypt',
-          mechanism: rsaOaepMechanism(algorithmInfo(input.algorithm).hash!),
-          data,
-          outputLength: keySpecInfo(resolved.spec).bits / 8,
-        });
-        return new Uint8Array(ciphertext);
-      }
-      const header = blobHeader(resolved.id);
-      const tokenIv = this.#parts.profile.gcmIv === 'token';
-      let iv: Buffer = tokenIv ? Buffer.alloc(GCM_IV_BYTES) : randomBytes(GCM_IV_BYTES);
-      const outputLength = data.length + GCM_TAG_BYTES + GCM_IV_BYTES;
-      const mechanism = aesGcmMechanism(iv, blobAad(header, input.context));
-      // A token that generates the IV may write it back through the mechanism's IV pointer: the worker
-      // answers the IV buffer as it is after the call.
-      const sealedCall = { op: 'encrypt', mechanism, data, outputLength } as const;
-      let sealed: Buffer;
-      if (tokenIv) {
-        const answer = await this.#crypto.callWithIv(session, resolved, resolved.primary, sealedCall);
-        sealed = answer.output;
-        if (sealed.length === data.length + GCM_TAG_BYTES + GCM_IV_BYTES) {
-          iv = sealed.subarray(sealed.length - GCM_IV_BYTES); // the HSM's IV, appended
-          sealed = sealed.subarray(0, sealed.length - GCM_IV_BYTES);
-        } else {
-          if (answer.iv !== undefined) iv = answer.iv;
-          if (iv.every((byte) => byte === 0)) {
-            throw new KeyswitchError(
-              'INTERNAL',
-              'the token was expected to generate the AES-GCM IV but returned none',
-            );
-          }
+    const lacks = input.algorithm === 'SYMMETRIC_DEFAULT' ? undefined : lacksPublicHalf;
+    return this.#runner.withKey(
+      key.ref,
+      'encrypt',
+      async (session, resolved) => {
+        if (input.algorithm !== 'SYMMETRIC_DEFAULT') {
+          const ciphertext = await this.#crypto.call(session, resolved, requirePublic(resolved), {
+            op: 'encrypt',
+            mechanism: rsaOaepMechanism(algorithmInfo(input.algorithm).hash!),
+            data,
+            outputLength: keySpecInfo(resolved.spec).bits / 8,
+          });
+          return new Uint8Array(ciphertext);
         }
-      } else {
-        sealed = await this.#crypto.call(session, resolved, resolved.primary, sealedCall);
-      }
-      return encodeBlob(header, iv, sealed);
-    });
+        const header = blobHeader(resolved.id);
+        const tokenIv = this.#parts.profile.gcmIv === 'token';
+        let iv: Buffer = tokenIv ? Buffer.alloc(GCM_IV_BYTES) : randomBytes(GCM_IV_BYTES);
+        const outputLength = data.length + GCM_TAG_BYTES + GCM_IV_BYTES;
+        const mechanism = aesGcmMechanism(iv, blobAad(header, input.context));
+        // A token that generates the IV may write it back through the mechanism's IV pointer: the worker
+        // answers the IV buffer as it is after the call.
+        const sealedCall = { op: 'encrypt', mechanism, data, outputLength } as const;
+        let sealed: Buffer;
+        if (tokenIv) {
+          const answer = await this.#crypto.callWithIv(session, resolved, resolved.primary, sealedCall);
+          sealed = answer.output;
+          if (sealed.length === data.length + GCM_TAG_BYTES + GCM_IV_BYTES) {
+            iv = sealed.subarray(sealed.length - GCM_IV_BYTES); // the HSM's IV, appended
+            sealed = sealed.subarray(0, sealed.length - GCM_IV_BYTES);
+          } else {
+            if (answer.iv !== undefined) iv = answer.iv;
+            if (iv.every((byte) => byte === 0)) {
+              throw new KeyswitchError(
+                'INTERNAL',
+                'the token was expected to generate the AES-GCM IV but returned none',
+              );
+            }
+          }
+        } else {
+          sealed = await this.#crypto.call(session, resolved, resolved.primary, sealedCall);
+        }
+        return encodeBlob(header, iv, sealed);
+      },
+      lacks === undefined ? {} : { lacks },
+    );
   }
 
   protected override async onDecrypt(key: KeyFacts, input: CipherInput): Promise<Uint8Array> {
@@ -463,3 +479,11 @@ type TokenTaskKind = Extract<Task, OnToken>['kind'];
 
 /** A task about the token's keys without what the provider adds (session, token, profile, generation). */
 type TokenTaskBody<K extends TokenTaskKind> = Omit<Extract<Task, { kind: K }>, keyof OnToken> & { kind: K };
+
+/**
+ * A key pair looked up without its public half: another process may have written that half since (a
+ * key imported while the application runs), so an operation that needs it looks the key up again.
+ */
+function lacksPublicHalf(key: ResolvedKey): boolean {
+  return key.kind === 'pair' && key.publicKey === undefined;
+}

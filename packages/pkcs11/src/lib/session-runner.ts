@@ -140,12 +140,16 @@ export class SessionRunner {
     }
   }
 
-  /** Runs `body` on a pooled session with the key `ref` names (looked up fresh when `fresh`). */
+  /**
+   * Runs `body` on a pooled session with the key `ref` names (looked up fresh when `fresh`, or when
+   * `lacks` says the cached key lacks what this operation needs: a public half another process may
+   * have written since the key was looked up).
+   */
   withKey<T>(
     ref: string,
     what: string,
     body: (session: PooledSession, key: ResolvedKey) => Promise<T>,
-    options: { fresh?: boolean } = {},
+    options: { fresh?: boolean; lacks?: (key: ResolvedKey) => boolean } = {},
   ): Promise<T> {
     const uri = this.#references.parse(ref);
     let fresh = options.fresh === true;
@@ -155,7 +159,12 @@ export class SessionRunner {
       async (session) => {
         const keys = this.#keys(session);
         let key = keys.get(ref);
-        if (fresh || key === undefined || key.generation !== pool.generation) {
+        if (
+          fresh ||
+          key === undefined ||
+          key.generation !== pool.generation ||
+          options.lacks?.(key) === true
+        ) {
           const generation = pool.generation;
           key = await this.searching(() =>
             pool.run(session, 'C_FindObjects', {

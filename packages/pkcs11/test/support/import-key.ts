@@ -20,6 +20,10 @@ export interface ImportRequest {
   readonly usage: KeyUsage;
   readonly key: KeyObject;
   readonly label: string;
+  /** Which objects of a key pair to write (both by default), as a tool that writes them one by one would. */
+  readonly halves?: 'both' | 'private' | 'public';
+  /** The CKA_ID to use (a random one by default): the second half of a pair written in two steps. */
+  readonly id?: Buffer;
 }
 
 /**
@@ -46,7 +50,9 @@ export function importKey(
     }
   }
   try {
-    const id = randomBytes(16);
+    const id = request.id ?? randomBytes(16);
+    const writes = (half: 'private' | 'public') =>
+      (request.halves ?? 'both') === 'both' || request.halves === half;
     const naming: Template = [
       { type: CKA.ID, value: id },
       { type: CKA.LABEL, value: request.label },
@@ -75,53 +81,57 @@ export function importKey(
         { type: aes ? CKA.DECRYPT : CKA.VERIFY, value: true },
       ]);
     } else if (info.family === 'RSA') {
-      library.C_CreateObject(session, [
-        { type: CKA.CLASS, value: CKO.PRIVATE_KEY },
-        { type: CKA.KEY_TYPE, value: CKK.RSA },
-        { type: CKA.MODULUS, value: b64(jwk.n) },
-        { type: CKA.PUBLIC_EXPONENT, value: b64(jwk.e) },
-        { type: CKA_PRIVATE_EXPONENT, value: b64(jwk.d) },
-        { type: CKA_PRIME_1, value: b64(jwk.p) },
-        { type: CKA_PRIME_2, value: b64(jwk.q) },
-        { type: CKA_EXPONENT_1, value: b64(jwk.dp) },
-        { type: CKA_EXPONENT_2, value: b64(jwk.dq) },
-        { type: CKA_COEFFICIENT, value: b64(jwk.qi) },
-        ...naming,
-        ...protect,
-        { type: CKA.SIGN, value: sign },
-        { type: CKA.DECRYPT, value: !sign },
-      ]);
-      library.C_CreateObject(session, [
-        { type: CKA.CLASS, value: CKO.PUBLIC_KEY },
-        { type: CKA.KEY_TYPE, value: CKK.RSA },
-        { type: CKA.MODULUS, value: b64(jwk.n) },
-        { type: CKA.PUBLIC_EXPONENT, value: b64(jwk.e) },
-        ...naming,
-        { type: CKA.VERIFY, value: sign },
-        { type: CKA.ENCRYPT, value: !sign },
-      ]);
+      if (writes('private'))
+        library.C_CreateObject(session, [
+          { type: CKA.CLASS, value: CKO.PRIVATE_KEY },
+          { type: CKA.KEY_TYPE, value: CKK.RSA },
+          { type: CKA.MODULUS, value: b64(jwk.n) },
+          { type: CKA.PUBLIC_EXPONENT, value: b64(jwk.e) },
+          { type: CKA_PRIVATE_EXPONENT, value: b64(jwk.d) },
+          { type: CKA_PRIME_1, value: b64(jwk.p) },
+          { type: CKA_PRIME_2, value: b64(jwk.q) },
+          { type: CKA_EXPONENT_1, value: b64(jwk.dp) },
+          { type: CKA_EXPONENT_2, value: b64(jwk.dq) },
+          { type: CKA_COEFFICIENT, value: b64(jwk.qi) },
+          ...naming,
+          ...protect,
+          { type: CKA.SIGN, value: sign },
+          { type: CKA.DECRYPT, value: !sign },
+        ]);
+      if (writes('public'))
+        library.C_CreateObject(session, [
+          { type: CKA.CLASS, value: CKO.PUBLIC_KEY },
+          { type: CKA.KEY_TYPE, value: CKK.RSA },
+          { type: CKA.MODULUS, value: b64(jwk.n) },
+          { type: CKA.PUBLIC_EXPONENT, value: b64(jwk.e) },
+          ...naming,
+          { type: CKA.VERIFY, value: sign },
+          { type: CKA.ENCRYPT, value: !sign },
+        ]);
     } else {
       const size = info.coordinateBytes!;
       const point = Buffer.concat([Buffer.from([4]), b64(jwk.x), b64(jwk.y)]);
       const ecParams = EC_PARAMS[info.curve!];
-      library.C_CreateObject(session, [
-        { type: CKA.CLASS, value: CKO.PRIVATE_KEY },
-        { type: CKA.KEY_TYPE, value: CKK.EC },
-        { type: CKA.EC_PARAMS, value: ecParams },
-        { type: CKA.VALUE, value: Buffer.concat([Buffer.alloc(size - b64(jwk.d).length), b64(jwk.d)]) },
-        ...naming,
-        ...protect,
-        { type: CKA.SIGN, value: sign },
-        { type: CKA.DERIVE, value: !sign },
-      ]);
-      library.C_CreateObject(session, [
-        { type: CKA.CLASS, value: CKO.PUBLIC_KEY },
-        { type: CKA.KEY_TYPE, value: CKK.EC },
-        { type: CKA.EC_PARAMS, value: ecParams },
-        { type: CKA.EC_POINT, value: derOctetString(point) },
-        ...naming,
-        { type: CKA.VERIFY, value: sign },
-      ]);
+      if (writes('private'))
+        library.C_CreateObject(session, [
+          { type: CKA.CLASS, value: CKO.PRIVATE_KEY },
+          { type: CKA.KEY_TYPE, value: CKK.EC },
+          { type: CKA.EC_PARAMS, value: ecParams },
+          { type: CKA.VALUE, value: Buffer.concat([Buffer.alloc(size - b64(jwk.d).length), b64(jwk.d)]) },
+          ...naming,
+          ...protect,
+          { type: CKA.SIGN, value: sign },
+          { type: CKA.DERIVE, value: !sign },
+        ]);
+      if (writes('public'))
+        library.C_CreateObject(session, [
+          { type: CKA.CLASS, value: CKO.PUBLIC_KEY },
+          { type: CKA.KEY_TYPE, value: CKK.EC },
+          { type: CKA.EC_PARAMS, value: ecParams },
+          { type: CKA.EC_POINT, value: derOctetString(point) },
+          ...naming,
+          { type: CKA.VERIFY, value: sign },
+        ]);
     }
     return formatPkcs11Uri({ token: provider.token.label, object: request.label, id, type });
   } finally {
