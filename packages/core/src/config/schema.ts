@@ -108,24 +108,21 @@ export const configSchema = z
         (path, message) => context.addIssue({ code: 'custom', path: [...path], message }),
       );
     }
+    const known = Object.keys(config.providers);
+    /** A key's or a replica's provider must be configured. */
+    const checkProvider = (provider: string, path: Array<string | number>) => {
+      if (Object.hasOwn(config.providers, provider)) return;
+      context.addIssue({
+        code: 'custom',
+        path: [...path, 'provider'],
+        message: `no provider named "${provider}"; expected one of ${known.length ? known.join(', ') : '(none configured)'}`,
+      });
+    };
     for (const [name, key] of Object.entries(config.keys)) {
-      if (!Object.hasOwn(config.providers, key.provider)) {
-        const known = Object.keys(config.providers);
-        context.addIssue({
-          code: 'custom',
-          path: ['keys', name, 'provider'],
-          message: `no provider named "${key.provider}"; expected one of ${known.length ? known.join(', ') : '(none configured)'}`,
-        });
-      }
+      checkProvider(key.provider, ['keys', name]);
       for (const [index, replica] of (key.replicas ?? []).entries()) {
         const path = ['keys', name, 'replicas', index];
-        if (!Object.hasOwn(config.providers, replica.provider)) {
-          context.addIssue({
-            code: 'custom',
-            path: [...path, 'provider'],
-            message: `no provider named "${replica.provider}"; expected one of ${Object.keys(config.providers).join(', ')}`,
-          });
-        }
+        checkProvider(replica.provider, path);
         if (key.spec === 'SYMMETRIC_DEFAULT') {
           context.addIssue({
             code: 'custom',

@@ -108,17 +108,6 @@ export class Keyswitch {
       keyswitch.#providers.set(name, { factory: loaded, config: loaded.parseConfig(section, path) });
     }
     for (const [name, key] of Object.entries(config.keys)) {
-      const { factory } = keyswitch.#providers.get(key.provider)!;
-      try {
-        factory.validateKeyRef?.(key.ref);
-      } catch (error) {
-        const detail = isKeyswitchError(error) ? error.detail : 'is not a valid key reference';
-        throw new KeyswitchError('CONFIG_INVALID', `${detail}`, {
-          path: `keys.${name}.ref`,
-          keyName: name,
-          cause: error,
-        });
-      }
       const copies = [
         { provider: key.provider, ref: key.ref, path: `keys.${name}` },
         ...(key.replicas ?? []).map((replica, index) => ({
@@ -126,7 +115,8 @@ export class Keyswitch {
           path: `keys.${name}.replicas.${index}`,
         })),
       ];
-      for (const copy of copies.slice(1)) {
+      // The key and each replica: a reference its backend cannot read is CONFIG_INVALID at its path.
+      for (const copy of copies) {
         try {
           keyswitch.#providers.get(copy.provider)!.factory.validateKeyRef?.(copy.ref);
         } catch (error) {
