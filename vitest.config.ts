@@ -18,6 +18,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // The second reporter names a file whose test process exited before the file finished.
+    reporters: ['default', './test/support/unfinished-files-reporter.ts'],
     coverage: {
       provider: 'v8',
       include: ['packages/*/src/**/*.ts'],
