@@ -15,8 +15,10 @@ import { Signer } from '../handles/signer.js';
 import type { KeyDescription } from '../provider/contract.js';
 import type { ProviderFactory } from '../provider/factory.js';
 import type { KeyProvider } from '../provider/key-provider.js';
+import { buildKeyVersionSet } from './build-key-version-set.js';
 import { CircuitBreaker, type CircuitBreakerOptions, type CircuitState } from './circuit-breaker.js';
-import { KeyBinding } from './key-binding.js';
+import { KeyBinding, type KeyTarget } from './key-binding.js';
+import type { CryptoperiodEvent, KeyVersionSet } from './key-version-set.js';
 import { defaultSearchDirectories, loadProviderFactory } from './load-provider-factory.js';
 
 /** Options for {@link Keyswitch.fromConfig}. */
@@ -57,6 +59,8 @@ export class Keyswitch {
   readonly #audit = new AuditBus();
   readonly #providers = new Map<string, ProviderSlot>();
   readonly #bindings = new Map<string, KeyBinding>();
+  /** The version sets of `versions` entries, by handle kind and name, made on first use. */
+  readonly #versionSets = new Map<string, KeyVersionSet>();
   /** One circuit breaker per provider, shared by every key with a copy there. */
   readonly #breakers = new Map<string, CircuitBreaker>();
   #auditFile: AuditFileSink | undefined;
@@ -133,13 +137,7 @@ export class Keyswitch {
         new KeyBinding(
           name,
           key,
-          copies.map((copy) => ({
-            providerName: copy.provider,
-            ref: copy.ref,
-            path: copy.path,
-            getProvider: () => keyswitch.provider(copy.provider),
-            breaker: keyswitch.#breaker(copy.provider),
-          })),
+          copies.map((copy) => keyswitch.#target(copy.provider, copy.ref, copy.path)),
         ),
       );
     }
@@ -206,13 +204,25 @@ export class Keyswitch {
     return this.#auditFile;
   }
 
-  /** A signer for a SIGN_VERIFY key. @throws CONFIG_INVALID (unknown name), USAGE_MISMATCH (not a signing key) */
+  /**
+   * A signer for a SIGN_VERIFY key. A name in the `versions` section gives a signer over its versions: it
+   * signs with the active one and verifies with every version in use.
+   *
+   * @throws CONFIG_INVALID (unknown name), USAGE_MISMATCH (not a signing key, or a version that is not)
+   */
   signer(name: string): Signer {
+    const versions = this.#versionSet(name, 'SIGN_VERIFY', 'signer');
+    if (versions !== undefined) return new Signer(versions.active.binding, versions);
     return new Signer(this.#binding(name, 'SIGN_VERIFY', 'signer'));
   }
 
-  /** An encrypter (and decrypter) for an ENCRYPT_DECRYPT key. */
+  /**
+   * An encrypter (and decrypter) for an ENCRYPT_DECRYPT key. A name in the `versions` section gives one
+   * over its versions: it encrypts under the active one and decrypts under every version in use.
+   */
   encrypter(name: string): Encrypter {
+    const versions = this.#versionSet(name, 'ENCRYPT_DECRYPT', 'encrypter');
+    if (versions !== undefined) return new Encrypter(versions.active.binding, versions);
     return new Encrypter(this.#binding(name, 'ENCRYPT_DECRYPT', 'encrypter'));
   }
 
@@ -338,6 +348,58 @@ export class Keyswitch {
    */
   breakerStates(): Readonly<Record<string, CircuitState>> {
     return Object.fromEntries([...this.#breakers].map(([name, breaker]) => [name, breaker.state]));
+  }
+
+  #target(providerName: string, ref: string, path: string): KeyTarget {
+    return {
+      providerName,
+      ref,
+      path,
+      getProvider: () => this.provider(providerName),
+      breaker: this.#breaker(providerName),
+    };
+  }
+
+  /** The versions of a `versions` entry named `name`, or `undefined` when it has none. */
+  #versionSet(
+    name: string,
+    usage: Parameters<KeyBinding['requireUsage']>[0],
+    handle: string,
+  ): KeyVersionSet | undefined {
+    if (this.#closed) throw new KeyswitchError('CLOSED', 'this keyswitch instance is closed');
+    const declared = this.#config.versions;
+    if (declared === undefined || !Object.hasOwn(declared, name)) return undefined;
+    const config = declared[name]!;
+    const cacheKey = `${usage}\0${name}`;
+    let set = this.#versionSets.get(cacheKey);
+    if (set === undefined) {
+      set = buildKeyVersionSet(name, config, usage, handle, {
+        bindingOf: (keyName) => this.#binding(keyName),
+        bindingFor: (logicalName, keyConfig, path) =>
+          new KeyBinding(logicalName, keyConfig, [this.#target(keyConfig.provider, keyConfig.ref, path)]),
+        policy: {
+          enforcement: config.cryptoperiodEnforcement ?? 'error',
+          warnBeforeDays: config.warnBeforeDays ?? 30,
+          now: () => Date.now(),
+          report: (event) => this.#reportCryptoperiod(event),
+        },
+      });
+      this.#versionSets.set(cacheKey, set);
+    }
+    return set;
+  }
+
+  /** A cryptoperiod event: a process warning, and a line in the audit file when one is configured. */
+  #reportCryptoperiod(event: CryptoperiodEvent): void {
+    try {
+      this.#auditFile?.append(event);
+    } catch {
+      // A closed or failed audit file is reported by close(); the warning still goes out.
+    }
+    process.emitWarning(
+      `[keyswitch] key "${event.keyName}" version "${event.keyVersion}": ${event.type === 'cryptoperiod-ending' ? 'cryptoperiod ends' : 'cryptoperiod ended'} ${event.expiresAt}`,
+      'KeyswitchCryptoperiodWarning',
+    );
   }
 
   #breaker(provider: string): CircuitBreaker {
