@@ -34,6 +34,15 @@ const providerSchema = z.looseObject({
   type: z
     .string({ error: 'expected the provider type: "soft-hsm", "pkcs11", "aws-kms" or a package name' })
     .min(1),
+  /**
+   * The most one call to this provider's keys may take, in milliseconds, before it is UNAVAILABLE and a
+   * key with replicas moves to the next; read by the registry, not passed to the backend package.
+   */
+  timeoutMs: z
+    .int({ error: 'expected a whole number of milliseconds from 1 to 600,000' })
+    .min(1, 'expected a whole number of milliseconds from 1 to 600,000')
+    .max(600_000, 'expected a whole number of milliseconds from 1 to 600,000')
+    .optional(),
 });
 
 const keySchema = z.strictObject({

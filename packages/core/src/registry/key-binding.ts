@@ -22,6 +22,11 @@ export interface KeyTarget {
   readonly breaker: CircuitBreaker;
   /** The config path of this copy (`keys.NAME` or `keys.NAME.replicas.I`), for errors. */
   readonly path: string;
+  /**
+   * The provider's `timeoutMs`: the most one attempt on this copy may take before it is UNAVAILABLE (and
+   * the call moves to the next copy).
+   */
+  readonly timeoutMs?: number | undefined;
 }
 
 interface TargetState extends KeyTarget {
@@ -94,7 +99,11 @@ export class KeyBinding {
   }
 
   async #use<T>(body: (provider: KeyProvider, ref: string) => Promise<T>): Promise<T> {
-    if (this.#targets.length === 1) return body(await this.provider(), this.ref);
+    if (this.#targets.length === 1) {
+      const timeoutMs = this.#targets[0]!.timeoutMs;
+      if (timeoutMs === undefined) return body(await this.provider(), this.ref);
+      return withCallDeadline(async () => body(await this.provider(), this.ref), { timeoutMs });
+    }
     this.#checkAll();
     if (this.#mismatch) throw this.#mismatch;
     const allowed = this.#targets.filter((target) => target.breaker.allows());
@@ -103,7 +112,10 @@ export class KeyBinding {
     let last: unknown;
     for (const target of order) {
       try {
-        const result = await body(await this.#checked(target), target.ref);
+        const attempt = async () => body(await this.#checked(target), target.ref);
+        const result = await (target.timeoutMs === undefined
+          ? attempt()
+          : withCallDeadline(attempt, { timeoutMs: target.timeoutMs }));
         target.breaker.succeeded();
         return result;
       } catch (error) {

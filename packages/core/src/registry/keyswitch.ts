@@ -37,6 +37,8 @@ export interface KeyswitchOptions extends LoadConfigOptions {
 interface ProviderSlot {
   readonly factory: ProviderFactory<unknown>;
   readonly config: unknown;
+  /** The section's `timeoutMs`: the most one call may take on this provider. */
+  readonly timeoutMs: number | undefined;
   instance?: Promise<KeyProvider> | undefined;
 }
 
@@ -99,7 +101,7 @@ export class Keyswitch {
     const keyswitch = new Keyswitch(config, baseDir, options.env ?? process.env, options.circuitBreaker);
     if (options.onAudit) keyswitch.onAudit(options.onAudit);
     const factories = new Map<string, Promise<ProviderFactory>>();
-    for (const [name, section] of Object.entries(config.providers)) {
+    for (const [name, { timeoutMs, ...section }] of Object.entries(config.providers)) {
       const path = `providers.${name}`;
       const type = section.type;
       const injected = options.providerFactories?.[type];
@@ -109,7 +111,7 @@ export class Keyswitch {
         factories.set(type, factory);
       }
       const loaded = await factory;
-      keyswitch.#providers.set(name, { factory: loaded, config: loaded.parseConfig(section, path) });
+      keyswitch.#providers.set(name, { factory: loaded, config: loaded.parseConfig(section, path), timeoutMs });
     }
     for (const [name, key] of Object.entries(config.keys)) {
       const copies = [
@@ -357,6 +359,7 @@ export class Keyswitch {
       path,
       getProvider: () => this.provider(providerName),
       breaker: this.#breaker(providerName),
+      timeoutMs: this.#providers.get(providerName)?.timeoutMs,
     };
   }
 
