@@ -75,6 +75,24 @@ const keySchema = z.strictObject({
     .min(1, 'expected at least one replica (or leave "replicas" out)')
     .max(8, 'expected at most 8 replicas')
     .optional(),
+  /**
+   * With replicas: when the first copy asked has not answered after `afterMs`, or (`true`) after the p99
+   * latency of its last calls, the next copy is asked too, and the first answer is used.
+   */
+  hedge: z
+    .union(
+      [
+        z.literal(true),
+        z.strictObject({
+          afterMs: z
+            .int({ error: 'expected a whole number of milliseconds from 1 to 60,000' })
+            .min(1, 'expected a whole number of milliseconds from 1 to 60,000')
+            .max(60_000, 'expected a whole number of milliseconds from 1 to 60,000'),
+        }),
+      ],
+      { error: 'expected true (after the p99 latency) or { "afterMs": N }' },
+    )
+    .optional(),
 });
 
 /** Zod schema of the `audit` section: the hash-chained audit file every key operation is appended to. */
@@ -144,6 +162,13 @@ export const configSchema = z
         if (copies.some((copy) => copy.provider === replica.provider && copy.ref === replica.ref)) {
           context.addIssue({ code: 'custom', path, message: 'names the same provider and reference twice' });
         }
+      }
+      if (key.hedge !== undefined && key.replicas === undefined) {
+        context.addIssue({
+          code: 'custom',
+          path: ['keys', name, 'hedge'],
+          message: 'hedging sends a second request to a replica; give "replicas", or leave "hedge" out',
+        });
       }
       const info = keySpecInfo(key.spec);
       if (key.usage !== undefined && !info.usages.includes(key.usage)) {

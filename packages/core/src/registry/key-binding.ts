@@ -8,6 +8,7 @@ import { type Algorithm, algorithmInfo, algorithmsFor, type MacAlgorithm } from 
 import { type KeySpec, type KeyUsage, keySpecInfo } from '../vocabulary/key-specs.js';
 import { type CallOptions, withCallDeadline } from './call-deadline.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
+import { type AttemptOutcome, HedgeDelay, hedged } from './hedge.js';
 
 const PREFERRED: readonly Algorithm[] = ['RSASSA_PSS_SHA_256', 'RSAES_OAEP_SHA_256'];
 
@@ -55,6 +56,8 @@ export class KeyBinding {
   #checkingAll = false;
   /** A copy found to be another key: every call fails with it, whichever copy would serve. */
   #mismatch: KeyswitchError | undefined;
+  /** With `hedge` configured: when to send a second request to the next copy. */
+  readonly #hedge: HedgeDelay | undefined;
 
   constructor(name: string, config: KeyConfig, targets: readonly KeyTarget[]) {
     this.name = name;
@@ -68,6 +71,7 @@ export class KeyBinding {
     const allowed = algorithmsFor(this.spec, this.usage);
     this.algorithm = config.algorithm ?? allowed.find((a) => PREFERRED.includes(a)) ?? allowed[0]!;
     this.#targets = targets.map((target) => ({ ...target, checked: undefined }));
+    this.#hedge = config.hedge === undefined ? undefined : new HedgeDelay(config.hedge);
   }
 
   /** What the registry passes to provider calls so errors and audit events name the logical key. */
@@ -110,24 +114,54 @@ export class KeyBinding {
     // Every breaker open: try them all in order rather than fail without asking.
     const order = allowed.length > 0 ? allowed : this.#targets;
     let last: unknown;
-    for (const target of order) {
-      try {
-        const attempt = async () => body(await this.#checked(target), target.ref);
-        const result = await (target.timeoutMs === undefined
-          ? attempt()
-          : withCallDeadline(attempt, { timeoutMs: target.timeoutMs }));
-        target.breaker.succeeded();
-        return result;
-      } catch (error) {
-        if (!isKeyswitchError(error, 'UNAVAILABLE', 'THROTTLED')) {
-          if (isKeyswitchError(error) && error.code !== 'CONFIG_INVALID') target.breaker.succeeded();
-          throw error;
-        }
-        if (isKeyswitchError(error, 'UNAVAILABLE')) target.breaker.failed();
-        last = error;
-      }
+    let next = 0;
+    const delayMs = order.length > 1 ? this.#hedge?.delayMs() : undefined;
+    if (delayMs !== undefined) {
+      // Hedged: the next copy is asked too when the first has not answered within the delay.
+      const outcome = await hedged(
+        () => this.#attempt(order[0]!, body),
+        () => this.#attempt(order[1]!, body),
+        delayMs,
+      );
+      if ('value' in outcome) return outcome.value;
+      last = outcome.failover;
+      next = outcome.tried;
+    }
+    for (const target of order.slice(next)) {
+      const outcome = await this.#attempt(target, body);
+      if ('value' in outcome) return outcome.value;
+      last = outcome.failover;
     }
     throw last;
+  }
+
+  /**
+   * One attempt on one copy, under its provider's `timeoutMs`: its answer, or the outage or throttling to
+   * move on from. Any other error is the answer, thrown. Keeps the copy's breaker (and the hedge's
+   * latencies for the first copy) up to date.
+   */
+  async #attempt<T>(
+    target: TargetState,
+    body: (provider: KeyProvider, ref: string) => Promise<T>,
+  ): Promise<AttemptOutcome<T>> {
+    const learning = this.#hedge?.learns === true && target === this.#targets[0];
+    const started = learning ? performance.now() : 0;
+    try {
+      const run = async () => body(await this.#checked(target), target.ref);
+      const value = await (target.timeoutMs === undefined
+        ? run()
+        : withCallDeadline(run, { timeoutMs: target.timeoutMs }));
+      target.breaker.succeeded();
+      if (learning) this.#hedge!.record(performance.now() - started);
+      return { value };
+    } catch (error) {
+      if (!isKeyswitchError(error, 'UNAVAILABLE', 'THROTTLED')) {
+        if (isKeyswitchError(error) && error.code !== 'CONFIG_INVALID') target.breaker.succeeded();
+        throw error;
+      }
+      if (isKeyswitchError(error, 'UNAVAILABLE')) target.breaker.failed();
+      return { failover: error };
+    }
   }
 
   /** Throws USAGE_MISMATCH unless the key's configured usage is `usage` (a handle of the wrong kind). */
