@@ -35,7 +35,9 @@ export class HedgeDelay {
     this.#samples[this.#count % WINDOW] = ms;
     this.#count += 1;
     if (this.#count >= MIN_SAMPLES && (this.#p99 === undefined || this.#count % RECOMPUTE_EVERY === 0)) {
-      const known = Array.from(this.#samples.subarray(0, Math.min(this.#count, WINDOW))).sort((a, b) => a - b);
+      const known = Array.from(this.#samples.subarray(0, Math.min(this.#count, WINDOW))).sort(
+        (a, b) => a - b,
+      );
       this.#p99 = known[Math.min(known.length - 1, Math.ceil(known.length * 0.99) - 1)];
     }
   }

@@ -111,7 +111,11 @@ export class Keyswitch {
         factories.set(type, factory);
       }
       const loaded = await factory;
-      keyswitch.#providers.set(name, { factory: loaded, config: loaded.parseConfig(section, path), timeoutMs });
+      keyswitch.#providers.set(name, {
+        factory: loaded,
+        config: loaded.parseConfig(section, path),
+        timeoutMs,
+      });
     }
     for (const [name, key] of Object.entries(config.keys)) {
       const copies = [
