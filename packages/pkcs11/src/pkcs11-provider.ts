@@ -13,6 +13,7 @@ import {
   keySpecInfo,
   type MacAlgorithm,
   type ParsedPublicKey,
+  type PoolStats,
   Secret,
   type SignInput,
   type SigningTraits,
@@ -164,6 +165,15 @@ export class Pkcs11Provider extends KeyProvider {
   /** The session pool's size. */
   get sessions(): number {
     return this.#parts.pool.size;
+  }
+
+  /** The session pool and worker threads now, for keyswitch's pool gauges. */
+  override poolStats(): PoolStats {
+    const pool = this.#parts.pool;
+    return {
+      sessions: { limit: pool.size, ...pool.usage },
+      workers: { threads: this.#workers.threadCount },
+    };
   }
 
   // ---- manifest and key lifecycle -----------------------------------------------------------------

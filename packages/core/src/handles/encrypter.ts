@@ -43,7 +43,7 @@ export class Encrypter extends KeyHandle<EncryptionAlgorithm> implements Decrypt
    */
   async encrypt(plaintext: Uint8Array, options: CipherOptions = {}): Promise<Uint8Array> {
     return this.binding.use(
-      (provider, ref) =>
+      (provider, ref, call) =>
         provider.encrypt(
           {
             ref,
@@ -51,15 +51,16 @@ export class Encrypter extends KeyHandle<EncryptionAlgorithm> implements Decrypt
             plaintext,
             ...(options.context === undefined ? {} : { context: options.context }),
           },
-          this.binding.call,
+          call,
         ),
       options,
+      'encrypt',
     );
   }
 
   async decrypt(ciphertext: Uint8Array, options: CipherOptions = {}): Promise<Uint8Array> {
     return this.binding.use(
-      (provider, ref) =>
+      (provider, ref, call) =>
         provider.decrypt(
           {
             ref,
@@ -67,9 +68,10 @@ export class Encrypter extends KeyHandle<EncryptionAlgorithm> implements Decrypt
             ciphertext,
             ...(options.context === undefined ? {} : { context: options.context }),
           },
-          this.binding.call,
+          call,
         ),
       options,
+      'decrypt',
     );
   }
 

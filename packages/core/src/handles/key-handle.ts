@@ -37,11 +37,15 @@ export abstract class KeyHandle<A extends Algorithm = Algorithm> {
 
   /** The backend key's current description (state, dates). */
   async describe(options: CallOptions = {}): Promise<KeyDescription> {
-    return this.binding.use((provider, ref) => provider.describeKey(ref, this.binding.call), options);
+    return this.binding.use((provider, ref, call) => provider.describeKey(ref, call), options, 'describeKey');
   }
 
   /** @internal The public key of an asymmetric key. */
   protected async publicKeyOf(options: CallOptions = {}): Promise<PublicKey> {
-    return this.binding.use((provider, ref) => provider.getPublicKey(ref, this.binding.call), options);
+    return this.binding.use(
+      (provider, ref, call) => provider.getPublicKey(ref, call),
+      options,
+      'getPublicKey',
+    );
   }
 }

@@ -35,8 +35,9 @@ export class Signer extends KeyHandle<SigningAlgorithm> {
    */
   async sign(message: Uint8Array, options: SignatureOptions = {}): Promise<Uint8Array> {
     return this.binding.use(
-      (provider, ref) => provider.sign(this.#request(ref, message, 'RAW', options), this.binding.call),
+      (provider, ref, call) => provider.sign(this.#request(ref, message, 'RAW', options), call),
       options,
+      'sign',
     );
   }
 
@@ -47,17 +48,19 @@ export class Signer extends KeyHandle<SigningAlgorithm> {
    */
   async signDigest(digest: Uint8Array, options: SignatureOptions = {}): Promise<Uint8Array> {
     return this.binding.use(
-      (provider, ref) => provider.sign(this.#request(ref, digest, 'DIGEST', options), this.binding.call),
+      (provider, ref, call) => provider.sign(this.#request(ref, digest, 'DIGEST', options), call),
       options,
+      'sign',
     );
   }
 
   /** Verifies a signature over a message; `false` when it does not verify. */
   async verify(message: Uint8Array, signature: Uint8Array, options: SignatureOptions = {}): Promise<boolean> {
     return this.binding.use(
-      (provider, ref) =>
-        provider.verify({ ...this.#request(ref, message, 'RAW', options), signature }, this.binding.call),
+      (provider, ref, call) =>
+        provider.verify({ ...this.#request(ref, message, 'RAW', options), signature }, call),
       options,
+      'verify',
     );
   }
 
@@ -68,9 +71,10 @@ export class Signer extends KeyHandle<SigningAlgorithm> {
     options: SignatureOptions = {},
   ): Promise<boolean> {
     return this.binding.use(
-      (provider, ref) =>
-        provider.verify({ ...this.#request(ref, digest, 'DIGEST', options), signature }, this.binding.call),
+      (provider, ref, call) =>
+        provider.verify({ ...this.#request(ref, digest, 'DIGEST', options), signature }, call),
       options,
+      'verify',
     );
   }
 

@@ -1,9 +1,16 @@
+import type { AuditOperation } from '../audit/events.js';
 import { bytesEqual } from '../bytes/compare-bytes.js';
 import type { KeyConfig } from '../config/schema.js';
 import { isKeyswitchError, KeyswitchError } from '../errors.js';
 import type { KeyDescription } from '../provider/contract.js';
 import type { CallContext } from '../provider/hook-inputs.js';
 import type { KeyProvider } from '../provider/key-provider.js';
+import {
+  type CallObserver,
+  type MoveListener,
+  observeCall,
+  type UseBody,
+} from '../telemetry/call-observer.js';
 import { type Algorithm, algorithmInfo, algorithmsFor, type MacAlgorithm } from '../vocabulary/algorithms.js';
 import { type KeySpec, type KeyUsage, keySpecInfo } from '../vocabulary/key-specs.js';
 import { type CallOptions, withCallDeadline } from './call-deadline.js';
@@ -50,9 +57,14 @@ export class KeyBinding {
   #checkingAll = false;
   /** A copy found to be another key: every call fails with it, whichever copy would serve. */
   #mismatch: KeyswitchError | undefined;
+  readonly #call: CallContext;
+  /** Telemetry and logging of calls (`undefined`: off, and calls run as if it did not exist). */
+  readonly #observer: CallObserver | undefined;
 
-  constructor(name: string, config: KeyConfig, targets: readonly KeyTarget[]) {
+  constructor(name: string, config: KeyConfig, targets: readonly KeyTarget[], observer?: CallObserver) {
     this.name = name;
+    this.#call = { keyName: name };
+    this.#observer = observer;
     this.providerName = config.provider;
     this.ref = config.ref;
     this.spec = config.spec;
@@ -67,7 +79,7 @@ export class KeyBinding {
 
   /** What the registry passes to provider calls so errors and audit events name the logical key. */
   get call(): CallContext {
-    return { keyName: this.name };
+    return this.#call;
   }
 
   /** The configured replicas (provider names), primary first. */
@@ -76,8 +88,8 @@ export class KeyBinding {
   }
 
   /** The primary provider, after the one-time check that the backend key matches the configuration. */
-  provider(): Promise<KeyProvider> {
-    return this.#checked(this.#targets[0]!);
+  provider(call: CallContext = this.#call): Promise<KeyProvider> {
+    return this.#checked(this.#targets[0]!, call);
   }
 
   /**
@@ -85,25 +97,33 @@ export class KeyBinding {
    * copy when a backend cannot be reached. For calls that are safe to repeat on another backend (they
    * create nothing): sign, verify, decrypt, derive, MAC, public key, describe.
    *
-   * @param options - the caller's `signal` and `timeoutMs`, for the whole call (failover included)
+   * @param options - the caller's `signal` and `timeoutMs`, for the whole call (failover included), and
+   * `requestId`, passed to `body` in its call context
+   * @param operation - what the call is, as audit events name it (span names, metric attributes)
    * @throws the last copy's error when none answered; any other error at once; ABORTED, or UNAVAILABLE
-   * past `timeoutMs`
+   * past `timeoutMs`; INVALID_INPUT for a `requestId` that is not a short printable string
    */
-  use<T>(body: (provider: KeyProvider, ref: string) => Promise<T>, options: CallOptions = {}): Promise<T> {
-    return withCallDeadline(() => this.#use(body), options);
+  use<T>(body: UseBody<T>, options: CallOptions, operation: AuditOperation): Promise<T> {
+    // Telemetry off and no request id: nothing of telemetry runs.
+    if (this.#observer === undefined && options.requestId === undefined) {
+      return withCallDeadline(() => this.#use(body, this.#call, undefined), options);
+    }
+    return observeCall(this.#observer, this, operation, body, options.requestId, (observed, call, moved) =>
+      withCallDeadline(() => this.#use(observed, call, moved), options),
+    );
   }
 
-  async #use<T>(body: (provider: KeyProvider, ref: string) => Promise<T>): Promise<T> {
-    if (this.#targets.length === 1) return body(await this.provider(), this.ref);
+  async #use<T>(body: UseBody<T>, call: CallContext, moved: MoveListener | undefined): Promise<T> {
+    if (this.#targets.length === 1) return body(await this.provider(call), this.ref, call);
     this.#checkAll();
     if (this.#mismatch) throw this.#mismatch;
     const allowed = this.#targets.filter((target) => target.breaker.allows());
     // Every breaker open: try them all in order rather than fail without asking.
     const order = allowed.length > 0 ? allowed : this.#targets;
     let last: unknown;
-    for (const target of order) {
+    for (const [index, target] of order.entries()) {
       try {
-        const result = await body(await this.#checked(target), target.ref);
+        const result = await body(await this.#checked(target, call), target.ref, call);
         target.breaker.succeeded();
         return result;
       } catch (error) {
@@ -113,6 +133,7 @@ export class KeyBinding {
         }
         if (isKeyswitchError(error, 'UNAVAILABLE')) target.breaker.failed();
         last = error;
+        if (index < order.length - 1) moved?.(target.providerName, error);
       }
     }
     throw last;
@@ -147,9 +168,10 @@ export class KeyBinding {
     }
   }
 
-  #checked(target: TargetState): Promise<KeyProvider> {
+  /** The copy's provider once checked; the check's audit events carry `call` (the call that ran it). */
+  #checked(target: TargetState, call: CallContext = this.#call): Promise<KeyProvider> {
     if (!target.checked) {
-      const checking = this.#check(target);
+      const checking = this.#check(target, call);
       target.checked = checking;
       // A transient failure (backend unreachable) is not remembered: the next use checks again.
       checking.catch(() => {
@@ -159,12 +181,12 @@ export class KeyBinding {
     return target.checked;
   }
 
-  async #check(target: TargetState): Promise<KeyProvider> {
+  async #check(target: TargetState, call: CallContext): Promise<KeyProvider> {
     let provider: KeyProvider;
     let description: KeyDescription;
     try {
       provider = await target.getProvider();
-      description = await provider.describeKey(target.ref, this.call);
+      description = await provider.describeKey(target.ref, call);
     } catch (error) {
       throw error instanceof KeyswitchError
         ? error.withContext({ keyName: this.name, provider: target.providerName })

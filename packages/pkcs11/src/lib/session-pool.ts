@@ -86,6 +86,11 @@ export class SessionPool {
     return this.#size;
   }
 
+  /** Sessions lent out now, sessions back in the pool, and callers waiting for one (for gauges). */
+  get usage(): { readonly inUse: number; readonly idle: number; readonly waiting: number } {
+    return { inUse: this.#lent, idle: this.#idle.length, waiting: this.#waiters.length };
+  }
+
   /** Sessions open now. */
   get openSessions(): number {
     return this.#slots.filter((slot) => slot.open).length;
