@@ -1,0 +1,97 @@
+// Telemetry off costs nothing: with no `telemetry` option, @opentelemetry/api is never loaded, by the
+// ECMAScript build (every module the process resolves is recorded by a module hook) nor by the CommonJS
+// build (require's cache). Each check has its control: the same process with `telemetry: true` does load
+// it, so the check can fail. Run on the built packages, in child processes.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { repositoryRoot } from './support/softhsm2-tokens.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'keyswitch-telemetry-off-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const dist = (name: string, file: string) => join(repositoryRoot, 'packages', name, 'dist', file);
+
+/** Signs with a software-HSM key through a registry opened with `options`, then writes a marker line. */
+const signOnce = (options: string, marker: string) => `
+  {
+    const ks = await Keyswitch.fromConfig(
+      { environment: 'test', providers: { dev: { type: 'soft-hsm' } },
+        keys: { 'acs-signing': { provider: 'dev', ref: 'acs', spec: 'ECC_NIST_P256', algorithm: 'ECDSA_SHA_256' } } },
+      { providerFactories: { 'soft-hsm': providerFactory }, ${options} },
+    );
+    await (await ks.provider('dev')).createKey({ spec: 'ECC_NIST_P256', usage: 'SIGN_VERIFY', label: 'acs' });
+    const signer = ks.signer('acs-signing');
+    const message = new TextEncoder().encode('ARes');
+    const signature = await signer.sign(message, { requestId: 'txn-1' });
+    if (!(await signer.verify(message, signature))) throw new Error('signature did not verify');
+    await ks.close();
+    report(${JSON.stringify(marker)});
+  }`;
+
+describe('telemetry off', () => {
+  it('the ECMAScript build never resolves @opentelemetry/api unless telemetry is on', () => {
+    const log = join(dir, 'resolved.log');
+    const hooks = `
+      import { appendFileSync } from 'node:fs';
+      let log;
+      export function initialize(data) { log = data.log; }
+      export async function resolve(specifier, context, next) {
+        const result = await next(specifier, context);
+        appendFileSync(log, result.url + '\\n');
+        return result;
+      }`;
+    const register = `
+      import { register } from 'node:module';
+      register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hooks)}`)}, import.meta.url, { data: { log: ${JSON.stringify(log)} } });`;
+    const main = `
+      import { appendFileSync } from 'node:fs';
+      const report = (marker) => appendFileSync(${JSON.stringify(log)}, marker + '\\n');
+      const { Keyswitch } = await import(${JSON.stringify(pathToFileURL(dist('core', 'index.js')).href)});
+      const { providerFactory } = await import(${JSON.stringify(pathToFileURL(dist('soft-hsm', 'index.js')).href)});
+      ${signOnce('', 'OFF DONE')}
+      ${signOnce('telemetry: true', 'ON DONE')}`;
+    execFileSync(
+      process.execPath,
+      ['--import', `data:text/javascript,${encodeURIComponent(register)}`, '--input-type=module', '-e', main],
+      {
+        cwd: dir,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    const lines = readFileSync(log, 'utf8').trim().split('\n');
+    const off = lines.slice(0, lines.indexOf('OFF DONE'));
+    const on = lines.slice(lines.indexOf('OFF DONE'), lines.indexOf('ON DONE'));
+    expect(off.some((url) => url.includes('/packages/core/dist/index.js'))).toBe(true);
+    expect(off.filter((url) => url.includes('opentelemetry'))).toEqual([]);
+    expect(on.some((url) => url.includes('@opentelemetry/api'))).toBe(true);
+  });
+
+  it('the CommonJS build leaves require.cache without @opentelemetry/api', () => {
+    const main = `
+      const { Keyswitch } = require(${JSON.stringify(dist('core', 'index.cjs'))});
+      const { providerFactory } = require(${JSON.stringify(dist('soft-hsm', 'index.cjs'))});
+      const loaded = () => Object.keys(require.cache).filter((path) => path.includes('opentelemetry'));
+      const report = (marker) => console.log(JSON.stringify({ marker, loaded: loaded(), modules: Object.keys(require.cache).length }));
+      (async () => {
+        ${signOnce('', 'off')}
+        // The control: what telemetry: true loads (by import(), which the ECMAScript check above sees),
+        // and then a require of the API from this build's own directory does appear here.
+        ${signOnce('telemetry: true', 'on')}
+        require(require.resolve('@opentelemetry/api', { paths: [${JSON.stringify(join(repositoryRoot, 'packages', 'core'))}] }));
+        report('required');
+      })().catch((error) => { console.error(error); process.exit(1); });`;
+    const output = execFileSync(process.execPath, ['-e', main], { cwd: dir, encoding: 'utf8' });
+    const reports = output
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { marker: string; loaded: string[]; modules: number });
+    expect(reports.map((report) => report.marker)).toEqual(['off', 'on', 'required']);
+    expect(reports[0]!.modules).toBeGreaterThan(2);
+    expect(reports[0]!.loaded).toEqual([]);
+    expect(reports[2]!.loaded.length).toBeGreaterThan(0);
+  });
+});
