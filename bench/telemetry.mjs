@@ -5,12 +5,14 @@
  * process of its own. Every cell is a ratio against telemetry off in the same process and run,
  * measured in alternating segments; the first row, telemetry off against itself, is the noise.
  *   node bench/telemetry.mjs [--backends soft-hsm,pkcs11] [--concurrency 1,16] [--duration SECONDS]
+ *                            [--baseline GIT_REF]   # also: telemetry off against the core at GIT_REF
  * Prints a Markdown table (docs/performance.md, "Telemetry"); writes nothing.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildBaselineCore } from './lib/baseline-core.mjs';
 import { createTestTokens } from './lib/tokens.mjs';
 import { missingBuilds, ROOT } from './lib/workspace.mjs';
 
@@ -30,6 +32,9 @@ if (missingBuilds().length > 0) {
   process.exit(1);
 }
 
+const baselineRef = argument('baseline', undefined);
+const baseline = baselineRef === undefined ? undefined : await buildBaselineCore(baselineRef);
+if (baseline) options.baseline = { file: baseline.file, commit: baseline.commit };
 const scratch = mkdtempSync(join(tmpdir(), 'keyswitch-bench-telemetry-'));
 const cells = [];
 const load = loadavg()[0];
@@ -64,16 +69,17 @@ try {
   }
 } finally {
   rmSync(scratch, { recursive: true, force: true });
+  baseline?.remove();
 }
 
 const rows = [
-  `Telemetry against telemetry off, ECDSA P-256 sign, ${options.durationMs / 1000} s a side per cell, load average ${load.toFixed(2)} at the start:`,
+  `ECDSA P-256 sign, ${options.durationMs / 1000} s a side per cell, load average ${load.toFixed(2)} at the start; ratio = calls/s of the setting / calls/s of what it is measured against:`,
   '',
-  '| backend | setting | in flight | calls/s | off calls/s | ratio |',
-  '|---|---|---:|---:|---:|---:|',
+  '| backend | setting | against | in flight | calls/s | against calls/s | ratio |',
+  '|---|---|---|---:|---:|---:|---:|',
   ...cells.map(
     (cell) =>
-      `| ${cell.backend} | ${cell.label} | ${cell.concurrency} | ${Math.round(cell.opsPerSecond).toLocaleString('en')} | ${Math.round(cell.offOpsPerSecond).toLocaleString('en')} | ${cell.ratio.toFixed(2)} |`,
+      `| ${cell.backend} | ${cell.label} | ${cell.against} | ${cell.concurrency} | ${Math.round(cell.opsPerSecond).toLocaleString('en')} | ${Math.round(cell.againstOpsPerSecond).toLocaleString('en')} | ${cell.ratio.toFixed(2)} |`,
   ),
 ];
 process.stdout.write(`${rows.join('\n')}\n`);

@@ -4,7 +4,7 @@
 // the library and by `keyswitch audit verify`) and in the span, and the logger in place of process
 // warnings. Signatures are checked by node:crypto. No duration is asserted.
 import { verify as cryptoVerify } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -20,6 +20,8 @@ import {
 import type { Histogram } from '@opentelemetry/sdk-metrics';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../packages/cli/test/cli-harness.js';
+import { signWithTelemetry } from './docs/telemetry-example.js';
+import { repositoryRoot } from './support/softhsm2-tokens.js';
 import { type InMemoryTelemetry, inMemoryTelemetry, points, pointValue } from './support/telemetry-sdk.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'keyswitch-telemetry-'));
@@ -271,5 +273,67 @@ describe('telemetry on the software HSM', () => {
       metrics.disable();
       trace.disable();
     }
+  });
+
+  it("docs/telemetry.md's example runs as written, on a keystore the key was created in", async () => {
+    const docs = readFileSync(join(repositoryRoot, 'docs', 'telemetry.md'), 'utf8');
+    const block = /<!-- snippet: runs-as test\/docs\/telemetry-example.ts -->\n```ts\n([\s\S]*?)\n```/.exec(
+      docs,
+    )?.[1];
+    const example = readFileSync(join(repositoryRoot, 'test', 'docs', 'telemetry-example.ts'), 'utf8');
+    const body = /\/\/ docs:begin\n([\s\S]*?)\n\s*\/\/ docs:end/.exec(example)?.[1];
+    const dedent = (text: string | undefined) =>
+      text
+        ?.split('\n')
+        .map((line) => line.replace(/^ {2}/, ''))
+        .join('\n');
+    expect(block).toBeDefined();
+    expect(dedent(body)).toBe(block);
+
+    process.env.KEYSWITCH_TELEMETRY_PASSPHRASE = 'telemetry docs example passphrase';
+    const keystore: KeyswitchConfigInput = {
+      environment: 'test',
+      providers: {
+        dev: {
+          type: 'soft-hsm',
+          keystore: join(dir, 'docs.keystore'),
+          passphrase: { env: 'KEYSWITCH_TELEMETRY_PASSPHRASE' },
+        },
+      },
+      keys: {
+        'acs-signing': { provider: 'dev', ref: 'acs', spec: 'ECC_NIST_P256', algorithm: 'ECDSA_SHA_256' },
+      },
+    };
+    const setup = await Keyswitch.fromConfig(keystore);
+    await (await setup.provider('dev')).createKey({
+      spec: 'ECC_NIST_P256',
+      usage: 'SIGN_VERIFY',
+      label: 'acs',
+    });
+    const spki = (await setup.signer('acs-signing').publicKey()).spki;
+    await setup.close();
+    const telemetry = sdk();
+    const logged: unknown[] = [];
+    const logger = {
+      error: () => {},
+      warn: (object: object) => logged.push(object),
+      info: () => {},
+      debug: () => {},
+    };
+    const signature = await signWithTelemetry(
+      keystore,
+      telemetry.meterProvider,
+      telemetry.tracerProvider,
+      logger,
+      message,
+    );
+    expect(
+      cryptoVerify('sha256', message, { key: Buffer.from(spki), format: 'der', type: 'spki' }, signature),
+    ).toBe(true);
+    expect(telemetry.spans().map((span) => [span.name, span.attributes[A.requestId]])).toEqual([
+      ['keyswitch.sign', 'txn-8f14e45f'],
+    ]);
+    expect(pointValue(await telemetry.metrics(), M.operations, call('acs-signing', 'sign'))).toBe(1);
+    expect(logged).toEqual([]);
   });
 });

@@ -1,12 +1,14 @@
 /**
  * The telemetry cells of one backend, in a process of its own (started by bench/telemetry.mjs):
- * keyswitch with telemetry off against itself (the noise of the run), then each telemetry setting
- * against telemetry off, in alternating segments (see measure.mjs), on the same key. Usage:
+ * with `baseline`, today's core with telemetry off against the core of a commit before telemetry; keyswitch
+ * with telemetry off against itself (the noise of the run); then each telemetry setting against telemetry
+ * off; in alternating segments (see measure.mjs), on the same key and provider object. Usage:
  *   node bench/lib/telemetry-cells.mjs soft-hsm|pkcs11 OPTIONS_JSON RESULT_FILE
  */
 import { writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { compare, stopControl } from './measure.mjs';
 import { log, PAYLOAD } from './suite.mjs';
 import { importPackage, ROOT } from './workspace.mjs';
@@ -32,6 +34,18 @@ const meterProvider = new MeterProvider({
 });
 const tracerProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(dropSpans)] });
 const silentLogger = { error() {}, warn() {}, info() {}, debug() {} };
+// Providers that do nothing: what is left is keyswitch's own share of the cost of telemetry.
+const noopSpan = { setAttribute() {}, addEvent() {}, setStatus() {}, end() {} };
+const noop = {
+  meterProvider: {
+    getMeter: () => ({
+      createCounter: () => ({ add() {} }),
+      createHistogram: () => ({ record() {} }),
+      createObservableGauge: () => ({ addCallback() {}, removeCallback() {} }),
+    }),
+  },
+  tracerProvider: { getTracer: () => ({ startActiveSpan: (_name, _options, fn) => fn(noopSpan) }) },
+};
 
 const providers = {
   'soft-hsm': { type: 'soft-hsm' },
@@ -75,14 +89,36 @@ const type = providers[backend].type;
 const shared = { providerFactories: { [type]: { type, parseConfig: (raw) => raw, create: () => provider } } };
 const off = owner;
 const offAgain = await signerWith(shared);
-const settings = [
-  { id: 'off-vs-off', label: 'telemetry off, against itself (the noise)', a: offAgain, sign: {} },
+const settings = [];
+if (options.baseline) {
+  // Today's core with telemetry off, against the core of a commit before telemetry existed.
+  const { Keyswitch: Before } = await import(pathToFileURL(options.baseline.file).href);
+  const before = await Before.fromConfig(config, shared);
+  const signer = before.signer('acs-signing');
+  await signer.sign(message);
+  settings.push({
+    id: 'off-vs-before',
+    label: 'telemetry off',
+    against: { ks: before, signer },
+    againstLabel: `the core before telemetry (${options.baseline.commit})`,
+    a: offAgain,
+    sign: {},
+  });
+}
+settings.push(
+  { id: 'off-vs-off', label: 'telemetry off (the noise: two identical registries)', a: offAgain, sign: {} },
   { id: 'request-id', label: 'requestId given, telemetry off', a: off, sign: { requestId: 'txn-8f14e45f' } },
   {
     id: 'logger',
     label: 'a logger only',
     a: await signerWith({ ...shared, logger: silentLogger }),
     sign: {},
+  },
+  {
+    id: 'noop-providers',
+    label: "metrics and spans to providers that do nothing (keyswitch's own share)",
+    a: await signerWith({ ...shared, telemetry: noop }),
+    sign: { requestId: 'txn-8f14e45f' },
   },
   {
     id: 'metrics',
@@ -96,15 +132,24 @@ const settings = [
     a: await signerWith({ ...shared, telemetry: { meterProvider, tracerProvider } }),
     sign: { requestId: 'txn-8f14e45f' },
   },
-];
+);
 
+// Every path warmed up (compiled, caches filled) before the first cell, so the first is not the slowest.
+const warmUntil = performance.now() + options.warmupMs * 5;
+while (performance.now() < warmUntil) {
+  await Promise.all(
+    settings
+      .flatMap((setting) => [setting.a, setting.against ?? off])
+      .map(({ signer }) => signer.sign(message)),
+  );
+}
 const cells = [];
 for (const setting of settings) {
   for (const concurrency of options.concurrencies) {
     const result = await compare(
       {
         keyswitch: () => setting.a.signer.sign(message, setting.sign),
-        raw: () => off.signer.sign(message),
+        raw: () => (setting.against ?? off).signer.sign(message),
       },
       { concurrency, durationMs: options.durationMs, warmupMs: options.warmupMs },
     );
@@ -114,9 +159,10 @@ for (const setting of settings) {
       backend,
       setting: setting.id,
       label: setting.label,
+      against: setting.againstLabel ?? 'telemetry off',
       concurrency,
       opsPerSecond: result.keyswitch.opsPerSecond,
-      offOpsPerSecond: result.raw.opsPerSecond,
+      againstOpsPerSecond: result.raw.opsPerSecond,
       p50Ms: result.keyswitch.p50Ms,
       offP50Ms: result.raw.p50Ms,
       ratio: result.ratio,
@@ -127,7 +173,9 @@ for (const setting of settings) {
   }
 }
 // The shared provider closes with the last registry (its close waits for nothing in flight by then).
-for (const { ks } of [offAgain, ...settings.slice(2).map((setting) => setting.a), off]) await ks.close();
+const registries = new Set(settings.flatMap((setting) => [setting.a, setting.against ?? off]));
+registries.delete(off);
+for (const { ks } of [...registries, off]) await ks.close();
 await meterProvider.shutdown();
 await tracerProvider.shutdown();
 await stopControl();

@@ -41,7 +41,6 @@ export * from './registry/circuit-breaker.js';
 export * from './registry/keyswitch.js';
 export { BUILT_IN_PROVIDER_PACKAGES } from './registry/load-provider-factory.js';
 export { CONFIG_JSON_SCHEMA_ID, configJsonSchema } from './schema/config-json-schema.js';
-export type { MoveListener, RunCopies, UseBody } from './telemetry/call-observer.js';
 export { checkLogger, type KeyswitchLogger, type LogLevel, logSafely } from './telemetry/logger.js';
 export {
   ATTRIBUTES as TELEMETRY_ATTRIBUTES,

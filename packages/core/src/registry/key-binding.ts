@@ -7,7 +7,7 @@ import type { CallContext } from '../provider/hook-inputs.js';
 import type { KeyProvider } from '../provider/key-provider.js';
 import {
   type CallObserver,
-  type MoveListener,
+  type CallTracker,
   observeCall,
   type UseBody,
 } from '../telemetry/call-observer.js';
@@ -108,12 +108,12 @@ export class KeyBinding {
     if (this.#observer === undefined && options.requestId === undefined) {
       return withCallDeadline(() => this.#use(body, this.#call, undefined), options);
     }
-    return observeCall(this.#observer, this, operation, body, options.requestId, (observed, call, moved) =>
-      withCallDeadline(() => this.#use(observed, call, moved), options),
+    return observeCall(this.#observer, this, operation, options.requestId, (call, tracker) =>
+      withCallDeadline(() => this.#use(body, call, tracker), options),
     );
   }
 
-  async #use<T>(body: UseBody<T>, call: CallContext, moved: MoveListener | undefined): Promise<T> {
+  async #use<T>(body: UseBody<T>, call: CallContext, tracker: CallTracker | undefined): Promise<T> {
     if (this.#targets.length === 1) return body(await this.provider(call), this.ref, call);
     this.#checkAll();
     if (this.#mismatch) throw this.#mismatch;
@@ -125,6 +125,7 @@ export class KeyBinding {
       try {
         const result = await body(await this.#checked(target, call), target.ref, call);
         target.breaker.succeeded();
+        tracker?.answered(target.providerName);
         return result;
       } catch (error) {
         if (!isKeyswitchError(error, 'UNAVAILABLE', 'THROTTLED')) {
@@ -133,7 +134,7 @@ export class KeyBinding {
         }
         if (isKeyswitchError(error, 'UNAVAILABLE')) target.breaker.failed();
         last = error;
-        if (index < order.length - 1) moved?.(target.providerName, error);
+        if (index < order.length - 1) tracker?.moved(target.providerName, error);
       }
     }
     throw last;

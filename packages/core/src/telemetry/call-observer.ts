@@ -25,28 +25,31 @@ import type { ResolvedTelemetry } from './telemetry-options.js';
 export type UseBody<T> = (provider: KeyProvider, ref: string, call: CallContext) => Promise<T>;
 
 /**
- * Told when a call gives up on a copy of its key (UNAVAILABLE, THROTTLED) and moves to the next one.
+ * Told, by a key with replicas, which copy answered a call and when a call gives up on a copy
+ * (UNAVAILABLE, THROTTLED) to move to the next one. One per observed call (an object, not closures: no
+ * function is made per call).
  *
  * @example
  * ```ts
- * const moved: MoveListener = (from, error) => console.warn(`${from}: ${error.code}; next replica`);
+ * tracker?.moved('east', error); // then, if the next copy answers:
+ * tracker?.answered('west');
  * ```
  */
-export type MoveListener = (from: string, error: KeyswitchError) => void;
+export interface CallTracker {
+  answered(provider: string): void;
+  moved(from: string, error: KeyswitchError): void;
+}
 
 /**
- * Runs a call over the copies of a key (what `KeyBinding` does), under its deadline.
+ * Runs a call over the copies of a key (what `KeyBinding` does), under its deadline, with `call` as the
+ * call context and `tracker` told of answers and moves.
  *
  * @example
  * ```ts
- * const run: RunCopies<boolean> = (body, call, moved) => binding.runCopies(body, call, moved);
+ * const run: RunCopies<boolean> = (call, tracker) => binding.runCopies(body, call, tracker);
  * ```
  */
-export type RunCopies<T> = (
-  body: UseBody<T>,
-  call: CallContext,
-  moved: MoveListener | undefined,
-) => Promise<T>;
+export type RunCopies<T> = (call: CallContext, tracker: CallTracker | undefined) => Promise<T>;
 
 /** The key a call is on: its name, its own provider and the call context naming it. */
 interface ObservedKey {
@@ -71,28 +74,25 @@ const DURATION_BUCKETS = [
  * @throws INVALID_INPUT for a request id {@link checkRequestId} refuses; what the call throws
  * @example
  * ```ts
- * return observeCall(observer, binding, 'sign', body, options.requestId, (b, call, moved) => runCopies(b, call, moved));
+ * return observeCall(observer, binding, 'sign', options.requestId, (call, tracker) => runCopies(body, call, tracker));
  * ```
  */
 export function observeCall<T>(
   observer: CallObserver | undefined,
   key: ObservedKey,
   operation: AuditOperation,
-  body: UseBody<T>,
   requestId: unknown,
   run: RunCopies<T>,
 ): Promise<T> {
   let call = key.call;
   if (requestId !== undefined) {
     try {
-      call = { ...call, requestId: checkRequestId(requestId) };
+      call = { keyName: key.name, requestId: checkRequestId(requestId) };
     } catch (error) {
       return Promise.reject((error as KeyswitchError).withContext({ keyName: key.name }));
     }
   }
-  return observer === undefined
-    ? run(body, call, undefined)
-    : observer.observe(key, operation, body, call, run);
+  return observer === undefined ? run(call, undefined) : observer.observe(key, operation, call, run);
 }
 
 /**
@@ -131,57 +131,33 @@ export class CallObserver {
   }
 
   /** Runs one handle call, observed. */
-  observe<T>(
-    key: ObservedKey,
-    operation: AuditOperation,
-    body: UseBody<T>,
-    call: CallContext,
-    run: RunCopies<T>,
-  ): Promise<T> {
-    const attributes: TelemetryAttributes = { [ATTRIBUTES.key]: key.name, [ATTRIBUTES.operation]: operation };
+  observe<T>(key: ObservedKey, operation: AuditOperation, call: CallContext, run: RunCopies<T>): Promise<T> {
     if (this.#tracer === undefined) {
-      if (this.#operations === undefined) return run(body, call, this.#moved(undefined, attributes, call));
-      return this.#measure(undefined, key, attributes, body, call, run);
+      const tracker = new ObservedCall(this, undefined, key, operation, call);
+      return this.#operations === undefined ? run(call, tracker) : this.#measure(tracker, run);
     }
-    const spanAttributes =
-      call.requestId === undefined ? attributes : { ...attributes, [ATTRIBUTES.requestId]: call.requestId };
-    return this.#tracer.startActiveSpan(`keyswitch.${operation}`, { attributes: spanAttributes }, (span) =>
-      this.#measure(span, key, attributes, body, call, run),
+    return this.#tracer.startActiveSpan(
+      `keyswitch.${operation}`,
+      { attributes: spanAttributes(key.name, operation, call.requestId) },
+      (span) => this.#measure(new ObservedCall(this, span, key, operation, call), run),
     );
   }
 
-  async #measure<T>(
-    span: TelemetrySpan | undefined,
-    key: ObservedKey,
-    attributes: TelemetryAttributes,
-    body: UseBody<T>,
-    call: CallContext,
-    run: RunCopies<T>,
-  ): Promise<T> {
+  async #measure<T>(tracker: ObservedCall, run: RunCopies<T>): Promise<T> {
     const started = performance.now();
-    // The provider that answered; until one does, the last one asked, and first the key's own.
-    let provider = key.providerName;
-    const observed: UseBody<T> = (copy, ref, context) => {
-      provider = copy.name;
-      return body(copy, ref, context);
-    };
-    const onMove = this.#moved(span, attributes, call);
-    const moved: MoveListener = (from, error) => {
-      provider = from;
-      onMove?.(from, error);
-    };
     let outcome = 'success';
     try {
-      return await run(observed, call, moved);
+      return await run(tracker.call, tracker);
     } catch (error) {
       outcome = isKeyswitchError(error) ? error.code : 'INTERNAL';
       throw error;
     } finally {
-      const final = { ...attributes, [ATTRIBUTES.provider]: provider, [ATTRIBUTES.outcome]: outcome };
+      const final = callAttributes(tracker.keyName, tracker.operation, tracker.provider, outcome);
       this.#operations?.add(1, final);
       this.#duration?.record((performance.now() - started) / 1000, final);
+      const span = tracker.span;
       if (span !== undefined) {
-        span.setAttribute(ATTRIBUTES.provider, provider);
+        span.setAttribute(ATTRIBUTES.provider, tracker.provider);
         span.setAttribute(ATTRIBUTES.outcome, outcome);
         if (outcome !== 'success') {
           span.setAttribute(ATTRIBUTES.errorType, outcome);
@@ -193,30 +169,82 @@ export class CallObserver {
   }
 
   /** What a failover records: a span event, the failover counter, a warning in the log. */
-  #moved(
-    span: TelemetrySpan | undefined,
-    attributes: TelemetryAttributes,
-    call: CallContext,
-  ): MoveListener | undefined {
-    if (span === undefined && this.#failovers === undefined && this.#logger === undefined) return undefined;
-    return (from, error) => {
-      const left = { [ATTRIBUTES.provider]: from, [ATTRIBUTES.outcome]: error.code };
-      span?.addEvent(FAILOVER_EVENT, left);
-      this.#failovers?.add(1, { ...attributes, ...left });
-      if (this.#logger !== undefined) {
-        logSafely(
-          this.#logger,
-          'warn',
-          {
-            key: attributes[ATTRIBUTES.key],
-            operation: attributes[ATTRIBUTES.operation],
-            provider: from,
-            errorCode: error.code,
-            ...(call.requestId === undefined ? {} : { requestId: call.requestId }),
-          },
-          "a provider failed; the call moves to the key's next replica",
-        );
-      }
-    };
+  recordMove(tracker: ObservedCall, from: string, error: KeyswitchError): void {
+    tracker.span?.addEvent(FAILOVER_EVENT, { [ATTRIBUTES.provider]: from, [ATTRIBUTES.outcome]: error.code });
+    this.#failovers?.add(1, callAttributes(tracker.keyName, tracker.operation, from, error.code));
+    if (this.#logger !== undefined) {
+      logSafely(
+        this.#logger,
+        'warn',
+        {
+          key: tracker.keyName,
+          operation: tracker.operation,
+          provider: from,
+          errorCode: error.code,
+          ...(tracker.call.requestId === undefined ? {} : { requestId: tracker.call.requestId }),
+        },
+        "a provider failed; the call moves to the key's next replica",
+      );
+    }
   }
+}
+
+/** One observed call: its span, and the provider that answered (until one does, the last one asked). */
+class ObservedCall implements CallTracker {
+  readonly #observer: CallObserver;
+  readonly span: TelemetrySpan | undefined;
+  readonly keyName: string;
+  readonly operation: AuditOperation;
+  readonly call: CallContext;
+  provider: string;
+
+  constructor(
+    observer: CallObserver,
+    span: TelemetrySpan | undefined,
+    key: ObservedKey,
+    operation: AuditOperation,
+    call: CallContext,
+  ) {
+    this.#observer = observer;
+    this.span = span;
+    this.keyName = key.name;
+    this.operation = operation;
+    this.provider = key.providerName;
+    this.call = call;
+  }
+
+  answered(provider: string): void {
+    this.provider = provider;
+  }
+
+  moved(from: string, error: KeyswitchError): void {
+    this.provider = from;
+    this.#observer.recordMove(this, from, error);
+  }
+}
+
+// The attributes are object literals with their names written out (the values of ATTRIBUTES, which the
+// tests use): V8 gives such objects a fixed shape, where computed names or spreads make slow dictionary
+// objects that cost more than the rest of the instrumentation.
+
+/** A call's metric attributes. */
+function callAttributes(
+  key: string,
+  operation: string,
+  provider: string,
+  outcome: string,
+): TelemetryAttributes {
+  return {
+    'keyswitch.key': key,
+    'keyswitch.operation': operation,
+    'keyswitch.provider': provider,
+    'keyswitch.outcome': outcome,
+  };
+}
+
+/** A span's attributes at its start. */
+function spanAttributes(key: string, operation: string, requestId: string | undefined): TelemetryAttributes {
+  return requestId === undefined
+    ? { 'keyswitch.key': key, 'keyswitch.operation': operation }
+    : { 'keyswitch.key': key, 'keyswitch.operation': operation, 'keyswitch.request_id': requestId };
 }

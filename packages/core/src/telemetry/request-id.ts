@@ -9,6 +9,8 @@ export const MAX_REQUEST_ID_LENGTH = 128;
  * a log, an audit file viewer or a trace backend.
  */
 const UNSAFE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+/** Printable ASCII only: nothing {@link UNSAFE} or {@link LONE_SURROGATE} would find. */
+const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;
 /** Half of a surrogate pair without its other half: not text, and not representable in UTF-8. */
 const LONE_SURROGATE = /\p{Cs}/u;
 
@@ -35,6 +37,8 @@ export function checkRequestId(value: unknown): string {
       `requestId must be at most ${MAX_REQUEST_ID_LENGTH} characters, got ${value.length}`,
     );
   }
+  // The usual id (a UUID, a trace id, a transaction id) is printable ASCII: one quick test.
+  if (PRINTABLE_ASCII.test(value)) return value;
   const unsafe = UNSAFE.exec(value);
   if (unsafe !== null) {
     throw new KeyswitchError(
