@@ -200,6 +200,88 @@ describe('keys with replicas on two KMS endpoints', () => {
     expect(ks.breakerStates().east).toBe('closed');
   });
 
+  it("a provider's timeoutMs bounds each attempt there: a frozen endpoint's call moves to the replica", async () => {
+    const east = regions[0]!;
+    const withTimeout = config();
+    (withTimeout.providers.east as Record<string, unknown>).timeoutMs = 300;
+    const events: AuditEvent[] = [];
+    const ks = await Keyswitch.fromConfig(withTimeout, {
+      providerFactories: { 'aws-kms': awsKms },
+      onAudit: (event) => events.push(event),
+    });
+    opened.push(ks);
+    const signer = ks.signer('acs-signing');
+    expect(verify('sha256', message, publicKey, await signer.sign(message))).toBe(true);
+    // East answers Sign after 5 s: far past its 300 ms, so the call is answered by west.
+    east.server.setFaults({ delayRate: 1, delayMs: 5_000, operations: ['Sign'] });
+    try {
+      events.length = 0;
+      expect(verify('sha256', message, publicKey, await signer.sign(message))).toBe(true);
+      expect(events.filter((event) => event.outcome === 'success').map((event) => event.provider)).toEqual([
+        'west',
+      ]);
+      // Without a replica, the provider's timeoutMs makes the call UNAVAILABLE, naming the limit.
+      const alone = await Keyswitch.fromConfig(
+        { ...withTimeout, keys: { solo: { ...withTimeout.keys['acs-signing']!, replicas: undefined } } },
+        { providerFactories: { 'aws-kms': awsKms } },
+      );
+      opened.push(alone);
+      const error = await alone
+        .signer('solo')
+        .sign(message)
+        .then(
+          () => undefined,
+          (caught: unknown) => caught,
+        );
+      expect(error).toMatchObject({ code: 'UNAVAILABLE', retryable: true });
+      expect((error as Error).message).toContain('time limit (300 ms)');
+    } finally {
+      east.server.setFaults(undefined);
+    }
+  });
+
+  it.each([
+    ['after a fixed delay', { afterMs: 1_000 }],
+    ['after the p99 latency of the first choice', true],
+  ] as const)(
+    'hedging %s: a slow endpoint is overtaken by the replica; a fast one is not',
+    async (_, hedge) => {
+      const [east, west] = regions as [Region, Region];
+      const hedging = config();
+      hedging.keys['acs-signing'] = { ...hedging.keys['acs-signing']!, hedge };
+      const ks = await Keyswitch.fromConfig(hedging, { providerFactories: { 'aws-kms': awsKms } });
+      opened.push(ks);
+      const signer = ks.signer('acs-signing');
+      for (const region of regions) region.server.resetRequestCounts();
+      // Fast answers: no second request (the p99 hedge learns from these 25).
+      for (let call = 0; call < 25; call += 1) {
+        expect(verify('sha256', message, publicKey, await signer.sign(message))).toBe(true);
+      }
+      const westBefore = west.server.requests().byOperation.Sign ?? 0;
+      // A p99 hedge may send the odd second request by design; a fixed 1 s delay is far above these calls.
+      if (hedge !== true) expect(westBefore).toBe(0);
+      east.server.setFaults({ delayRate: 1, delayMs: 5_000, operations: ['Sign'] });
+      try {
+        expect(verify('sha256', message, publicKey, await signer.sign(message))).toBe(true);
+        expect((west.server.requests().byOperation.Sign ?? 0) - westBefore).toBe(1);
+        expect(east.server.requests().byOperation.Sign).toBe(26);
+      } finally {
+        east.server.setFaults(undefined);
+      }
+    },
+  );
+
+  it('hedging needs replicas', async () => {
+    const solo = config();
+    solo.keys['acs-signing'] = { ...solo.keys['acs-signing']!, replicas: undefined, hedge: true };
+    await expect(
+      Keyswitch.fromConfig(solo, { providerFactories: { 'aws-kms': awsKms } }),
+    ).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      path: 'keys.acs-signing.hedge',
+    });
+  });
+
   it('a replica that is another key is CONFIG_INVALID naming it, found while the primary serves', async () => {
     const ks = await open({}, 'other');
     const signer = ks.signer('acs-signing');

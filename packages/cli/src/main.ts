@@ -8,6 +8,7 @@ import { registerKeysDescribe } from './commands/keys-describe.js';
 import { registerKeysInventory } from './commands/keys-inventory.js';
 import { registerKeysList } from './commands/keys-list.js';
 import { registerKeysPublicKey } from './commands/keys-public-key.js';
+import { registerKeysRotate } from './commands/keys-rotate.js';
 import { registerKmsLocal } from './commands/kms-local.js';
 import { registerRewrap } from './commands/rewrap.js';
 import { registerSign } from './commands/sign.js';
@@ -94,10 +95,13 @@ export function buildProgram(context: CommandContext): Command {
         `Reference: ${CLI_REFERENCE_URL}`,
     );
 
-  const keys = program.command('keys').description('list, describe, create keys and print public keys');
+  const keys = program
+    .command('keys')
+    .description('list, describe, create and rotate keys and print public keys');
   registerKeysList(keys, context);
   registerKeysDescribe(keys, context);
   registerKeysCreate(keys, context);
+  registerKeysRotate(keys, context);
   registerKeysPublicKey(keys, context);
   registerKeysInventory(keys, context);
   registerSign(program, context);

@@ -66,6 +66,7 @@ const FAILING: Readonly<Record<string, readonly string[]>> = {
   'keys list': ['--provider', 'no-such-provider'],
   'keys describe': ['no-such-key'],
   'keys create': ['no-such-key'],
+  'keys rotate': ['no-such-key'],
   'keys public-key': ['no-such-key'],
   'keys inventory': ['--config', 'missing.json'],
   sign: ['no-such-key', '--in', '-'],

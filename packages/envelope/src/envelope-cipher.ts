@@ -223,7 +223,16 @@ export async function openingKey(
   contextBytes: Uint8Array,
 ): Promise<Lease> {
   const internals = internalsOf(keyring);
-  const candidates = key.unwrapCandidates(parsed.wrappedKeys);
+  const named = key.unwrapCandidates(parsed.wrappedKeys);
+  const now = internals.now().getTime();
+  const candidates = named.filter((candidate) => !candidate.version.disabledAt(now));
+  if (named.length > 0 && candidates.length === 0) {
+    throw new KeyswitchError(
+      'KEY_DISABLED',
+      `the envelope is under version ${named.map((candidate) => `"${candidate.version.info.id}"`).join(', ')}, out of use since its disabledFrom date: re-wrap data before disabling its version`,
+      { keyName: key.name },
+    );
+  }
   if (candidates.length === 0) {
     const named = parsed.wrappedKeys.map((entry) => `"${entry.keyVersion}"`);
     throw invalidEnvelope(

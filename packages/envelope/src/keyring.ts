@@ -108,6 +108,7 @@ export class Keyring {
             createdAt: version.createdAt === undefined ? undefined : new Date(version.createdAt),
             cryptoperiodDays: version.cryptoperiodDays ?? config.cryptoperiodDays,
             status: version.id === (config.active ?? config.versions.at(-1)!.id) ? 'active' : 'retired',
+            disabledFrom: version.disabledFrom === undefined ? undefined : new Date(version.disabledFrom),
           },
           this.#target(version).provider,
         ),

@@ -276,3 +276,32 @@ describe('inventory', () => {
     expect(configOnly.every((row) => row.state === 'UNKNOWN' && row.providerType === undefined)).toBe(true);
   });
 });
+
+describe('a version past its disabledFrom', () => {
+  it('opens no envelope and checks no token, even with its data key cached; the others go on', async () => {
+    const versions = (disabledFrom?: string) =>
+      rotation('2025', {
+        versions: [
+          {
+            id: '2024',
+            key: 'pan-kek-2024',
+            createdAt: '2024-01-15T00:00:00Z',
+            ...(disabledFrom ? { disabledFrom } : {}),
+          },
+          { id: '2025', provider: 'hsm', ref: 'pan-kek-2025', createdAt: '2025-01-15T00:00:00Z' },
+        ],
+      });
+    const { ks, keyring, clock } = await setup(versions('2025-09-01'));
+    const before = Keyring.create(ks, { versions: rotation('2024'), clock: () => new Date('2024-06-01') });
+    cleanup.push(() => before.close());
+    const old = await before.envelopes('card-data').encrypt(encoder.encode('old'));
+    const current = await keyring.envelopes('card-data').encrypt(encoder.encode('new'));
+    // Before the date: both open, and the old one's data key is now cached.
+    expect(new TextDecoder().decode(await keyring.envelopes('card-data').decrypt(old))).toBe('old');
+    clock.now = Date.parse('2025-09-02T00:00:00Z');
+    const refused = await rejection(keyring.envelopes('card-data').decrypt(old));
+    expect(refused).toMatchObject({ code: 'KEY_DISABLED', keyName: 'card-data' });
+    expect(refused.message).toContain('"2024"');
+    expect(new TextDecoder().decode(await keyring.envelopes('card-data').decrypt(current))).toBe('new');
+  });
+});

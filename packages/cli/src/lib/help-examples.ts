@@ -16,6 +16,10 @@ const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     'keyswitch keys create acs-signing        # the configured key (every version of a versioned key)',
     'keyswitch keys create --provider dev --spec HMAC_256 --label pan-hmac',
   ],
+  'keys rotate': [
+    'keyswitch keys rotate ds-decrypt        # creates the next version; prints the configuration change',
+    'keyswitch keys rotate acs-signing --id 2027 --label acs-signing-2027 --json',
+  ],
   'keys public-key': ['keyswitch keys public-key acs-signing --format jwk'],
   'keys inventory': ['keyswitch keys inventory --json'],
   sign: [

@@ -14,6 +14,13 @@ const days = z
   .min(1, 'expected a whole number of days from 1 to 36,500')
   .max(36_500, 'expected a whole number of days from 1 to 36,500');
 
+/** An ISO 8601 date, or date and time with its zone. */
+const isoDate = z
+  .string({ error: 'expected an ISO 8601 date such as "2025-01-31"' })
+  .refine((value) => ISO_DATE.test(value) && !Number.isNaN(Date.parse(value)), {
+    error: 'expected an ISO 8601 date such as "2025-01-31" (a time needs its zone: "2025-01-31T09:00:00Z")',
+  });
+
 const keyVersionSchema = z.strictObject({
   id: z
     .string({
@@ -26,13 +33,13 @@ const keyVersionSchema = z.strictObject({
     .string({ error: 'expected the key reference in the provider' })
     .min(1, 'expected a non-empty key reference')
     .optional(),
-  createdAt: z
-    .string({ error: 'expected an ISO 8601 date such as "2025-01-31"' })
-    .refine((value) => ISO_DATE.test(value) && !Number.isNaN(Date.parse(value)), {
-      error: 'expected an ISO 8601 date such as "2025-01-31" (a time needs its zone: "2025-01-31T09:00:00Z")',
-    })
-    .optional(),
+  createdAt: isoDate.optional(),
   cryptoperiodDays: days.optional(),
+  /**
+   * From this date the version is out of use: it no longer verifies, decrypts or opens envelopes. It stays
+   * listed so that its id is never reused. Until then a version that is not active verifies and decrypts.
+   */
+  disabledFrom: isoDate.optional(),
 });
 
 const versionedKeySchema = z
@@ -79,6 +86,16 @@ const versionedKeySchema = z
           code: 'custom',
           path: ['versions', index, 'ref'],
           message: 'expected the key reference in the provider',
+        });
+      }
+    });
+    const active = key.active ?? key.versions.at(-1)?.id;
+    key.versions.forEach((version, index) => {
+      if (version.id === active && version.disabledFrom !== undefined) {
+        context.addIssue({
+          code: 'custom',
+          path: ['versions', index, 'disabledFrom'],
+          message: `version "${version.id}" is the active one and cannot be disabled; make another version active first`,
         });
       }
     });

@@ -34,6 +34,15 @@ const providerSchema = z.looseObject({
   type: z
     .string({ error: 'expected the provider type: "soft-hsm", "pkcs11", "aws-kms" or a package name' })
     .min(1),
+  /**
+   * The most one call to this provider's keys may take, in milliseconds, before it is UNAVAILABLE and a
+   * key with replicas moves to the next; read by the registry, not passed to the backend package.
+   */
+  timeoutMs: z
+    .int({ error: 'expected a whole number of milliseconds from 1 to 600,000' })
+    .min(1, 'expected a whole number of milliseconds from 1 to 600,000')
+    .max(600_000, 'expected a whole number of milliseconds from 1 to 600,000')
+    .optional(),
 });
 
 const keySchema = z.strictObject({
@@ -65,6 +74,24 @@ const keySchema = z.strictObject({
     )
     .min(1, 'expected at least one replica (or leave "replicas" out)')
     .max(8, 'expected at most 8 replicas')
+    .optional(),
+  /**
+   * With replicas: when the first copy asked has not answered after `afterMs`, or (`true`) after the p99
+   * latency of its last calls, the next copy is asked too, and the first answer is used.
+   */
+  hedge: z
+    .union(
+      [
+        z.literal(true),
+        z.strictObject({
+          afterMs: z
+            .int({ error: 'expected a whole number of milliseconds from 1 to 60,000' })
+            .min(1, 'expected a whole number of milliseconds from 1 to 60,000')
+            .max(60_000, 'expected a whole number of milliseconds from 1 to 60,000'),
+        }),
+      ],
+      { error: 'expected true (after the p99 latency) or { "afterMs": N }' },
+    )
     .optional(),
 });
 
@@ -135,6 +162,13 @@ export const configSchema = z
         if (copies.some((copy) => copy.provider === replica.provider && copy.ref === replica.ref)) {
           context.addIssue({ code: 'custom', path, message: 'names the same provider and reference twice' });
         }
+      }
+      if (key.hedge !== undefined && key.replicas === undefined) {
+        context.addIssue({
+          code: 'custom',
+          path: ['keys', name, 'hedge'],
+          message: 'hedging sends a second request to a replica; give "replicas", or leave "hedge" out',
+        });
       }
       const info = keySpecInfo(key.spec);
       if (key.usage !== undefined && !info.usages.includes(key.usage)) {

@@ -1,18 +1,26 @@
 import type { PublicKey } from '../encoding/public-key.js';
 import type { SignatureFormat } from '../provider/contract.js';
-import type { CallOptions } from '../registry/call-deadline.js';
+import { type CallOptions, withCallDeadline } from '../registry/call-deadline.js';
+import type { KeyBinding } from '../registry/key-binding.js';
 import type { SigningAlgorithm } from '../vocabulary/algorithms.js';
 import { type JoseAlgorithm, toJoseAlgorithm } from '../vocabulary/jose-names.js';
-import { KeyHandle } from './key-handle.js';
+import { KeyHandle, type VersionPublicKey } from './key-handle.js';
 
 /** Options for signing and verifying. */
 export interface SignatureOptions extends CallOptions {
   /** ECDSA signature encoding: `DER` (default) or `P1363` (r||s, as JOSE uses). Ignored for RSA. */
   readonly format?: SignatureFormat;
+  /**
+   * Verifying, for a key with versions: the version the signature names (a JWS `kid`: a version id or the
+   * RFC 7638 thumbprint of its public key), tried first. The other versions in use are tried after it.
+   */
+  readonly kid?: string | undefined;
 }
 
 /**
- * Signs with a configured key; the private key never leaves the backend.
+ * Signs with a configured key; the private key never leaves the backend. For a key with versions (the
+ * configuration's `versions` section) it signs with the active version, within its cryptoperiod, and
+ * verifies with every version in use.
  *
  * @example
  * ```ts
@@ -28,17 +36,13 @@ export class Signer extends KeyHandle<SigningAlgorithm> {
   }
 
   /**
-   * Signs a message.
+   * Signs a message (with the active version, for a key with versions).
    *
-   * @throws KEY_DISABLED, KEY_NOT_FOUND, CONFIG_INVALID (the backend key does not match the configuration),
-   * UNAVAILABLE, THROTTLED
+   * @throws KEY_DISABLED (the key, or the active version past its cryptoperiod), KEY_NOT_FOUND,
+   * CONFIG_INVALID (the backend key does not match the configuration), UNAVAILABLE, THROTTLED
    */
   async sign(message: Uint8Array, options: SignatureOptions = {}): Promise<Uint8Array> {
-    return this.binding.use(
-      (provider, ref, call) => provider.sign(this.#request(ref, message, 'RAW', options), call),
-      options,
-      'sign',
-    );
+    return this.#sign(message, 'RAW', options);
   }
 
   /**
@@ -47,21 +51,18 @@ export class Signer extends KeyHandle<SigningAlgorithm> {
    * @throws INVALID_INPUT for a digest of the wrong length, and the codes of {@link Signer.sign}
    */
   async signDigest(digest: Uint8Array, options: SignatureOptions = {}): Promise<Uint8Array> {
-    return this.binding.use(
-      (provider, ref, call) => provider.sign(this.#request(ref, digest, 'DIGEST', options), call),
-      options,
-      'sign',
-    );
+    return this.#sign(digest, 'DIGEST', options);
   }
 
-  /** Verifies a signature over a message; `false` when it does not verify. */
+  /**
+   * Verifies a signature over a message; `false` when it does not verify. A key with versions tries the
+   * version `kid` names, then the others in use; it answers `false` only when every one answered `false`.
+   *
+   * @throws KEY_DISABLED when `kid` names a version past its `disabledFrom`; UNAVAILABLE when a version
+   * that might have verified could not be asked
+   */
   async verify(message: Uint8Array, signature: Uint8Array, options: SignatureOptions = {}): Promise<boolean> {
-    return this.binding.use(
-      (provider, ref, call) =>
-        provider.verify({ ...this.#request(ref, message, 'RAW', options), signature }, call),
-      options,
-      'verify',
-    );
+    return this.#verify(message, signature, 'RAW', options);
   }
 
   /** Verifies a signature over a precomputed digest; `false` when it does not verify. */
@@ -70,23 +71,75 @@ export class Signer extends KeyHandle<SigningAlgorithm> {
     signature: Uint8Array,
     options: SignatureOptions = {},
   ): Promise<boolean> {
-    return this.binding.use(
-      (provider, ref, call) =>
-        provider.verify({ ...this.#request(ref, digest, 'DIGEST', options), signature }, call),
-      options,
-      'verify',
-    );
+    return this.#verify(digest, signature, 'DIGEST', options);
   }
 
-  /** The public key (SPKI DER, PEM, JWK, key id). */
+  /** The public key (SPKI DER, PEM, JWK, key id); the active version's, for a key with versions. */
   publicKey(options: CallOptions = {}): Promise<PublicKey> {
     return this.publicKeyOf(options);
   }
 
-  #request(ref: string, message: Uint8Array, messageType: 'RAW' | 'DIGEST', options: SignatureOptions) {
+  /** The public keys of every version in use, the active one first: what a JWKS publishes. */
+  publicKeys(options: CallOptions = {}): Promise<VersionPublicKey[]> {
+    return this.publicKeysOf(options);
+  }
+
+  #sign(message: Uint8Array, messageType: 'RAW' | 'DIGEST', options: SignatureOptions): Promise<Uint8Array> {
+    const versions = this.keyVersions;
+    if (versions === undefined) {
+      const binding = this.binding;
+      return binding.use(
+        (provider, ref, call) =>
+          provider.sign(this.#request(binding, ref, message, messageType, options), call),
+        options,
+        'sign',
+      );
+    }
+    return withCallDeadline(async () => {
+      const binding = await versions.forNewData();
+      return binding.use(
+        (provider, ref, call) =>
+          provider.sign(this.#request(binding, ref, message, messageType, options), call),
+        { requestId: options.requestId },
+        'sign',
+      );
+    }, options);
+  }
+
+  #verify(
+    message: Uint8Array,
+    signature: Uint8Array,
+    messageType: 'RAW' | 'DIGEST',
+    options: SignatureOptions,
+  ): Promise<boolean> {
+    const check = (binding: KeyBinding, deadline?: CallOptions) =>
+      binding.use(
+        (provider, ref, call) =>
+          provider.verify({ ...this.#request(binding, ref, message, messageType, options), signature }, call),
+        deadline ?? { requestId: options.requestId },
+        'verify',
+      );
+    const versions = this.keyVersions;
+    if (versions === undefined) return check(this.binding, options);
+    return withCallDeadline(
+      async () =>
+        (await versions.firstAnswer(options.kid, async (binding) =>
+          (await check(binding)) ? true : undefined,
+        )) ?? false,
+      options,
+    );
+  }
+
+  #request(
+    binding: KeyBinding,
+    ref: string,
+    message: Uint8Array,
+    messageType: 'RAW' | 'DIGEST',
+    options: SignatureOptions,
+  ) {
     return {
       ref,
-      algorithm: this.algorithm,
+      algorithm: binding.algorithm as SigningAlgorithm,
       message,
       messageType,
       ...(options.format === undefined ? {} : { signatureFormat: options.format }),

@@ -15,6 +15,7 @@ import { type Algorithm, algorithmInfo, algorithmsFor, type MacAlgorithm } from 
 import { type KeySpec, type KeyUsage, keySpecInfo } from '../vocabulary/key-specs.js';
 import { type CallOptions, withCallDeadline } from './call-deadline.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
+import { type AttemptOutcome, HedgeDelay, hedged } from './hedge.js';
 
 const PREFERRED: readonly Algorithm[] = ['RSASSA_PSS_SHA_256', 'RSAES_OAEP_SHA_256'];
 
@@ -29,6 +30,11 @@ export interface KeyTarget {
   readonly breaker: CircuitBreaker;
   /** The config path of this copy (`keys.NAME` or `keys.NAME.replicas.I`), for errors. */
   readonly path: string;
+  /**
+   * The provider's `timeoutMs`: the most one attempt on this copy may take before it is UNAVAILABLE (and
+   * the call moves to the next copy).
+   */
+  readonly timeoutMs?: number | undefined;
 }
 
 interface TargetState extends KeyTarget {
@@ -57,6 +63,8 @@ export class KeyBinding {
   #checkingAll = false;
   /** A copy found to be another key: every call fails with it, whichever copy would serve. */
   #mismatch: KeyswitchError | undefined;
+  /** With `hedge` configured: when to send a second request to the next copy. */
+  readonly #hedge: HedgeDelay | undefined;
   readonly #call: CallContext;
   /** Telemetry and logging of calls (`undefined`: off, and calls run as if it did not exist). */
   readonly #observer: CallObserver | undefined;
@@ -75,6 +83,7 @@ export class KeyBinding {
     const allowed = algorithmsFor(this.spec, this.usage);
     this.algorithm = config.algorithm ?? allowed.find((a) => PREFERRED.includes(a)) ?? allowed[0]!;
     this.#targets = targets.map((target) => ({ ...target, checked: undefined }));
+    this.#hedge = config.hedge === undefined ? undefined : new HedgeDelay(config.hedge);
   }
 
   /** What the registry passes to provider calls so errors and audit events name the logical key. */
@@ -114,30 +123,69 @@ export class KeyBinding {
   }
 
   async #use<T>(body: UseBody<T>, call: CallContext, tracker: CallTracker | undefined): Promise<T> {
-    if (this.#targets.length === 1) return body(await this.provider(call), this.ref, call);
+    if (this.#targets.length === 1) {
+      const timeoutMs = this.#targets[0]!.timeoutMs;
+      if (timeoutMs === undefined) return body(await this.provider(call), this.ref, call);
+      return withCallDeadline(async () => body(await this.provider(call), this.ref, call), { timeoutMs });
+    }
     this.#checkAll();
     if (this.#mismatch) throw this.#mismatch;
     const allowed = this.#targets.filter((target) => target.breaker.allows());
     // Every breaker open: try them all in order rather than fail without asking.
     const order = allowed.length > 0 ? allowed : this.#targets;
     let last: unknown;
-    for (const [index, target] of order.entries()) {
-      try {
-        const result = await body(await this.#checked(target, call), target.ref, call);
-        target.breaker.succeeded();
-        tracker?.answered(target.providerName);
-        return result;
-      } catch (error) {
-        if (!isKeyswitchError(error, 'UNAVAILABLE', 'THROTTLED')) {
-          if (isKeyswitchError(error) && error.code !== 'CONFIG_INVALID') target.breaker.succeeded();
-          throw error;
-        }
-        if (isKeyswitchError(error, 'UNAVAILABLE')) target.breaker.failed();
-        last = error;
-        if (index < order.length - 1) tracker?.moved(target.providerName, error);
-      }
+    let next = 0;
+    const delayMs = order.length > 1 ? this.#hedge?.delayMs() : undefined;
+    if (delayMs !== undefined) {
+      // Hedged: the next copy is asked too when the first has not answered within the delay.
+      const outcome = await hedged(
+        () => this.#attempt(order[0]!, body, call, tracker),
+        () => this.#attempt(order[1]!, body, call, tracker),
+        delayMs,
+      );
+      if ('value' in outcome) return outcome.value;
+      last = outcome.failover;
+      next = outcome.tried;
+    }
+    for (const target of order.slice(next)) {
+      const outcome = await this.#attempt(target, body, call, tracker);
+      if ('value' in outcome) return outcome.value;
+      last = outcome.failover;
     }
     throw last;
+  }
+
+  /**
+   * One attempt on one copy, under its provider's `timeoutMs`: its answer, or the outage or throttling to
+   * move on from. Any other error is the answer, thrown. Keeps the copy's breaker (and the hedge's
+   * latencies for the first copy) up to date.
+   */
+  async #attempt<T>(
+    target: TargetState,
+    body: UseBody<T>,
+    call: CallContext,
+    tracker: CallTracker | undefined,
+  ): Promise<AttemptOutcome<T>> {
+    const learning = this.#hedge?.learns === true && target === this.#targets[0];
+    const started = learning ? performance.now() : 0;
+    try {
+      const run = async () => body(await this.#checked(target, call), target.ref, call);
+      const value = await (target.timeoutMs === undefined
+        ? run()
+        : withCallDeadline(run, { timeoutMs: target.timeoutMs }));
+      target.breaker.succeeded();
+      tracker?.answered(target.providerName);
+      if (learning) this.#hedge!.record(performance.now() - started);
+      return { value };
+    } catch (error) {
+      if (!isKeyswitchError(error, 'UNAVAILABLE', 'THROTTLED')) {
+        if (isKeyswitchError(error) && error.code !== 'CONFIG_INVALID') target.breaker.succeeded();
+        throw error;
+      }
+      if (isKeyswitchError(error, 'UNAVAILABLE')) target.breaker.failed();
+      tracker?.failed(target.providerName, error);
+      return { failover: error };
+    }
   }
 
   /** Throws USAGE_MISMATCH unless the key's configured usage is `usage` (a handle of the wrong kind). */

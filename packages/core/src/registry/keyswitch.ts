@@ -15,11 +15,13 @@ import { Signer } from '../handles/signer.js';
 import type { KeyDescription } from '../provider/contract.js';
 import type { ProviderFactory } from '../provider/factory.js';
 import type { KeyProvider } from '../provider/key-provider.js';
-import type { KeyswitchLogger } from '../telemetry/logger.js';
+import { type KeyswitchLogger, logSafely } from '../telemetry/logger.js';
 import { Observer } from '../telemetry/observer.js';
 import type { ObservabilityOptions } from '../telemetry/telemetry-options.js';
+import { buildKeyVersionSet } from './build-key-version-set.js';
 import { CircuitBreaker, type CircuitBreakerOptions, type CircuitState } from './circuit-breaker.js';
-import { KeyBinding } from './key-binding.js';
+import { KeyBinding, type KeyTarget } from './key-binding.js';
+import type { CryptoperiodEvent, KeyVersionSet } from './key-version-set.js';
 import { defaultSearchDirectories, loadProviderFactory } from './load-provider-factory.js';
 
 /** Options for {@link Keyswitch.fromConfig}. */
@@ -38,6 +40,8 @@ export interface KeyswitchOptions extends LoadConfigOptions, ObservabilityOption
 interface ProviderSlot {
   readonly factory: ProviderFactory<unknown>;
   readonly config: unknown;
+  /** The section's `timeoutMs`: the most one call may take on this provider. */
+  readonly timeoutMs: number | undefined;
   instance?: Promise<KeyProvider> | undefined;
 }
 
@@ -60,6 +64,8 @@ export class Keyswitch {
   readonly #audit: AuditBus;
   readonly #providers = new Map<string, ProviderSlot>();
   readonly #bindings = new Map<string, KeyBinding>();
+  /** The version sets of `versions` entries, by handle kind and name, made on first use. */
+  readonly #versionSets = new Map<string, KeyVersionSet>();
   /** One circuit breaker per provider, shared by every key with a copy there. */
   readonly #breakers = new Map<string, CircuitBreaker>();
   #auditFile: AuditFileSink | undefined;
@@ -110,7 +116,7 @@ export class Keyswitch {
     );
     if (options.onAudit) keyswitch.onAudit(options.onAudit);
     const factories = new Map<string, Promise<ProviderFactory>>();
-    for (const [name, section] of Object.entries(config.providers)) {
+    for (const [name, { timeoutMs, ...section }] of Object.entries(config.providers)) {
       const path = `providers.${name}`;
       const type = section.type;
       const injected = options.providerFactories?.[type];
@@ -120,7 +126,11 @@ export class Keyswitch {
         factories.set(type, factory);
       }
       const loaded = await factory;
-      keyswitch.#providers.set(name, { factory: loaded, config: loaded.parseConfig(section, path) });
+      keyswitch.#providers.set(name, {
+        factory: loaded,
+        config: loaded.parseConfig(section, path),
+        timeoutMs,
+      });
     }
     for (const [name, key] of Object.entries(config.keys)) {
       const copies = [
@@ -148,13 +158,7 @@ export class Keyswitch {
         new KeyBinding(
           name,
           key,
-          copies.map((copy) => ({
-            providerName: copy.provider,
-            ref: copy.ref,
-            path: copy.path,
-            getProvider: () => keyswitch.provider(copy.provider),
-            breaker: keyswitch.#breaker(copy.provider),
-          })),
+          copies.map((copy) => keyswitch.#target(copy.provider, copy.ref, copy.path)),
           observer?.calls,
         ),
       );
@@ -229,13 +233,25 @@ export class Keyswitch {
     return this.#auditFile;
   }
 
-  /** A signer for a SIGN_VERIFY key. @throws CONFIG_INVALID (unknown name), USAGE_MISMATCH (not a signing key) */
+  /**
+   * A signer for a SIGN_VERIFY key. A name in the `versions` section gives a signer over its versions: it
+   * signs with the active one and verifies with every version in use.
+   *
+   * @throws CONFIG_INVALID (unknown name), USAGE_MISMATCH (not a signing key, or a version that is not)
+   */
   signer(name: string): Signer {
+    const versions = this.#versionSet(name, 'SIGN_VERIFY', 'signer');
+    if (versions !== undefined) return new Signer(versions.active.binding, versions);
     return new Signer(this.#binding(name, 'SIGN_VERIFY', 'signer'));
   }
 
-  /** An encrypter (and decrypter) for an ENCRYPT_DECRYPT key. */
+  /**
+   * An encrypter (and decrypter) for an ENCRYPT_DECRYPT key. A name in the `versions` section gives one
+   * over its versions: it encrypts under the active one and decrypts under every version in use.
+   */
   encrypter(name: string): Encrypter {
+    const versions = this.#versionSet(name, 'ENCRYPT_DECRYPT', 'encrypter');
+    if (versions !== undefined) return new Encrypter(versions.active.binding, versions);
     return new Encrypter(this.#binding(name, 'ENCRYPT_DECRYPT', 'encrypter'));
   }
 
@@ -363,6 +379,72 @@ export class Keyswitch {
    */
   breakerStates(): Readonly<Record<string, CircuitState>> {
     return Object.fromEntries([...this.#breakers].map(([name, breaker]) => [name, breaker.state]));
+  }
+
+  #target(providerName: string, ref: string, path: string): KeyTarget {
+    return {
+      providerName,
+      ref,
+      path,
+      getProvider: () => this.provider(providerName),
+      breaker: this.#breaker(providerName),
+      timeoutMs: this.#providers.get(providerName)?.timeoutMs,
+    };
+  }
+
+  /** The versions of a `versions` entry named `name`, or `undefined` when it has none. */
+  #versionSet(
+    name: string,
+    usage: Parameters<KeyBinding['requireUsage']>[0],
+    handle: string,
+  ): KeyVersionSet | undefined {
+    if (this.#closed) throw new KeyswitchError('CLOSED', 'this keyswitch instance is closed');
+    const declared = this.#config.versions;
+    if (declared === undefined || !Object.hasOwn(declared, name)) return undefined;
+    const config = declared[name]!;
+    const cacheKey = `${usage}\0${name}`;
+    let set = this.#versionSets.get(cacheKey);
+    if (set === undefined) {
+      set = buildKeyVersionSet(name, config, usage, handle, {
+        bindingOf: (keyName) => this.#binding(keyName),
+        bindingFor: (logicalName, keyConfig, path) =>
+          new KeyBinding(
+            logicalName,
+            keyConfig,
+            [this.#target(keyConfig.provider, keyConfig.ref, path)],
+            this.#observer?.calls,
+          ),
+        policy: {
+          enforcement: config.cryptoperiodEnforcement ?? 'error',
+          warnBeforeDays: config.warnBeforeDays ?? 30,
+          now: () => Date.now(),
+          report: (event) => this.#reportCryptoperiod(event),
+        },
+      });
+      this.#versionSets.set(cacheKey, set);
+    }
+    return set;
+  }
+
+  /**
+   * A cryptoperiod event: a line in the audit file when one is configured, and a process warning (a log
+   * line with the `logger` option).
+   */
+  #reportCryptoperiod(event: CryptoperiodEvent): void {
+    try {
+      this.#auditFile?.append(event);
+    } catch {
+      // A closed or failed audit file is reported by close(); the warning still goes out.
+    }
+    const text = `${event.type === 'cryptoperiod-ending' ? 'cryptoperiod ends' : 'cryptoperiod ended'} ${event.expiresAt}`;
+    const logger = this.#observer?.logger;
+    if (logger !== undefined) logSafely(logger, 'warn', event, `key version ${text}`);
+    else {
+      process.emitWarning(
+        `[keyswitch] key "${event.keyName}" version "${event.keyVersion}": ${text}`,
+        'KeyswitchCryptoperiodWarning',
+      );
+    }
   }
 
   #breaker(provider: string): CircuitBreaker {

@@ -25,19 +25,20 @@ import type { ResolvedTelemetry } from './telemetry-options.js';
 export type UseBody<T> = (provider: KeyProvider, ref: string, call: CallContext) => Promise<T>;
 
 /**
- * Told, by a key with replicas, which copy answered a call and when a call gives up on a copy
- * (UNAVAILABLE, THROTTLED) to move to the next one. One per observed call (an object, not closures: no
- * function is made per call).
+ * Told, by a key with replicas, which copy answered a call, and which copies could not (UNAVAILABLE,
+ * THROTTLED). A copy that could not is a failover once another copy is asked after it or answers (a
+ * hedged call may ask two at once); the last one of a call that failed is its error, not a failover.
+ * One per observed call (an object, not closures: no function is made per call).
  *
  * @example
  * ```ts
- * tracker?.moved('east', error); // then, if the next copy answers:
- * tracker?.answered('west');
+ * tracker?.failed('east', error); // then, when the next copy answers:
+ * tracker?.answered('west');      // east is recorded as a failover
  * ```
  */
 export interface CallTracker {
   answered(provider: string): void;
-  moved(from: string, error: KeyswitchError): void;
+  failed(provider: string, error: KeyswitchError): void;
 }
 
 /**
@@ -152,6 +153,7 @@ export class CallObserver {
       outcome = isKeyswitchError(error) ? error.code : 'INTERNAL';
       throw error;
     } finally {
+      tracker.finish();
       const final = callAttributes(tracker.keyName, tracker.operation, tracker.provider, outcome);
       this.#operations?.add(1, final);
       this.#duration?.record((performance.now() - started) / 1000, final);
@@ -213,13 +215,35 @@ class ObservedCall implements CallTracker {
     this.call = call;
   }
 
+  /** A copy that could not answer, not yet known to be a failover (no other copy answered after it). */
+  #pending: { readonly provider: string; readonly error: KeyswitchError } | undefined;
+
+  /** Set when the call has been answered or has failed: a hedged copy that answers later is ignored. */
+  #done = false;
+
   answered(provider: string): void {
+    if (this.#done) return;
     this.provider = provider;
+    this.#flush();
   }
 
-  moved(from: string, error: KeyswitchError): void {
-    this.provider = from;
-    this.#observer.recordMove(this, from, error);
+  failed(provider: string, error: KeyswitchError): void {
+    if (this.#done) return;
+    this.provider = provider;
+    this.#flush();
+    this.#pending = { provider, error };
+  }
+
+  /** The call is over: nothing more is recorded. */
+  finish(): void {
+    this.#done = true;
+  }
+
+  #flush(): void {
+    const pending = this.#pending;
+    if (pending === undefined) return;
+    this.#pending = undefined;
+    this.#observer.recordMove(this, pending.provider, pending.error);
   }
 }
 

@@ -30,6 +30,8 @@ export interface KeyVersionInfo {
   readonly cryptoperiodDays: number | undefined;
   /** `active` (new data) or `retired` (decrypt and verify only). */
   readonly status: 'active' | 'retired';
+  /** From this moment the version opens nothing (configuration `disabledFrom`). */
+  readonly disabledFrom?: Date | undefined;
 }
 
 /**
@@ -38,6 +40,12 @@ export interface KeyVersionInfo {
  */
 export class KeyVersion {
   readonly info: KeyVersionInfo;
+
+  /** Whether the version is past its configured `disabledFrom` at `now` (ms since the epoch). */
+  disabledAt(now: number): boolean {
+    return this.info.disabledFrom !== undefined && now >= this.info.disabledFrom.getTime();
+  }
+
   readonly #provider: () => Promise<KeyProvider>;
   readonly #counter: BackendCounter;
   readonly #checked = new Map<KeyPurpose, Promise<KeyProvider>>();

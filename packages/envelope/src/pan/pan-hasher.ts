@@ -146,10 +146,18 @@ export class PanHasher {
       if (typeof token !== 'string') return false;
       const parsed = parseToken(token);
       if (!parsed) return false;
-      let versions = this.#key.versions();
+      const now = internalsOf(this.#keyring).now().getTime();
+      let versions = this.#key.versions().filter((version) => !version.disabledAt(now));
       if (parsed.version !== undefined) {
         const version = this.#key.version(parsed.version);
         if (!version) return false;
+        if (version.disabledAt(now)) {
+          throw new KeyswitchError(
+            'KEY_DISABLED',
+            `the token is under version "${version.info.id}", out of use since its disabledFrom date`,
+            { keyName: this.#key.name },
+          );
+        }
         versions = [version];
       }
       const mac = this.#decode(parsed.mac);

@@ -117,7 +117,7 @@ export async function decryptJwe(
   if (!allowed.includes(enc))
     throw invalidInput(`JWE enc "${enc}" is not accepted; accepted: ${allowed.join(', ')}`);
   if (header['zip'] !== undefined) throw invalidInput('compressed JWEs ("zip") are not supported');
-  optionalString(header, 'kid', 'JWE');
+  const kid = optionalString(header, 'kid', 'JWE');
   const encryptedKey = ciphertextSegment(encryptedKeySegment, 'JWE encrypted key');
   const iv = ciphertextSegment(ivSegment, 'JWE IV');
   const ciphertext = ciphertextSegment(ciphertextSegmentText, 'JWE ciphertext');
@@ -125,7 +125,7 @@ export async function decryptJwe(
 
   const cek = isKeyAgreement(key)
     ? await agreedKey(header, alg, enc, encryptedKey, key)
-    : await unwrappedKey(alg, enc, encryptedKey, key);
+    : await unwrappedKey(alg, enc, encryptedKey, key, kid);
   try {
     const plaintext = decryptContent(enc, cek, iv, ciphertext, tag, utf8(headerSegment));
     return { plaintext, protectedHeader: header as JweHeader };
@@ -167,6 +167,7 @@ async function unwrappedKey(
   enc: ContentEncryption,
   encryptedKey: Uint8Array,
   key: RsaOaepDecrypter,
+  kid: string | undefined,
 ): Promise<Uint8Array> {
   const expected = OAEP[key.algorithm];
   if (expected === undefined) {
@@ -181,7 +182,8 @@ async function unwrappedKey(
   const length = contentKeyBytes(enc);
   let cek: Uint8Array | undefined;
   try {
-    cek = await key.decrypt(encryptedKey);
+    // The JWE's kid tells a decrypter with versions which version to ask first.
+    cek = await (kid === undefined ? key.decrypt(encryptedKey) : key.decrypt(encryptedKey, { kid }));
   } catch (error) {
     // Only a ciphertext that does not decrypt is hidden; a disabled key or an outage must surface.
     if (!isKeyswitchError(error, ...DOES_NOT_DECRYPT)) throw error;

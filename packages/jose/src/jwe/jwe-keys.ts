@@ -13,7 +13,8 @@ import type { PublicJwk } from '@keyswitch/core';
 export interface RsaOaepDecrypter {
   /** `RSAES_OAEP_SHA_256` or `RSAES_OAEP_SHA_1`: which JWE `alg` the key answers. */
   readonly algorithm: string;
-  decrypt(ciphertext: Uint8Array): Promise<Uint8Array>;
+  /** Decrypts; `kid` is the JWE's, which a decrypter over several key versions asks first. */
+  decrypt(ciphertext: Uint8Array, options?: { readonly kid?: string }): Promise<Uint8Array>;
 }
 
 /**
