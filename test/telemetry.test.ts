@@ -336,4 +336,54 @@ describe('telemetry on the software HSM', () => {
     expect(pointValue(await telemetry.metrics(), M.operations, call('acs-signing', 'sign'))).toBe(1);
     expect(logged).toEqual([]);
   });
+
+  it('a key with versions: the request id reaches the audit events and spans of each version asked', async () => {
+    const telemetry = sdk();
+    const events: AuditEvent[] = [];
+    const ks = await Keyswitch.fromConfig(
+      {
+        ...config(),
+        keys: {
+          ...config().keys,
+          'acs-2025': { provider: 'dev', ref: 'acs-2025', spec: 'ECC_NIST_P256', algorithm: 'ECDSA_SHA_256' },
+        },
+        versions: {
+          'acs-signing': {
+            versions: [
+              { id: '2025', key: 'acs-2025' },
+              { id: '2026', key: 'acs-signing' },
+            ],
+          },
+        },
+      },
+      { telemetry, onAudit: (event) => events.push(event) },
+    );
+    opened.push(ks);
+    const dev = await ks.provider('dev');
+    await dev.createKey({ spec: 'ECC_NIST_P256', usage: 'SIGN_VERIFY', label: 'acs' });
+    await dev.createKey({ spec: 'ECC_NIST_P256', usage: 'SIGN_VERIFY', label: 'acs-2025' });
+    const old = await ks.signer('acs-2025').sign(message);
+    events.length = 0;
+    const signer = ks.signer('acs-signing');
+    const signature = await signer.sign(message, { requestId: 'rot-1' });
+    expect(await signer.verify(message, old, { requestId: 'rot-2' })).toBe(true);
+    expect(await signer.verify(message, signature, { requestId: 'rot-3' })).toBe(true);
+    const keyOperations = events.filter(
+      (event) => event.operation === 'sign' || event.operation === 'verify',
+    );
+    expect(keyOperations.length).toBeGreaterThanOrEqual(3);
+    expect(keyOperations.every((event) => event.requestId?.startsWith('rot-'))).toBe(true);
+    expect(events.filter((event) => event.requestId === undefined)).toEqual([]);
+    const spans = telemetry
+      .spans()
+      .filter((span) => span.attributes[A.requestId]?.toString().startsWith('rot-'));
+    expect(
+      spans.filter((span) => span.name === 'keyswitch.sign').map((span) => span.attributes[A.requestId]),
+    ).toEqual(['rot-1']);
+    expect(
+      new Set(
+        spans.filter((span) => span.name === 'keyswitch.verify').map((span) => span.attributes[A.requestId]),
+      ),
+    ).toEqual(new Set(['rot-2', 'rot-3']));
+  });
 });
