@@ -19,7 +19,14 @@ export interface KeyswitchLogger {
   debug(object: object, message?: string): void;
 }
 
-/** A log level keyswitch writes at. */
+/**
+ * A log level keyswitch writes at.
+ *
+ * @example
+ * ```ts
+ * const level: LogLevel = 'warn';
+ * ```
+ */
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
 const LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];

@@ -4,7 +4,14 @@
  * never name the `@opentelemetry/api` package, so an application without it still type-checks.
  */
 
-/** Span and metric attributes: never key material, plaintext, PINs or messages. */
+/**
+ * Span and metric attributes: never key material, plaintext, PINs or messages.
+ *
+ * @example
+ * ```ts
+ * const attributes: TelemetryAttributes = { 'keyswitch.key': 'acs-signing', 'keyswitch.outcome': 'success' };
+ * ```
+ */
 export type TelemetryAttributes = Record<string, string | number | boolean>;
 
 /**

@@ -6,7 +6,14 @@ import type { TelemetryMeter, TelemetryObservableGauge, TelemetryObservableResul
 /** A circuit breaker's state as the gauge reports it. */
 const BREAKER_VALUES: Readonly<Record<CircuitState, number>> = { closed: 0, 'half-open': 1, open: 2 };
 
-/** What the gauges read at each collection. */
+/**
+ * What the gauges read at each collection.
+ *
+ * @example
+ * ```ts
+ * const sources: GaugeSources = { breakers: () => ks.breakerStates(), providers: () => opened };
+ * ```
+ */
 export interface GaugeSources {
   /** Each provider's circuit breaker state (`Keyswitch.breakerStates()`). */
   readonly breakers: () => Readonly<Record<string, CircuitState>>;

@@ -1,6 +1,13 @@
 import { KeyswitchError } from '../errors.js';
 
-/** The longest request id accepted, in UTF-16 code units. */
+/**
+ * The longest request id accepted, in UTF-16 code units.
+ *
+ * @example
+ * ```ts
+ * const requestId = header.slice(0, MAX_REQUEST_ID_LENGTH);
+ * ```
+ */
 export const MAX_REQUEST_ID_LENGTH = 128;
 
 /**

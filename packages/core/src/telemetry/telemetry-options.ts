@@ -7,7 +7,14 @@ import type {
   TelemetryTracerProvider,
 } from './otel-types.js';
 
-/** The instrumentation scope keyswitch's meter and tracer are named after. */
+/**
+ * The instrumentation scope keyswitch's meter and tracer are named after.
+ *
+ * @example
+ * ```ts
+ * const keyswitchMetrics = resourceMetrics.scopeMetrics.find((s) => s.scope.name === INSTRUMENTATION_SCOPE);
+ * ```
+ */
 export const INSTRUMENTATION_SCOPE = '@keyswitch/core';
 
 /**
@@ -43,7 +50,15 @@ export interface ObservabilityOptions {
   readonly logger?: KeyswitchLogger | undefined;
 }
 
-/** A resolved {@link TelemetryOption}: the meter and tracer to use, either possibly absent. */
+/**
+ * A resolved {@link TelemetryOption}: the meter and tracer to use, either possibly absent.
+ *
+ * @example
+ * ```ts
+ * const resolved: ResolvedTelemetry | undefined = await resolveTelemetry({ tracerProvider });
+ * resolved?.tracer?.startActiveSpan('keyswitch.sign', {}, (span) => span.end());
+ * ```
+ */
 export interface ResolvedTelemetry {
   readonly meter: TelemetryMeter | undefined;
   readonly tracer: TelemetryTracer | undefined;
