@@ -94,4 +94,39 @@ describe('telemetry off', () => {
     expect(reports[0]!.loaded).toEqual([]);
     expect(reports[2]!.loaded.length).toBeGreaterThan(0);
   });
+
+  it('telemetry: true without @opentelemetry/api installed is CONFIG_INVALID saying what to install', () => {
+    // A module hook makes the package unresolvable, as in an application that never installed it.
+    const hooks = `
+      export async function resolve(specifier, context, next) {
+        if (specifier === '@opentelemetry/api') {
+          const error = new Error("Cannot find package '@opentelemetry/api'");
+          error.code = 'ERR_MODULE_NOT_FOUND';
+          throw error;
+        }
+        return next(specifier, context);
+      }`;
+    const register = `
+      import { register } from 'node:module';
+      register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hooks)}`)}, import.meta.url);`;
+    const main = `
+      const { Keyswitch } = await import(${JSON.stringify(pathToFileURL(dist('core', 'index.js')).href)});
+      const { providerFactory } = await import(${JSON.stringify(pathToFileURL(dist('soft-hsm', 'index.js')).href)});
+      try {
+        await Keyswitch.fromConfig({ environment: 'test', providers: { dev: { type: 'soft-hsm' } }, keys: {} },
+          { providerFactories: { 'soft-hsm': providerFactory }, telemetry: true });
+        console.log(JSON.stringify({ opened: true }));
+      } catch (error) {
+        console.log(JSON.stringify({ code: error.code, message: error.message }));
+      }`;
+    const output = execFileSync(
+      process.execPath,
+      ['--import', `data:text/javascript,${encodeURIComponent(register)}`, '--input-type=module', '-e', main],
+      { cwd: dir, encoding: 'utf8' },
+    );
+    const result = JSON.parse(output.trim()) as { code?: string; message?: string };
+    expect(result.code).toBe('CONFIG_INVALID');
+    expect(result.message).toMatch(/telemetry: true needs the @opentelemetry\/api package/);
+    expect(result.message).toMatch(/meterProvider, tracerProvider/);
+  });
 });
