@@ -339,6 +339,13 @@ describe('telemetry on the software HSM', () => {
 
   it('a key with versions: the request id reaches the audit events and spans of each version asked', async () => {
     const telemetry = sdk();
+    const warned: Array<[object, string | undefined]> = [];
+    const logger: KeyswitchLogger = {
+      error: () => {},
+      warn: (object, text) => warned.push([object, text]),
+      info: () => {},
+      debug: () => {},
+    };
     const events: AuditEvent[] = [];
     const ks = await Keyswitch.fromConfig(
       {
@@ -354,9 +361,14 @@ describe('telemetry on the software HSM', () => {
               { id: '2026', key: 'acs-signing' },
             ],
           },
+          'acs-overdue': {
+            cryptoperiodDays: 30,
+            cryptoperiodEnforcement: 'warn',
+            versions: [{ id: '2020', key: 'acs-2025', createdAt: '2020-01-01' }],
+          },
         },
       },
-      { telemetry, onAudit: (event) => events.push(event) },
+      { telemetry, onAudit: (event) => events.push(event), logger },
     );
     opened.push(ks);
     const dev = await ks.provider('dev');
@@ -385,5 +397,11 @@ describe('telemetry on the software HSM', () => {
         spans.filter((span) => span.name === 'keyswitch.verify').map((span) => span.attributes[A.requestId]),
       ),
     ).toEqual(new Set(['rot-2', 'rot-3']));
+    // A version past its cryptoperiod (enforcement `warn`) is a log line, not a process warning.
+    await ks.signer('acs-overdue').sign(message, { requestId: 'rot-4' });
+    expect(warned).toContainEqual([
+      expect.objectContaining({ type: 'cryptoperiod-expired', keyName: 'acs-overdue', keyVersion: '2020' }),
+      expect.stringMatching(/^key version cryptoperiod ended /),
+    ]);
   });
 });
