@@ -11,11 +11,13 @@ import {
   FAILOVER_EVENT,
   Keyswitch,
   type KeyswitchConfigInput,
+  KeyswitchError,
   type KeyswitchLogger,
   TELEMETRY_METRICS as M,
+  type ProviderFactory,
 } from '@keyswitch/core';
 import { KMS_LOCAL_DEFAULT_CREDENTIALS, type KmsLocalServer, startKmsLocal } from '@keyswitch/kms-local';
-import { SoftHsm } from '@keyswitch/soft-hsm';
+import { SoftHsm, providerFactory as softHsm } from '@keyswitch/soft-hsm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inMemoryTelemetry, pointValue } from './support/telemetry-sdk.js';
 
@@ -174,6 +176,92 @@ describe('telemetry of failover across kms-local replicas', () => {
       metrics = await telemetry.metrics();
       expect(pointValue(metrics, M.breakerState, { [A.provider]: 'east' })).toBe(0);
     } finally {
+      await ks.close();
+      await telemetry.shutdown();
+    }
+  });
+});
+
+describe('telemetry of a hedged call (a fault layer over real software HSMs)', () => {
+  it('names the copy that answered; a copy that failed before the hedge is a failover, one that hangs is not', async () => {
+    const fault = { mode: 'none' as 'none' | 'down' | 'hang', released: [] as Array<() => void> };
+    const faulty: ProviderFactory<never> = {
+      type: 'faulty-hsm',
+      parseConfig: (raw, path) =>
+        softHsm.parseConfig({ ...(raw as object), type: 'soft-hsm' }, path) as never,
+      async create(config, context) {
+        const hsm = await softHsm.create(config, context);
+        const sign = hsm.sign.bind(hsm);
+        hsm.sign = async (request, call) => {
+          if (fault.mode === 'down') throw new KeyswitchError('UNAVAILABLE', 'the fault layer is down');
+          if (fault.mode === 'hang') await new Promise<void>((resolve) => fault.released.push(resolve));
+          return sign(request, call);
+        };
+        return hsm;
+      },
+    };
+    const telemetry = inMemoryTelemetry();
+    const ks = await Keyswitch.fromConfig(
+      {
+        environment: 'test',
+        providers: { faulty: { type: 'faulty-hsm' }, spare: { type: 'soft-hsm' } },
+        keys: {
+          'acs-signing': {
+            provider: 'faulty',
+            ref: 'acs',
+            spec: 'ECC_NIST_P256',
+            algorithm: 'ECDSA_SHA_256',
+            replicas: [{ provider: 'spare', ref: 'acs' }],
+            hedge: { afterMs: 20 },
+          },
+        },
+      },
+      { providerFactories: { 'faulty-hsm': faulty }, telemetry, circuitBreaker: { coolDownMs: 600_000 } },
+    );
+    try {
+      const pkcs8 = new Uint8Array(signing.privateKey.export({ format: 'der', type: 'pkcs8' }));
+      for (const name of ['faulty', 'spare'])
+        await (await ks.provider(name)).importKey({ label: 'acs', usage: 'SIGN_VERIFY', pkcs8 });
+      const acs = ks.signer('acs-signing');
+      const signed = async (requestId: string) =>
+        expect(verify('sha256', message, signing.publicKey, await acs.sign(message, { requestId }))).toBe(
+          true,
+        );
+      await signed('both-up');
+      fault.mode = 'hang';
+      await signed('hedged'); // the first copy hangs: the hedge to the spare answers
+      fault.mode = 'down';
+      await signed('down'); // the first copy fails at once: the call moves on to the spare
+      fault.mode = 'none';
+      for (const release of fault.released.splice(0)) release(); // the hung call answers, too late
+      await new Promise((resolve) => setImmediate(resolve));
+
+      const spans = telemetry.spans().filter((span) => span.name === 'keyswitch.sign');
+      expect(
+        spans.map((span) => [
+          span.attributes[A.requestId],
+          span.attributes[A.provider],
+          span.events.map((event) => event.attributes?.[A.provider]),
+        ]),
+      ).toEqual([
+        ['both-up', 'faulty', []],
+        ['hedged', 'spare', []],
+        ['down', 'spare', ['faulty']],
+      ]);
+      const metrics = await telemetry.metrics();
+      const sign = { [A.key]: 'acs-signing', [A.operation]: 'sign', [A.outcome]: 'success' };
+      expect(pointValue(metrics, M.operations, { ...sign, [A.provider]: 'spare' })).toBe(2);
+      expect(
+        pointValue(metrics, M.failovers, {
+          [A.key]: 'acs-signing',
+          [A.operation]: 'sign',
+          [A.provider]: 'faulty',
+          [A.outcome]: 'UNAVAILABLE',
+        }),
+      ).toBe(1);
+    } finally {
+      fault.mode = 'none';
+      for (const release of fault.released.splice(0)) release();
       await ks.close();
       await telemetry.shutdown();
     }
