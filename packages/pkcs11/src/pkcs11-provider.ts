@@ -169,11 +169,7 @@ export class Pkcs11Provider extends KeyProvider {
 
   /** The session pool and worker threads now, for keyswitch's pool gauges. */
   override poolStats(): PoolStats {
-    const pool = this.#parts.pool;
-    return {
-      sessions: { limit: pool.size, ...pool.usage },
-      workers: { threads: this.#workers.threadCount },
-    };
+    return { sessions: this.#parts.pool.usage, workers: { threads: this.#workers.threadCount } };
   }
 
   // ---- manifest and key lifecycle -----------------------------------------------------------------

@@ -86,9 +86,9 @@ export class SessionPool {
     return this.#size;
   }
 
-  /** Sessions lent out now, sessions back in the pool, and callers waiting for one (for gauges). */
-  get usage(): { readonly inUse: number; readonly idle: number; readonly waiting: number } {
-    return { inUse: this.#lent, idle: this.#idle.length, waiting: this.#waiters.length };
+  /** The pool's size, sessions lent out now, sessions back in the pool, callers waiting (for gauges). */
+  get usage(): { limit: number; inUse: number; idle: number; waiting: number } {
+    return { limit: this.#size, inUse: this.#lent, idle: this.#idle.length, waiting: this.#waiters.length };
   }
 
   /** Sessions open now. */
