@@ -1,7 +1,9 @@
 // Telemetry off costs nothing: with no `telemetry` option, @opentelemetry/api is never loaded, by the
 // ECMAScript build (every module the process resolves is recorded by a module hook) nor by the CommonJS
 // build (require's cache). Each check has its control: the same process with `telemetry: true` does load
-// it, so the check can fail. Run on the built packages, in child processes.
+// it, so the check can fail. Also: `telemetry: true` without the package installed, and a CommonJS
+// application whose providers the core's import of the API finds. Run on the built packages, in child
+// processes.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -128,5 +130,46 @@ describe('telemetry off', () => {
     expect(result.code).toBe('CONFIG_INVALID');
     expect(result.message).toMatch(/telemetry: true needs the @opentelemetry\/api package/);
     expect(result.message).toMatch(/meterProvider, tracerProvider/);
+  });
+
+  it('a CommonJS application: telemetry: true reports to the providers it registered with its own copy of the API', () => {
+    // The application requires @opentelemetry/api (CommonJS); the core's CommonJS build imports the
+    // API's ECMAScript build. Both find the providers on the one global OpenTelemetry keeps per process.
+    const main = `
+      const api = require('@opentelemetry/api');
+      const { MeterProvider, PeriodicExportingMetricReader, InMemoryMetricExporter, AggregationTemporality } = require('@opentelemetry/sdk-metrics');
+      const { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } = require('@opentelemetry/sdk-trace-base');
+      const { Keyswitch } = require(${JSON.stringify(dist('core', 'index.cjs'))});
+      const { providerFactory } = require(${JSON.stringify(dist('soft-hsm', 'index.cjs'))});
+      const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+      const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3600000 });
+      api.metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
+      const spans = new InMemorySpanExporter();
+      api.trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] }));
+      const report = () => undefined;
+      (async () => {
+        ${signOnce('telemetry: true', 'on')}
+        await reader.forceFlush();
+        const metrics = exporter.getMetrics().flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics));
+        const calls = metrics.find((m) => m.descriptor.name === 'keyswitch.operations');
+        console.log(JSON.stringify({
+          spans: spans.getFinishedSpans().map((span) => [span.name, span.attributes['keyswitch.request_id']]),
+          calls: calls.dataPoints.map((point) => [point.attributes['keyswitch.operation'], point.value]),
+        }));
+      })().catch((error) => { console.error(error); process.exit(1); });`;
+    const output = execFileSync(process.execPath, ['-e', main], {
+      cwd: join(repositoryRoot, 'test'),
+      encoding: 'utf8',
+    });
+    expect(JSON.parse(output.trim())).toEqual({
+      spans: [
+        ['keyswitch.sign', 'txn-1'],
+        ['keyswitch.verify', null], // no request id (JSON writes the absent attribute as null)
+      ],
+      calls: [
+        ['sign', 1],
+        ['verify', 1],
+      ],
+    });
   });
 });
