@@ -35,11 +35,21 @@ export * from './provider/contract.js';
 export * from './provider/factory.js';
 export * from './provider/hook-inputs.js';
 export * from './provider/key-provider.js';
+export type { PoolStats } from './provider/pool-stats.js';
 export * from './registry/call-deadline.js';
 export * from './registry/circuit-breaker.js';
 export * from './registry/keyswitch.js';
 export { BUILT_IN_PROVIDER_PACKAGES } from './registry/load-provider-factory.js';
 export { CONFIG_JSON_SCHEMA_ID, configJsonSchema } from './schema/config-json-schema.js';
+export { checkLogger, type KeyswitchLogger, type LogLevel, logSafely } from './telemetry/logger.js';
+export {
+  ATTRIBUTES as TELEMETRY_ATTRIBUTES,
+  FAILOVER_EVENT,
+  METRICS as TELEMETRY_METRICS,
+} from './telemetry/metric-names.js';
+export type * from './telemetry/otel-types.js';
+export { checkRequestId, MAX_REQUEST_ID_LENGTH } from './telemetry/request-id.js';
+export type { ObservabilityOptions, TelemetryOption } from './telemetry/telemetry-options.js';
 export * from './vocabulary/algorithms.js';
 export * from './vocabulary/jose-names.js';
 export * from './vocabulary/key-specs.js';

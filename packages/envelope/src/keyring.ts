@@ -4,6 +4,7 @@ import {
   type Keyswitch,
   KeyswitchError,
   type KeyVersionsConfig,
+  logSafely,
   validateKeyVersions,
 } from '@keyswitch/core';
 import { type CacheLimits, resolveCacheLimits } from './cache-limits.js';
@@ -460,19 +461,31 @@ export class Keyring {
       } catch {
         // A closed or failed audit file is reported by the registry's close(); the warning still goes out.
       }
-      process.emitWarning(
-        `[keyswitch] key "${key.name}" version "${version.info.id}": ${type === 'cryptoperiod-ending' ? 'cryptoperiod ends' : 'cryptoperiod ended'} ${event.expiresAt}`,
-        'KeyswitchCryptoperiodWarning',
-      );
+      const text = `${type === 'cryptoperiod-ending' ? 'cryptoperiod ends' : 'cryptoperiod ended'} ${event.expiresAt}`;
+      const logger = this.#ks.logger;
+      if (logger === undefined) {
+        process.emitWarning(
+          `[keyswitch] key "${key.name}" version "${version.info.id}": ${text}`,
+          'KeyswitchCryptoperiodWarning',
+        );
+      } else {
+        logSafely(logger, 'warn', event, `key version ${text}`);
+      }
       return;
     }
     try {
       this.#onEvent(event);
     } catch (error) {
-      process.emitWarning(
-        `[keyswitch] a keyring event listener threw: ${error instanceof Error ? error.message : String(error)}`,
-        'KeyswitchAuditWarning',
-      );
+      const message = error instanceof Error ? error.message : String(error);
+      const logger = this.#ks.logger;
+      if (logger === undefined) {
+        process.emitWarning(
+          `[keyswitch] a keyring event listener threw: ${message}`,
+          'KeyswitchAuditWarning',
+        );
+      } else {
+        logSafely(logger, 'error', { error: message }, 'a keyring event listener threw');
+      }
     }
   }
 }

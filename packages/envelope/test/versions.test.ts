@@ -154,6 +154,38 @@ describe('key versions and rotation', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  it("with the registry's logger, a cryptoperiod warning is a log line, not a process warning", async () => {
+    const lines: Array<[string, object, string | undefined]> = [];
+    const logger = {
+      error: (object: object, text?: string) => lines.push(['error', object, text]),
+      warn: (object: object, text?: string) => lines.push(['warn', object, text]),
+      info: (object: object, text?: string) => lines.push(['info', object, text]),
+      debug: (object: object, text?: string) => lines.push(['debug', object, text]),
+    };
+    const { ks } = await provisioned(
+      { versions: rotation('2025', { cryptoperiodEnforcement: 'warn' }) },
+      { logger },
+    );
+    const keyring = Keyring.create(ks, { clock: () => new Date('2026-02-01T00:00:00Z') });
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      await keyring.envelopes('card-data').encrypt(encoder.encode('x'));
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.filter((warning) => warning.name === 'KeyswitchCryptoperiodWarning')).toEqual([]);
+    expect(lines).toContainEqual([
+      'warn',
+      expect.objectContaining({ type: 'cryptoperiod-expired', keyName: 'card-data', keyVersion: '2025' }),
+      expect.stringMatching(/^key version cryptoperiod ended /),
+    ]);
+    await keyring.close();
+    await ks.close();
+  });
+
   it('validates a versions option with paths (the same validation as the configuration)', async () => {
     const { ks } = await setup({});
     const bad = (versions: unknown) => () => Keyring.create(ks, { versions: versions as KeyVersionsConfig });

@@ -13,6 +13,7 @@ import {
   keySpecInfo,
   type MacAlgorithm,
   type ParsedPublicKey,
+  type PoolStats,
   Secret,
   type SignInput,
   type SigningTraits,
@@ -164,6 +165,11 @@ export class Pkcs11Provider extends KeyProvider {
   /** The session pool's size. */
   get sessions(): number {
     return this.#parts.pool.size;
+  }
+
+  /** The session pool and worker threads now, for keyswitch's pool gauges. */
+  override poolStats(): PoolStats {
+    return { sessions: this.#parts.pool.usage, workers: { threads: this.#workers.threadCount } };
   }
 
   // ---- manifest and key lifecycle -----------------------------------------------------------------

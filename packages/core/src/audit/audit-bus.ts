@@ -1,3 +1,4 @@
+import { type KeyswitchLogger, logSafely } from '../telemetry/logger.js';
 import type { AuditEvent, AuditListener, AuditOperation } from './events.js';
 
 /**
@@ -16,6 +17,12 @@ export class AuditBus {
   readonly #listeners = new Map<AuditListener, ReadonlySet<AuditOperation> | undefined>();
   readonly #warned = new WeakSet<AuditListener>();
   readonly #gates = new Set<() => void>();
+  readonly #logger: KeyswitchLogger | undefined;
+
+  /** @param options - `logger`: where a listener's failure is reported (else a process warning) */
+  constructor(options: { readonly logger?: KeyswitchLogger | undefined } = {}) {
+    this.#logger = options.logger;
+  }
 
   /**
    * Adds a listener, for every operation or only `operations` (so that a listener that needs a few,
@@ -76,10 +83,12 @@ export class AuditBus {
       } catch (error) {
         if (!this.#warned.has(listener)) {
           this.#warned.add(listener);
-          process.emitWarning(
-            `[keyswitch] an audit listener threw: ${error instanceof Error ? error.message : String(error)}`,
-            'KeyswitchAuditWarning',
-          );
+          const message = error instanceof Error ? error.message : String(error);
+          if (this.#logger === undefined) {
+            process.emitWarning(`[keyswitch] an audit listener threw: ${message}`, 'KeyswitchAuditWarning');
+          } else {
+            logSafely(this.#logger, 'error', { error: message }, 'an audit listener threw');
+          }
         }
       }
     }

@@ -34,6 +34,8 @@ export interface AuditEvent {
   readonly operation: AuditOperation;
   /** The logical key name from the configuration, when the call came through the registry. */
   readonly keyName?: string;
+  /** The caller's request id, when the call was given one (`requestId` in the call's options). */
+  readonly requestId?: string;
   /** The provider's name in the configuration. */
   readonly provider: string;
   /** The provider's type (`soft-hsm`, `pkcs11`, `aws-kms`). */

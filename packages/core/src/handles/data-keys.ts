@@ -23,21 +23,22 @@ export interface DataKeyOptions extends CallOptions {
 export class DataKeys extends KeyHandle<EncryptionAlgorithm> {
   /** A new data key: its plaintext (zero it when done) and its wrapped form. */
   async generate(options: DataKeyOptions = {}): Promise<DataKey & { plaintext: Uint8Array }> {
-    const { signal, timeoutMs, ...request } = options;
+    const { signal, timeoutMs, requestId, ...request } = options;
     const key = await this.binding.use(
-      (provider, ref) => provider.generateDataKey({ ref, ...request }, this.binding.call),
-      { signal, timeoutMs },
+      (provider, ref, call) => provider.generateDataKey({ ref, ...request }, call),
+      { signal, timeoutMs, requestId },
+      'generateDataKey',
     );
     return key as DataKey & { plaintext: Uint8Array };
   }
 
   /** A new data key in wrapped form only, for another component to unwrap later. */
   async generateWithoutPlaintext(options: DataKeyOptions = {}): Promise<DataKey> {
-    const { signal, timeoutMs, ...request } = options;
+    const { signal, timeoutMs, requestId, ...request } = options;
     return this.binding.use(
-      (provider, ref) =>
-        provider.generateDataKey({ ref, ...request, withPlaintext: false }, this.binding.call),
-      { signal, timeoutMs },
+      (provider, ref, call) => provider.generateDataKey({ ref, ...request, withPlaintext: false }, call),
+      { signal, timeoutMs, requestId },
+      'generateDataKey',
     );
   }
 
@@ -51,7 +52,7 @@ export class DataKeys extends KeyHandle<EncryptionAlgorithm> {
     options: { context?: EncryptionContext } & CallOptions = {},
   ): Promise<Uint8Array> {
     return this.binding.use(
-      (provider, ref) =>
+      (provider, ref, call) =>
         provider.decrypt(
           {
             ref,
@@ -59,9 +60,10 @@ export class DataKeys extends KeyHandle<EncryptionAlgorithm> {
             ciphertext: ciphertextBlob,
             ...(options.context === undefined ? {} : { context: options.context }),
           },
-          this.binding.call,
+          call,
         ),
       options,
+      'decrypt',
     );
   }
 }

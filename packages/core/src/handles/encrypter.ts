@@ -58,7 +58,7 @@ export class Encrypter extends KeyHandle<EncryptionAlgorithm> implements Decrypt
   async encrypt(plaintext: Uint8Array, options: CipherOptions = {}): Promise<Uint8Array> {
     const run = (binding: KeyBinding, deadline?: CallOptions) =>
       binding.use(
-        (provider, ref) =>
+        (provider, ref, call) =>
           provider.encrypt(
             {
               ref,
@@ -66,9 +66,10 @@ export class Encrypter extends KeyHandle<EncryptionAlgorithm> implements Decrypt
               plaintext,
               ...(options.context === undefined ? {} : { context: options.context }),
             },
-            binding.call,
+            call,
           ),
-        deadline,
+        deadline ?? { requestId: options.requestId },
+        'encrypt',
       );
     const versions = this.keyVersions;
     if (versions === undefined) return run(this.binding, options);
@@ -85,7 +86,7 @@ export class Encrypter extends KeyHandle<EncryptionAlgorithm> implements Decrypt
   async decrypt(ciphertext: Uint8Array, options: CipherOptions = {}): Promise<Uint8Array> {
     const run = (binding: KeyBinding, deadline?: CallOptions) =>
       binding.use(
-        (provider, ref) =>
+        (provider, ref, call) =>
           provider.decrypt(
             {
               ref,
@@ -93,9 +94,10 @@ export class Encrypter extends KeyHandle<EncryptionAlgorithm> implements Decrypt
               ciphertext,
               ...(options.context === undefined ? {} : { context: options.context }),
             },
-            binding.call,
+            call,
           ),
-        deadline,
+        deadline ?? { requestId: options.requestId },
+        'decrypt',
       );
     const versions = this.keyVersions;
     if (versions === undefined) return run(this.binding, options);

@@ -34,9 +34,10 @@ export class KeyAgreement extends KeyHandle<KeyAgreementAlgorithm> {
         : error;
     }
     return this.binding.use(
-      (provider, ref) =>
-        provider.deriveSharedSecret({ ref, algorithm: this.algorithm, publicKey }, this.binding.call),
+      (provider, ref, call) =>
+        provider.deriveSharedSecret({ ref, algorithm: this.algorithm, publicKey }, call),
       options,
+      'deriveSharedSecret',
     );
   }
 

@@ -61,12 +61,16 @@ export abstract class KeyHandle<A extends Algorithm = Algorithm> {
 
   /** The backend key's current description (state, dates). */
   async describe(options: CallOptions = {}): Promise<KeyDescription> {
-    return this.binding.use((provider, ref) => provider.describeKey(ref, this.binding.call), options);
+    return this.binding.use((provider, ref, call) => provider.describeKey(ref, call), options, 'describeKey');
   }
 
   /** @internal The public key of an asymmetric key (of the active version, for a key with versions). */
   protected async publicKeyOf(options: CallOptions = {}): Promise<PublicKey> {
-    return this.binding.use((provider, ref) => provider.getPublicKey(ref, this.binding.call), options);
+    return this.binding.use(
+      (provider, ref, call) => provider.getPublicKey(ref, call),
+      options,
+      'getPublicKey',
+    );
   }
 
   /** @internal The public keys of every version in use, the active one first. */
@@ -81,8 +85,10 @@ export abstract class KeyHandle<A extends Algorithm = Algorithm> {
           versions.usable().map(async (member) => ({
             versionId: member.id,
             status: member === versions.active ? ('active' as const) : ('retired' as const),
-            publicKey: await member.binding.use((provider, ref) =>
-              provider.getPublicKey(ref, member.binding.call),
+            publicKey: await member.binding.use(
+              (provider, ref, call) => provider.getPublicKey(ref, call),
+              { requestId: options.requestId },
+              'getPublicKey',
             ),
           })),
         ),

@@ -19,17 +19,18 @@ export class Mac extends KeyHandle<MacAlgorithm> {
    */
   async generate(message: Uint8Array, options: CallOptions = {}): Promise<Uint8Array> {
     return this.binding.use(
-      (provider, ref) => provider.generateMac({ ref, algorithm: this.algorithm, message }, this.binding.call),
+      (provider, ref, call) => provider.generateMac({ ref, algorithm: this.algorithm, message }, call),
       options,
+      'generateMac',
     );
   }
 
   /** Whether `mac` is the message's HMAC (compared in constant time by the backend). */
   async verify(message: Uint8Array, mac: Uint8Array, options: CallOptions = {}): Promise<boolean> {
     return this.binding.use(
-      (provider, ref) =>
-        provider.verifyMac({ ref, algorithm: this.algorithm, message, mac }, this.binding.call),
+      (provider, ref, call) => provider.verifyMac({ ref, algorithm: this.algorithm, message, mac }, call),
       options,
+      'verifyMac',
     );
   }
 }

@@ -89,15 +89,19 @@ export class Signer extends KeyHandle<SigningAlgorithm> {
     if (versions === undefined) {
       const binding = this.binding;
       return binding.use(
-        (provider, ref) =>
-          provider.sign(this.#request(binding, ref, message, messageType, options), binding.call),
+        (provider, ref, call) =>
+          provider.sign(this.#request(binding, ref, message, messageType, options), call),
         options,
+        'sign',
       );
     }
     return withCallDeadline(async () => {
       const binding = await versions.forNewData();
-      return binding.use((provider, ref) =>
-        provider.sign(this.#request(binding, ref, message, messageType, options), binding.call),
+      return binding.use(
+        (provider, ref, call) =>
+          provider.sign(this.#request(binding, ref, message, messageType, options), call),
+        { requestId: options.requestId },
+        'sign',
       );
     }, options);
   }
@@ -110,12 +114,10 @@ export class Signer extends KeyHandle<SigningAlgorithm> {
   ): Promise<boolean> {
     const check = (binding: KeyBinding, deadline?: CallOptions) =>
       binding.use(
-        (provider, ref) =>
-          provider.verify(
-            { ...this.#request(binding, ref, message, messageType, options), signature },
-            binding.call,
-          ),
-        deadline,
+        (provider, ref, call) =>
+          provider.verify({ ...this.#request(binding, ref, message, messageType, options), signature }, call),
+        deadline ?? { requestId: options.requestId },
+        'verify',
       );
     const versions = this.keyVersions;
     if (versions === undefined) return check(this.binding, options);

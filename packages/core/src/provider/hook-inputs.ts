@@ -25,15 +25,18 @@ export interface KeyFacts {
 }
 
 /**
- * Who is calling: the registry passes the logical key name so errors and audit events name it.
+ * Who is calling: the registry passes the logical key name so errors and audit events name it, and the
+ * caller's request id (1 to 128 characters, no control characters) so audit events carry it.
  *
  * @example
  * ```ts
- * await provider.sign({ ref, algorithm: 'ECDSA_SHA_256', message }, { keyName: 'acs-signing' });
+ * await provider.sign({ ref, algorithm: 'ECDSA_SHA_256', message }, { keyName: 'acs-signing', requestId: 'txn-1' });
  * ```
  */
 export interface CallContext {
   readonly keyName?: string;
+  /** The caller's request id, as given in the handle call's `requestId` option. */
+  readonly requestId?: string;
 }
 
 /**

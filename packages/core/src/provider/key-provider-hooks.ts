@@ -9,6 +9,7 @@ import type {
   KeyList,
 } from './contract.js';
 import type { CipherInput, ImportKeyInput, KeyFacts, SignInput } from './hook-inputs.js';
+import type { PoolStats } from './pool-stats.js';
 
 /**
  * The hooks a backend implements: what {@link KeyProvider} calls once it has checked a request. Every
@@ -73,4 +74,13 @@ export abstract class KeyProviderHooks {
   protected onGenerateRandom?(length: number): Promise<Uint8Array>;
   /** Releases the backend; called once, after work in flight has drained. */
   protected onClose?(): Promise<void>;
+
+  /**
+   * What the provider's pools (sessions, worker threads) hold now, read by the pool gauges of
+   * keyswitch's telemetry at each collection: cheap and synchronous, never a call to the backend.
+   * `undefined` (the default) for a provider without pools.
+   */
+  poolStats(): PoolStats | undefined {
+    return undefined;
+  }
 }

@@ -2,13 +2,26 @@ import { KeyswitchError } from '../errors.js';
 
 /**
  * Per-call control, accepted by every handle method: `signal` cancels the call, `timeoutMs` bounds it
- * (replicas included: the time is for the whole call, failover and all).
+ * (replicas included: the time is for the whole call, failover and all), `requestId` ties it to the
+ * caller's request in audit events, spans and logs.
+ *
+ * @example
+ * ```ts
+ * const options: CallOptions = { timeoutMs: 2_000, requestId: 'txn-8f14e45f' };
+ * const signature = await ks.signer('acs-signing').sign(payload, options);
+ * ```
  */
 export interface CallOptions {
   /** Cancels the call: it rejects at once with `ABORTED`. */
   readonly signal?: AbortSignal | undefined;
   /** The most the call may take, in milliseconds: past it, it rejects with `UNAVAILABLE` (retryable). */
   readonly timeoutMs?: number | undefined;
+  /**
+   * The caller's id for the request this call serves (an HTTP request id, a 3DS transaction id): written
+   * into the call's audit events, its span and its log lines. 1 to 128 characters, no control or
+   * invisible formatting characters; anything else is INVALID_INPUT. Never put secrets or card data here.
+   */
+  readonly requestId?: string | undefined;
 }
 
 /**

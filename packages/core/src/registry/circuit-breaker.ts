@@ -8,6 +8,11 @@ export interface CircuitBreakerOptions {
   readonly maxCoolDownMs?: number;
   /** The clock (milliseconds), for tests. */
   readonly clock?: () => number;
+  /**
+   * Told when the breaker opens, lets a probe through (half-open) or closes again (the registry logs
+   * these with its `logger`). It must not throw.
+   */
+  readonly onStateChange?: ((state: CircuitState) => void) | undefined;
 }
 
 /** A circuit breaker's state. */
@@ -32,6 +37,7 @@ export class CircuitBreaker {
   readonly #baseCoolDownMs: number;
   readonly #maxCoolDownMs: number;
   readonly #clock: () => number;
+  readonly #onStateChange: ((state: CircuitState) => void) | undefined;
   #state: CircuitState = 'closed';
   #consecutive = 0;
   #coolDownMs: number;
@@ -43,6 +49,7 @@ export class CircuitBreaker {
     this.#baseCoolDownMs = options.coolDownMs ?? 5_000;
     this.#maxCoolDownMs = options.maxCoolDownMs ?? 60_000;
     this.#clock = options.clock ?? Date.now;
+    this.#onStateChange = options.onStateChange;
     this.#coolDownMs = this.#baseCoolDownMs;
   }
 
@@ -62,15 +69,18 @@ export class CircuitBreaker {
     if (state === 'open' || this.#probing) return false;
     this.#state = 'half-open';
     this.#probing = true;
+    this.#onStateChange?.('half-open');
     return true;
   }
 
   /** The backend answered (any answer, an error about the request included): the breaker closes. */
   succeeded(): void {
+    const reopened = this.#state !== 'closed';
     this.#state = 'closed';
     this.#consecutive = 0;
     this.#probing = false;
     this.#coolDownMs = this.#baseCoolDownMs;
+    if (reopened) this.#onStateChange?.('closed');
   }
 
   /** The backend could not be reached. */
@@ -88,5 +98,6 @@ export class CircuitBreaker {
   #open(): void {
     this.#state = 'open';
     this.#openUntil = this.#clock() + this.#coolDownMs;
+    this.#onStateChange?.('open');
   }
 }

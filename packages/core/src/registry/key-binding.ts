@@ -1,9 +1,16 @@
+import type { AuditOperation } from '../audit/events.js';
 import { bytesEqual } from '../bytes/compare-bytes.js';
 import type { KeyConfig } from '../config/schema.js';
 import { isKeyswitchError, KeyswitchError } from '../errors.js';
 import type { KeyDescription } from '../provider/contract.js';
 import type { CallContext } from '../provider/hook-inputs.js';
 import type { KeyProvider } from '../provider/key-provider.js';
+import {
+  type CallObserver,
+  type CallTracker,
+  observeCall,
+  type UseBody,
+} from '../telemetry/call-observer.js';
 import { type Algorithm, algorithmInfo, algorithmsFor, type MacAlgorithm } from '../vocabulary/algorithms.js';
 import { type KeySpec, type KeyUsage, keySpecInfo } from '../vocabulary/key-specs.js';
 import { type CallOptions, withCallDeadline } from './call-deadline.js';
@@ -58,9 +65,14 @@ export class KeyBinding {
   #mismatch: KeyswitchError | undefined;
   /** With `hedge` configured: when to send a second request to the next copy. */
   readonly #hedge: HedgeDelay | undefined;
+  readonly #call: CallContext;
+  /** Telemetry and logging of calls (`undefined`: off, and calls run as if it did not exist). */
+  readonly #observer: CallObserver | undefined;
 
-  constructor(name: string, config: KeyConfig, targets: readonly KeyTarget[]) {
+  constructor(name: string, config: KeyConfig, targets: readonly KeyTarget[], observer?: CallObserver) {
     this.name = name;
+    this.#call = { keyName: name };
+    this.#observer = observer;
     this.providerName = config.provider;
     this.ref = config.ref;
     this.spec = config.spec;
@@ -76,7 +88,7 @@ export class KeyBinding {
 
   /** What the registry passes to provider calls so errors and audit events name the logical key. */
   get call(): CallContext {
-    return { keyName: this.name };
+    return this.#call;
   }
 
   /** The configured replicas (provider names), primary first. */
@@ -85,8 +97,8 @@ export class KeyBinding {
   }
 
   /** The primary provider, after the one-time check that the backend key matches the configuration. */
-  provider(): Promise<KeyProvider> {
-    return this.#checked(this.#targets[0]!);
+  provider(call: CallContext = this.#call): Promise<KeyProvider> {
+    return this.#checked(this.#targets[0]!, call);
   }
 
   /**
@@ -94,19 +106,27 @@ export class KeyBinding {
    * copy when a backend cannot be reached. For calls that are safe to repeat on another backend (they
    * create nothing): sign, verify, decrypt, derive, MAC, public key, describe.
    *
-   * @param options - the caller's `signal` and `timeoutMs`, for the whole call (failover included)
+   * @param options - the caller's `signal` and `timeoutMs`, for the whole call (failover included), and
+   * `requestId`, passed to `body` in its call context
+   * @param operation - what the call is, as audit events name it (span names, metric attributes)
    * @throws the last copy's error when none answered; any other error at once; ABORTED, or UNAVAILABLE
-   * past `timeoutMs`
+   * past `timeoutMs`; INVALID_INPUT for a `requestId` that is not a short printable string
    */
-  use<T>(body: (provider: KeyProvider, ref: string) => Promise<T>, options: CallOptions = {}): Promise<T> {
-    return withCallDeadline(() => this.#use(body), options);
+  use<T>(body: UseBody<T>, options: CallOptions, operation: AuditOperation): Promise<T> {
+    // Telemetry off and no request id: nothing of telemetry runs.
+    if (this.#observer === undefined && options.requestId === undefined) {
+      return withCallDeadline(() => this.#use(body, this.#call, undefined), options);
+    }
+    return observeCall(this.#observer, this, operation, options.requestId, (call, tracker) =>
+      withCallDeadline(() => this.#use(body, call, tracker), options),
+    );
   }
 
-  async #use<T>(body: (provider: KeyProvider, ref: string) => Promise<T>): Promise<T> {
+  async #use<T>(body: UseBody<T>, call: CallContext, tracker: CallTracker | undefined): Promise<T> {
     if (this.#targets.length === 1) {
       const timeoutMs = this.#targets[0]!.timeoutMs;
-      if (timeoutMs === undefined) return body(await this.provider(), this.ref);
-      return withCallDeadline(async () => body(await this.provider(), this.ref), { timeoutMs });
+      if (timeoutMs === undefined) return body(await this.provider(call), this.ref, call);
+      return withCallDeadline(async () => body(await this.provider(call), this.ref, call), { timeoutMs });
     }
     this.#checkAll();
     if (this.#mismatch) throw this.#mismatch;
@@ -119,8 +139,8 @@ export class KeyBinding {
     if (delayMs !== undefined) {
       // Hedged: the next copy is asked too when the first has not answered within the delay.
       const outcome = await hedged(
-        () => this.#attempt(order[0]!, body),
-        () => this.#attempt(order[1]!, body),
+        () => this.#attempt(order[0]!, body, call, tracker),
+        () => this.#attempt(order[1]!, body, call, tracker),
         delayMs,
       );
       if ('value' in outcome) return outcome.value;
@@ -128,7 +148,7 @@ export class KeyBinding {
       next = outcome.tried;
     }
     for (const target of order.slice(next)) {
-      const outcome = await this.#attempt(target, body);
+      const outcome = await this.#attempt(target, body, call, tracker);
       if ('value' in outcome) return outcome.value;
       last = outcome.failover;
     }
@@ -142,16 +162,19 @@ export class KeyBinding {
    */
   async #attempt<T>(
     target: TargetState,
-    body: (provider: KeyProvider, ref: string) => Promise<T>,
+    body: UseBody<T>,
+    call: CallContext,
+    tracker: CallTracker | undefined,
   ): Promise<AttemptOutcome<T>> {
     const learning = this.#hedge?.learns === true && target === this.#targets[0];
     const started = learning ? performance.now() : 0;
     try {
-      const run = async () => body(await this.#checked(target), target.ref);
+      const run = async () => body(await this.#checked(target, call), target.ref, call);
       const value = await (target.timeoutMs === undefined
         ? run()
         : withCallDeadline(run, { timeoutMs: target.timeoutMs }));
       target.breaker.succeeded();
+      tracker?.answered(target.providerName);
       if (learning) this.#hedge!.record(performance.now() - started);
       return { value };
     } catch (error) {
@@ -160,6 +183,7 @@ export class KeyBinding {
         throw error;
       }
       if (isKeyswitchError(error, 'UNAVAILABLE')) target.breaker.failed();
+      tracker?.failed(target.providerName, error);
       return { failover: error };
     }
   }
@@ -193,9 +217,10 @@ export class KeyBinding {
     }
   }
 
-  #checked(target: TargetState): Promise<KeyProvider> {
+  /** The copy's provider once checked; the check's audit events carry `call` (the call that ran it). */
+  #checked(target: TargetState, call: CallContext = this.#call): Promise<KeyProvider> {
     if (!target.checked) {
-      const checking = this.#check(target);
+      const checking = this.#check(target, call);
       target.checked = checking;
       // A transient failure (backend unreachable) is not remembered: the next use checks again.
       checking.catch(() => {
@@ -205,12 +230,12 @@ export class KeyBinding {
     return target.checked;
   }
 
-  async #check(target: TargetState): Promise<KeyProvider> {
+  async #check(target: TargetState, call: CallContext): Promise<KeyProvider> {
     let provider: KeyProvider;
     let description: KeyDescription;
     try {
       provider = await target.getProvider();
-      description = await provider.describeKey(target.ref, this.call);
+      description = await provider.describeKey(target.ref, call);
     } catch (error) {
       throw error instanceof KeyswitchError
         ? error.withContext({ keyName: this.name, provider: target.providerName })

@@ -181,8 +181,10 @@ export class KeyVersionSet {
     await Promise.all(
       this.#members.map(async (member) => {
         try {
-          const publicKey = await member.binding.use((provider, ref) =>
-            provider.getPublicKey(ref, member.binding.call),
+          const publicKey = await member.binding.use(
+            (provider, ref, call) => provider.getPublicKey(ref, call),
+            {},
+            'getPublicKey',
           );
           found.set(publicKey.kid, member);
         } catch (error) {
@@ -198,7 +200,7 @@ export class KeyVersionSet {
     if (this.#activeStart === undefined) {
       const binding = this.active.binding;
       const asking = binding
-        .use((provider, ref) => provider.describeKey(ref, binding.call))
+        .use((provider, ref, call) => provider.describeKey(ref, call), {}, 'describeKey')
         .then((description) => description.createdAt);
       this.#activeStart = asking;
       asking.catch(() => {

@@ -15,6 +15,9 @@ import { Signer } from '../handles/signer.js';
 import type { KeyDescription } from '../provider/contract.js';
 import type { ProviderFactory } from '../provider/factory.js';
 import type { KeyProvider } from '../provider/key-provider.js';
+import { type KeyswitchLogger, logSafely } from '../telemetry/logger.js';
+import { Observer } from '../telemetry/observer.js';
+import type { ObservabilityOptions } from '../telemetry/telemetry-options.js';
 import { buildKeyVersionSet } from './build-key-version-set.js';
 import { CircuitBreaker, type CircuitBreakerOptions, type CircuitState } from './circuit-breaker.js';
 import { KeyBinding, type KeyTarget } from './key-binding.js';
@@ -22,7 +25,7 @@ import type { CryptoperiodEvent, KeyVersionSet } from './key-version-set.js';
 import { defaultSearchDirectories, loadProviderFactory } from './load-provider-factory.js';
 
 /** Options for {@link Keyswitch.fromConfig}. */
-export interface KeyswitchOptions extends LoadConfigOptions {
+export interface KeyswitchOptions extends LoadConfigOptions, ObservabilityOptions {
   /** Factories by provider type, used instead of importing the backend package (custom backends, tests). */
   readonly providerFactories?: Readonly<Record<string, ProviderFactory<unknown>>>;
   /** An audit listener subscribed before any operation. */
@@ -58,7 +61,7 @@ export class Keyswitch {
   readonly #config: KeyswitchConfig;
   readonly #baseDir: string;
   readonly #env: NodeJS.ProcessEnv;
-  readonly #audit = new AuditBus();
+  readonly #audit: AuditBus;
   readonly #providers = new Map<string, ProviderSlot>();
   readonly #bindings = new Map<string, KeyBinding>();
   /** The version sets of `versions` entries, by handle kind and name, made on first use. */
@@ -69,13 +72,18 @@ export class Keyswitch {
   #closed = false;
 
   readonly #breakerOptions: CircuitBreakerOptions;
+  /** Telemetry and logging (see ../telemetry/observer.ts); `undefined` when both are off. */
+  readonly #observer: Observer | undefined;
 
   private constructor(
     config: KeyswitchConfig,
     baseDir: string,
     env: NodeJS.ProcessEnv,
     breakerOptions: CircuitBreakerOptions = {},
+    observer: Observer | undefined = undefined,
   ) {
+    this.#observer = observer;
+    this.#audit = new AuditBus({ logger: observer?.logger });
     this.#config = config;
     this.#baseDir = baseDir;
     this.#env = env;
@@ -98,7 +106,14 @@ export class Keyswitch {
     options: KeyswitchOptions = {},
   ): Promise<Keyswitch> {
     const { config, baseDir } = await loadConfig(source, options);
-    const keyswitch = new Keyswitch(config, baseDir, options.env ?? process.env, options.circuitBreaker);
+    const observer = await Observer.create(options);
+    const keyswitch = new Keyswitch(
+      config,
+      baseDir,
+      options.env ?? process.env,
+      options.circuitBreaker,
+      observer,
+    );
     if (options.onAudit) keyswitch.onAudit(options.onAudit);
     const factories = new Map<string, Promise<ProviderFactory>>();
     for (const [name, { timeoutMs, ...section }] of Object.entries(config.providers)) {
@@ -144,6 +159,7 @@ export class Keyswitch {
           name,
           key,
           copies.map((copy) => keyswitch.#target(copy.provider, copy.ref, copy.path)),
+          observer?.calls,
         ),
       );
     }
@@ -157,13 +173,20 @@ export class Keyswitch {
     if (config.audit) {
       const sink = await AuditFileSink.open(resolve(baseDir, config.audit.file), {
         fsync: config.audit.fsync,
+        ...observer?.auditFileOptions(config.audit.file),
       });
       keyswitch.#auditFile = sink;
       keyswitch.onAudit(sink.listener);
       // Fail closed (PCI DSS 10.x): no key operation runs while its event cannot be recorded.
       if (config.audit.failClosed) keyswitch.#audit.addGate(() => sink.check());
     }
+    observer?.start(() => keyswitch.breakerStates());
     return keyswitch;
+  }
+
+  /** The `logger` option, for packages built on the registry (envelope's key rotation warnings). */
+  get logger(): KeyswitchLogger | undefined {
+    return this.#observer?.logger;
   }
 
   /** The configured environment. */
@@ -308,6 +331,7 @@ export class Keyswitch {
         resolveSecret: (reference, field) =>
           resolveSecret(reference, { path: `${path}.${field}`, env: this.#env, baseDir: this.#baseDir }),
       });
+      this.#observer?.watchProvider(name, slot.instance);
       slot.instance.catch((error: unknown) => {
         // A transient failure is forgotten, so the next use tries again. A refused credential or a bad
         // configuration is remembered: retrying a wrong PIN on every request would lock the HSM user out.
@@ -334,6 +358,7 @@ export class Keyswitch {
    */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#observer?.close();
     const opened = [...this.#providers.values()].flatMap((slot) => (slot.instance ? [slot.instance] : []));
     for (const slot of this.#providers.values()) slot.instance = undefined;
     const results = await Promise.allSettled(
@@ -383,7 +408,12 @@ export class Keyswitch {
       set = buildKeyVersionSet(name, config, usage, handle, {
         bindingOf: (keyName) => this.#binding(keyName),
         bindingFor: (logicalName, keyConfig, path) =>
-          new KeyBinding(logicalName, keyConfig, [this.#target(keyConfig.provider, keyConfig.ref, path)]),
+          new KeyBinding(
+            logicalName,
+            keyConfig,
+            [this.#target(keyConfig.provider, keyConfig.ref, path)],
+            this.#observer?.calls,
+          ),
         policy: {
           enforcement: config.cryptoperiodEnforcement ?? 'error',
           warnBeforeDays: config.warnBeforeDays ?? 30,
@@ -396,23 +426,33 @@ export class Keyswitch {
     return set;
   }
 
-  /** A cryptoperiod event: a process warning, and a line in the audit file when one is configured. */
+  /**
+   * A cryptoperiod event: a line in the audit file when one is configured, and a process warning (a log
+   * line with the `logger` option).
+   */
   #reportCryptoperiod(event: CryptoperiodEvent): void {
     try {
       this.#auditFile?.append(event);
     } catch {
       // A closed or failed audit file is reported by close(); the warning still goes out.
     }
-    process.emitWarning(
-      `[keyswitch] key "${event.keyName}" version "${event.keyVersion}": ${event.type === 'cryptoperiod-ending' ? 'cryptoperiod ends' : 'cryptoperiod ended'} ${event.expiresAt}`,
-      'KeyswitchCryptoperiodWarning',
-    );
+    const text = `${event.type === 'cryptoperiod-ending' ? 'cryptoperiod ends' : 'cryptoperiod ended'} ${event.expiresAt}`;
+    const logger = this.#observer?.logger;
+    if (logger !== undefined) logSafely(logger, 'warn', event, `key version ${text}`);
+    else {
+      process.emitWarning(
+        `[keyswitch] key "${event.keyName}" version "${event.keyVersion}": ${text}`,
+        'KeyswitchCryptoperiodWarning',
+      );
+    }
   }
 
   #breaker(provider: string): CircuitBreaker {
     let breaker = this.#breakers.get(provider);
     if (breaker === undefined) {
-      breaker = new CircuitBreaker(this.#breakerOptions);
+      breaker = new CircuitBreaker(
+        this.#observer?.breakerOptions(provider, this.#breakerOptions) ?? this.#breakerOptions,
+      );
       this.#breakers.set(provider, breaker);
     }
     return breaker;

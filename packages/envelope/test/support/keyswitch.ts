@@ -4,6 +4,7 @@ import {
   Keyswitch,
   type KeyswitchConfigInput,
   type KeyswitchError,
+  type KeyswitchOptions,
 } from '@keyswitch/core';
 import { providerFactory } from '@keyswitch/soft-hsm';
 
@@ -19,6 +20,7 @@ export const KEYS = {
 /** A registry over two in-memory software HSMs with every key created, and its audit events counted. */
 export async function provisioned(
   extra: Pick<KeyswitchConfigInput, 'versions' | 'audit'> = {},
+  options: Pick<KeyswitchOptions, 'logger'> = {},
 ): Promise<{ ks: Keyswitch; events: AuditEvent[] }> {
   const events: AuditEvent[] = [];
   const ks = await Keyswitch.fromConfig(
@@ -28,7 +30,11 @@ export async function provisioned(
       keys: KEYS,
       ...extra,
     },
-    { providerFactories: { 'soft-hsm': providerFactory }, onAudit: (event) => events.push(event) },
+    {
+      providerFactories: { 'soft-hsm': providerFactory },
+      onAudit: (event) => events.push(event),
+      ...options,
+    },
   );
   for (const name of ks.keyNames()) {
     const { provider, ref, spec, usage } = ks.keyConfig(name);

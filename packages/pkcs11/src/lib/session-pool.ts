@@ -86,6 +86,11 @@ export class SessionPool {
     return this.#size;
   }
 
+  /** The pool's size, sessions lent out now, sessions back in the pool, callers waiting (for gauges). */
+  get usage(): { limit: number; inUse: number; idle: number; waiting: number } {
+    return { limit: this.#size, inUse: this.#lent, idle: this.#idle.length, waiting: this.#waiters.length };
+  }
+
   /** Sessions open now. */
   get openSessions(): number {
     return this.#slots.filter((slot) => slot.open).length;

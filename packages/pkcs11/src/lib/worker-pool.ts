@@ -113,6 +113,13 @@ export class WorkerPool {
     return this.#entries.filter((entry) => !entry.dead).map((entry) => entry.worker.threadId);
   }
 
+  /** How many worker threads run now (a thread stuck in a native call and its replacement both count). */
+  get threadCount(): number {
+    let count = 0;
+    for (const entry of this.#entries) if (!entry.dead) count += 1;
+    return count;
+  }
+
   /** The worker threads (for tests and diagnostics). */
   get workers(): readonly Worker[] {
     return this.#entries.filter((entry) => !entry.dead).map((entry) => entry.worker);

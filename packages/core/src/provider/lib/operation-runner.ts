@@ -2,6 +2,7 @@ import type { AuditBus } from '../../audit/audit-bus.js';
 import type { AuditOperation } from '../../audit/events.js';
 import { isKeyswitchError, KeyswitchError, redactReference } from '../../errors.js';
 import { describeType } from '../../lib/checks.js';
+import { checkRequestId } from '../../telemetry/request-id.js';
 import { type Algorithm, isAlgorithm } from '../../vocabulary/algorithms.js';
 import type { KeyDescription } from '../contract.js';
 import type { CallContext, KeyFacts } from '../hook-inputs.js';
@@ -64,6 +65,14 @@ export class OperationRunner {
     // it must not reach error messages or audit events.
     const target: Target =
       typeof given.ref === 'string' || given.ref === undefined ? given : withoutRef(given);
+    // A provider called directly gets the check a handle call gets; an id refused here is never written.
+    if (call.requestId !== undefined) {
+      try {
+        checkRequestId(call.requestId);
+      } catch (error) {
+        throw this.normalise(error, { keyName: call.keyName, keyRef: target.ref });
+      }
+    }
     const started = Date.now();
     const startedAt = performance.now();
     let facts: KeyFacts | undefined;
@@ -142,6 +151,7 @@ export class OperationRunner {
       time: new Date(started).toISOString(),
       operation,
       ...(call.keyName === undefined ? {} : { keyName: call.keyName }),
+      ...(call.requestId === undefined ? {} : { requestId: call.requestId }),
       provider: this.#provider.name,
       providerType: this.#provider.type,
       ...(typeof target.ref === 'string' ? { keyRef: redactReference(target.ref) } : {}),
