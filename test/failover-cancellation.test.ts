@@ -4,7 +4,13 @@
 // software HSMs makes one of them unreachable or slow; node:crypto checks every signature.
 import { generateKeyPairSync, verify } from 'node:crypto';
 import { providerFactory as awsKms } from '@keyswitch/aws-kms';
-import { isKeyswitchError, Keyswitch, KeyswitchError, type ProviderFactory } from '@keyswitch/core';
+import {
+  type AuditEvent,
+  isKeyswitchError,
+  Keyswitch,
+  KeyswitchError,
+  type ProviderFactory,
+} from '@keyswitch/core';
 import { KMS_LOCAL_DEFAULT_CREDENTIALS, type KmsLocalServer, startKmsLocal } from '@keyswitch/kms-local';
 import { providerFactory as softHsm } from '@keyswitch/soft-hsm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -96,6 +102,7 @@ describe('on AWS KMS (kms-local)', () => {
   let server: KmsLocalServer;
   let ks: Keyswitch;
   let ref: string;
+  const audit: AuditEvent[] = [];
 
   beforeAll(async () => {
     server = await startKmsLocal();
@@ -122,6 +129,7 @@ describe('on AWS KMS (kms-local)', () => {
       { providerFactories: { 'aws-kms': awsKms }, env },
     );
     ref = (await (await ks.provider('kms')).importKey({ label: 'acs', usage: 'SIGN_VERIFY', pkcs8 })).ref;
+    ks.onAudit((event) => audit.push(event));
   });
 
   afterAll(async () => {
@@ -145,6 +153,18 @@ describe('on AWS KMS (kms-local)', () => {
       const error = await cancelled.catch((caught: unknown) => caught);
       expect(isKeyswitchError(error, 'ABORTED')).toBe(true);
       await expect(timedOut).rejects.toMatchObject({ code: 'UNAVAILABLE', retryable: true });
+      // The signal reached the AWS SDK: the HTTP request was aborted, and the provider's own call ended
+      // as ABORTED (not as a success once KMS answered, seconds later).
+      const backend = await new Promise<AuditEvent>((resolve) => {
+        const found = () => audit.find((event) => event.operation === 'sign' && event.outcome === 'failure');
+        const poll = () => {
+          const event = found();
+          if (event) resolve(event);
+          else setTimeout(poll, 10);
+        };
+        poll();
+      });
+      expect(backend).toMatchObject({ outcome: 'failure', errorCode: 'ABORTED' });
     } finally {
       server.setFaults(undefined);
     }

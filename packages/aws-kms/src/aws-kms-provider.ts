@@ -196,17 +196,21 @@ export class AwsKmsProvider extends KeyProvider {
     return new Uint8Array(await this.#keys.spki(key.ref));
   }
 
-  protected override async onSign(key: KeyFacts, input: SignInput): Promise<Uint8Array> {
+  protected override async onSign(key: KeyFacts, input: SignInput, call?: CallContext): Promise<Uint8Array> {
     const { message, messageType } = kmsMessage(input);
-    const { Signature, KeyId } = await this.#requests.send('Sign', rateClassFor(key.spec), (sdk, client) =>
-      client.send(
-        new sdk.SignCommand({
-          KeyId: key.ref,
-          Message: message,
-          MessageType: messageType,
-          SigningAlgorithm: input.algorithm,
-        }),
-      ),
+    const { Signature, KeyId } = await this.#requests.send(
+      'Sign',
+      rateClassFor(key.spec),
+      (sdk, client) =>
+        client.send(
+          new sdk.SignCommand({
+            KeyId: key.ref,
+            Message: message,
+            MessageType: messageType,
+            SigningAlgorithm: input.algorithm,
+          }),
+        ),
+      { signal: call?.signal },
     );
     this.#keys.learn(key.ref, KeyId);
     return Signature!;
@@ -215,14 +219,19 @@ export class AwsKmsProvider extends KeyProvider {
   protected override async onVerify(
     key: KeyFacts,
     input: SignInput & { readonly signature: Uint8Array },
+    call?: CallContext,
   ): Promise<boolean> {
     if (this.#localVerify && input.messageType === 'RAW') {
       return verifyWithCachedKey(this.#keys, key.ref, input);
     }
-    return verifySignatureInKms(this.#requests, key, input);
+    return verifySignatureInKms(this.#requests, key, input, call?.signal);
   }
 
-  protected override async onEncrypt(key: KeyFacts, input: CipherInput): Promise<Uint8Array> {
+  protected override async onEncrypt(
+    key: KeyFacts,
+    input: CipherInput,
+    call?: CallContext,
+  ): Promise<Uint8Array> {
     if (this.#localEncrypt && input.algorithm !== 'SYMMETRIC_DEFAULT') {
       return encryptWithCachedKey(this.#keys, key.ref, input);
     }
@@ -238,23 +247,33 @@ export class AwsKmsProvider extends KeyProvider {
             ...(input.context === undefined ? {} : { EncryptionContext: { ...input.context } }),
           }),
         ),
+      { signal: call?.signal },
     );
     this.#keys.learn(key.ref, KeyId);
     return CiphertextBlob!;
   }
 
-  protected override onDecrypt(key: KeyFacts, input: CipherInput): Promise<Uint8Array> {
-    return decryptInKms(this.#requests, this.#keys, key, input);
+  protected override onDecrypt(key: KeyFacts, input: CipherInput, call?: CallContext): Promise<Uint8Array> {
+    return decryptInKms(this.#requests, this.#keys, key, input, call?.signal);
   }
 
   protected override async onGenerateMac(
     key: KeyFacts,
     input: { algorithm: MacAlgorithm; message: Uint8Array },
+    call?: CallContext,
   ): Promise<Uint8Array> {
-    const { Mac } = await this.#requests.send('GenerateMac', 'hmac', (sdk, client) =>
-      client.send(
-        new sdk.GenerateMacCommand({ KeyId: key.ref, Message: input.message, MacAlgorithm: input.algorithm }),
-      ),
+    const { Mac } = await this.#requests.send(
+      'GenerateMac',
+      'hmac',
+      (sdk, client) =>
+        client.send(
+          new sdk.GenerateMacCommand({
+            KeyId: key.ref,
+            Message: input.message,
+            MacAlgorithm: input.algorithm,
+          }),
+        ),
+      { signal: call?.signal },
     );
     return Mac!;
   }
@@ -262,19 +281,28 @@ export class AwsKmsProvider extends KeyProvider {
   protected override onVerifyMac(
     key: KeyFacts,
     input: { algorithm: MacAlgorithm; message: Uint8Array; mac: Uint8Array },
+    call?: CallContext,
   ): Promise<boolean> {
-    return verifyMacInKms(this.#requests, key, input);
+    return verifyMacInKms(this.#requests, key, input, call?.signal);
   }
 
-  protected override async onDeriveSharedSecret(key: KeyFacts, peer: ParsedPublicKey): Promise<Uint8Array> {
-    const { SharedSecret } = await this.#requests.send('DeriveSharedSecret', 'ecc', (sdk, client) =>
-      client.send(
-        new sdk.DeriveSharedSecretCommand({
-          KeyId: key.ref,
-          KeyAgreementAlgorithm: 'ECDH',
-          PublicKey: peer.spki,
-        }),
-      ),
+  protected override async onDeriveSharedSecret(
+    key: KeyFacts,
+    peer: ParsedPublicKey,
+    call?: CallContext,
+  ): Promise<Uint8Array> {
+    const { SharedSecret } = await this.#requests.send(
+      'DeriveSharedSecret',
+      'ecc',
+      (sdk, client) =>
+        client.send(
+          new sdk.DeriveSharedSecretCommand({
+            KeyId: key.ref,
+            KeyAgreementAlgorithm: 'ECDH',
+            PublicKey: peer.spki,
+          }),
+        ),
+      { signal: call?.signal },
     );
     return SharedSecret!;
   }

@@ -13,17 +13,22 @@ export async function decryptInKms(
   cache: KeyCache,
   key: KeyFacts,
   input: CipherInput,
+  signal?: AbortSignal,
 ): Promise<Uint8Array> {
   const decryptWith = async (keyId: string) => {
-    const { Plaintext } = await requests.send('Decrypt', rateClassFor(key.spec), (sdk, client) =>
-      client.send(
-        new sdk.DecryptCommand({
-          KeyId: keyId,
-          CiphertextBlob: input.data,
-          EncryptionAlgorithm: input.algorithm,
-          ...(input.context === undefined ? {} : { EncryptionContext: { ...input.context } }),
-        }),
-      ),
+    const { Plaintext } = await requests.send(
+      'Decrypt',
+      rateClassFor(key.spec),
+      (sdk, client) =>
+        client.send(
+          new sdk.DecryptCommand({
+            KeyId: keyId,
+            CiphertextBlob: input.data,
+            EncryptionAlgorithm: input.algorithm,
+            ...(input.context === undefined ? {} : { EncryptionContext: { ...input.context } }),
+          }),
+        ),
+      { signal },
     );
     return Plaintext!;
   };

@@ -18,6 +18,11 @@ export type KmsSender = Pick<KMSClient, 'send'>;
 export interface SendOptions {
   /** A request that must not be repeated (CreateKey): the SDK does not retry it. */
   readonly once?: boolean;
+  /**
+   * The caller's signal (a handle call's `signal`): when it fires, the HTTP request is aborted, its
+   * socket freed, and the call fails with ABORTED.
+   */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** How requests are sent: the client, and what bounds each call. */
@@ -56,6 +61,10 @@ export class KmsRequests {
     let admitted: { trial: boolean } | undefined;
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), timeoutMs);
+    const caller = options.signal;
+    const cancel = () => deadline.abort();
+    if (caller?.aborted) deadline.abort();
+    else caller?.addEventListener('abort', cancel, { once: true });
     try {
       await limiter?.acquire(rateClass, operation);
       admitted = breaker?.admit(operation);
@@ -75,7 +84,16 @@ export class KmsRequests {
         const connected = !isNotConnectedError(error);
         breaker?.record(connected ? 'connected' : 'not-connected', admitted.trial, describe(error));
       }
-      if (deadline.signal.aborted && (error as { name?: string } | undefined)?.name === 'AbortError') {
+      const aborted =
+        deadline.signal.aborted && (error as { name?: string } | undefined)?.name === 'AbortError';
+      if (aborted && caller?.aborted) {
+        throw new KeyswitchError(
+          'ABORTED',
+          `KMS ${operation} was cancelled by the caller's AbortSignal; a request already sent may have reached KMS`,
+          { cause: error },
+        );
+      }
+      if (aborted) {
         throw new KeyswitchError(
           'UNAVAILABLE',
           `KMS ${operation} got no answer within the call timeout (${timeoutMs} ms, every attempt included); the request was sent, so KMS may have acted on it`,
@@ -85,6 +103,7 @@ export class KmsRequests {
       throw mapKmsError(error, operation);
     } finally {
       clearTimeout(timer);
+      caller?.removeEventListener('abort', cancel);
     }
   }
 

@@ -12,21 +12,26 @@ export async function verifySignatureInKms(
   requests: KmsRequests,
   key: KeyFacts,
   input: SignInput & { readonly signature: Uint8Array },
+  signal?: AbortSignal,
 ): Promise<boolean> {
   // KMS refuses a signature over 6,144 bytes as invalid input; no such signature can match.
   if (input.signature.byteLength > KMS_MAX_SIGNATURE_BYTES) return false;
   const { message, messageType } = kmsMessage(input);
   try {
-    const { SignatureValid } = await requests.send('Verify', rateClassFor(key.spec), (sdk, client) =>
-      client.send(
-        new sdk.VerifyCommand({
-          KeyId: key.ref,
-          Message: message,
-          MessageType: messageType,
-          Signature: input.signature,
-          SigningAlgorithm: input.algorithm,
-        }),
-      ),
+    const { SignatureValid } = await requests.send(
+      'Verify',
+      rateClassFor(key.spec),
+      (sdk, client) =>
+        client.send(
+          new sdk.VerifyCommand({
+            KeyId: key.ref,
+            Message: message,
+            MessageType: messageType,
+            Signature: input.signature,
+            SigningAlgorithm: input.algorithm,
+          }),
+        ),
+      { signal },
     );
     return SignatureValid === true;
   } catch (error) {
@@ -40,19 +45,24 @@ export async function verifyMacInKms(
   requests: KmsRequests,
   key: KeyFacts,
   input: { algorithm: MacAlgorithm; message: Uint8Array; mac: Uint8Array },
+  signal?: AbortSignal,
 ): Promise<boolean> {
   // KMS refuses a MAC outside 1 to 64 bytes as invalid input; no such MAC can match, so it is false.
   if (input.mac.byteLength < 1 || input.mac.byteLength > KMS_MAX_MAC_BYTES) return false;
   try {
-    const { MacValid } = await requests.send('VerifyMac', 'hmac', (sdk, client) =>
-      client.send(
-        new sdk.VerifyMacCommand({
-          KeyId: key.ref,
-          Message: input.message,
-          MacAlgorithm: input.algorithm,
-          Mac: input.mac,
-        }),
-      ),
+    const { MacValid } = await requests.send(
+      'VerifyMac',
+      'hmac',
+      (sdk, client) =>
+        client.send(
+          new sdk.VerifyMacCommand({
+            KeyId: key.ref,
+            Message: input.message,
+            MacAlgorithm: input.algorithm,
+            Mac: input.mac,
+          }),
+        ),
+      { signal },
     );
     return MacValid === true;
   } catch (error) {

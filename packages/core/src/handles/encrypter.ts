@@ -68,7 +68,7 @@ export class Encrypter extends KeyHandle<EncryptionAlgorithm> implements Decrypt
             },
             call,
           ),
-        deadline ?? { requestId: options.requestId },
+        deadline ?? { requestId: options.requestId, signal: options.signal },
         'encrypt',
       );
     const versions = this.keyVersions;
@@ -96,7 +96,7 @@ export class Encrypter extends KeyHandle<EncryptionAlgorithm> implements Decrypt
             },
             call,
           ),
-        deadline ?? { requestId: options.requestId },
+        deadline ?? { requestId: options.requestId, signal: options.signal },
         'decrypt',
       );
     const versions = this.keyVersions;

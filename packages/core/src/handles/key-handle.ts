@@ -87,7 +87,7 @@ export abstract class KeyHandle<A extends Algorithm = Algorithm> {
             status: member === versions.active ? ('active' as const) : ('retired' as const),
             publicKey: await member.binding.use(
               (provider, ref, call) => provider.getPublicKey(ref, call),
-              { requestId: options.requestId },
+              { requestId: options.requestId, signal: options.signal },
               'getPublicKey',
             ),
           })),

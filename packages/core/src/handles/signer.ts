@@ -100,7 +100,7 @@ export class Signer extends KeyHandle<SigningAlgorithm> {
       return binding.use(
         (provider, ref, call) =>
           provider.sign(this.#request(binding, ref, message, messageType, options), call),
-        { requestId: options.requestId },
+        { requestId: options.requestId, signal: options.signal },
         'sign',
       );
     }, options);
@@ -116,7 +116,7 @@ export class Signer extends KeyHandle<SigningAlgorithm> {
       binding.use(
         (provider, ref, call) =>
           provider.verify({ ...this.#request(binding, ref, message, messageType, options), signature }, call),
-        deadline ?? { requestId: options.requestId },
+        deadline ?? { requestId: options.requestId, signal: options.signal },
         'verify',
       );
     const versions = this.keyVersions;

@@ -37,6 +37,12 @@ export interface CallContext {
   readonly keyName?: string;
   /** The caller's request id, as given in the handle call's `requestId` option. */
   readonly requestId?: string;
+  /**
+   * The caller's AbortSignal, as given in the handle call's `signal` option: a backend that can stop a
+   * request in flight (an HTTP request) stops it when it fires. Hooks receive the call as their last
+   * argument.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /**

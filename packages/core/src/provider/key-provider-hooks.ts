@@ -8,7 +8,7 @@ import type {
   KeyDescription,
   KeyList,
 } from './contract.js';
-import type { CipherInput, ImportKeyInput, KeyFacts, SignInput } from './hook-inputs.js';
+import type { CallContext, CipherInput, ImportKeyInput, KeyFacts, SignInput } from './hook-inputs.js';
 import type { PoolStats } from './pool-stats.js';
 
 /**
@@ -46,22 +46,32 @@ export abstract class KeyProviderHooks {
   /** Cancels a scheduled deletion; the key returns DISABLED, as in AWS KMS. */
   protected onCancelKeyDeletion?(key: KeyFacts): Promise<void>;
   /** The key's public key as SPKI DER. */
-  protected onGetPublicKey?(key: KeyFacts): Promise<Uint8Array>;
-  protected onSign?(key: KeyFacts, input: SignInput): Promise<Uint8Array>;
-  protected onVerify?(key: KeyFacts, input: SignInput & { readonly signature: Uint8Array }): Promise<boolean>;
-  protected onEncrypt?(key: KeyFacts, input: CipherInput): Promise<Uint8Array>;
+  protected onGetPublicKey?(key: KeyFacts, call?: CallContext): Promise<Uint8Array>;
+  protected onSign?(key: KeyFacts, input: SignInput, call?: CallContext): Promise<Uint8Array>;
+  protected onVerify?(
+    key: KeyFacts,
+    input: SignInput & { readonly signature: Uint8Array },
+    call?: CallContext,
+  ): Promise<boolean>;
+  protected onEncrypt?(key: KeyFacts, input: CipherInput, call?: CallContext): Promise<Uint8Array>;
   /** Ciphertext that does not authenticate (tampered, wrong context, wrong key): INVALID_CIPHERTEXT. */
-  protected onDecrypt?(key: KeyFacts, input: CipherInput): Promise<Uint8Array>;
+  protected onDecrypt?(key: KeyFacts, input: CipherInput, call?: CallContext): Promise<Uint8Array>;
   protected onGenerateMac?(
     key: KeyFacts,
     input: { algorithm: MacAlgorithm; message: Uint8Array },
+    call?: CallContext,
   ): Promise<Uint8Array>;
   protected onVerifyMac?(
     key: KeyFacts,
     input: { algorithm: MacAlgorithm; message: Uint8Array; mac: Uint8Array },
+    call?: CallContext,
   ): Promise<boolean>;
   /** Raw ECDH shared secret (the x coordinate, field-size bytes) with a peer key on the key's curve. */
-  protected onDeriveSharedSecret?(key: KeyFacts, peer: ParsedPublicKey): Promise<Uint8Array>;
+  protected onDeriveSharedSecret?(
+    key: KeyFacts,
+    peer: ParsedPublicKey,
+    call?: CallContext,
+  ): Promise<Uint8Array>;
   /**
    * A data key wrapped by a SYMMETRIC_DEFAULT key. Optional: without it the core draws random bytes and
    * encrypts them with `onEncrypt`, which gives a blob `decrypt` opens. With `withPlaintext` false the

@@ -258,7 +258,7 @@ export abstract class KeyProvider extends KeyProviderHooks {
         throw new KeyswitchError('USAGE_MISMATCH', `a ${key.spec} key has no public key`);
       }
       if (!this.onGetPublicKey) throw unsupported('public key export');
-      return publicKeyFromSpki(await this.onGetPublicKey(key));
+      return publicKeyFromSpki(await this.onGetPublicKey(key, call));
     });
   }
 
@@ -273,7 +273,7 @@ export abstract class KeyProvider extends KeyProviderHooks {
     return this.#runner.run('sign', call, request, async () => {
       const { key, input, traits } = await this.#signingInput(request);
       if (!this.onSign) throw unsupported('signing');
-      const signature = await this.onSign(key, input);
+      const signature = await this.onSign(key, input, call);
       return signatureFromBackend(signature, key.spec, input.algorithm, request.signatureFormat, traits);
     });
   }
@@ -296,7 +296,7 @@ export abstract class KeyProvider extends KeyProviderHooks {
         request.signatureFormat,
         traits,
       );
-      return this.onVerify(key, { ...input, signature });
+      return this.onVerify(key, { ...input, signature }, call);
     });
   }
 
@@ -312,7 +312,7 @@ export abstract class KeyProvider extends KeyProviderHooks {
       const max = maxPlaintextBytes(key.spec, algorithm);
       const data = assertBytes(request.plaintext, 'plaintext', { min: 1, max });
       if (!this.onEncrypt) throw unsupported('encryption');
-      return this.onEncrypt(key, { algorithm, data, context });
+      return this.onEncrypt(key, { algorithm, data, context }, call);
     });
   }
 
@@ -326,7 +326,7 @@ export abstract class KeyProvider extends KeyProviderHooks {
       const { key, algorithm, context } = await this.#cipherSetup(request);
       const data = assertBytes(request.ciphertext, 'ciphertext', { min: 1, max: LIMITS.maxCiphertextBytes });
       if (!this.onDecrypt) throw unsupported('decryption');
-      return this.onDecrypt(key, { algorithm, data, context });
+      return this.onDecrypt(key, { algorithm, data, context }, call);
     });
   }
 
@@ -335,7 +335,7 @@ export abstract class KeyProvider extends KeyProviderHooks {
     return this.#runner.run('generateMac', call, request, async () => {
       const { key, algorithm, message } = await this.#macSetup(request);
       if (!this.onGenerateMac) throw unsupported('MAC generation');
-      return this.onGenerateMac(key, { algorithm, message });
+      return this.onGenerateMac(key, { algorithm, message }, call);
     });
   }
 
@@ -345,7 +345,7 @@ export abstract class KeyProvider extends KeyProviderHooks {
       const { key, algorithm, message } = await this.#macSetup(request);
       const mac = assertBytes(request.mac, 'mac');
       if (!this.onVerifyMac) throw unsupported('MAC verification');
-      return this.onVerifyMac(key, { algorithm, message, mac });
+      return this.onVerifyMac(key, { algorithm, message, mac }, call);
     });
   }
 
@@ -365,7 +365,7 @@ export abstract class KeyProvider extends KeyProviderHooks {
         );
       }
       if (!this.onDeriveSharedSecret) throw unsupported('key agreement');
-      return this.onDeriveSharedSecret(key, peer);
+      return this.onDeriveSharedSecret(key, peer, call);
     });
   }
 

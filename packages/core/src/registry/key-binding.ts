@@ -114,11 +114,18 @@ export class KeyBinding {
    */
   use<T>(body: UseBody<T>, options: CallOptions, operation: AuditOperation): Promise<T> {
     // Telemetry off and no request id: nothing of telemetry runs.
+    // The caller's signal reaches the backend in the call context, so that a backend that can stop a
+    // request (an HTTP request to KMS) does.
+    const signal = options.signal;
     if (this.#observer === undefined && options.requestId === undefined) {
-      return withCallDeadline(() => this.#use(body, this.#call, undefined), options);
+      const call = signal === undefined ? this.#call : { keyName: this.name, signal };
+      return withCallDeadline(() => this.#use(body, call, undefined), options);
     }
     return observeCall(this.#observer, this, operation, options.requestId, (call, tracker) =>
-      withCallDeadline(() => this.#use(body, call, tracker), options),
+      withCallDeadline(
+        () => this.#use(body, signal === undefined ? call : { ...call, signal }, tracker),
+        options,
+      ),
     );
   }
 
@@ -179,7 +186,9 @@ export class KeyBinding {
       return { value };
     } catch (error) {
       if (!isKeyswitchError(error, 'UNAVAILABLE', 'THROTTLED')) {
-        if (isKeyswitchError(error) && error.code !== 'CONFIG_INVALID') target.breaker.succeeded();
+        // The backend answered (a cancelled call says nothing of its health either way).
+        if (isKeyswitchError(error) && error.code !== 'CONFIG_INVALID' && error.code !== 'ABORTED')
+          target.breaker.succeeded();
         throw error;
       }
       if (isKeyswitchError(error, 'UNAVAILABLE')) target.breaker.failed();
