@@ -6,8 +6,6 @@ import {
   type CipherInput,
   type CreateKeyRequest,
   type DataKey,
-  type DataKeySpec,
-  type EncryptionContext,
   type GenerateDataKeyRequest,
   type ImportKeyInput,
   type KeyDescription,
@@ -39,6 +37,7 @@ import { CircuitBreaker } from './lib/circuit-breaker.js';
 import { createKmsKey } from './lib/create-key.js';
 import { type CreationRecovery, CreationTokenFinder } from './lib/create-key-once.js';
 import { decryptInKms } from './lib/decrypt-in-kms.js';
+import { type DataKeyInput, generateDataKeyInKms } from './lib/generate-data-key-in-kms.js';
 import { KeyCache } from './lib/key-cache.js';
 import { aliasName, keyDescription } from './lib/key-description.js';
 import { createKmsClient, KMS_REQUEST_DEFAULTS } from './lib/kms-client.js';
@@ -307,29 +306,11 @@ export class AwsKmsProvider extends KeyProvider {
     return SharedSecret!;
   }
 
-  protected override async onGenerateDataKey(
+  protected override onGenerateDataKey(
     key: KeyFacts,
-    input: { dataKeySpec: DataKeySpec; context: EncryptionContext | undefined; withPlaintext: boolean },
+    input: DataKeyInput,
   ): Promise<{ plaintext?: Uint8Array; ciphertextBlob: Uint8Array }> {
-    const request = {
-      KeyId: key.ref,
-      KeySpec: input.dataKeySpec,
-      ...(input.context === undefined ? {} : { EncryptionContext: { ...input.context } }),
-    };
-    if (!input.withPlaintext) {
-      const { CiphertextBlob } = await this.#requests.send(
-        'GenerateDataKeyWithoutPlaintext',
-        'symmetric',
-        (sdk, client) => client.send(new sdk.GenerateDataKeyWithoutPlaintextCommand(request)),
-      );
-      return { ciphertextBlob: CiphertextBlob! };
-    }
-    const { Plaintext, CiphertextBlob } = await this.#requests.send(
-      'GenerateDataKey',
-      'symmetric',
-      (sdk, client) => client.send(new sdk.GenerateDataKeyCommand(request)),
-    );
-    return { plaintext: Plaintext!, ciphertextBlob: CiphertextBlob! };
+    return generateDataKeyInKms(this.#requests, key, input);
   }
 
   protected override async onGenerateRandom(length: number): Promise<Uint8Array> {
