@@ -174,9 +174,14 @@ export class KeyBinding {
     tracker: CallTracker | undefined,
   ): Promise<AttemptOutcome<T>> {
     const learning = this.#hedge?.learns === true && target === this.#targets[0];
-    const started = learning ? performance.now() : 0;
+    let started = 0;
     try {
-      const run = async () => body(await this.#checked(target, call), target.ref, call);
+      const run = async () => {
+        const provider = await this.#checked(target, call);
+        // The hedge learns the backend's latency, not the key's one-time check at its first use.
+        if (learning) started = performance.now();
+        return body(provider, target.ref, call);
+      };
       const value = await (target.timeoutMs === undefined
         ? run()
         : withCallDeadline(run, { timeoutMs: target.timeoutMs }));
