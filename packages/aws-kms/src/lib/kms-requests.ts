@@ -19,8 +19,8 @@ export interface SendOptions {
   /** A request that must not be repeated (CreateKey): the SDK does not retry it. */
   readonly once?: boolean;
   /**
-   * The caller's signal (a handle call's `signal`): when it fires, the HTTP request is aborted, its
-   * socket freed, and the call fails with ABORTED.
+   * The caller's signal (a handle call's `signal`, joined with its `timeoutMs`): when it fires, the HTTP
+   * request is aborted, its socket freed, and the call fails with ABORTED (UNAVAILABLE for the time limit).
    */
   readonly signal?: AbortSignal | undefined;
 }
@@ -86,6 +86,17 @@ export class KmsRequests {
       }
       const aborted =
         deadline.signal.aborted && (error as { name?: string } | undefined)?.name === 'AbortError';
+      if (
+        aborted &&
+        caller?.aborted &&
+        (caller.reason as { name?: string } | undefined)?.name === 'TimeoutError'
+      ) {
+        throw new KeyswitchError(
+          'UNAVAILABLE',
+          `KMS ${operation} got no answer within the call's time limit; the request was aborted, and may have reached KMS`,
+          { cause: error },
+        );
+      }
       if (aborted && caller?.aborted) {
         throw new KeyswitchError(
           'ABORTED',

@@ -89,3 +89,20 @@ function aborted(signal: AbortSignal): KeyswitchError {
     cause: signal.reason,
   });
 }
+
+/**
+ * The signal a backend call gets: the caller's `signal`, joined with one that fires when `timeoutMs` has
+ * passed, so that a backend that can stop a request (an HTTP request to KMS) stops it when the caller is
+ * answered. `undefined` when the caller gave neither.
+ *
+ * @example
+ * ```ts
+ * const call = { keyName: 'acs-signing', signal: backendSignal({ timeoutMs: 2_000 }) };
+ * ```
+ */
+export function backendSignal(options: CallOptions): AbortSignal | undefined {
+  const { signal, timeoutMs } = options;
+  if (timeoutMs === undefined || !(Number.isInteger(timeoutMs) && timeoutMs > 0)) return signal;
+  const timeout = AbortSignal.timeout(timeoutMs);
+  return signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
+}
