@@ -28,7 +28,9 @@ export interface CallOptions {
  * Runs `call` under the caller's signal and time limit. The caller is answered at once when either
  * fires; the backend call itself runs to its end (a PKCS#11 call in a native library cannot be
  * interrupted), and whatever it holds — a session, a worker thread's turn — is released then, as for any
- * call. Its late answer or error is dropped.
+ * call. Its late answer or error is dropped. `call` gets a signal that fires when the caller is answered
+ * early (the caller's `signal`, or the time limit), for a backend that can stop a request in flight; it is
+ * `undefined` when the caller gave neither.
  *
  * @throws ABORTED when the signal fires (or had fired); UNAVAILABLE when the time runs out; INVALID_INPUT
  * for a `timeoutMs` that is not a positive whole number
@@ -37,9 +39,12 @@ export interface CallOptions {
  * const signature = await withCallDeadline(() => provider.sign(request), { timeoutMs: 2_000 });
  * ```
  */
-export function withCallDeadline<T>(call: () => Promise<T>, options: CallOptions = {}): Promise<T> {
+export function withCallDeadline<T>(
+  call: (backend: AbortSignal | undefined) => Promise<T>,
+  options: CallOptions = {},
+): Promise<T> {
   const { signal, timeoutMs } = options;
-  if (signal === undefined && timeoutMs === undefined) return call();
+  if (signal === undefined && timeoutMs === undefined) return call(undefined);
   if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs > 0)) {
     return Promise.reject(
       new KeyswitchError(
@@ -51,7 +56,13 @@ export function withCallDeadline<T>(call: () => Promise<T>, options: CallOptions
   if (signal?.aborted) return Promise.reject(aborted(signal));
   return new Promise<T>((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
-    const onAbort = () => finish(() => reject(aborted(signal!)));
+    // Fires when the caller is answered early (cancelled, or out of time), for a backend that can stop.
+    const backend = new AbortController();
+    const onAbort = () =>
+      finish(() => {
+        backend.abort(signal!.reason);
+        reject(aborted(signal!));
+      });
     const finish = (settle: () => void) => {
       if (timer !== undefined) clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
@@ -61,17 +72,18 @@ export function withCallDeadline<T>(call: () => Promise<T>, options: CallOptions
     if (timeoutMs !== undefined) {
       timer = setTimeout(
         () =>
-          finish(() =>
+          finish(() => {
+            backend.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError'));
             reject(
               new KeyswitchError('UNAVAILABLE', `no answer within the call's time limit (${timeoutMs} ms)`),
-            ),
-          ),
+            );
+          }),
         timeoutMs,
       );
     }
     let running: Promise<T>;
     try {
-      running = call();
+      running = call(backend.signal);
     } catch (error) {
       finish(() => reject(error));
       return;
@@ -88,21 +100,4 @@ function aborted(signal: AbortSignal): KeyswitchError {
   return new KeyswitchError('ABORTED', 'the call was cancelled by its AbortSignal', {
     cause: signal.reason,
   });
-}
-
-/**
- * The signal a backend call gets: the caller's `signal`, joined with one that fires when `timeoutMs` has
- * passed, so that a backend that can stop a request (an HTTP request to KMS) stops it when the caller is
- * answered. `undefined` when the caller gave neither.
- *
- * @example
- * ```ts
- * const call = { keyName: 'acs-signing', signal: backendSignal({ timeoutMs: 2_000 }) };
- * ```
- */
-export function backendSignal(options: CallOptions): AbortSignal | undefined {
-  const { signal, timeoutMs } = options;
-  if (timeoutMs === undefined || !(Number.isInteger(timeoutMs) && timeoutMs > 0)) return signal;
-  const timeout = AbortSignal.timeout(timeoutMs);
-  return signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
 }

@@ -13,7 +13,7 @@ import {
 } from '../telemetry/call-observer.js';
 import { type Algorithm, algorithmInfo, algorithmsFor, type MacAlgorithm } from '../vocabulary/algorithms.js';
 import { type KeySpec, type KeyUsage, keySpecInfo } from '../vocabulary/key-specs.js';
-import { backendSignal, type CallOptions, withCallDeadline } from './call-deadline.js';
+import { type CallOptions, withCallDeadline } from './call-deadline.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import { type AttemptOutcome, HedgeDelay, hedged } from './hedge.js';
 
@@ -115,16 +115,21 @@ export class KeyBinding {
   use<T>(body: UseBody<T>, options: CallOptions, operation: AuditOperation): Promise<T> {
     // Telemetry off and no request id: nothing of telemetry runs.
     // The caller's signal and time limit reach the backend in the call context, so that a backend that
-    // can stop a request (an HTTP request to KMS) does.
-    const signal =
-      options.signal === undefined && options.timeoutMs === undefined ? undefined : backendSignal(options);
+    // can stop a request (an HTTP request to KMS) does when the caller is answered early.
     if (this.#observer === undefined && options.requestId === undefined) {
-      const call = signal === undefined ? this.#call : { keyName: this.name, signal };
-      return withCallDeadline(() => this.#use(body, call, undefined), options);
+      return withCallDeadline(
+        (backend) =>
+          this.#use(
+            body,
+            backend === undefined ? this.#call : { keyName: this.name, signal: backend },
+            undefined,
+          ),
+        options,
+      );
     }
     return observeCall(this.#observer, this, operation, options.requestId, (call, tracker) =>
       withCallDeadline(
-        () => this.#use(body, signal === undefined ? call : { ...call, signal }, tracker),
+        (backend) => this.#use(body, backend === undefined ? call : { ...call, signal: backend }, tracker),
         options,
       ),
     );
