@@ -1,11 +1,27 @@
-// Versions for signing and decryption keys, on the three backends: the software HSM, AWS KMS (kms-local
+// Versions for signing, decryption and key-agreement keys, on the three backends: the software HSM, AWS KMS (kms-local
 // through the real AWS SDK over HTTP) and PKCS#11 (a SoftHSM2 token made by the project's script). A
 // signer signs with the active version and verifies with every version in use; a decrypter decrypts
-// what was encrypted to an older version (the 3DS case: a DS rotating the RSA key SDKs encrypt to).
+// what was encrypted to an older version (the 3DS case: a DS rotating the RSA key SDKs encrypt to); a
+// key agreement agrees with the version an ECDH-ES JWE's kid names.
 // node:crypto and the `jose` package check every signature and make every ciphertext.
-import { constants, createPublicKey, type KeyObject, publicEncrypt, verify } from 'node:crypto';
+import {
+  constants,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  type KeyObject,
+  publicEncrypt,
+  verify,
+} from 'node:crypto';
 import { providerFactory as awsKms } from '@keyswitch/aws-kms';
-import { type AuditEvent, isKeyswitchError, Keyswitch, type KeyswitchConfigInput } from '@keyswitch/core';
+import {
+  type AuditEvent,
+  isKeyswitchError,
+  Keyswitch,
+  type KeyswitchConfigInput,
+  type PublicJwk,
+  type PublicKey,
+} from '@keyswitch/core';
 import { decryptJwe, signJws } from '@keyswitch/jose';
 import { KMS_LOCAL_DEFAULT_CREDENTIALS, type KmsLocalServer, startKmsLocal } from '@keyswitch/kms-local';
 import { providerFactory as pkcs11 } from '@keyswitch/pkcs11';
@@ -94,6 +110,8 @@ function config(
       'acs-2026': key('acs-2026', 'ECC_NIST_P256', 'ECDSA_SHA_256'),
       'ds-2025': key('ds-2025', 'RSA_2048', backend.oaep.algorithm),
       'ds-2026': key('ds-2026', 'RSA_2048', backend.oaep.algorithm),
+      'dh-2025': key('dh-2025', 'ECC_NIST_P256', 'ECDH'),
+      'dh-2026': key('dh-2026', 'ECC_NIST_P256', 'ECDH'),
     },
     versions,
   } as unknown as KeyswitchConfigInput;
@@ -128,6 +146,12 @@ describe.each(backends)('keys with versions on $name', (backend) => {
           { id: '2026', key: 'ds-2026' },
         ],
       },
+      'ds-ecdh': {
+        versions: [
+          { id: '2025', key: 'dh-2025' },
+          { id: '2026', key: 'dh-2026' },
+        ],
+      },
       // The same keys later in their life: the old version out of use, the active one past its cryptoperiod.
       'acs-rotated': {
         cryptoperiodDays: 30,
@@ -149,6 +173,8 @@ describe.each(backends)('keys with versions on $name', (backend) => {
       ['acs-2026', 'ECC_NIST_P256', 'SIGN_VERIFY'],
       ['ds-2025', 'RSA_2048', 'ENCRYPT_DECRYPT'],
       ['ds-2026', 'RSA_2048', 'ENCRYPT_DECRYPT'],
+      ['dh-2025', 'ECC_NIST_P256', 'KEY_AGREEMENT'],
+      ['dh-2026', 'ECC_NIST_P256', 'KEY_AGREEMENT'],
     ] as const) {
       const created = await hsm.createKey({ spec, usage, label: `${run}-${label}` });
       const spki = (await hsm.getPublicKey(created.ref)).spki;
@@ -237,6 +263,38 @@ describe.each(backends)('keys with versions on $name', (backend) => {
     await expect(decrypter.decrypt(new Uint8Array(256).fill(7))).rejects.toMatchObject({
       code: 'INVALID_CIPHERTEXT',
     });
+  });
+
+  it('ECDH-ES: the JWE kid names the version that agrees; without a kid the active version does', async () => {
+    const agreement = ks.keyAgreement('ds-ecdh');
+    const [active, old] = (await agreement.publicKeys()).map(({ publicKey }) => publicKey) as [
+      PublicKey,
+      PublicKey,
+    ];
+    const secret = new TextEncoder().encode('device data for the DS');
+    const jwe = (to: PublicKey, kid?: string) =>
+      new CompactEncrypt(secret)
+        .setProtectedHeader({ alg: 'ECDH-ES', enc: 'A128GCM', ...(kid === undefined ? {} : { kid }) })
+        .encrypt(createPublicKey({ key: Buffer.from(to.spki), format: 'der', type: 'spki' }));
+    const opened = async (token: string) =>
+      new TextDecoder().decode((await decryptJwe(token, agreement)).plaintext);
+    expect(await opened(await jwe(old, old.kid))).toBe('device data for the DS');
+    expect(await opened(await jwe(active))).toBe('device data for the DS');
+    // To the old key without a kid: the active version agrees, and the JWE does not open.
+    await expect(decryptJwe(await jwe(old), agreement)).rejects.toMatchObject({ code: 'INVALID_CIPHERTEXT' });
+    // node:crypto agrees the same secret with the version a kid names.
+    const ephemeral = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const expected = diffieHellman({
+      privateKey: ephemeral.privateKey,
+      publicKey: publicKeys.get('dh-2025')!,
+    });
+    const derived = await agreement.deriveSharedSecret(
+      ephemeral.publicKey.export({ format: 'jwk' }) as PublicJwk,
+      {
+        kid: '2025',
+      },
+    );
+    expect(Buffer.from(derived)).toEqual(expected);
   });
 
   it('a version past its disabledFrom neither verifies nor decrypts; one past its cryptoperiod no longer signs', async () => {

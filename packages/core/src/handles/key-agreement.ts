@@ -1,12 +1,24 @@
 import type { PublicJwk } from '../encoding/jwk.js';
 import { type PublicKey, toSpki } from '../encoding/public-key.js';
 import { isKeyswitchError } from '../errors.js';
-import type { CallOptions } from '../registry/call-deadline.js';
+import { type CallOptions, withCallDeadline } from '../registry/call-deadline.js';
+import type { KeyBinding } from '../registry/key-binding.js';
 import type { KeyAgreementAlgorithm } from '../vocabulary/algorithms.js';
-import { KeyHandle } from './key-handle.js';
+import { KeyHandle, type VersionPublicKey } from './key-handle.js';
+
+/** Options of a key agreement. */
+export interface KeyAgreementOptions extends CallOptions {
+  /**
+   * For a key with versions: the version the peer used (a JWE `kid`: a version id or the RFC 7638
+   * thumbprint of its public key). Without it, or when no version has it, the active version agrees.
+   */
+  readonly kid?: string | undefined;
+}
 
 /**
- * ECDH with a configured key: only the shared secret leaves the backend.
+ * ECDH with a configured key: only the shared secret leaves the backend. For a key with versions (the
+ * configuration's `versions` section) the version `kid` names agrees, else the active one: an ECDH answer
+ * cannot tell a wrong version, so versions are not tried in turn.
  *
  * @example
  * ```ts
@@ -22,7 +34,7 @@ export class KeyAgreement extends KeyHandle<KeyAgreementAlgorithm> {
    */
   async deriveSharedSecret(
     peerPublicKey: Uint8Array | string | PublicJwk,
-    options: CallOptions = {},
+    options: KeyAgreementOptions = {},
   ): Promise<Uint8Array> {
     let publicKey: Uint8Array;
     try {
@@ -33,15 +45,28 @@ export class KeyAgreement extends KeyHandle<KeyAgreementAlgorithm> {
         ? error.withContext({ keyName: this.keyName, provider: this.providerName })
         : error;
     }
-    return this.binding.use(
-      (provider, ref, call) =>
-        provider.deriveSharedSecret({ ref, algorithm: this.algorithm, publicKey }, call),
+    const run = (binding: KeyBinding, deadline: CallOptions) =>
+      binding.use(
+        (provider, ref, call) =>
+          provider.deriveSharedSecret({ ref, algorithm: this.algorithm, publicKey }, call),
+        deadline,
+        'deriveSharedSecret',
+      );
+    const versions = this.keyVersions;
+    if (versions === undefined) return run(this.binding, options);
+    return withCallDeadline(
+      async () =>
+        run(await versions.versionFor(options.kid), { requestId: options.requestId, signal: options.signal }),
       options,
-      'deriveSharedSecret',
     );
   }
 
-  /** This key's public key, to send to the peer. */
+  /** The public keys of every version in use, the active one first: what a JWKS publishes. */
+  publicKeys(options: CallOptions = {}): Promise<VersionPublicKey[]> {
+    return this.publicKeysOf(options);
+  }
+
+  /** This key's public key, to send to the peer (the active version's, for a key with versions). */
   publicKey(options: CallOptions = {}): Promise<PublicKey> {
     return this.publicKeyOf(options);
   }

@@ -135,13 +135,7 @@ export class KeyVersionSet {
     attempt: (binding: KeyBinding) => Promise<T | undefined>,
   ): Promise<T | undefined> {
     const named = kid === undefined ? undefined : await this.#named(kid);
-    if (named !== undefined && this.#disabled(named, this.#policy.now())) {
-      throw new KeyswitchError(
-        'KEY_DISABLED',
-        `version "${named.id}" is out of use since ${named.disabledFrom!.toISOString()} (disabledFrom): it no longer verifies or decrypts`,
-        { keyName: this.name, provider: named.binding.providerName, keyRef: named.binding.ref },
-      );
-    }
+    if (named !== undefined) this.#refuseDisabled(named);
     const usable = this.usable();
     const order = named === undefined ? usable : [named, ...usable.filter((member) => member !== named)];
     let failure: unknown;
@@ -155,6 +149,28 @@ export class KeyVersionSet {
     }
     if (failure !== undefined) throw failure;
     return undefined;
+  }
+
+  /**
+   * The version `kid` names, else the active one: for a key agreement, whose answer cannot tell that a
+   * version was the wrong one, so versions are not tried in turn.
+   *
+   * @throws KEY_DISABLED when `kid` names a version past its `disabledFrom`
+   */
+  async versionFor(kid: string | undefined): Promise<KeyBinding> {
+    const named = kid === undefined ? undefined : await this.#named(kid);
+    if (named === undefined) return this.active.binding;
+    this.#refuseDisabled(named);
+    return named.binding;
+  }
+
+  #refuseDisabled(member: KeyVersionMember): void {
+    if (!this.#disabled(member, this.#policy.now())) return;
+    throw new KeyswitchError(
+      'KEY_DISABLED',
+      `version "${member.id}" is out of use since ${member.disabledFrom!.toISOString()} (disabledFrom): it no longer verifies, decrypts or agrees keys`,
+      { keyName: this.name, provider: member.binding.providerName, keyRef: member.binding.ref },
+    );
   }
 
   #disabled(member: KeyVersionMember, now: number): boolean {

@@ -267,6 +267,8 @@ export class Keyswitch {
 
   /** A key agreement handle for a KEY_AGREEMENT key. */
   keyAgreement(name: string): KeyAgreement {
+    const versions = this.#versionSet(name, 'KEY_AGREEMENT', 'key agreement');
+    if (versions !== undefined) return new KeyAgreement(versions.active.binding, versions);
     return new KeyAgreement(this.#binding(name, 'KEY_AGREEMENT', 'key agreement'));
   }
 

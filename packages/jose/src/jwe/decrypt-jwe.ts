@@ -212,7 +212,11 @@ async function agreedKey(
     header['apv'] === undefined ? undefined : decodeSegment(requiredString(header, 'apv', 'JWE'), 'JWE apv');
   let sharedSecret: Uint8Array;
   try {
-    sharedSecret = await key.deriveSharedSecret(epk);
+    // The JWE's kid tells a key agreement with versions which version the sender used.
+    const kid = optionalString(header, 'kid', 'JWE');
+    sharedSecret = await (kid === undefined
+      ? key.deriveSharedSecret(epk)
+      : key.deriveSharedSecret(epk, { kid }));
   } catch (error) {
     if (isKeyswitchError(error, 'INTERNAL')) {
       throw invalidCiphertext('JWE does not decrypt: the key agreement with its "epk" failed');

@@ -27,8 +27,11 @@ export interface RsaOaepDecrypter {
  * ```
  */
 export interface EcdhKeyAgreement {
-  /** The raw ECDH shared secret (the x coordinate) with the peer's public key. */
-  deriveSharedSecret(peerPublicKey: PublicJwk): Promise<Uint8Array>;
+  /**
+   * The raw ECDH shared secret (the x coordinate) with the peer's public key; `kid` is the JWE's, which
+   * names the version of a key agreement with versions.
+   */
+  deriveSharedSecret(peerPublicKey: PublicJwk, options?: { readonly kid?: string }): Promise<Uint8Array>;
 }
 
 /**
