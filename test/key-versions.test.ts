@@ -1,4 +1,4 @@
-// Versions for signing, decryption and key-agreement keys, on the three backends: the software HSM, AWS KMS (kms-local
+// Versions for signing, decryption, MAC and key-agreement keys, on the three backends: the software HSM, AWS KMS (kms-local
 // through the real AWS SDK over HTTP) and PKCS#11 (a SoftHSM2 token made by the project's script). A
 // signer signs with the active version and verifies with every version in use; a decrypter decrypts
 // what was encrypted to an older version (the 3DS case: a DS rotating the RSA key SDKs encrypt to); a
@@ -6,11 +6,13 @@
 // node:crypto and the `jose` package check every signature and make every ciphertext.
 import {
   constants,
+  createHmac,
   createPublicKey,
   diffieHellman,
   generateKeyPairSync,
   type KeyObject,
   publicEncrypt,
+  randomBytes,
   verify,
 } from 'node:crypto';
 import { providerFactory as awsKms } from '@keyswitch/aws-kms';
@@ -34,8 +36,8 @@ const message = new TextEncoder().encode('ARes: signed by the ACS');
 interface Backend {
   readonly name: string;
   readonly provider: () => { type: string } & Record<string, unknown>;
-  /** The configured reference of a key created with `label`. */
-  readonly ref: (label: string) => string;
+  /** The configured reference of a key created with `label` (`secret`: a secret key, not a key pair). */
+  readonly ref: (label: string, secret: boolean) => string;
   readonly env?: () => NodeJS.ProcessEnv;
   /** SoftHSM2 does OAEP with SHA-1 only (its capability manifest says so): JWE `RSA-OAEP`. */
   readonly oaep: { algorithm: string; hash: string; jwe: string };
@@ -75,7 +77,7 @@ const backends: Backend[] = [
       token: { label: (tokens as TestTokens).env.KEYSWITCH_SOFTHSM2_TOKEN! },
       pin: { env: 'KEYSWITCH_SOFTHSM2_PIN' },
     }),
-    ref: (label) => `pkcs11:object=${label};type=private`,
+    ref: (label, secret) => `pkcs11:object=${label};type=${secret ? 'secret-key' : 'private'}`,
     oaep: { algorithm: 'RSAES_OAEP_SHA_1', hash: 'sha1', jwe: 'RSA-OAEP' },
   },
 ];
@@ -98,7 +100,7 @@ function config(
 ): KeyswitchConfigInput {
   const key = (label: string, spec: string, algorithm: string) => ({
     provider: 'hsm',
-    ref: backend.ref(`${run}-${label}`),
+    ref: backend.ref(`${run}-${label}`, spec.startsWith('HMAC_')),
     spec,
     algorithm,
   });
@@ -112,6 +114,8 @@ function config(
       'ds-2026': key('ds-2026', 'RSA_2048', backend.oaep.algorithm),
       'dh-2025': key('dh-2025', 'ECC_NIST_P256', 'ECDH'),
       'dh-2026': key('dh-2026', 'ECC_NIST_P256', 'ECDH'),
+      'mac-2025': key('mac-2025', 'HMAC_256', 'HMAC_SHA_256'),
+      'mac-2026': key('mac-2026', 'HMAC_256', 'HMAC_SHA_256'),
     },
     versions,
   } as unknown as KeyswitchConfigInput;
@@ -122,6 +126,7 @@ const factories = { 'aws-kms': awsKms, pkcs11 };
 describe.each(backends)('keys with versions on $name', (backend) => {
   const run = `kv${Date.now().toString(36)}`;
   const publicKeys = new Map<string, KeyObject>();
+  const hmacKeys = new Map(['mac-2025', 'mac-2026'].map((label) => [label, randomBytes(32)]));
   let ks: Keyswitch;
   const audit: AuditEvent[] = [];
 
@@ -144,6 +149,12 @@ describe.each(backends)('keys with versions on $name', (backend) => {
         versions: [
           { id: '2025', key: 'ds-2025' },
           { id: '2026', key: 'ds-2026' },
+        ],
+      },
+      'pan-mac': {
+        versions: [
+          { id: '2025', key: 'mac-2025' },
+          { id: '2026', key: 'mac-2026' },
         ],
       },
       'ds-ecdh': {
@@ -179,6 +190,18 @@ describe.each(backends)('keys with versions on $name', (backend) => {
       const created = await hsm.createKey({ spec, usage, label: `${run}-${label}` });
       const spki = (await hsm.getPublicKey(created.ref)).spki;
       publicKeys.set(label, createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }));
+    }
+    // HMAC keys are imported where the backend imports keys, so that node:crypto computes the same MACs;
+    // the PKCS#11 provider does not import (UNSUPPORTED_OPERATION), so there each version's own MAC is
+    // the reference.
+    const imports = (await hsm.capabilities()).operations.importKey === true;
+    for (const label of ['mac-2025', 'mac-2026']) {
+      const request = { label: `${run}-${label}`, usage: 'GENERATE_VERIFY_MAC', spec: 'HMAC_256' } as const;
+      if (imports) await hsm.importKey({ ...request, raw: new Uint8Array(hmacKeys.get(label)!) });
+      else {
+        await hsm.createKey(request);
+        hmacKeys.delete(label);
+      }
     }
   });
 
@@ -263,6 +286,30 @@ describe.each(backends)('keys with versions on $name', (backend) => {
     await expect(decrypter.decrypt(new Uint8Array(256).fill(7))).rejects.toMatchObject({
       code: 'INVALID_CIPHERTEXT',
     });
+  });
+
+  it('MAC: computes with the active version; verifies MACs of every version in use', async () => {
+    const mac = ks.mac('pan-mac');
+    const data = new TextEncoder().encode('4111111111111111');
+    const reference = new Map<string, Buffer>();
+    for (const label of ['mac-2025', 'mac-2026']) {
+      const key = hmacKeys.get(label);
+      reference.set(
+        label,
+        key === undefined
+          ? Buffer.from(await ks.mac(label).generate(data))
+          : createHmac('sha256', key).update(data).digest(),
+      );
+    }
+    const expected = (label: string) => reference.get(label)!;
+    expect(expected('mac-2025')).not.toEqual(expected('mac-2026'));
+    expect(Buffer.from(await mac.generate(data))).toEqual(expected('mac-2026'));
+    expect(await mac.verify(data, expected('mac-2025'))).toBe(true);
+    expect(await mac.verify(data, expected('mac-2025'), { kid: '2025' })).toBe(true);
+    expect(await mac.verify(data, expected('mac-2026'))).toBe(true);
+    const forged = Buffer.from(expected('mac-2026'));
+    forged[0]! ^= 1;
+    expect(await mac.verify(data, forged)).toBe(false);
   });
 
   it('ECDH-ES: the JWE kid names the version that agrees; without a kid the active version does', async () => {

@@ -262,6 +262,8 @@ export class Keyswitch {
 
   /** A MAC handle for a GENERATE_VERIFY_MAC key. */
   mac(name: string): Mac {
+    const versions = this.#versionSet(name, 'GENERATE_VERIFY_MAC', 'mac');
+    if (versions !== undefined) return new Mac(versions.active.binding, versions);
     return new Mac(this.#binding(name, 'GENERATE_VERIFY_MAC', 'mac'));
   }
 
