@@ -38,6 +38,7 @@ export * from './provider/key-provider.js';
 export type { PoolStats } from './provider/pool-stats.js';
 export * from './registry/call-deadline.js';
 export * from './registry/circuit-breaker.js';
+export type { CryptoperiodEvent, KeyVersionStatus } from './registry/key-version-set.js';
 export * from './registry/keyswitch.js';
 export { BUILT_IN_PROVIDER_PACKAGES } from './registry/load-provider-factory.js';
 export { CONFIG_JSON_SCHEMA_ID, configJsonSchema } from './schema/config-json-schema.js';

@@ -28,14 +28,22 @@ export interface KeyVersionStatus {
   readonly ref: string;
 }
 
-/** A cryptoperiod event, in the shape of the envelope keyring's events (audit-style: never data). */
+/**
+ * A key lifecycle event: a version's cryptoperiod ends soon, or has ended. Audit-style (who and what, never
+ * data), so it can go to the same sink as the audit events: the audit file, the logger, or (for
+ * `@keyswitch/envelope`'s keyring) its `onEvent` listener.
+ */
 export interface CryptoperiodEvent {
+  /** `cryptoperiod-ending`: the active version's cryptoperiod ends within `warnBeforeDays`;
+   * `cryptoperiod-expired`: it has ended (new data is refused under `error`, allowed under `warn`). */
   readonly type: 'cryptoperiod-ending' | 'cryptoperiod-expired';
+  /** ISO 8601 time of the event. */
   readonly time: string;
   readonly keyName: string;
   readonly keyVersion: string;
   readonly provider: string;
   readonly keyRef: string;
+  /** ISO 8601 end of the cryptoperiod. */
   readonly expiresAt: string;
   readonly enforcement: 'error' | 'warn';
 }
