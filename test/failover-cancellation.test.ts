@@ -4,39 +4,16 @@
 // software HSMs makes one of them unreachable or slow; node:crypto checks every signature.
 import { generateKeyPairSync, verify } from 'node:crypto';
 import { providerFactory as awsKms } from '@keyswitch/aws-kms';
-import {
-  type AuditEvent,
-  isKeyswitchError,
-  Keyswitch,
-  KeyswitchError,
-  type ProviderFactory,
-} from '@keyswitch/core';
+import { type AuditEvent, isKeyswitchError, Keyswitch } from '@keyswitch/core';
 import { KMS_LOCAL_DEFAULT_CREDENTIALS, type KmsLocalServer, startKmsLocal } from '@keyswitch/kms-local';
-import { providerFactory as softHsm } from '@keyswitch/soft-hsm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { faultySoftHsm } from './support/faulty-soft-hsm.js';
 
 const message = new TextEncoder().encode('CRes: answered whatever fails');
 const signing = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const pkcs8 = new Uint8Array(signing.privateKey.export({ format: 'der', type: 'pkcs8' }));
 
-/** What the fault layer does to `sign` on the provider named `faulty`. */
-const fault = { mode: 'none' as 'none' | 'down' | 'hang', released: [] as (() => void)[] };
-
-/** Real software HSMs; on the provider named "faulty", `sign` is down or hangs when told to. */
-const faultyHsm: ProviderFactory<never> = {
-  type: 'faulty-hsm',
-  parseConfig: (raw, path) => softHsm.parseConfig({ ...(raw as object), type: 'soft-hsm' }, path) as never,
-  async create(config, context) {
-    const hsm = await softHsm.create(config, context);
-    const sign = hsm.sign.bind(hsm);
-    hsm.sign = async (request, call) => {
-      if (fault.mode === 'down') throw new KeyswitchError('UNAVAILABLE', 'the fault layer is down');
-      if (fault.mode === 'hang') await new Promise<void>((resolve) => fault.released.push(resolve));
-      return sign(request, call);
-    };
-    return hsm;
-  },
-};
+const { factory: faultyHsm, fault } = faultySoftHsm();
 
 const key = { ref: 'acs', spec: 'ECC_NIST_P256', algorithm: 'ECDSA_SHA_256' } as const;
 
@@ -61,7 +38,7 @@ describe('on the software HSM', () => {
 
   afterAll(async () => {
     fault.mode = 'none';
-    for (const release of fault.released.splice(0)) release();
+    fault.release();
     await ks?.close();
   });
 
@@ -93,7 +70,7 @@ describe('on the software HSM', () => {
       code: 'ABORTED',
     });
     fault.mode = 'none';
-    for (const release of fault.released.splice(0)) release();
+    fault.release();
     expect(verify('sha256', message, signing.publicKey, await signer.sign(message))).toBe(true);
   });
 });

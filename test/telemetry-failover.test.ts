@@ -11,14 +11,13 @@ import {
   FAILOVER_EVENT,
   Keyswitch,
   type KeyswitchConfigInput,
-  KeyswitchError,
   type KeyswitchLogger,
   TELEMETRY_METRICS as M,
-  type ProviderFactory,
 } from '@keyswitch/core';
 import { KMS_LOCAL_DEFAULT_CREDENTIALS, type KmsLocalServer, startKmsLocal } from '@keyswitch/kms-local';
-import { SoftHsm, providerFactory as softHsm } from '@keyswitch/soft-hsm';
+import { SoftHsm } from '@keyswitch/soft-hsm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { faultySoftHsm } from './support/faulty-soft-hsm.js';
 import { inMemoryTelemetry, pointValue } from './support/telemetry-sdk.js';
 
 const message = new TextEncoder().encode('AReq: one key, two Regions');
@@ -184,22 +183,7 @@ describe('telemetry of failover across kms-local replicas', () => {
 
 describe('telemetry of a hedged call (a fault layer over real software HSMs)', () => {
   it('names the copy that answered; a copy that failed before the hedge is a failover, one that hangs is not', async () => {
-    const fault = { mode: 'none' as 'none' | 'down' | 'hang', released: [] as Array<() => void> };
-    const faulty: ProviderFactory<never> = {
-      type: 'faulty-hsm',
-      parseConfig: (raw, path) =>
-        softHsm.parseConfig({ ...(raw as object), type: 'soft-hsm' }, path) as never,
-      async create(config, context) {
-        const hsm = await softHsm.create(config, context);
-        const sign = hsm.sign.bind(hsm);
-        hsm.sign = async (request, call) => {
-          if (fault.mode === 'down') throw new KeyswitchError('UNAVAILABLE', 'the fault layer is down');
-          if (fault.mode === 'hang') await new Promise<void>((resolve) => fault.released.push(resolve));
-          return sign(request, call);
-        };
-        return hsm;
-      },
-    };
+    const { factory: faulty, fault } = faultySoftHsm();
     const telemetry = inMemoryTelemetry();
     const ks = await Keyswitch.fromConfig(
       {
@@ -233,7 +217,7 @@ describe('telemetry of a hedged call (a fault layer over real software HSMs)', (
       fault.mode = 'down';
       await signed('down'); // the first copy fails at once: the call moves on to the spare
       fault.mode = 'none';
-      for (const release of fault.released.splice(0)) release(); // the hung call answers, too late
+      fault.release(); // the hung call answers, too late
       await new Promise((resolve) => setImmediate(resolve));
 
       const spans = telemetry.spans().filter((span) => span.name === 'keyswitch.sign');
@@ -261,7 +245,7 @@ describe('telemetry of a hedged call (a fault layer over real software HSMs)', (
       ).toBe(1);
     } finally {
       fault.mode = 'none';
-      for (const release of fault.released.splice(0)) release();
+      fault.release();
       await ks.close();
       await telemetry.shutdown();
     }
