@@ -149,8 +149,8 @@ export class SharedModule {
    * Recovers a module whose link to the token broke for good (every call, C_GetTokenInfo included,
    * fails with a device error, as a network HSM's client does after its server restarted): C_Finalize
    * and C_Initialize again, once for all the providers sharing the module. `seen` is the epoch the
-   * caller saw fail; when someone recovered since, nothing more is done. Every session and login of the
-   * module is gone afterwards.
+   * caller saw fail; when someone recovered since, nothing more is done. Every session of the module is
+   * gone afterwards; the record of keyswitch's login stays (the token may have kept the login).
    *
    * @returns whether the module is initialized again (false: it is not keyswitch's to reset)
    */
@@ -162,7 +162,9 @@ export class SharedModule {
     entry.resetting = workers
       .runOnAll({ kind: 'reinitialize' }, `C_Initialize of ${entry.key}`)
       .then(() => {
-        entry.logins.clear();
+        // The login record stays. A token that is still logged in after keyswitch's own re-initialization
+        // kept keyswitch's login: a network HSM's server may keep it across the client's C_Finalize. A
+        // cleared record would make that login look like another component's, and refuse every session.
         entry.epoch += 1;
       })
       .finally(() => {
