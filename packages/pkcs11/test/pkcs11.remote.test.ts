@@ -2,6 +2,7 @@ import { createPublicKey, verify } from 'node:crypto';
 import type { KeyswitchError } from '@keyswitch/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pkcs11Provider } from '../src/index.js';
+import { installTestFaults } from '../src/lib/test-faults.js';
 import { type P11KitServer, p11KitServer } from './support/p11-kit.js';
 import { openTarget, target } from './support/targets.js';
 import { createTestTokens, type TestTokens } from './support/tokens.js';
@@ -48,6 +49,39 @@ describe.skipIf(skip)('PKCS#11 remote token (SoftHSM2 over p11-kit server)', () 
     const { spki } = await provider.getPublicKey(ref);
     const key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
     expect(verify('sha256', message, key, signature)).toBe(true);
+  });
+
+  it("a device error makes keyswitch initialize the module again; a login the token kept is still known as keyswitch's", async () => {
+    // The client answers CKR_DEVICE_ERROR to a signature and to C_GetTokenInfo once: keyswitch finalizes
+    // and initializes the module again, while the server stays up.
+    const faults = installTestFaults([
+      { function: 'C_Sign', error: 'CKR_DEVICE_ERROR', times: 0 },
+      { function: 'C_GetTokenInfo', error: 'CKR_DEVICE_ERROR', times: 0 },
+    ]);
+    const faulty = await openTarget(remote!, {
+      operationTimeoutMs: 5_000,
+      sessions: 2,
+      workerThreads: 1,
+    }).finally(() => faults.remove());
+    try {
+      const { spki } = await faulty.getPublicKey(ref);
+      const key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+      expect(
+        verify('sha256', message, key, await faulty.sign({ ref, algorithm: 'ECDSA_SHA_256', message })),
+      ).toBe(true);
+      faults.arm(0, 1);
+      faults.arm(1, 1);
+      const first = await outcomes([faulty.sign({ ref, algorithm: 'ECDSA_SHA_256', message })]);
+      expect(faults.hits(1)).toBe(1); // the token looked gone: the module was initialized again
+      expect(['ok', 'UNAVAILABLE']).toContain(first[0]);
+      // Every later call is served: no session is refused as "logged in by something else".
+      for (let call = 0; call < 4; call += 1) {
+        const signature = await faulty.sign({ ref, algorithm: 'ECDSA_SHA_256', message });
+        expect(verify('sha256', message, key, signature)).toBe(true);
+      }
+    } finally {
+      await faulty.close();
+    }
   });
 
   it('server killed under load: calls in flight reject with UNAVAILABLE; after a restart the same provider serves again', async () => {

@@ -222,6 +222,7 @@ export class SessionRunner {
     try {
       if (!(await module.recover(workers, epoch))) return false;
       const token = await workers.run({ kind: 'findToken', selector }, 'C_GetSlotList');
+      module.moveLogin(this.#parts.token.slot, token.slot);
       this.#parts.token = token;
       this.#parts.pool.moveTo(token.slot);
       return true;

@@ -203,6 +203,18 @@ export class SharedModule {
     }
   }
 
+  /**
+   * Moves the record of keyswitch's login from `from` to `to`: the token's slot after a re-initialization
+   * (a network HSM's client may number its slots anew).
+   */
+  moveLogin(from: Handle, to: Handle): void {
+    const logins = this.#entry.logins;
+    const recorded = logins.get(from.toString('hex'));
+    if (recorded === undefined || from.equals(to)) return;
+    logins.delete(from.toString('hex'));
+    logins.set(to.toString('hex'), recorded);
+  }
+
   /** Records that `pin` logged the normal user in to `slot` (a salted hash of it, never the PIN). */
   recordLogin(slot: Handle, pin: string): void {
     this.#entry.logins.set(slot.toString('hex'), pinHash(this.#entry.loginSalt, pin));
