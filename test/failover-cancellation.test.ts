@@ -5,9 +5,10 @@
 import { generateKeyPairSync, verify } from 'node:crypto';
 import { providerFactory as awsKms } from '@keyswitch/aws-kms';
 import { type AuditEvent, isKeyswitchError, Keyswitch } from '@keyswitch/core';
-import { KMS_LOCAL_DEFAULT_CREDENTIALS, type KmsLocalServer, startKmsLocal } from '@keyswitch/kms-local';
+import { type KmsLocalServer, startKmsLocal } from '@keyswitch/kms-local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { faultySoftHsm } from './support/faulty-soft-hsm.js';
+import { kmsLocalEnv, kmsLocalProvider } from './support/kms-local-provider.js';
 
 const message = new TextEncoder().encode('CRes: answered whatever fails');
 const signing = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -83,20 +84,8 @@ describe('on AWS KMS (kms-local)', () => {
 
   beforeAll(async () => {
     server = await startKmsLocal();
-    const provider = {
-      type: 'aws-kms',
-      region: server.region,
-      endpoint: server.endpoint,
-      credentials: {
-        accessKeyId: KMS_LOCAL_DEFAULT_CREDENTIALS.accessKeyId,
-        secretAccessKey: { env: 'KMS_LOCAL_SECRET_ACCESS_KEY' },
-      },
-      maxAttempts: 1,
-    };
-    const env = {
-      ...process.env,
-      KMS_LOCAL_SECRET_ACCESS_KEY: KMS_LOCAL_DEFAULT_CREDENTIALS.secretAccessKey,
-    };
+    const provider = kmsLocalProvider(server.endpoint, { maxAttempts: 1 });
+    const env = kmsLocalEnv();
     ks = await Keyswitch.fromConfig(
       {
         environment: 'test',

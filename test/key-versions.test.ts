@@ -25,11 +25,12 @@ import {
   type PublicKey,
 } from '@keyswitch/core';
 import { decryptJwe, signJws } from '@keyswitch/jose';
-import { KMS_LOCAL_DEFAULT_CREDENTIALS, type KmsLocalServer, startKmsLocal } from '@keyswitch/kms-local';
+import { type KmsLocalServer, startKmsLocal } from '@keyswitch/kms-local';
 import { providerFactory as pkcs11 } from '@keyswitch/pkcs11';
 import { CompactEncrypt, compactVerify, importJWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestTokens, type TestTokens } from '../packages/pkcs11/test/support/tokens.js';
+import { kmsLocalEnv, kmsLocalProvider } from './support/kms-local-provider.js';
 
 const message = new TextEncoder().encode('ARes: signed by the ACS');
 
@@ -52,21 +53,10 @@ const backends: Backend[] = [
   { name: 'soft-hsm', provider: () => ({ type: 'soft-hsm' }), ref: (label) => label, oaep: OAEP_256 },
   {
     name: 'aws-kms (kms-local)',
-    provider: () => ({
-      type: 'aws-kms',
-      region: kmsLocal!.region,
-      endpoint: kmsLocal!.endpoint,
-      credentials: {
-        accessKeyId: KMS_LOCAL_DEFAULT_CREDENTIALS.accessKeyId,
-        secretAccessKey: { env: 'KMS_LOCAL_SECRET_ACCESS_KEY' },
-      },
-    }),
+    provider: () => kmsLocalProvider(kmsLocal!.endpoint),
     ref: (label) => `alias/${label}`,
     oaep: OAEP_256,
-    env: () => ({
-      ...process.env,
-      KMS_LOCAL_SECRET_ACCESS_KEY: KMS_LOCAL_DEFAULT_CREDENTIALS.secretAccessKey,
-    }),
+    env: kmsLocalEnv,
   },
   {
     name: 'pkcs11 (SoftHSM2)',

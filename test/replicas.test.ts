@@ -15,6 +15,7 @@ import {
 import { KMS_LOCAL_DEFAULT_CREDENTIALS, type KmsLocalServer, startKmsLocal } from '@keyswitch/kms-local';
 import { SoftHsm } from '@keyswitch/soft-hsm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kmsLocalProvider } from './support/kms-local-provider.js';
 
 const message = new TextEncoder().encode('AReq: one key, two Regions');
 const signing = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -34,18 +35,11 @@ const regions: Region[] = [];
 const opened: Keyswitch[] = [];
 
 function kmsProvider(region: Region) {
-  return {
-    type: 'aws-kms',
-    region: 'us-east-1',
-    endpoint: `http://127.0.0.1:${region.port}`,
-    credentials: {
-      accessKeyId: KMS_LOCAL_DEFAULT_CREDENTIALS.accessKeyId,
-      secretAccessKey: { env: 'KMS_LOCAL_SECRET_ACCESS_KEY' },
-    },
+  return kmsLocalProvider(`http://127.0.0.1:${region.port}`, {
     maxAttempts: 1,
     connectionTimeoutMs: 500,
     requestTimeoutMs: 2_000,
-  };
+  });
 }
 
 function config(replicaKey: 'signing' | 'other' = 'signing'): KeyswitchConfigInput {

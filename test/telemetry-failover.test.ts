@@ -18,6 +18,7 @@ import { KMS_LOCAL_DEFAULT_CREDENTIALS, type KmsLocalServer, startKmsLocal } fro
 import { SoftHsm } from '@keyswitch/soft-hsm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { faultySoftHsm } from './support/faulty-soft-hsm.js';
+import { kmsLocalProvider } from './support/kms-local-provider.js';
 import { inMemoryTelemetry, pointValue } from './support/telemetry-sdk.js';
 
 const message = new TextEncoder().encode('AReq: one key, two Regions');
@@ -32,18 +33,11 @@ interface Region {
 const regions: Region[] = [];
 
 function kmsProvider(region: Region) {
-  return {
-    type: 'aws-kms',
-    region: 'us-east-1',
-    endpoint: `http://127.0.0.1:${region.port}`,
-    credentials: {
-      accessKeyId: KMS_LOCAL_DEFAULT_CREDENTIALS.accessKeyId,
-      secretAccessKey: { env: 'KMS_LOCAL_SECRET_ACCESS_KEY' },
-    },
+  return kmsLocalProvider(`http://127.0.0.1:${region.port}`, {
     maxAttempts: 1,
     connectionTimeoutMs: 500,
     requestTimeoutMs: 2_000,
-  };
+  });
 }
 
 beforeAll(async () => {

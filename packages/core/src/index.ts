@@ -9,10 +9,12 @@ export * from './bytes/copy-bytes.js';
 export * from './bytes/utf8.js';
 export * from './bytes/wipe-bytes.js';
 export {
+  activeVersionId,
   type KeyVersionConfig,
   type KeyVersionNames,
   type KeyVersionsConfig,
   keyVersionsSchema,
+  specTemplateKey,
   type VersionedKeyConfig,
   validateKeyVersions,
 } from './config/key-versions.js';

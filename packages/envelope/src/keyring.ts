@@ -1,5 +1,6 @@
 import {
   type AuditEvent,
+  activeVersionId,
   isKeyswitchError,
   type Keyswitch,
   KeyswitchError,
@@ -107,7 +108,7 @@ export class Keyring {
             configKey: version.key,
             createdAt: version.createdAt === undefined ? undefined : new Date(version.createdAt),
             cryptoperiodDays: version.cryptoperiodDays ?? config.cryptoperiodDays,
-            status: version.id === (config.active ?? config.versions.at(-1)!.id) ? 'active' : 'retired',
+            status: version.id === activeVersionId(config) ? 'active' : 'retired',
             disabledFrom: version.disabledFrom === undefined ? undefined : new Date(version.disabledFrom),
           },
           this.#target(version).provider,
@@ -456,21 +457,7 @@ export class Keyring {
       enforcement: key.enforcement,
     };
     if (!this.#onEvent) {
-      try {
-        this.#ks.auditFile?.append(event);
-      } catch {
-        // A closed or failed audit file is reported by the registry's close(); the warning still goes out.
-      }
-      const text = `${type === 'cryptoperiod-ending' ? 'cryptoperiod ends' : 'cryptoperiod ended'} ${event.expiresAt}`;
-      const logger = this.#ks.logger;
-      if (logger === undefined) {
-        process.emitWarning(
-          `[keyswitch] key "${key.name}" version "${version.info.id}": ${text}`,
-          'KeyswitchCryptoperiodWarning',
-        );
-      } else {
-        logSafely(logger, 'warn', event, `key version ${text}`);
-      }
+      this.#ks.reportKeyEvent(event);
       return;
     }
     try {

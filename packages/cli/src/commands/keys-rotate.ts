@@ -1,4 +1,11 @@
-import { isKeyswitchError, type Keyswitch, type KeyVersionConfig } from '@keyswitch/core';
+import {
+  activeVersionId,
+  isKeyswitchError,
+  type Keyswitch,
+  type KeyVersionConfig,
+  specTemplateKey,
+  type VersionedKeyConfig,
+} from '@keyswitch/core';
 import type { Command } from 'commander';
 import { CliError, EXIT } from '../lib/cli-error.js';
 import { type CommandContext, withKeyswitch } from '../lib/context.js';
@@ -55,10 +62,11 @@ async function rotate(
       `no key named "${name}" under versions or keys; configured: ${[...Object.keys(declared), ...keyswitch.keyNames()].join(', ') || '(none)'}`,
     );
   }
-  const versions: KeyVersionConfig[] = versioned?.versions ?? [{ id: '1', key: name }];
-  const activeId = versioned?.active ?? versions.at(-1)!.id;
+  const entry: VersionedKeyConfig = versioned ?? { versions: [{ id: '1', key: name }] };
+  const versions = entry.versions;
+  const activeId = activeVersionId(entry);
   const active = versions.find((version) => version.id === activeId)!;
-  const template = templateKey(keyswitch, name, versions, active);
+  const template = templateKey(keyswitch, name, entry);
   const id = options.id ?? nextId(versions.map((version) => version.id));
   if (versions.some((version) => version.id === id)) {
     throw new CliError(
@@ -118,13 +126,8 @@ async function rotate(
 }
 
 /** The `keys` entry whose spec, usage and algorithm the new version takes. */
-function templateKey(
-  keyswitch: Keyswitch,
-  name: string,
-  versions: readonly KeyVersionConfig[],
-  active: KeyVersionConfig,
-) {
-  const keyName = active.key ?? versions.find((version) => version.key !== undefined)?.key;
+function templateKey(keyswitch: Keyswitch, name: string, entry: VersionedKeyConfig) {
+  const keyName = specTemplateKey(entry);
   if (keyName === undefined) {
     throw new CliError(
       'CONFIG_INVALID',

@@ -130,6 +130,36 @@ export type VersionedKeyConfig = KeyVersionsConfig[string];
 /** One version of a logical key: a backend key named by `provider` + `ref`, or by a `key` of `keys`. */
 export type KeyVersionConfig = VersionedKeyConfig['versions'][number];
 
+/**
+ * The id of the version new data uses: `active`, else the last version listed.
+ *
+ * @example
+ * ```ts
+ * activeVersionId({ versions: [{ id: '2025', key: 'ds-2025' }, { id: '2026', key: 'ds-2026' }] }); // '2026'
+ * ```
+ */
+export function activeVersionId(config: VersionedKeyConfig): string {
+  return config.active ?? config.versions.at(-1)!.id;
+}
+
+/**
+ * The key in `keys` whose spec, usage and algorithm a `provider` + `ref` version (and a new version made
+ * by a rotation) takes: the active version's key, else the first version's that names one; `undefined`
+ * when no version names a key.
+ *
+ * @example
+ * ```ts
+ * specTemplateKey({ versions: [{ id: 'a', provider: 'hsm', ref: 'pkcs11:object=a' }, { id: 'b', key: 'sig-b' }] }); // 'sig-b'
+ * ```
+ */
+export function specTemplateKey(config: VersionedKeyConfig): string | undefined {
+  const activeId = activeVersionId(config);
+  return (
+    config.versions.find((version) => version.id === activeId)?.key ??
+    config.versions.find((version) => version.key !== undefined)?.key
+  );
+}
+
 /** The provider and key names a `versions` section may refer to. */
 export interface KeyVersionNames {
   readonly providers: readonly string[];

@@ -1,7 +1,7 @@
 import type { PublicKey } from '../encoding/public-key.js';
 import { isKeyswitchError } from '../errors.js';
 import type { EncryptionContext } from '../provider/contract.js';
-import { type CallOptions, withCallDeadline } from '../registry/call-deadline.js';
+import type { CallOptions } from '../registry/call-deadline.js';
 import type { KeyBinding } from '../registry/key-binding.js';
 import type { EncryptionAlgorithm } from '../vocabulary/algorithms.js';
 import { KeyHandle, type VersionPublicKey } from './key-handle.js';
@@ -56,24 +56,24 @@ export class Encrypter extends KeyHandle<EncryptionAlgorithm> implements Decrypt
    * active version past its cryptoperiod), KEY_NOT_FOUND
    */
   async encrypt(plaintext: Uint8Array, options: CipherOptions = {}): Promise<Uint8Array> {
-    const run = (binding: KeyBinding, deadline?: CallOptions) =>
-      binding.use(
-        (provider, ref, call) =>
-          provider.encrypt(
-            {
-              ref,
-              algorithm: this.algorithm,
-              plaintext,
-              ...(options.context === undefined ? {} : { context: options.context }),
-            },
-            call,
-          ),
-        deadline ?? { requestId: options.requestId, signal: options.signal },
-        'encrypt',
-      );
-    const versions = this.keyVersions;
-    if (versions === undefined) return run(this.binding, options);
-    return withCallDeadline(async () => run(await versions.forNewData()), options);
+    return this.onActive(
+      (binding, deadline) =>
+        binding.use(
+          (provider, ref, call) =>
+            provider.encrypt(
+              {
+                ref,
+                algorithm: this.algorithm,
+                plaintext,
+                ...(options.context === undefined ? {} : { context: options.context }),
+              },
+              call,
+            ),
+          deadline,
+          'encrypt',
+        ),
+      options,
+    );
   }
 
   /**
@@ -84,7 +84,7 @@ export class Encrypter extends KeyHandle<EncryptionAlgorithm> implements Decrypt
    * KEY_NOT_FOUND, UNAVAILABLE (a version that might have decrypted could not be asked)
    */
   async decrypt(ciphertext: Uint8Array, options: CipherOptions = {}): Promise<Uint8Array> {
-    const run = (binding: KeyBinding, deadline?: CallOptions) =>
+    const run = (binding: KeyBinding, deadline: CallOptions) =>
       binding.use(
         (provider, ref, call) =>
           provider.decrypt(
@@ -96,26 +96,29 @@ export class Encrypter extends KeyHandle<EncryptionAlgorithm> implements Decrypt
             },
             call,
           ),
-        deadline ?? { requestId: options.requestId, signal: options.signal },
+        deadline,
         'decrypt',
       );
     const versions = this.keyVersions;
     if (versions === undefined) return run(this.binding, options);
-    return withCallDeadline(async () => {
-      let invalid: unknown;
-      const plaintext = await versions.firstAnswer(options.kid, async (binding) => {
+    let invalid: unknown;
+    const plaintext = await this.inTurn(
+      versions,
+      options.kid,
+      async (binding, deadline) => {
         try {
-          return await run(binding);
+          return await run(binding, deadline);
         } catch (error) {
           // Another version's ciphertext: the next version is asked.
           if (!isKeyswitchError(error, 'INVALID_CIPHERTEXT')) throw error;
           invalid ??= error;
           return undefined;
         }
-      });
-      if (plaintext === undefined) throw invalid;
-      return plaintext;
-    }, options);
+      },
+      options,
+    );
+    if (plaintext === undefined) throw invalid;
+    return plaintext;
   }
 
   /** For RSA keys: the public key others encrypt to (the active version's, for a key with versions). */

@@ -1,8 +1,7 @@
 import type { PublicJwk } from '../encoding/jwk.js';
 import { type PublicKey, toSpki } from '../encoding/public-key.js';
 import { isKeyswitchError } from '../errors.js';
-import { type CallOptions, withCallDeadline } from '../registry/call-deadline.js';
-import type { KeyBinding } from '../registry/key-binding.js';
+import type { CallOptions } from '../registry/call-deadline.js';
 import type { KeyAgreementAlgorithm } from '../vocabulary/algorithms.js';
 import { KeyHandle, type VersionPublicKey } from './key-handle.js';
 
@@ -45,18 +44,15 @@ export class KeyAgreement extends KeyHandle<KeyAgreementAlgorithm> {
         ? error.withContext({ keyName: this.keyName, provider: this.providerName })
         : error;
     }
-    const run = (binding: KeyBinding, deadline: CallOptions) =>
-      binding.use(
-        (provider, ref, call) =>
-          provider.deriveSharedSecret({ ref, algorithm: this.algorithm, publicKey }, call),
-        deadline,
-        'deriveSharedSecret',
-      );
-    const versions = this.keyVersions;
-    if (versions === undefined) return run(this.binding, options);
-    return withCallDeadline(
-      async () =>
-        run(await versions.versionFor(options.kid), { requestId: options.requestId, signal: options.signal }),
+    return this.onVersion(
+      (versions) => versions.versionFor(options.kid),
+      (binding, deadline) =>
+        binding.use(
+          (provider, ref, call) =>
+            provider.deriveSharedSecret({ ref, algorithm: this.algorithm, publicKey }, call),
+          deadline,
+          'deriveSharedSecret',
+        ),
       options,
     );
   }

@@ -13,6 +13,14 @@ export interface VersionPublicKey {
   readonly publicKey: PublicKey;
 }
 
+/** What a call to one version gets inside the handle call's own deadline: its request id and signal. */
+function versionCall(options: CallOptions): CallOptions {
+  return { requestId: options.requestId, signal: options.signal };
+}
+
+/** The version new data goes under: the active one, within its cryptoperiod. */
+const forNewData = (versions: KeyVersionSet) => versions.forNewData();
+
 /** What every handle shares: its logical name, spec and algorithm, and the backend key's description. */
 export abstract class KeyHandle<A extends Algorithm = Algorithm> {
   /** @internal */
@@ -87,12 +95,48 @@ export abstract class KeyHandle<A extends Algorithm = Algorithm> {
             status: member === versions.active ? ('active' as const) : ('retired' as const),
             publicKey: await member.binding.use(
               (provider, ref, call) => provider.getPublicKey(ref, call),
-              { requestId: options.requestId, signal: options.signal },
+              versionCall(options),
               'getPublicKey',
             ),
           })),
         ),
       options,
     );
+  }
+
+  /**
+   * @internal Runs `run` on the key; for a key with versions, on the version `pick` chooses (the active
+   * one for new data), inside the call's deadline.
+   */
+  protected onVersion<T>(
+    pick: (versions: KeyVersionSet) => Promise<KeyBinding>,
+    run: (binding: KeyBinding, options: CallOptions) => Promise<T>,
+    options: CallOptions,
+  ): Promise<T> {
+    const versions = this.keyVersions;
+    if (versions === undefined) return run(this.binding, options);
+    return withCallDeadline(async () => run(await pick(versions), versionCall(options)), options);
+  }
+
+  /** @internal Runs `run` on the key; for a key with versions, on its active version (new data). */
+  protected onActive<T>(
+    run: (binding: KeyBinding, options: CallOptions) => Promise<T>,
+    options: CallOptions,
+  ): Promise<T> {
+    return this.onVersion(forNewData, run, options);
+  }
+
+  /**
+   * @internal For a key with versions: `attempt` on each version in use, the one `kid` names first, until
+   * one answers (see {@link KeyVersionSet.firstAnswer}), inside the call's deadline.
+   */
+  protected inTurn<T>(
+    versions: KeyVersionSet,
+    kid: string | undefined,
+    attempt: (binding: KeyBinding, options: CallOptions) => Promise<T | undefined>,
+    options: CallOptions,
+  ): Promise<T | undefined> {
+    const inner = versionCall(options);
+    return withCallDeadline(() => versions.firstAnswer(kid, (binding) => attempt(binding, inner)), options);
   }
 }

@@ -1,4 +1,4 @@
-import { type CallOptions, withCallDeadline } from '../registry/call-deadline.js';
+import type { CallOptions } from '../registry/call-deadline.js';
 import type { KeyBinding } from '../registry/key-binding.js';
 import type { MacAlgorithm } from '../vocabulary/algorithms.js';
 import { KeyHandle } from './key-handle.js';
@@ -27,17 +27,14 @@ export class Mac extends KeyHandle<MacAlgorithm> {
    * @throws INVALID_INPUT, KEY_DISABLED (also: the active version past its cryptoperiod), KEY_NOT_FOUND
    */
   async generate(message: Uint8Array, options: CallOptions = {}): Promise<Uint8Array> {
-    const run = (binding: KeyBinding, deadline: CallOptions) =>
-      binding.use(
-        (provider, ref, call) =>
-          provider.generateMac({ ref, algorithm: binding.algorithm as MacAlgorithm, message }, call),
-        deadline,
-        'generateMac',
-      );
-    const versions = this.keyVersions;
-    if (versions === undefined) return run(this.binding, options);
-    return withCallDeadline(
-      async () => run(await versions.forNewData(), { requestId: options.requestId, signal: options.signal }),
+    return this.onActive(
+      (binding, deadline) =>
+        binding.use(
+          (provider, ref, call) =>
+            provider.generateMac({ ref, algorithm: binding.algorithm as MacAlgorithm, message }, call),
+          deadline,
+          'generateMac',
+        ),
       options,
     );
   }
@@ -56,13 +53,12 @@ export class Mac extends KeyHandle<MacAlgorithm> {
       );
     const versions = this.keyVersions;
     if (versions === undefined) return run(this.binding, options);
-    const inner = { requestId: options.requestId, signal: options.signal };
-    return withCallDeadline(
-      async () =>
-        (await versions.firstAnswer(options.kid, async (binding) =>
-          (await run(binding, inner)) ? true : undefined,
-        )) ?? false,
+    const verified = await this.inTurn(
+      versions,
+      options.kid,
+      async (binding, deadline) => ((await run(binding, deadline)) ? true : undefined),
       options,
     );
+    return verified ?? false;
   }
 }

@@ -1,6 +1,6 @@
 import type { PublicKey } from '../encoding/public-key.js';
 import type { SignatureFormat } from '../provider/contract.js';
-import { type CallOptions, withCallDeadline } from '../registry/call-deadline.js';
+import type { CallOptions } from '../registry/call-deadline.js';
 import type { KeyBinding } from '../registry/key-binding.js';
 import type { SigningAlgorithm } from '../vocabulary/algorithms.js';
 import { type JoseAlgorithm, toJoseAlgorithm } from '../vocabulary/jose-names.js';
@@ -85,25 +85,16 @@ export class Signer extends KeyHandle<SigningAlgorithm> {
   }
 
   #sign(message: Uint8Array, messageType: 'RAW' | 'DIGEST', options: SignatureOptions): Promise<Uint8Array> {
-    const versions = this.keyVersions;
-    if (versions === undefined) {
-      const binding = this.binding;
-      return binding.use(
-        (provider, ref, call) =>
-          provider.sign(this.#request(binding, ref, message, messageType, options), call),
-        options,
-        'sign',
-      );
-    }
-    return withCallDeadline(async () => {
-      const binding = await versions.forNewData();
-      return binding.use(
-        (provider, ref, call) =>
-          provider.sign(this.#request(binding, ref, message, messageType, options), call),
-        { requestId: options.requestId, signal: options.signal },
-        'sign',
-      );
-    }, options);
+    return this.onActive(
+      (binding, deadline) =>
+        binding.use(
+          (provider, ref, call) =>
+            provider.sign(this.#request(binding, ref, message, messageType, options), call),
+          deadline,
+          'sign',
+        ),
+      options,
+    );
   }
 
   #verify(
@@ -112,22 +103,21 @@ export class Signer extends KeyHandle<SigningAlgorithm> {
     messageType: 'RAW' | 'DIGEST',
     options: SignatureOptions,
   ): Promise<boolean> {
-    const check = (binding: KeyBinding, deadline?: CallOptions) =>
+    const check = (binding: KeyBinding, deadline: CallOptions) =>
       binding.use(
         (provider, ref, call) =>
           provider.verify({ ...this.#request(binding, ref, message, messageType, options), signature }, call),
-        deadline ?? { requestId: options.requestId, signal: options.signal },
+        deadline,
         'verify',
       );
     const versions = this.keyVersions;
     if (versions === undefined) return check(this.binding, options);
-    return withCallDeadline(
-      async () =>
-        (await versions.firstAnswer(options.kid, async (binding) =>
-          (await check(binding)) ? true : undefined,
-        )) ?? false,
+    return this.inTurn(
+      versions,
+      options.kid,
+      async (binding, deadline) => ((await check(binding, deadline)) ? true : undefined),
       options,
-    );
+    ).then((verified) => verified ?? false);
   }
 
   #request(

@@ -1,4 +1,4 @@
-import type { VersionedKeyConfig } from '../config/key-versions.js';
+import { activeVersionId, specTemplateKey, type VersionedKeyConfig } from '../config/key-versions.js';
 import type { KeyConfig } from '../config/schema.js';
 import { KeyswitchError } from '../errors.js';
 import type { KeyUsage } from '../vocabulary/key-specs.js';
@@ -34,11 +34,8 @@ export function buildKeyVersionSet(
   handle: string,
   sources: KeyVersionSources,
 ): KeyVersionSet {
-  const activeId = config.active ?? config.versions.at(-1)!.id;
-  const keyed = config.versions.filter((version) => version.key !== undefined);
-  const template =
-    keyed.find((version) => version.id === activeId)?.key ??
-    (keyed[0] === undefined ? undefined : keyed[0].key);
+  const activeId = activeVersionId(config);
+  const template = specTemplateKey(config);
   const members: KeyVersionMember[] = config.versions.map((version, index) => {
     const path = `versions.${name}.versions[${index}]`;
     let binding: KeyBinding;

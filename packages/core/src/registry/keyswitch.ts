@@ -422,7 +422,7 @@ export class Keyswitch {
           enforcement: config.cryptoperiodEnforcement ?? 'error',
           warnBeforeDays: config.warnBeforeDays ?? 30,
           now: () => Date.now(),
-          report: (event) => this.#reportCryptoperiod(event),
+          report: (event) => this.reportKeyEvent(event),
         },
       });
       this.#versionSets.set(cacheKey, set);
@@ -431,10 +431,16 @@ export class Keyswitch {
   }
 
   /**
-   * A cryptoperiod event: a line in the audit file when one is configured, and a process warning (a log
-   * line with the `logger` option).
+   * Reports a key lifecycle event as the registry reports its own: a line in the audit file when one is
+   * configured, and a process warning (a log line with the `logger` option). `@keyswitch/envelope`'s
+   * keyring reports its cryptoperiod events here when it has no listener of its own.
+   *
+   * @example
+   * ```ts
+   * ks.reportKeyEvent({ type: 'cryptoperiod-ending', keyName: 'pan-kek', keyVersion: '2025', … });
+   * ```
    */
-  #reportCryptoperiod(event: CryptoperiodEvent): void {
+  reportKeyEvent(event: CryptoperiodEvent): void {
     try {
       this.#auditFile?.append(event);
     } catch {
