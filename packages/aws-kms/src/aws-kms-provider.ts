@@ -33,7 +33,7 @@ import {
   rotationStatus,
 } from './extras/key-rotation.js';
 import { type ReEncryptRequest, type ReEncryptResult, reEncryptInKms } from './extras/re-encrypt.js';
-import { CircuitBreaker } from './lib/circuit-breaker.js';
+import { EndpointCircuit } from './lib/circuit-breaker.js';
 import { createKmsKey } from './lib/create-key.js';
 import { type CreationRecovery, CreationTokenFinder } from './lib/create-key-once.js';
 import { decryptInKms } from './lib/decrypt-in-kms.js';
@@ -92,7 +92,7 @@ export class AwsKmsProvider extends KeyProvider {
       breaker:
         options.circuitBreaker === false
           ? undefined
-          : new CircuitBreaker(options.endpoint ?? 'KMS', options.circuitBreaker ?? {}),
+          : new EndpointCircuit(options.endpoint ?? 'KMS', options.circuitBreaker ?? {}),
       callTimeoutMs: options.callTimeoutMs ?? KMS_REQUEST_DEFAULTS.callTimeoutMs,
       managementTimeoutMs: options.managementTimeoutMs ?? KMS_REQUEST_DEFAULTS.managementTimeoutMs,
     });

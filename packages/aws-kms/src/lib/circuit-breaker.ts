@@ -1,4 +1,4 @@
-import { KeyswitchError } from '@keyswitch/core';
+import { CircuitBreaker, KeyswitchError } from '@keyswitch/core';
 
 /**
  * How the circuit breaker behaves: after `failures` calls in a row could not connect, calls fail at once
@@ -14,46 +14,42 @@ export interface CircuitBreakerOptions {
   readonly cooldownMs?: number | undefined;
 }
 
-/** Stops sending to an endpoint that refuses connections, and says so, instead of hammering it. */
-export class CircuitBreaker {
-  readonly #threshold: number;
-  readonly #cooldownMs: number;
+/**
+ * Stops sending to an endpoint that refuses connections, and says so, instead of hammering it: core's
+ * {@link CircuitBreaker} with a fixed cool-down, and an error that names the endpoint and the last cause.
+ */
+export class EndpointCircuit {
+  readonly #breaker: CircuitBreaker;
   readonly #endpoint: string;
-  #consecutive = 0;
-  #openUntil = 0;
-  #trialInFlight = false;
   #lastCause = '';
 
   constructor(endpoint: string, options: CircuitBreakerOptions = {}) {
     this.#endpoint = endpoint;
-    this.#threshold = options.failures ?? 3;
-    this.#cooldownMs = options.cooldownMs ?? 5_000;
+    const coolDownMs = options.cooldownMs ?? 5_000;
+    this.#breaker = new CircuitBreaker({
+      failures: options.failures ?? 3,
+      coolDownMs,
+      maxCoolDownMs: coolDownMs,
+    });
   }
 
   /** Throws UNAVAILABLE while the circuit is open; lets one trial call through once the cooldown ends. */
-  admit(operation: string): { trial: boolean } {
-    if (this.#consecutive < this.#threshold) return { trial: false };
-    const now = Date.now();
-    if (now >= this.#openUntil && !this.#trialInFlight) {
-      this.#trialInFlight = true;
-      return { trial: true };
-    }
-    const seconds = Math.max(0, Math.ceil((this.#openUntil - now) / 1000));
+  admit(operation: string): void {
+    if (this.#breaker.allows()) return;
+    const seconds = Math.max(0, Math.ceil((this.#breaker.retryAt - Date.now()) / 1000));
     throw new KeyswitchError(
       'UNAVAILABLE',
-      `KMS ${operation} not sent: circuit open after ${this.#consecutive} calls in a row could not connect to ${this.#endpoint} (${this.#lastCause}); the next try is in ${seconds} s`,
+      `KMS ${operation} not sent: circuit open after ${this.#breaker.consecutiveFailures} calls in a row could not connect to ${this.#endpoint} (${this.#lastCause}); the next try is in ${seconds} s`,
     );
   }
 
   /** Records how a call that was let through ended. */
-  record(outcome: 'connected' | 'not-connected', trial: boolean, cause = ''): void {
-    if (trial) this.#trialInFlight = false;
+  record(outcome: 'connected' | 'not-connected', cause = ''): void {
     if (outcome === 'connected') {
-      this.#consecutive = 0;
+      this.#breaker.succeeded();
       return;
     }
-    this.#consecutive += 1;
     this.#lastCause = cause;
-    if (this.#consecutive >= this.#threshold) this.#openUntil = Date.now() + this.#cooldownMs;
+    this.#breaker.failed();
   }
 }

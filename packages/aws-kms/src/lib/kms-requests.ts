@@ -2,7 +2,7 @@ import type { KMSClient } from '@aws-sdk/client-kms';
 import { KeyswitchError } from '@keyswitch/core';
 import type { RateLimitClass } from '../rate-limits.js';
 import { isNotConnectedError } from './call-deadline-retry-strategy.js';
-import type { CircuitBreaker } from './circuit-breaker.js';
+import type { EndpointCircuit } from './circuit-breaker.js';
 import { isAliasReference } from './key-description.js';
 import { mapKmsError } from './map-kms-error.js';
 import type { RateLimiter } from './rate-limiter.js';
@@ -30,7 +30,7 @@ export interface KmsRequestsSettings {
   readonly sdk: Sdk;
   readonly client: KMSClient;
   readonly limiter: RateLimiter | undefined;
-  readonly breaker: CircuitBreaker | undefined;
+  readonly breaker: EndpointCircuit | undefined;
   /** The most one call may take, every attempt and wait included. */
   readonly callTimeoutMs: number;
   /** The same for key-management calls. */
@@ -58,7 +58,7 @@ export class KmsRequests {
     const { sdk, client, limiter, breaker } = this.#settings;
     const timeoutMs =
       rateClass === 'management' ? this.#settings.managementTimeoutMs : this.#settings.callTimeoutMs;
-    let admitted: { trial: boolean } | undefined;
+    let admitted = false;
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), timeoutMs);
     const caller = options.signal;
@@ -67,7 +67,8 @@ export class KmsRequests {
     else caller?.addEventListener('abort', cancel, { once: true });
     try {
       await limiter?.acquire(rateClass, operation);
-      admitted = breaker?.admit(operation);
+      breaker?.admit(operation);
+      admitted = true;
       const sender = {
         send: (command: Parameters<KMSClient['send']>[0]) => {
           keepErrorBodies(command.middlewareStack);
@@ -76,13 +77,13 @@ export class KmsRequests {
         },
       } as KmsSender;
       const result = await run(sdk, sender);
-      if (admitted) breaker?.record('connected', admitted.trial);
+      breaker?.record('connected');
       return result;
     } catch (caught) {
       const error = caught instanceof SentOnceError ? caught.original : caught;
       if (admitted) {
         const connected = !isNotConnectedError(error);
-        breaker?.record(connected ? 'connected' : 'not-connected', admitted.trial, describe(error));
+        breaker?.record(connected ? 'connected' : 'not-connected', describe(error));
       }
       const aborted =
         deadline.signal.aborted && (error as { name?: string } | undefined)?.name === 'AbortError';

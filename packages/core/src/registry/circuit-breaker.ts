@@ -59,6 +59,16 @@ export class CircuitBreaker {
     return this.#state;
   }
 
+  /** Failures in a row so far (0 after a success). */
+  get consecutiveFailures(): number {
+    return this.#consecutive;
+  }
+
+  /** When (on the breaker's clock) an open breaker lets its next probe through. */
+  get retryAt(): number {
+    return this.#openUntil;
+  }
+
   /**
    * Whether a call may go to the backend now. In the half-open state this lets one probe through and
    * answers false to the others until the probe reports.
