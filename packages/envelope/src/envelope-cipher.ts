@@ -175,7 +175,10 @@ export class EnvelopeCipher {
     const timeoutMs = this.#key.timeoutMs;
     const load = async (): Promise<Loaded> => {
       const [generator, ...others] = wrappers as [KeyVersion, ...KeyVersion[]];
-      const made = await generator.generateDataKey(context);
+      // Each key answers within the timeout, the one that makes the data key too; a late one is zeroed.
+      const made = await withTimeout(generator.generateDataKey(context), timeoutMs, generator, (late) =>
+        late.plaintext.fill(0),
+      );
       try {
         const copies = await Promise.all(
           others.map((other) => withTimeout(other.wrap(made.plaintext, context), timeoutMs, other)),
@@ -223,6 +226,12 @@ export async function openingKey(
   contextBytes: Uint8Array,
 ): Promise<Lease> {
   const internals = internalsOf(keyring);
+  if (parsed.formatVersion === 1 && !internals.opensFormat1) {
+    throw invalidEnvelope(
+      'the envelope is format 1, which does not commit to its data key, and the commitmentPolicy REQUIRE_ENCRYPT_REQUIRE_DECRYPT refuses it: migrate stored data with rewrap under a keyring that allows format 1',
+      key.name,
+    );
+  }
   const named = key.unwrapCandidates(parsed.wrappedKeys);
   const now = internals.now().getTime();
   const candidates = named.filter((candidate) => !candidate.version.disabledAt(now));

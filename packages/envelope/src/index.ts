@@ -13,6 +13,7 @@ export {
   MAX_CACHE_MESSAGES,
   resolveCacheLimits,
 } from './cache-limits.js';
+export type { CommitmentPolicy } from './commitment-policy.js';
 export {
   type DecryptOptions,
   type EncryptOptions,

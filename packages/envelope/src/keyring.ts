@@ -9,6 +9,7 @@ import {
   validateKeyVersions,
 } from '@keyswitch/core';
 import { type CacheLimits, resolveCacheLimits } from './cache-limits.js';
+import { type CommitmentPolicy, opensFormat1Under } from './commitment-policy.js';
 import { EnvelopeCipher, type EnvelopeCipherOptions } from './envelope-cipher.js';
 import type { KeyringEvent, KeyringEventListener } from './keyring-event.js';
 import { BackendCounter } from './lib/backend-counter.js';
@@ -39,6 +40,14 @@ export interface KeyringOptions {
    * registry's audit file when the configuration has an `audit` section.
    */
   readonly onEvent?: KeyringEventListener;
+  /**
+   * Which envelope formats decrypt (named after the AWS Encryption SDK's policies). New envelopes are
+   * always format 2, which commits to its data key. `REQUIRE_ENCRYPT_ALLOW_DECRYPT` (the default) also opens
+   * format 1, which does not: whoever may encrypt under the key-encryption key can make a format 1 envelope
+   * that opens to two plaintexts. Once `rewrap` has migrated stored data, `REQUIRE_ENCRYPT_REQUIRE_DECRYPT`
+   * refuses format 1 (INVALID_CIPHERTEXT), in decryption and in `rewrap` alike.
+   */
+  readonly commitmentPolicy?: CommitmentPolicy;
   /** The current time (tests). */
   readonly clock?: () => Date;
 }
@@ -90,6 +99,7 @@ export class Keyring {
     this.#ks = ks;
     this.#clock = options.clock ?? (() => new Date());
     this.#onEvent = options.onEvent;
+    const opensFormat1 = opensFormat1Under(options.commitmentPolicy);
     const limits = options.cache === false ? undefined : resolveCacheLimits(options.cache ?? {});
     this.#keyStateTtlMs = limits?.keyStateTtlMs ?? 0;
     this.#cache = limits === undefined ? undefined : new DataKeyCache(limits, () => this.#clock().getTime());
@@ -174,6 +184,7 @@ export class Keyring {
       assertEnabled: (versions) => this.#assertEnabled(versions),
       ownersEnabled: (owners) => this.#ownersEnabled(owners),
       now: () => this.#clock(),
+      opensFormat1,
       assertOpen: () => this.#assertOpen(),
     };
     setInternals(this, internals);

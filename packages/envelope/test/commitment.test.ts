@@ -114,6 +114,25 @@ describe('format 2: key commitment', () => {
     const opened2 = Buffer.from(await cards.decrypt(legacy(second.wrapped), { context }));
     expect(opened1).toHaveLength(64);
     expect(opened1.equals(opened2)).toBe(false); // one body, two plaintexts: the attack works on format 1
+    // A keyring whose commitment policy requires format 2 refuses both copies, and rewrap will not read them.
+    const strict = Keyring.create(ks, { commitmentPolicy: 'REQUIRE_ENCRYPT_REQUIRE_DECRYPT' });
+    cleanup.push(() => strict.close());
+    for (const wrapped of [first.wrapped, second.wrapped]) {
+      const error = await rejection(strict.envelopes('pan-kek').decrypt(legacy(wrapped), { context }));
+      expect(error).toMatchObject({ code: 'INVALID_CIPHERTEXT', keyName: 'pan-kek' });
+      expect(error.message).toMatch(/format 1, which does not commit to its data key/);
+    }
+    expect((await rejection(rewrap(strict, legacy(first.wrapped), { context }))).code).toBe(
+      'INVALID_CIPHERTEXT',
+    );
+    // Format 2 opens under it, and an unknown policy is a configuration error naming the option.
+    const fresh = await cards.encrypt(encoder.encode('4111111111111111'), { context });
+    expect(Buffer.from(await strict.envelopes('pan-kek').decrypt(fresh, { context })).toString()).toBe(
+      '4111111111111111',
+    );
+    expect(() => Keyring.create(ks, { commitmentPolicy: 'FORBID_ENCRYPT_ALLOW_DECRYPT' as never })).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', path: 'commitmentPolicy' }),
+    );
 
     // Format 2: the attacker does the same over the derived keys, and must pick one commitment.
     const salt = randomBytes(32);

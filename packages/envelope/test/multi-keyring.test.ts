@@ -107,6 +107,31 @@ describe('multi-keyring', () => {
     expect(error.message).toMatch(/did not answer|no wrapping key opened/);
   });
 
+  it('refuses to encrypt when the key that makes the data key does not answer in time; its late key is zeroed', async () => {
+    const { ks, open } = await setup();
+    const keyring = open({ keys: ['pan-kek', 'pan-kek-hsm'], timeoutMs: 50 }, false);
+    const cards = keyring.envelopes('card-data');
+    const kms = await ks.provider('kms');
+    const generate = kms.generateDataKey.bind(kms);
+    let late: Uint8Array | undefined;
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    vi.spyOn(kms, 'generateDataKey').mockImplementation(async (request, call) => {
+      await gate;
+      const made = await generate(request, call);
+      late = made.plaintext;
+      return made;
+    });
+    const error = await rejection(cards.encrypt(encoder.encode('4111111111111111'), { context }));
+    expect(error).toMatchObject({ code: 'UNAVAILABLE', retryable: true });
+    expect(error.message).toMatch(/version "pan-kek" did not answer within 50 ms/);
+    release();
+    await vi.waitFor(() => expect(late).toBeDefined());
+    await vi.waitFor(() => expect(late!.every((byte) => byte === 0)).toBe(true));
+  });
+
   it('rewrap adds a key, then drops a retired one, without touching salt, commitment or ciphertext', async () => {
     const { events, open } = await setup();
     const one = open({ keys: ['pan-kek'] });

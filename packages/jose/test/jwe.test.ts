@@ -156,7 +156,8 @@ describe('decryptJwe', () => {
     // The IV or tag of the wrong size, a part that is not base64url.
     const swap = (index: number, value: string) =>
       parts.map((part, i) => (i === index ? value : part)).join('.');
-    for (const broken of [swap(2, 'AAAA'), swap(4, 'AAAA'), swap(3, '!!'), swap(1, '***')]) {
+    // ...and an RSA-OAEP JWE with its encrypted key removed.
+    for (const broken of [swap(2, 'AAAA'), swap(4, 'AAAA'), swap(3, '!!'), swap(1, '***'), swap(1, '')]) {
       expect((await rejection(decryptJwe(broken, key))).code).toBe('INVALID_CIPHERTEXT');
     }
   });
@@ -185,9 +186,9 @@ describe('decryptJwe', () => {
     const [ecHeader, , ...rest] = ecdh.split('.') as [string, string, ...string[]];
     const parsed = JSON.parse(Buffer.from(ecHeader, 'base64url').toString());
     const withKey = [ecHeader, 'AAAA', ...rest].join('.');
-    expect((await rejection(decryptJwe(withKey, backendKey('ECDH-ES')))).message).toMatch(
-      /empty encrypted key/,
-    );
+    const withKeyError = await rejection(decryptJwe(withKey, backendKey('ECDH-ES')));
+    expect(withKeyError.message).toMatch(/empty encrypted key/);
+    expect(withKeyError.code).toBe('INVALID_CIPHERTEXT');
     const privateEpk = `${segment({ ...parsed, epk: { ...parsed.epk, d: 'AAAA' } })}..${rest.join('.')}`;
     expect((await rejection(decryptJwe(privateEpk, backendKey('ECDH-ES')))).message).toMatch(/epk/);
     const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey.export({ format: 'jwk' });

@@ -38,6 +38,8 @@ export interface KeyringInternals {
    */
   ownersEnabled(owners: readonly string[]): Promise<boolean> | true;
   now(): Date;
+  /** Whether format 1 envelopes (not key-committing) open: the keyring's commitment policy. */
+  readonly opensFormat1: boolean;
   assertOpen(): void;
 }
 

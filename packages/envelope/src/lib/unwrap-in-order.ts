@@ -46,18 +46,19 @@ export async function unwrapInOrder(
 }
 
 /**
- * `work`, or UNAVAILABLE (retryable) once `timeoutMs` has passed. A data key that arrives after the
- * deadline is zeroed, not left in memory.
+ * `work`, or UNAVAILABLE (retryable) once `timeoutMs` has passed. Key material that arrives after the
+ * deadline is zeroed by `wipe` (by default the bytes themselves), not left in memory.
  *
  * @throws UNAVAILABLE naming the version and the timeout; else `work`'s own error
  */
-export function withTimeout(
-  work: Promise<Uint8Array>,
+export function withTimeout<T = Uint8Array>(
+  work: Promise<T>,
   timeoutMs: number | undefined,
   version: KeyVersion,
-): Promise<Uint8Array> {
+  wipe: (late: T) => void = (late) => (late as Uint8Array).fill(0),
+): Promise<T> {
   if (timeoutMs === undefined) return work;
-  return new Promise<Uint8Array>((resolve, reject) => {
+  return new Promise<T>((resolve, reject) => {
     let done = false;
     const timer = setTimeout(() => {
       done = true;
@@ -72,7 +73,7 @@ export function withTimeout(
     work.then(
       (value) => {
         clearTimeout(timer);
-        if (done) value.fill(0);
+        if (done) wipe(value);
         else resolve(value);
       },
       (error: unknown) => {

@@ -91,7 +91,7 @@ const OAEP: Readonly<Record<string, JweKeyManagement>> = {
  *
  * @throws INVALID_INPUT (a malformed header, an `alg` that does not match the key, an unsupported `enc`, an
  * invalid `epk`), INVALID_CIPHERTEXT (every failure to decrypt: a part that is not base64url, an IV or tag of
- * the wrong size, an encrypted key the backend cannot open — whatever code the token gives for it,
+ * the wrong size, an encrypted key where `alg` has none or none where it needs one, an encrypted key the backend cannot open — whatever code the token gives for it,
  * INTERNAL included — or a JWE that does not authenticate: tampered, or for another key), and the
  * backend's codes that are not about the ciphertext (KEY_DISABLED, KEY_NOT_FOUND, UNAVAILABLE…)
  *
@@ -178,7 +178,7 @@ async function unwrappedKey(
       `JWE alg "${alg}" does not match the key, which decrypts ${expected} (${key.algorithm})`,
     );
   }
-  if (encryptedKey.length === 0) throw invalidInput(`a ${alg} JWE must have an encrypted key`);
+  if (encryptedKey.length === 0) throw invalidCiphertext(`a ${alg} JWE must have an encrypted key`);
   const length = contentKeyBytes(enc);
   let cek: Uint8Array | undefined;
   try {
@@ -204,7 +204,9 @@ async function agreedKey(
 ): Promise<Uint8Array> {
   if (alg !== 'ECDH-ES')
     throw invalidInput(`JWE alg "${alg}" cannot be decrypted with a key agreement; ECDH-ES can`);
-  if (encryptedKey.length !== 0) throw invalidInput('an ECDH-ES JWE must have an empty encrypted key');
+  if (encryptedKey.length !== 0) {
+    throw invalidCiphertext('an ECDH-ES JWE must have an empty encrypted key');
+  }
   const epk = ephemeralPublicKey(header['epk']);
   const apu =
     header['apu'] === undefined ? undefined : decodeSegment(requiredString(header, 'apu', 'JWE'), 'JWE apu');
