@@ -5,6 +5,7 @@ import {
   type CipherInput,
   type CreateKeyRequest,
   constantTimeEqual,
+  type ImportKeyInput,
   type KeyDescription,
   type KeyFacts,
   type KeyList,
@@ -23,17 +24,18 @@ import { blobAad, blobHeader, decodeBlob, encodeBlob } from './lib/ciphertext-bl
 import { isBadCiphertext, isBadSignature } from './lib/ckr.js';
 import { CryptoCalls } from './lib/crypto-calls.js';
 import { adoptOrReport, outcomeUnknown, PerLabelQueue } from './lib/key-creation.js';
+import { type ImportParts, importOnToken } from './lib/key-import.js';
 import { describeResolvedKey } from './lib/key-lookup.js';
 import { keyGeneration } from './lib/key-templates.js';
 import { aesGcmMechanism, GCM_IV_BYTES, GCM_TAG_BYTES, rsaOaepMechanism } from './lib/mechanisms.js';
 import { probeOnce, releaseProbe } from './lib/probe-sharing.js';
 import { type ResolvedKey, requirePrivate, requirePublic } from './lib/resolved-key.js';
-import { type PooledSession, SessionPool } from './lib/session-pool.js';
+import { SessionPool } from './lib/session-pool.js';
 import { type ProviderParts, SessionRunner } from './lib/session-runner.js';
 import { acquireModule, type Handle, resolveModulePath, type SharedModule } from './lib/shared-module.js';
 import { signCall, signingDigest, verifyCall } from './lib/signature-calls.js';
 import { WorkerPool } from './lib/worker-pool.js';
-import type { CryptoCall, OnToken, Task, TaskResults } from './lib/worker-protocol.js';
+import type { CryptoCall } from './lib/worker-protocol.js';
 import { type Pkcs11ProfileName, pkcs11Profile } from './profiles.js';
 import { checkOptions, type Pkcs11ProviderOptions, type Pkcs11TokenInfo } from './provider-options.js';
 
@@ -179,7 +181,7 @@ export class Pkcs11Provider extends KeyProvider {
     const tokenKey = `${module.path}#${token.slotId}#${token.serial}#${token.label}#${profile.name}`;
     this.#probe ??= probeOnce(tokenKey, this, () =>
       this.#runner.withSession('capability probe', (session) =>
-        this.#onToken(session, 'capability probe', { kind: 'probe' }),
+        this.#runner.onToken(session, 'capability probe', { kind: 'probe' }),
       ),
     ).catch((error: unknown) => {
       this.#probe = undefined;
@@ -211,7 +213,7 @@ export class Pkcs11Provider extends KeyProvider {
     }
     return this.#runner.withSession('listKeys', async (session) => {
       const listed = await this.#runner.searching(() =>
-        this.#onToken(session, 'C_FindObjects', { kind: 'list', offset, limit: options.limit }),
+        this.#runner.onToken(session, 'C_FindObjects', { kind: 'list', offset, limit: options.limit }),
       );
       const keys = listed.keys.map((key) => describeResolvedKey(this.#parts.token.label, key, capabilities));
       return listed.next < listed.total ? { keys, nextToken: String(listed.next) } : { keys };
@@ -238,7 +240,7 @@ export class Pkcs11Provider extends KeyProvider {
         async (session) => {
           generating = true;
           const key = await this.#runner.creating(session, () =>
-            this.#onToken(session, 'C_GenerateKeyPair', {
+            this.#runner.onToken(session, 'C_GenerateKeyPair', {
               kind: 'createKey',
               keyGeneration: generation,
               label: request.label,
@@ -257,6 +259,20 @@ export class Pkcs11Provider extends KeyProvider {
     }
   }
 
+  protected override async onImportKey(input: ImportKeyInput): Promise<KeyDescription> {
+    const capabilities = await this.capabilities();
+    const parts: ImportParts = {
+      runner: this.#runner,
+      imports: (await this.#probe!).imports,
+      describe: (key) => describeResolvedKey(this.#parts.token.label, key, capabilities),
+    };
+    // One write at a time per label, as for creation: the label check and the write never interleave.
+    const label = input.label;
+    return label === undefined
+      ? importOnToken(parts, input)
+      : this.#creating.run(label, () => importOnToken(parts, input));
+  }
+
   protected override async onEnableKey(key: KeyFacts): Promise<void> {
     await this.#setState(key.ref, 'enableKey', true);
   }
@@ -270,7 +286,11 @@ export class Pkcs11Provider extends KeyProvider {
       ref,
       what,
       async (session, resolved) => {
-        await this.#onToken(session, 'C_SetAttributeValue', { kind: 'setState', key: resolved, enable });
+        await this.#runner.onToken(session, 'C_SetAttributeValue', {
+          kind: 'setState',
+          key: resolved,
+          enable,
+        });
         this.#runner.forget(ref);
       },
       { fresh: true },
@@ -284,7 +304,7 @@ export class Pkcs11Provider extends KeyProvider {
       key.ref,
       'getPublicKey',
       (session, resolved) =>
-        this.#onToken(session, 'C_GetAttributeValue', { kind: 'publicKey', key: resolved }),
+        this.#runner.onToken(session, 'C_GetAttributeValue', { kind: 'publicKey', key: resolved }),
       // An EC key's public point is only on its public object (an RSA key's modulus is on both halves).
       { lacks: (resolved) => lacksPublicHalf(resolved) && !resolved.spec.startsWith('RSA_') },
     );
@@ -406,13 +426,8 @@ export class Pkcs11Provider extends KeyProvider {
       } catch (error) {
         // Whatever the token answers a forged or malformed ciphertext with, it is INVALID_CIPHERTEXT.
         if (isBadCiphertext(error)) {
-          throw new KeyswitchError(
-            'INVALID_CIPHERTEXT',
-            'the ciphertext does not decrypt under this key and context',
-            {
-              cause: error,
-            },
-          );
+          const detail = 'the ciphertext does not decrypt under this key and context';
+          throw new KeyswitchError('INVALID_CIPHERTEXT', detail, { cause: error });
         }
         throw error;
       }
@@ -444,7 +459,7 @@ export class Pkcs11Provider extends KeyProvider {
   protected override async onDeriveSharedSecret(key: KeyFacts, peer: ParsedPublicKey): Promise<Uint8Array> {
     const point = peer.ec!.point;
     return this.#runner.withKey(key.ref, 'deriveSharedSecret', (session, resolved) =>
-      this.#onToken(session, 'C_DeriveKey', { kind: 'derive', key: resolved, point }),
+      this.#runner.onToken(session, 'C_DeriveKey', { kind: 'derive', key: resolved, point }),
     );
   }
 
@@ -461,30 +476,7 @@ export class Pkcs11Provider extends KeyProvider {
     await this.#parts.module.release(this.#workers);
     this.#workers.close();
   }
-
-  /** Runs a task about the token's keys on a lent session. */
-  #onToken<K extends TokenTaskKind>(
-    session: PooledSession,
-    what: string,
-    task: TokenTaskBody<K>,
-  ): Promise<TaskResults[K]> {
-    const { pool, token, profile } = this.#parts;
-    const full = {
-      ...task,
-      session: session.handle,
-      token,
-      profile: profile.name,
-      generation: pool.generation,
-    } as unknown as Task;
-    return pool.run(session, what, full) as Promise<TaskResults[K]>;
-  }
 }
-
-/** The kinds of task about the token's keys (they carry the session, token, profile and generation). */
-type TokenTaskKind = Extract<Task, OnToken>['kind'];
-
-/** A task about the token's keys without what the provider adds (session, token, profile, generation). */
-type TokenTaskBody<K extends TokenTaskKind> = Omit<Extract<Task, { kind: K }>, keyof OnToken> & { kind: K };
 
 /**
  * A key pair looked up without its public half: another process may have written that half since (a

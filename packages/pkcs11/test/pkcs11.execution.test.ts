@@ -103,6 +103,15 @@ describe.skipIf(skip)('PKCS#11 execution: nothing on the main thread, deadlines 
       await provider.disableKey(aes.ref);
       await provider.enableKey(aes.ref);
       expect(await provider.generateRandom(16)).toHaveLength(16);
+      const imported = await provider.importKey({
+        spec: 'HMAC_256',
+        usage: 'GENERATE_VERIFY_MAC',
+        raw: Buffer.alloc(32, 7),
+        label: 'x-imported',
+      });
+      expect(
+        await provider.generateMac({ ref: imported.ref, algorithm: 'HMAC_SHA_256', message }),
+      ).toHaveLength(32);
       expect(provider.workerThreadIds.every((id) => id !== threadId)).toBe(true);
       await provider.close();
     } finally {

@@ -1,13 +1,17 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { isKeyswitchError } from '@keyswitch/core';
 import pkcs11js from 'pkcs11js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ProbeContext, probeCapabilities } from '../src/lib/capability-probe.js';
 import { CKA, CKF, CKU_USER } from '../src/lib/ck.js';
+import { settleImport, writeImportedKey } from '../src/lib/import-objects.js';
+import { importTemplates } from '../src/lib/import-templates.js';
 import { ecPublicKeyFromToken } from '../src/lib/key-attributes.js';
 import { keyGeneration } from '../src/lib/key-templates.js';
 import { PROBE_LABEL } from '../src/lib/probe-keys.js';
 import { probeOnce, releaseProbe } from '../src/lib/probe-sharing.js';
 import type { Handle, Pkcs11Library } from '../src/lib/shared-module.js';
+import type { TokenContext } from '../src/lib/token-context.js';
 import { pkcs11Profile } from '../src/profiles.js';
 import { withQuirks } from './support/quirky-token.js';
 import { createTestTokens, type TestTokens } from './support/tokens.js';
@@ -120,6 +124,91 @@ describe.skipIf(skip)('PKCS#11 capabilities are probed per token, never assumed'
       usages: ['SIGN_VERIFY', 'ENCRYPT_DECRYPT'],
       create: false,
     });
+  });
+
+  it('importKinds says what C_CreateObject took: all three kinds on SoftHSM2, private keys not on a token that only unwraps them', async () => {
+    const plain = await probe();
+    expect(plain.capabilities.operations.importKey).toBe(true);
+    expect(plain.capabilities.importKinds).toEqual(['private', 'public', 'secret']);
+    const unwrapOnly = await withQuirks(library, { refusePrivateKeyObjects: true }, probe);
+    expect(unwrapOnly.capabilities.importKinds).toEqual(['public', 'secret']);
+    expect(unwrapOnly.capabilities.notes).toContainEqual(
+      expect.stringMatching(
+        /importing private keys: the token refused C_CreateObject .*CKR_ATTRIBUTE_VALUE_INVALID/,
+      ),
+    );
+    // A pair is written whole or not at all: without public key objects, no private keys either.
+    const noPublic = await withQuirks(library, { refusePublicKeyObjects: true }, probe);
+    expect(noPublic.capabilities.importKinds).toEqual(['secret']);
+    // The probe's writes were destroyed (they were session objects; the label is the probe's).
+    expect(labelled(PROBE_LABEL)).toEqual([]);
+  });
+
+  it('half a pair is never left: the private key written before its public key failed is removed, and settling finds the rest', async () => {
+    const context: TokenContext = {
+      library,
+      profile: pkcs11Profile('generic'),
+      generation: 0,
+      token: {
+        slot,
+        slotId: 0,
+        label: 'keyswitch',
+        serial: '',
+        manufacturer: '',
+        model: '',
+        flags: tokenFlags,
+      },
+    };
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const material = {
+      kind: 'private',
+      spec: 'ECC_NIST_P256',
+      usage: 'SIGN_VERIFY',
+      key: privateKey,
+    } as const;
+    const withId = (id: Buffer) => {
+      library.C_FindObjectsInit(session, [{ type: CKA.ID, value: id }]);
+      const found = library.C_FindObjects(session, 10);
+      library.C_FindObjectsFinal(session);
+      return found;
+    };
+    const id = randomBytes(16);
+    const keyImport = importTemplates(material, id, 'half-pair', 'explicit-false');
+    await withQuirks(library, { refusePublicKeyObjects: true }, async () => {
+      let caught: unknown;
+      try {
+        writeImportedKey(context, session, keyImport, 'half-pair');
+      } catch (error) {
+        caught = error;
+      }
+      expect(isKeyswitchError(caught, 'UNSUPPORTED_ALGORITHM')).toBe(true);
+      expect((caught as Error).message).toMatch(/private half was removed; nothing was imported/);
+    });
+    expect(withId(id)).toEqual([]);
+    // The key material of the templates was wiped once written.
+    if (keyImport.kind !== 'pair') throw new Error('expected a pair');
+    const value = keyImport.privateTemplate.find((attribute) => attribute.type === CKA.VALUE)
+      ?.value as Buffer;
+    expect(value.every((byte) => byte === 0)).toBe(true);
+
+    // After an import whose outcome was unknown: part of a pair is removed, a whole key adopted.
+    const partId = randomBytes(16);
+    const part = importTemplates(material, partId, 'part-pair', 'explicit-false');
+    if (part.kind !== 'pair') throw new Error('expected a pair');
+    library.C_CreateObject(session, part.privateTemplate);
+    expect(settleImport(context, session, partId, 'pair')).toEqual({ state: 'removed' });
+    expect(withId(partId)).toEqual([]);
+    expect(settleImport(context, session, partId, 'pair')).toEqual({ state: 'none' });
+    const wholeId = randomBytes(16);
+    writeImportedKey(
+      context,
+      session,
+      importTemplates(material, wholeId, 'whole-pair', 'explicit-false'),
+      'whole-pair',
+    );
+    const settled = settleImport(context, session, wholeId, 'pair');
+    expect(settled.state === 'complete' && settled.key.spec).toBe('ECC_NIST_P256');
+    for (const handle of withId(wholeId)) library.C_DestroyObject(session, handle);
   });
 
   it('probes once per token per process while a provider shares the answer, and anew after', async () => {

@@ -5,6 +5,7 @@ import { CKF, CKM } from './ck.js';
 import { ckrName } from './ckr.js';
 import { heldKeySpecs } from './held-key-specs.js';
 import type { TemplateStyle } from './key-templates.js';
+import { type ImportFindings, probeImports } from './probe-imports.js';
 import { PROBE_LABEL, ProbeKeys } from './probe-keys.js';
 import { refusal } from './probe-refusal.js';
 import { ecdhRoundTrip, gcmRoundTrip, oaepRoundTrip } from './probe-round-trips.js';
@@ -25,6 +26,8 @@ export interface ProbeContext {
   readonly tokenFlags: number;
   readonly session: Handle;
   readonly profile: Pkcs11Profile;
+  /** The token's label, for messages. */
+  readonly tokenLabel?: string;
   /** Runs an asynchronous native call with the pool's timeout. */
   readonly run: <T>(what: string, call: Promise<T>) => Promise<T>;
 }
@@ -56,6 +59,7 @@ export interface ProbeResult {
   readonly capabilities: Capabilities;
   readonly mechanisms: ReadonlySet<number>;
   readonly creation: KeyCreationFindings;
+  readonly imports: ImportFindings;
 }
 
 const RSA_SPECS: readonly KeySpec[] = ['RSA_2048', 'RSA_3072', 'RSA_4096'];
@@ -246,6 +250,29 @@ export async function probeCapabilities(probeContext: ProbeContext): Promise<Pro
     );
   }
 
+  const imports = await probeImports(
+    {
+      context: {
+        library,
+        profile,
+        generation: 0,
+        token: {
+          slot,
+          slotId: 0,
+          label: context.tokenLabel ?? '',
+          serial: '',
+          manufacturer: '',
+          model: '',
+          flags: context.tokenFlags,
+        },
+      },
+      session: context.session,
+      sessionObjects: maker.sessionObjects,
+      templates: maker.templates,
+    },
+    keySpecs,
+    notes,
+  );
   const random = (context.tokenFlags & CKF.RNG) !== 0;
   const anyCreate = Object.values(keySpecs).some((entry) => entry?.create);
   notes.push(
@@ -260,6 +287,7 @@ export async function probeCapabilities(probeContext: ProbeContext): Promise<Pro
   return {
     mechanisms,
     creation: { sessionObjects: maker.sessionObjects, templates: maker.templates },
+    imports,
     capabilities: {
       keySpecs,
       algorithms,
@@ -272,7 +300,9 @@ export async function probeCapabilities(probeContext: ProbeContext): Promise<Pro
         listKeys: true,
         generateDataKey: algorithms.includes('SYMMETRIC_DEFAULT') && random,
         generateRandom: random,
+        importKey: imports.kinds.length > 0,
       },
+      importKinds: imports.kinds,
       deletionWindowDays: { min: 7, max: 30 },
       notes,
     },

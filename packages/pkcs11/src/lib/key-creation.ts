@@ -101,7 +101,15 @@ export class PerLabelQueue {
   }
 }
 
-function templateRefused(error: unknown): unknown {
+/**
+ * A template refusal (CKR_TEMPLATE_*, CKR_ATTRIBUTE_*) as UNSUPPORTED_ALGORITHM; any other error as it is.
+ *
+ * @example
+ * ```ts
+ * throw templateRefused(error);
+ * ```
+ */
+export function templateRefused(error: unknown): unknown {
   const name = ckrName(error);
   if (
     name === 'CKR_TEMPLATE_INCONSISTENT' ||
@@ -186,8 +194,13 @@ function firstLine(error: unknown): string {
  * Clears the usage attributes a template could not set false (a token that refuses explicit false) but
  * the token's defaults set true, so the new key carries only its usage. Where the token will not change
  * them either, the key keeps them.
+ *
+ * @example
+ * ```ts
+ * narrowUsages(context, session, handle, generation.narrow.primary);
+ * ```
  */
-function narrowUsages(
+export function narrowUsages(
   context: TokenContext,
   session: Handle,
   handle: Handle,

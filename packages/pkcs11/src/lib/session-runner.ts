@@ -7,6 +7,7 @@ import type { PooledSession, SessionPool } from './session-pool.js';
 import type { SharedModule } from './shared-module.js';
 import type { FoundToken, TokenSelector } from './token.js';
 import type { WorkerPool } from './worker-pool.js';
+import type { OnToken, Task, TaskResults } from './worker-protocol.js';
 
 const MAX_CACHED_KEYS = 10_000;
 
@@ -188,6 +189,26 @@ export class SessionRunner {
   }
 
   /**
+   * Runs a task about the token's keys on a lent session (on a worker thread), with what every such task
+   * carries: the session, the token, the profile and the pool's generation.
+   */
+  onToken<K extends TokenTaskKind>(
+    session: PooledSession,
+    what: string,
+    task: TokenTaskBody<K>,
+  ): Promise<TaskResults[K]> {
+    const { pool, token, profile } = this.#parts;
+    const full = {
+      ...task,
+      session: session.handle,
+      token,
+      profile: profile.name,
+      generation: pool.generation,
+    } as unknown as Task;
+    return pool.run(session, what, full) as Promise<TaskResults[K]>;
+  }
+
+  /**
    * Runs a search where the profile says searching races key generation (SoftHSM2) only while no key is
    * being generated in this process.
    */
@@ -245,6 +266,12 @@ export class SessionRunner {
     }
   }
 }
+
+/** The kinds of task about the token's keys (they carry the session, token, profile and generation). */
+type TokenTaskKind = Extract<Task, OnToken>['kind'];
+
+/** A task about the token's keys without what the runner adds (session, token, profile, generation). */
+type TokenTaskBody<K extends TokenTaskKind> = Omit<Extract<Task, { kind: K }>, keyof OnToken> & { kind: K };
 
 /** Errors after which the session is rebuilt: it is gone, logged out, or left with an operation active. */
 function sessionNeedsRebuild(error: unknown): boolean {

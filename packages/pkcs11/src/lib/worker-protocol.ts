@@ -3,6 +3,8 @@ import type { Mechanism } from 'pkcs11js';
 import type { Pkcs11Uri } from '../key-uri.js';
 import type { Pkcs11ProfileName } from '../profiles.js';
 import type { ProbeResult } from './capability-probe.js';
+import type { ImportSettlement } from './import-objects.js';
+import type { KeyImport } from './import-templates.js';
 import type { KeyGeneration } from './key-templates.js';
 import type { ResolvedKey } from './resolved-key.js';
 import type { Handle } from './shared-module.js';
@@ -91,6 +93,12 @@ export type Task =
       readonly keyGeneration: KeyGeneration;
       readonly label: string | undefined;
     })
+  | (OnToken & {
+      readonly kind: 'importKey';
+      readonly keyImport: KeyImport;
+      readonly label: string | undefined;
+    })
+  | (OnToken & { readonly kind: 'settleImport'; readonly id: Buffer; readonly importKind: KeyImport['kind'] })
   | (OnToken & { readonly kind: 'setState'; readonly key: ResolvedKey; readonly enable: boolean })
   | (OnToken & { readonly kind: 'publicKey'; readonly key: ResolvedKey })
   | (OnToken & { readonly kind: 'derive'; readonly key: ResolvedKey; readonly point: Uint8Array })
@@ -121,6 +129,8 @@ export interface TaskResults {
   lookup: ResolvedKey;
   list: { readonly keys: readonly ResolvedKey[]; readonly next: number; readonly total: number };
   createKey: ResolvedKey;
+  importKey: ResolvedKey;
+  settleImport: ImportSettlement;
   setState: undefined;
   publicKey: Uint8Array;
   derive: Uint8Array;

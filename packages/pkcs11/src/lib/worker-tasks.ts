@@ -4,6 +4,7 @@ import { probeCapabilities } from './capability-probe.js';
 import { CKF, CKU_USER } from './ck.js';
 import { ckrName, pkcs11Error } from './ckr.js';
 import { runCrypto } from './crypto-dispatch.js';
+import { settleImport, writeImportedKey } from './import-objects.js';
 import { deriveSharedSecret } from './key-agreement.js';
 import { enablingAttributes } from './key-attributes.js';
 import { assertLabelFree, generateKey } from './key-creation.js';
@@ -105,6 +106,7 @@ function runTokenTask(
         library,
         slot: task.token.slot,
         tokenFlags: task.token.flags,
+        tokenLabel: task.token.label,
         session,
         profile: context.profile,
         run: (_what, call) => call,
@@ -116,6 +118,10 @@ function runTokenTask(
     case 'createKey':
       if (task.label !== undefined) assertLabelFree(context, session, task.label);
       return generateKey(context, session, task.keyGeneration);
+    case 'importKey':
+      return writeImportedKey(context, session, task.keyImport, task.label);
+    case 'settleImport':
+      return settleImport(context, session, task.id, task.importKind);
     case 'setState':
       setKeyState(library, session, task.key, task.enable);
       return undefined;

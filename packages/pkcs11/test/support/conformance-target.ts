@@ -1,7 +1,6 @@
-import { conformance, type KeyImporter } from '@keyswitch/conformance';
+import { conformance, importRequestFor, type KeyImporter } from '@keyswitch/conformance';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { Pkcs11Provider } from '../../src/index.js';
-import { importKey } from './import-key.js';
 import { p11KitServer } from './p11-kit.js';
 import { openTarget, type TargetName, target } from './targets.js';
 import { createTestTokens, type TestTokens } from './tokens.js';
@@ -32,24 +31,16 @@ export function conformanceOn(name: TargetName): void {
     await server?.close();
     (tokens as TestTokens).remove();
   });
-  const importer: KeyImporter = (provider, request) =>
-    importKey(
-      provider as Pkcs11Provider,
-      which.module,
-      request,
-      server === undefined ? undefined : (which.options.pin as string),
-    );
+  // Imports go through the contract: core's checks and audit, then C_CreateObject on the provider's
+  // worker threads and sessions (over p11-kit too: the same connection the provider uses).
+  const importer: KeyImporter = (provider, request) => provider.importKey(importRequestFor(request));
   conformance({
     describe,
     it,
     beforeAll,
     afterAll,
     createProvider: () => openTarget(which),
-    // Over p11-kit the importer writes through a connection of its own, which the server serves from
-    // another process of SoftHSM2: under load the providers' process sometimes does not see the public
-    // half of a key just written (the private half, yes). The imported-key checks run on SoftHSM2
-    // directly; over p11-kit the suite runs on keys it creates.
-    ...(server === undefined ? { importKey: importer } : {}),
+    importKey: importer,
     missingKeyRef: 'pkcs11:object=keyswitch-conformance-missing;type=private',
   });
 }

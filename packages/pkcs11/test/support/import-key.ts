@@ -27,10 +27,10 @@ export interface ImportRequest {
 }
 
 /**
- * Imports node:crypto key material into the provider's token with C_CreateObject (as a migration tool
- * would), with the same protective attributes keyswitch gives the keys it generates. For tests that need
- * both sides of a key: HMACs equal to node's, AES-GCM blobs node can open, node signatures verifying.
- * Returns the key's `pkcs11:` URI.
+ * Writes node:crypto key material to the provider's token with C_CreateObject from the test's own thread,
+ * outside keyswitch, as another tool would: for what the contract's `importKey` never does (writing a
+ * pair's halves in two steps, a label already in use). Everything else imports through
+ * `provider.importKey`. Returns the key's `pkcs11:` URI.
  */
 export function importKey(
   provider: Pkcs11Provider,

@@ -1,5 +1,5 @@
 import type { Template } from 'pkcs11js';
-import { CKA, CKM } from '../../src/lib/ck.js';
+import { CKA, CKM, CKO } from '../../src/lib/ck.js';
 import type { Pkcs11Library } from '../../src/lib/shared-module.js';
 
 /** Habits of real tokens keyswitch must work with, played on top of a real token's library. */
@@ -10,6 +10,10 @@ export interface Quirks {
   readonly refuseExplicitFalse?: boolean;
   /** The largest RSA modulus the token makes (its mechanism info says so, and generation refuses more). */
   readonly maxRsaBits?: number;
+  /** Refuses C_CreateObject of private keys (CKR_ATTRIBUTE_VALUE_INVALID), as a token that only unwraps them. */
+  readonly refusePrivateKeyObjects?: boolean;
+  /** Refuses C_CreateObject of public keys (CKR_TEMPLATE_INCONSISTENT). */
+  readonly refusePublicKeyObjects?: boolean;
 }
 
 const USAGE_ATTRIBUTES = new Set<number>([
@@ -57,6 +61,17 @@ export async function withQuirks<T>(
     C_GenerateKeyAsync: methods.C_GenerateKeyAsync!,
     C_GenerateKeyPairAsync: methods.C_GenerateKeyPairAsync!,
     C_GetMechanismInfo: methods.C_GetMechanismInfo!,
+    C_CreateObject: methods.C_CreateObject!,
+  };
+  methods.C_CreateObject = (session, template) => {
+    const objectClass = (template as Template).find((attribute) => attribute.type === CKA.CLASS)?.value;
+    if (quirks.refusePrivateKeyObjects && objectClass === CKO.PRIVATE_KEY)
+      throw refused('CKR_ATTRIBUTE_VALUE_INVALID');
+    if (quirks.refusePublicKeyObjects && objectClass === CKO.PUBLIC_KEY)
+      throw refused('CKR_TEMPLATE_INCONSISTENT');
+    const refusedWith = refusal(quirks, [template as Template]);
+    if (refusedWith) throw refused(refusedWith);
+    return originals.C_CreateObject.call(library, session, template);
   };
   methods.C_GenerateKeyAsync = (session, mechanism, template) => {
     const refusedWith = refusal(quirks, [template as Template]);
