@@ -29,7 +29,9 @@ export const softHsmCapabilities: Capabilities = Object.freeze({
   }),
   importKinds: Object.freeze(['private', 'secret'] as const),
   signing: Object.freeze({
-    ecdsaSignatureFormat: 'DER',
+    // node:crypto signs r ‖ s directly (dsaEncoding 'ieee-p1363'), and so does the digest path: the core
+    // converts a signature only when the caller asks for DER.
+    ecdsaSignatureFormat: 'P1363',
     rawMessageBytes: Object.freeze({ min: 0, max: Number.POSITIVE_INFINITY }),
   }),
   deletionWindowDays: Object.freeze({ min: 7, max: 30 }),

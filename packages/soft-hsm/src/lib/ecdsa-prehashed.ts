@@ -1,5 +1,5 @@
 import { createECDH, type ECDH, type KeyObject, randomBytes } from 'node:crypto';
-import { ecdsaDerToP1363, ecdsaP1363ToDer, type KeySpec, keySpecInfo } from '@keyswitch/core';
+import { type KeySpec, keySpecInfo } from '@keyswitch/core';
 
 /**
  * ECDSA over a precomputed digest (FIPS 186-5 §6.4). node:crypto's `sign` always hashes its input (with
@@ -84,7 +84,7 @@ function randomScalar(curve: Curve): bigint {
   }
 }
 
-/** Signs a digest with an EC private key; the signature is DER, as `crypto.sign(hash, message, key)` gives. */
+/** Signs a digest with an EC private key; the signature is r ‖ s (IEEE P1363), the software HSM's native format. */
 export function signEcdsaDigest(privateKey: KeyObject, spec: KeySpec, digest: Uint8Array): Uint8Array {
   const curve = curveOf(spec);
   const d = privateScalar(privateKey);
@@ -96,12 +96,12 @@ export function signEcdsaDigest(privateKey: KeyObject, spec: KeySpec, digest: Ui
     if (r === 0n) continue;
     const s = mod(inverse(k, curve.n) * (e + r * d), curve.n);
     if (s === 0n) continue;
-    return ecdsaP1363ToDer(Buffer.concat([toBytes(r, curve.size), toBytes(s, curve.size)]));
+    return Buffer.concat([toBytes(r, curve.size), toBytes(s, curve.size)]);
   }
 }
 
 /**
- * Verifies a DER ECDSA signature over a digest. The HSM holds the private key d, so the verification
+ * Verifies an r ‖ s (IEEE P1363) ECDSA signature over a digest. The HSM holds the private key d, so the verification
  * point u1·G + u2·Q is computed as (u1 + u2·d)·G, since Q = d·G. Malformed signatures give `false`.
  */
 export function verifyEcdsaDigest(
@@ -111,14 +111,9 @@ export function verifyEcdsaDigest(
   signature: Uint8Array,
 ): boolean {
   const curve = curveOf(spec);
-  let raw: Uint8Array;
-  try {
-    raw = ecdsaDerToP1363(signature, curve.size);
-  } catch {
-    return false;
-  }
-  const r = toBigInt(raw.subarray(0, curve.size));
-  const s = toBigInt(raw.subarray(curve.size));
+  if (signature.length !== 2 * curve.size) return false;
+  const r = toBigInt(signature.subarray(0, curve.size));
+  const s = toBigInt(signature.subarray(curve.size));
   if (r < 1n || r >= curve.n || s < 1n || s >= curve.n) return false;
   const w = inverse(s, curve.n);
   const u1 = mod(digestInteger(digest, curve) * w, curve.n);

@@ -8,7 +8,10 @@ import { signRsaDigest, verifyRsaDigest } from './rsa-prehashed.js';
 const signAsync = promisify(sign);
 const verifyAsync = promisify(verify);
 
-/** node:crypto's options for a RAW signature: PSS with MGF1 on the same hash and a digest-length salt; DER ECDSA. */
+/**
+ * node:crypto's options for a RAW signature: PSS with MGF1 on the same hash and a digest-length salt;
+ * ECDSA as r ‖ s (IEEE P1363), the software HSM's native format (the core converts to DER when asked).
+ */
 function keyOptions(key: KeyObject, input: SignInput) {
   const info = algorithmInfo(input.algorithm);
   switch (info.family) {
@@ -17,13 +20,13 @@ function keyOptions(key: KeyObject, input: SignInput) {
     case 'RSA_PKCS1':
       return { key, padding: constants.RSA_PKCS1_PADDING };
     default:
-      return { key, dsaEncoding: 'der' as const };
+      return { key, dsaEncoding: 'ieee-p1363' as const };
   }
 }
 
 /**
  * Signs a message (hashed here, off the event loop by node:crypto) or a precomputed digest (encoded and
- * signed here, see `rsa-prehashed` and `ecdsa-prehashed`). ECDSA signatures are DER.
+ * signed here, see `rsa-prehashed` and `ecdsa-prehashed`). ECDSA signatures are r ‖ s (IEEE P1363).
  */
 export async function signMessage(
   material: AsymmetricMaterial,
