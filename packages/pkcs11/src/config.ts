@@ -1,4 +1,4 @@
-import { parseWithSchema, Secret, secretReferenceSchema } from '@keyswitch/core';
+import { type AuditBus, parseWithSchema, Secret, secretReferenceSchema } from '@keyswitch/core';
 import { z } from 'zod';
 import { PKCS11_PROFILES, type Pkcs11ProfileName } from './profiles.js';
 
@@ -44,7 +44,21 @@ const workerThreadsSchema = z
   .max(64, 'expected at most 64 worker threads');
 
 /**
- * Zod schema of a `pkcs11` provider section.
+ * Every setting a provider section and {@link Pkcs11Provider.open}'s options share, with its one rule:
+ * the one definition both schemas are built from. `profile` defaults to `generic` in both (no quirk
+ * assumed; what a token can do is probed).
+ */
+const settings = {
+  profile: profileSchema.default('generic'),
+  token: tokenSchema,
+  sessions: sessionsSchema.default(8),
+  operationTimeoutMs: timeoutSchema.default(30_000),
+  execution: executionSchema.optional(),
+  workerThreads: workerThreadsSchema.optional(),
+};
+
+/**
+ * Zod schema of a `pkcs11` provider section: strict (a misspelt option is CONFIG_INVALID naming it).
  *
  * @example
  * ```json
@@ -55,41 +69,39 @@ const workerThreadsSchema = z
 export const pkcs11ConfigSchema = z.strictObject({
   type: z.literal('pkcs11').optional(),
   module: valueOrEnvironment('the path of the PKCS#11 module (a .so file)'),
-  profile: profileSchema,
-  token: tokenSchema,
   pin: secretReferenceSchema,
-  sessions: sessionsSchema.default(8),
   libraryParameters: valueOrEnvironment('the C_Initialize library parameters (NSS: configdir=…)').optional(),
-  execution: executionSchema.optional(),
-  workerThreads: workerThreadsSchema.optional(),
-  operationTimeoutMs: timeoutSchema.default(30_000),
+  ...settings,
 });
 
 /**
- * Zod schema of the options {@link Pkcs11Provider.open} takes: the same fields and rules as a
- * configuration section (one schema for both), with the values resolved (the module path and the PIN
- * themselves rather than references to them).
+ * Zod schema of the options {@link Pkcs11Provider.open} takes: the same settings and rules as a
+ * configuration section (built from one definition), strict as well, with the values resolved (the
+ * module path and the PIN themselves rather than references to them), and the options every provider
+ * takes (`name`, `audit`).
  *
  * @example
  * ```ts
  * const options = pkcs11OptionsSchema.parse({ module, profile: 'softhsm', token: { label: 'keyswitch' }, pin });
  * ```
  */
-export const pkcs11OptionsSchema = z.looseObject({
+export const pkcs11OptionsSchema = z.strictObject({
   module: z
     .string({ error: 'expected the path of the PKCS#11 module' })
     .min(1, 'expected the path of the PKCS#11 module'),
-  profile: profileSchema.default('generic'),
-  token: tokenSchema,
   pin: z.union([z.string().min(1), z.instanceof(Secret)], {
     error: 'expected the PIN (a string or a Secret)',
   }),
-  sessions: sessionsSchema.default(8),
   libraryParameters: z.string().optional(),
-  operationTimeoutMs: timeoutSchema.default(30_000),
   baseDir: z.string().optional(),
-  execution: executionSchema.optional(),
-  workerThreads: workerThreadsSchema.optional(),
+  name: z.string().optional(),
+  // Checked by shape, not by class: a bus from another copy of @keyswitch/core (CommonJS next to ESM) works.
+  audit: z
+    .custom<AuditBus>((value) => typeof (value as { subscribe?: unknown } | null)?.subscribe === 'function', {
+      error: 'expected an AuditBus',
+    })
+    .optional(),
+  ...settings,
 });
 
 /** Provider options after {@link pkcs11OptionsSchema}: defaults applied. */

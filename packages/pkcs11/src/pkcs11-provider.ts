@@ -114,14 +114,14 @@ export class Pkcs11Provider extends KeyProvider {
     let module: SharedModule | undefined;
     let pool: SessionPool | undefined;
     try {
-      module = await acquireModule(modulePath, { libraryParameters: options.libraryParameters }, workers);
-      const token = await workers.run({ kind: 'findToken', selector: options.token }, 'C_GetSlotList');
+      module = await acquireModule(modulePath, { libraryParameters: checked.libraryParameters }, workers);
+      const token = await workers.run({ kind: 'findToken', selector: checked.token }, 'C_GetSlotList');
       pool = new SessionPool({
         module,
         workers,
         slot: token.slot,
         pin,
-        size: options.sessions ?? 8,
+        size: checked.sessions,
         timeoutMs,
       });
       pool.release(await pool.acquire());

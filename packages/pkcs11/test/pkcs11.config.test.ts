@@ -2,7 +2,7 @@ import { constants, createPublicKey, publicEncrypt, verify } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Keyswitch, type KeyswitchError } from '@keyswitch/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Pkcs11Provider, parsePkcs11Config, providerFactory } from '../src/index.js';
+import { Pkcs11Provider, parsePkcs11Config, pkcs11OptionsSchema, providerFactory } from '../src/index.js';
 import { createTestTokens, type TestTokens } from './support/tokens.js';
 
 const configs = fileURLToPath(new URL('../../../examples/configs/', import.meta.url));
@@ -49,6 +49,25 @@ describe('pkcs11 provider configuration', () => {
       expect(fromOptions?.path, field).toBe(field);
       expect(fromOptions?.detail, field).toBe(fromConfig.detail);
     }
+  });
+
+  it('a misspelt option is CONFIG_INVALID naming it, in a section and in open() alike; profile defaults to generic in both', async () => {
+    const misspelt = configError({ ...valid, sesions: 4 });
+    expect(misspelt.message).toContain('sesions');
+    const options = {
+      module: '/opt/cloudhsm/lib/libcloudhsm_pkcs11.so',
+      token: { label: 'hsm1' },
+      pin: 'u:p',
+    };
+    const fromOptions = await Pkcs11Provider.open({ ...options, sesions: 4 } as never).then(
+      () => undefined,
+      (error: unknown) => error as KeyswitchError,
+    );
+    expect(fromOptions?.code).toBe('CONFIG_INVALID');
+    expect(fromOptions?.message).toContain('sesions');
+    const { profile: _profile, ...withoutProfile } = valid;
+    expect(parsePkcs11Config(withoutProfile, 'providers.hsm').profile).toBe('generic');
+    expect(pkcs11OptionsSchema.parse(options).profile).toBe('generic');
   });
 
   it('validates a section with defaults', () => {
