@@ -16,9 +16,11 @@ import {
   KeyswitchError,
   type MacAlgorithm,
   type ParsedPublicKey,
+  parseWithSchema,
   type SignInput,
 } from '@keyswitch/core';
 import { softHsmCapabilities } from './capabilities.js';
+import { type SoftHsmCheckedOptions, softHsmOptionsSchema } from './config.js';
 import { generateKeyMaterial } from './lib/generate-key-material.js';
 import { checkHmac, computeHmac } from './lib/hmac.js';
 import { asymmetricMaterial, secretMaterial, wipeMaterial } from './lib/key-material.js';
@@ -91,36 +93,34 @@ export class SoftHsm extends KeyProvider {
    * ```
    */
   static async open(options: SoftHsmOptions = {}): Promise<SoftHsm> {
-    const provider = options.name ?? 'soft-hsm';
-    if (options.environment === 'production') {
+    const provider = typeof options.name === 'string' ? options.name : 'soft-hsm';
+    let checked: SoftHsmCheckedOptions;
+    try {
+      checked = parseWithSchema(softHsmOptionsSchema, options, '');
+    } catch (error) {
+      throw isKeyswitchError(error) ? error.withContext({ provider }) : error;
+    }
+    if (checked.environment === 'production') {
       throw new KeyswitchError(
         'CONFIG_INVALID',
         'the software HSM is for development and tests; it refuses production',
-        {
-          provider,
-        },
+        { provider },
       );
     }
     let store: Keystore | undefined;
     let records: KeyRecord[] = [];
-    if (options.keystore !== undefined) {
+    if (checked.keystore !== undefined) {
       try {
-        if (typeof options.keystore !== 'string' || options.keystore.length === 0) {
-          throw new KeyswitchError('CONFIG_INVALID', 'keystore must be a file path');
-        }
-        const passphrase = revealPassphrase(options.passphrase);
-        if (passphrase === undefined) {
-          throw new KeyswitchError('CONFIG_INVALID', 'a keystore needs a passphrase');
-        }
         ({ keystore: store, records } = await Keystore.open(
-          options.keystore,
-          passphrase,
-          options.readOnly === true,
+          checked.keystore,
+          revealPassphrase(checked.passphrase)!,
+          checked.readOnly === true,
         ));
       } catch (error) {
         throw isKeyswitchError(error) ? error.withContext({ provider }) : error;
       }
     }
+    // The options as given: the schema accepted them (and changes none of their values).
     const hsm = new SoftHsm(options, store, records);
     try {
       await hsm.#destroyDueKeys();

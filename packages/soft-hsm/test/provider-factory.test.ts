@@ -35,6 +35,25 @@ function context(overrides: Partial<ProviderContext> = {}): ProviderContext {
   };
 }
 
+describe('one strict schema for the section and for SoftHsm.open()', () => {
+  it('a misspelt option is CONFIG_INVALID naming it, in a section and in options alike', async () => {
+    const fromOptions = await expectCode(SoftHsm.open({ bogus: 1 } as never), 'CONFIG_INVALID');
+    expect(fromOptions.message).toContain('bogus');
+    const misspelt = await expectCode(SoftHsm.open({ keystroe: 'dev.keystore' } as never), 'CONFIG_INVALID');
+    expect(misspelt.message).toContain('keystroe');
+    expect(() => providerFactory.parseConfig({ type: 'soft-hsm', keystroe: 'x' }, 'providers.dev')).toThrow(
+      /keystroe/,
+    );
+    // The same passphrase rule in both.
+    expect(() => providerFactory.parseConfig({ type: 'soft-hsm', keystore: 'x' }, 'providers.dev')).toThrow(
+      /needs a passphrase/,
+    );
+    const noPassphrase = await expectCode(SoftHsm.open({ keystore: join(baseDir, 'x') }), 'CONFIG_INVALID');
+    expect(noPassphrase.path).toBe('passphrase');
+    await expectCode(SoftHsm.open({ readOnly: 'yes' } as never), 'CONFIG_INVALID');
+  });
+});
+
 describe('parseConfig', () => {
   it('accepts an in-memory and a keystore section', () => {
     expect(providerFactory.type).toBe('soft-hsm');
