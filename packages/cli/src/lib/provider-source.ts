@@ -45,7 +45,7 @@ export class ProviderSource {
     return this.#type;
   }
 
-  /** Whether the backend can import key material (the software HSM can). */
+  /** Whether the backend can import key material, as its capability manifest says. */
   get canImport(): boolean {
     return this.#canImport;
   }
@@ -72,7 +72,12 @@ export class ProviderSource {
   async open(shared: boolean): Promise<void> {
     const first = await this.#openRaw();
     this.#type = first.type;
-    this.#canImport = typeof (first as { importKey?: unknown }).importKey === 'function';
+    // The manifest says whether the backend imports (the software HSM, KMS, a PKCS#11 token whose probe
+    // found C_CreateObject takes keys); a backend that cannot is run on keys it creates.
+    this.#canImport = await first.capabilities().then(
+      (capabilities) => capabilities.operations.importKey === true,
+      () => false,
+    );
     try {
       this.#nonexistentKeyRef = first.nonexistentKeyRef();
     } catch {
