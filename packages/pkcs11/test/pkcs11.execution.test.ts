@@ -234,6 +234,46 @@ describe.skipIf(skip)('PKCS#11 execution: nothing on the main thread, deadlines 
       faults.remove();
     }
   });
+  it('an import past its deadline is reported with its CKA_ID, not retryable, and never written twice', async () => {
+    const faults = installTestFaults([{ function: 'C_CreateObject', delayMs: 2_000, times: 0 }]);
+    try {
+      const provider = await open(softhsm!, { operationTimeoutMs: 200 });
+      await provider.capabilities(); // the probe writes objects too: probed before the fault is armed
+      faults.arm(0, 1);
+      const request = {
+        spec: 'HMAC_256',
+        usage: 'GENERATE_VERIFY_MAC',
+        raw: Buffer.alloc(32, 9),
+        label: 'x-late-import',
+      } as const;
+      const error = (await provider.importKey(request).then(
+        () => undefined,
+        (reason: unknown) => reason,
+      )) as KeyswitchError;
+      expect(error.code).toBe('UNAVAILABLE');
+      expect(error.retryable).toBe(false);
+      const id = /CKA_ID ([0-9a-f]+)/.exec(error.message)?.[1];
+      expect(id).toMatch(/^[0-9a-f]{32}$/);
+      // The write finishes on its worker: the key is there under that CKA_ID, once.
+      const ref = `pkcs11:id=${id!.replace(/(..)/g, '%$1')};type=secret-key`;
+      await expect
+        .poll(
+          () =>
+            provider.describeKey(ref).then(
+              (described) => described.aliases,
+              () => [],
+            ),
+          {
+            timeout: 30_000,
+            interval: 250,
+          },
+        )
+        .toEqual(['x-late-import']);
+      await expect(provider.importKey(request)).rejects.toMatchObject({ code: 'KEY_EXISTS' });
+    } finally {
+      faults.remove();
+    }
+  });
 });
 
 describe('pkcs11js native addon', () => {
