@@ -130,7 +130,10 @@ export function declareBackendTests(name: TargetName): void {
           listKeys: true,
           generateDataKey: true,
           generateRandom: true,
+          importKey: true,
         });
+        // Found by writing throwaway keys with C_CreateObject: both tokens take every kind.
+        expect(capabilities.importKinds).toEqual(['private', 'public', 'secret']);
         expect(capabilities.keySpecs.RSA_2048).toEqual({
           usages: ['SIGN_VERIFY', 'ENCRYPT_DECRYPT'],
           create: true,
