@@ -99,38 +99,39 @@ export function importTemplates(
       narrow: generation.narrow,
     };
   }
-  let privateValues: Template;
-  let publicValues: Template;
-  if (info.family === 'RSA') {
-    publicValues = [
-      { type: CKA.MODULUS, value: value(jwk.n) },
-      { type: CKA.PUBLIC_EXPONENT, value: value(jwk.e) },
-    ];
-    privateValues = [
-      ...publicValues,
-      { type: CKA.PRIVATE_EXPONENT, value: value(jwk.d) },
-      { type: CKA.PRIME_1, value: value(jwk.p) },
-      { type: CKA.PRIME_2, value: value(jwk.q) },
-      { type: CKA.EXPONENT_1, value: value(jwk.dp) },
-      { type: CKA.EXPONENT_2, value: value(jwk.dq) },
-      { type: CKA.COEFFICIENT, value: value(jwk.qi) },
-    ];
-  } else {
-    const size = info.coordinateBytes!;
-    const point = Buffer.concat([Buffer.from([4]), padded(value(jwk.x), size), padded(value(jwk.y), size)]);
-    publicValues = [{ type: CKA.EC_POINT, value: derOctetString(point) }];
-    privateValues =
-      kind === 'private'
-        ? [
-            { type: CKA.EC_PARAMS, value: EC_PARAMS[info.curve!] },
-            { type: CKA.VALUE, value: padded(value(jwk.d), size) },
-          ]
-        : [];
-  }
+  const rsa = info.family === 'RSA';
+  const size = info.coordinateBytes ?? 0;
+  const publicValues: Template = rsa
+    ? [
+        { type: CKA.MODULUS, value: value(jwk.n) },
+        { type: CKA.PUBLIC_EXPONENT, value: value(jwk.e) },
+      ]
+    : [
+        {
+          type: CKA.EC_POINT,
+          value: derOctetString(
+            Buffer.concat([Buffer.from([4]), padded(value(jwk.x), size), padded(value(jwk.y), size)]),
+          ),
+        },
+      ];
   const publicTemplate = [...withoutGenerationOnly(generation.publicTemplate), ...publicValues];
   if (kind === 'public') {
     return { kind: 'public', id, publicTemplate, narrow: { public: generation.narrow.public } };
   }
+  const privateValues: Template = rsa
+    ? [
+        ...publicValues,
+        { type: CKA.PRIVATE_EXPONENT, value: value(jwk.d) },
+        { type: CKA.PRIME_1, value: value(jwk.p) },
+        { type: CKA.PRIME_2, value: value(jwk.q) },
+        { type: CKA.EXPONENT_1, value: value(jwk.dp) },
+        { type: CKA.EXPONENT_2, value: value(jwk.dq) },
+        { type: CKA.COEFFICIENT, value: value(jwk.qi) },
+      ]
+    : [
+        { type: CKA.EC_PARAMS, value: EC_PARAMS[info.curve!] },
+        { type: CKA.VALUE, value: padded(value(jwk.d), size) },
+      ];
   return {
     kind: 'pair',
     id,
