@@ -41,29 +41,64 @@ export function writeImportedKey(
 ): ResolvedKey {
   try {
     if (label !== undefined) assertLabelFree(context, session, label);
-    if (keyImport.kind === 'secret') {
-      const handle = create(context, session, keyImport.template);
-      narrowUsages(context, session, handle, keyImport.narrow.primary);
-      return readKey(context, session, 'secret', handle);
-    }
-    if (keyImport.kind === 'public') {
-      const handle = create(context, session, keyImport.publicTemplate);
-      narrowUsages(context, session, handle, keyImport.narrow.public);
-      return readKey(context, session, 'public', handle);
+    if (keyImport.kind !== 'pair') {
+      const secret = keyImport.kind === 'secret';
+      const handle = create(context, session, secret ? keyImport.template : keyImport.publicTemplate);
+      return readBack(context, session, keyImport, [handle], () => {
+        narrowUsages(context, session, handle, secret ? keyImport.narrow.primary : keyImport.narrow.public);
+        return readKey(context, session, keyImport.kind, handle);
+      });
     }
     const privateKey = create(context, session, keyImport.privateTemplate);
     let publicKey: Handle;
     try {
       publicKey = create(context, session, keyImport.publicTemplate);
     } catch (error) {
-      throw removeHalf(context, session, privateKey, keyImport.id, error);
+      throw removeWritten(
+        context,
+        session,
+        [privateKey],
+        keyImport.id,
+        error,
+        'writing the public half of the key',
+      );
     }
-    narrowUsages(context, session, privateKey, keyImport.narrow.primary);
-    narrowUsages(context, session, publicKey, keyImport.narrow.public);
-    return readKey(context, session, 'pair', privateKey, publicKey);
+    return readBack(context, session, keyImport, [privateKey, publicKey], () => {
+      narrowUsages(context, session, privateKey, keyImport.narrow.primary);
+      narrowUsages(context, session, publicKey, keyImport.narrow.public);
+      return readKey(context, session, 'pair', privateKey, publicKey);
+    });
   } finally {
     wipeKeyImport(keyImport);
   }
+}
+
+/**
+ * Reads a key just written back; when that fails, or the token reads it back as another spec (a token that
+ * does not compute CKA_VALUE_LEN for a secret key written with C_CreateObject), its objects are destroyed
+ * and the import refused.
+ */
+function readBack(
+  context: TokenContext,
+  session: Handle,
+  keyImport: KeyImport,
+  written: readonly Handle[],
+  read: () => ResolvedKey,
+): ResolvedKey {
+  let key: ResolvedKey;
+  try {
+    key = read();
+  } catch (error) {
+    throw removeWritten(context, session, written, keyImport.id, error, 'reading the written key back');
+  }
+  if (key.spec !== keyImport.spec) {
+    const wrong = new KeyswitchError(
+      'UNSUPPORTED_ALGORITHM',
+      `the token reads an imported ${keyImport.spec} key back as ${key.spec}`,
+    );
+    throw removeWritten(context, session, written, keyImport.id, wrong, 'checking the written key');
+  }
+  return key;
 }
 
 /**
@@ -122,23 +157,24 @@ function create(context: TokenContext, session: Handle, template: Template): Han
   }
 }
 
-/** Destroys the private half written before its public half failed; the error to report either way. */
-function removeHalf(
+/** Destroys the objects written before `step` failed; the error to report either way. */
+function removeWritten(
   context: TokenContext,
   session: Handle,
-  privateKey: Handle,
+  written: readonly Handle[],
   id: Buffer,
   failure: unknown,
+  step: string,
 ): KeyswitchError {
   try {
-    context.library.C_DestroyObject(session, privateKey);
+    for (const handle of written) context.library.C_DestroyObject(session, handle);
   } catch (error) {
     return notRemoved(id, failure, error);
   }
   const mapped = pkcs11Error(failure, 'C_CreateObject');
   return new KeyswitchError(
     mapped.code,
-    `${mapped.detail}: writing the public half of the key failed, so its private half was removed; nothing was imported`,
+    `${mapped.detail}: ${step} failed, so what was written was removed; nothing was imported`,
     { cause: failure, retryable: mapped.retryable },
   );
 }

@@ -14,18 +14,20 @@ import { keyGeneration, type TemplateStyle } from './key-templates.js';
 /**
  * What C_CreateObject needs to import a key: the templates of its objects (a pair's private and public
  * key, a secret key, or a public key alone), each with the usage attributes a template style could not
- * set false (`narrow`: cleared after writing, as after a generation), and the key's CKA_ID.
+ * set false (`narrow`: cleared after writing, as after a generation), the key's CKA_ID and its spec.
  */
 export type KeyImport =
   | {
       readonly kind: 'secret';
       readonly id: Buffer;
+      readonly spec: KeySpec;
       readonly template: Template;
       readonly narrow: { readonly primary: readonly number[] };
     }
   | {
       readonly kind: 'pair';
       readonly id: Buffer;
+      readonly spec: KeySpec;
       readonly privateTemplate: Template;
       readonly publicTemplate: Template;
       readonly narrow: { readonly primary: readonly number[]; readonly public: readonly number[] };
@@ -33,6 +35,7 @@ export type KeyImport =
   | {
       readonly kind: 'public';
       readonly id: Buffer;
+      readonly spec: KeySpec;
       readonly publicTemplate: Template;
       readonly narrow: { readonly public: readonly number[] };
     };
@@ -95,6 +98,7 @@ export function importTemplates(
     return {
       kind: 'secret',
       id,
+      spec,
       template: [...withoutGenerationOnly(generation.template), { type: CKA.VALUE, value: secret }],
       narrow: generation.narrow,
     };
@@ -116,7 +120,7 @@ export function importTemplates(
       ];
   const publicTemplate = [...withoutGenerationOnly(generation.publicTemplate), ...publicValues];
   if (kind === 'public') {
-    return { kind: 'public', id, publicTemplate, narrow: { public: generation.narrow.public } };
+    return { kind: 'public', id, spec, publicTemplate, narrow: { public: generation.narrow.public } };
   }
   const privateValues: Template = rsa
     ? [
@@ -135,6 +139,7 @@ export function importTemplates(
   return {
     kind: 'pair',
     id,
+    spec,
     privateTemplate: [...withoutGenerationOnly(generation.privateTemplate), ...privateValues],
     publicTemplate,
     narrow: generation.narrow,

@@ -140,10 +140,13 @@ function tryImport(
   return last;
 }
 
-/** The CKR_* name of a refusal; anything else is rethrown. */
+/** The CKR_* name of a refusal (or why the key written could not be used); anything else is rethrown. */
 function refused(error: unknown): string {
   let cause = error;
   while (isKeyswitchError(cause) && cause.cause !== undefined) cause = cause.cause;
+  // Written, but not read back as what was written (opencryptoki computes no CKA_VALUE_LEN for a generic
+  // secret made with C_CreateObject): keyswitch could not use such a key.
+  if (isKeyswitchError(cause, 'UNSUPPORTED_ALGORITHM')) return cause.detail;
   // PKCS#11 v3's "not allowed here" (a token that imports private keys only by unwrapping them).
   if (ckrName(cause) === 'CKR_ACTION_PROHIBITED') return 'CKR_ACTION_PROHIBITED';
   return refusal(cause);
