@@ -140,6 +140,14 @@ describe.skipIf(skip)('PKCS#11 capabilities are probed per token, never assumed'
     // A pair is written whole or not at all: without public key objects, no private keys either.
     const noPublic = await withQuirks(library, { refusePublicKeyObjects: true }, probe);
     expect(noPublic.capabilities.importKinds).toEqual(['secret']);
+    // Secret keys the token takes but gives back without a length (opencryptoki) are not claimed.
+    const noLength = await withQuirks(library, { noValueLength: true }, probe);
+    expect(noLength.capabilities.importKinds).toEqual(['private', 'public']);
+    expect(noLength.capabilities.notes).toContainEqual(
+      expect.stringMatching(
+        /importing secret keys: the token took one, but keyswitch cannot use what it reads back/,
+      ),
+    );
     // The probe's writes were destroyed (they were session objects; the label is the probe's).
     expect(labelled(PROBE_LABEL)).toEqual([]);
   });
@@ -182,7 +190,9 @@ describe.skipIf(skip)('PKCS#11 capabilities are probed per token, never assumed'
         caught = error;
       }
       expect(isKeyswitchError(caught, 'UNSUPPORTED_ALGORITHM')).toBe(true);
-      expect((caught as Error).message).toMatch(/writing the public half of the key failed, so what was written was removed; nothing was imported/);
+      expect((caught as Error).message).toMatch(
+        /writing the public half of the key failed, so what was written was removed; nothing was imported/,
+      );
     });
     expect(withId(id)).toEqual([]);
     // The key material of the templates was wiped once written.

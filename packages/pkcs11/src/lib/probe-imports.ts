@@ -91,10 +91,7 @@ export async function probeImports(
     }
     const failure = tryImport(setup, { kind, spec, usage, key }, styles);
     if (failure === undefined) kinds.push(kind);
-    else
-      notes.push(
-        `importing ${kind} keys: the token refused C_CreateObject of one (${failure}); importKey does not take them`,
-      );
+    else notes.push(`importing ${kind} keys: ${failure}; importKey does not take them`);
   }
   if (kinds.includes('secret') && held.some((spec) => spec.startsWith('HMAC_'))) {
     notes.push(
@@ -146,10 +143,12 @@ function refused(error: unknown): string {
   while (isKeyswitchError(cause) && cause.cause !== undefined) cause = cause.cause;
   // Written, but not read back as what was written (opencryptoki computes no CKA_VALUE_LEN for a generic
   // secret made with C_CreateObject): keyswitch could not use such a key.
-  if (isKeyswitchError(cause, 'UNSUPPORTED_ALGORITHM')) return cause.detail;
+  if (isKeyswitchError(cause, 'UNSUPPORTED_ALGORITHM')) {
+    return `the token took one, but keyswitch cannot use what it reads back (${cause.detail})`;
+  }
   // PKCS#11 v3's "not allowed here" (a token that imports private keys only by unwrapping them).
-  if (ckrName(cause) === 'CKR_ACTION_PROHIBITED') return 'CKR_ACTION_PROHIBITED';
-  return refusal(cause);
+  const name = ckrName(cause) === 'CKR_ACTION_PROHIBITED' ? 'CKR_ACTION_PROHIBITED' : refusal(cause);
+  return `the token refused C_CreateObject of one (${name})`;
 }
 
 function destroy(setup: ImportProbeSetup, handle: Handle): void {

@@ -14,6 +14,8 @@ export interface Quirks {
   readonly refusePrivateKeyObjects?: boolean;
   /** Refuses C_CreateObject of public keys (CKR_TEMPLATE_INCONSISTENT). */
   readonly refusePublicKeyObjects?: boolean;
+  /** Answers an empty CKA_VALUE_LEN, as opencryptoki does for a secret key made with C_CreateObject. */
+  readonly noValueLength?: boolean;
 }
 
 const USAGE_ATTRIBUTES = new Set<number>([
@@ -62,6 +64,14 @@ export async function withQuirks<T>(
     C_GenerateKeyPairAsync: methods.C_GenerateKeyPairAsync!,
     C_GetMechanismInfo: methods.C_GetMechanismInfo!,
     C_CreateObject: methods.C_CreateObject!,
+    C_GetAttributeValue: methods.C_GetAttributeValue!,
+  };
+  methods.C_GetAttributeValue = (session, handle, template) => {
+    const answer = originals.C_GetAttributeValue.call(library, session, handle, template) as Template;
+    if (!quirks.noValueLength) return answer;
+    return answer.map((attribute) =>
+      attribute.type === CKA.VALUE_LEN ? { type: CKA.VALUE_LEN, value: Buffer.alloc(0) } : attribute,
+    );
   };
   methods.C_CreateObject = (session, template) => {
     const objectClass = (template as Template).find((attribute) => attribute.type === CKA.CLASS)?.value;
