@@ -148,7 +148,11 @@ export class AwsKmsProvider extends KeyProvider {
 
   /** What the endpoint offers, probed at first use (HMAC, key agreement) and cached by the core. */
   protected async onCapabilities(): Promise<Capabilities> {
-    return capabilitiesFor(await probeEndpoint(this.#requests));
+    return Object.freeze({
+      ...capabilitiesFor(await probeEndpoint(this.#requests)),
+      // Keys live in KMS; what this process caches about their state is trusted for the key-state TTL.
+      sharedKeys: Object.freeze({ keyStateTtlMs: this.#keys.stateTtlMs }),
+    });
   }
 
   protected async onDescribeKey(ref: string): Promise<KeyDescription> {

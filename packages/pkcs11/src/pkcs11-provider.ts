@@ -48,6 +48,9 @@ const PKCS11_SIGNING: SigningTraits = Object.freeze({
   rawMessageBytes: Object.freeze({ min: 0, max: Number.POSITIVE_INFINITY }),
 });
 
+/** Keys live on the token, shared by every session and process; a key's state is read before each use. */
+const PKCS11_SHARED_KEYS = Object.freeze({ keyStateTtlMs: 0 });
+
 /**
  * A keyswitch provider on a PKCS#11 token: AWS CloudHSM, an on-premises HSM, SoftHSM2 or NSS softokn.
  * Keys are addressed by RFC 7512 `pkcs11:` URIs. Cryptographic calls run on the libuv thread pool through
@@ -185,7 +188,11 @@ export class Pkcs11Provider extends KeyProvider {
       this.#probe = undefined;
       throw error;
     });
-    return this.#probe.then((result) => ({ ...result.capabilities, signing: PKCS11_SIGNING }));
+    return this.#probe.then((result) => ({
+      ...result.capabilities,
+      signing: PKCS11_SIGNING,
+      sharedKeys: PKCS11_SHARED_KEYS,
+    }));
   }
 
   /** A label no object has: random, and in the `keyswitch-nonexistent-` namespace. */
