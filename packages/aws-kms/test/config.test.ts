@@ -163,6 +163,28 @@ describe('configuration', () => {
       code: 'CONFIG_INVALID',
       path: 'options.cachePublicKeys',
     });
+    // The production guard applies to code too.
+    const local = {
+      region: server.region,
+      endpoint: server.endpoint,
+      credentials: { ...KMS_LOCAL_DEFAULT_CREDENTIALS },
+      environment: 'production',
+    };
+    await expect(AwsKmsProvider.open(local)).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      path: 'options.endpoint',
+    });
+    await expect(AwsKmsProvider.open({ ...local, allowPlainHttp: true })).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      path: 'options.credentials',
+    });
+    const allowed = await AwsKmsProvider.open({
+      ...local,
+      allowPlainHttp: true,
+      allowKmsLocalCredentials: true,
+    });
+    expect((await allowed.generateRandom(4)).byteLength).toBe(4);
+    await allowed.close();
     expect(() =>
       providerFactory.parseConfig(
         { type: 'aws-kms', localEncrypt: true, cachePublicKeys: false },
