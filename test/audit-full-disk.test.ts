@@ -221,6 +221,80 @@ describe.skipIf(!isRoot)('the audit file sink on a full disk (a real tmpfs)', ()
   });
 });
 
+describe.skipIf(!isRoot)('audit.failClosed with operations in flight when the disk fills', () => {
+  it('no operation returns a result whose record is not in the file', async () => {
+    const dir = join(mnt, 'in-flight');
+    await mkdir(dir);
+    await writeFile(
+      join(dir, 'keyswitch.json'),
+      JSON.stringify({
+        environment: 'test',
+        providers: { dev: { type: 'soft-hsm' } },
+        keys: { 'pan-hmac': { provider: 'dev', ref: 'pan-hmac', spec: 'HMAC_256' } },
+        audit: { file: 'audit.jsonl', failClosed: true },
+      }),
+    );
+    const ks = await Keyswitch.fromConfig(join(dir, 'keyswitch.json'), {
+      providerFactories: {
+        'soft-hsm': {
+          type: 'soft-hsm',
+          parseConfig: () => ({}),
+          create: async (_config, context) => {
+            const hsm = await SoftHsm.open({ name: context.name, audit: context.audit });
+            await hsm.createKey({ spec: 'HMAC_256', usage: 'GENERATE_VERIFY_MAC', label: 'pan-hmac' });
+            return hsm;
+          },
+        },
+      },
+    });
+    const mac = ks.mac('pan-hmac');
+    const data = new Uint8Array(32).fill(9);
+    await mac.generate(data);
+    await ks.auditFile!.flush();
+    const filler = await fill(mnt);
+    // Waves of concurrent operations until the disk refuses; every one ends in a tag or AUDIT_UNAVAILABLE.
+    let succeeded = 0;
+    let refused = 0;
+    for (let wave = 0; wave < 40 && refused === 0; wave++) {
+      const outcomes = await Promise.all(
+        Array.from({ length: 25 }, () =>
+          mac.generate(data).then(
+            (tag) => (tag.length === 32 ? 'tag' : 'wrong'),
+            (error: unknown) => (isKeyswitchError(error, 'AUDIT_UNAVAILABLE') ? 'refused' : String(error)),
+          ),
+        ),
+      );
+      for (const outcome of outcomes) expect(['tag', 'refused']).toContain(outcome);
+      succeeded += outcomes.filter((outcome) => outcome === 'tag').length;
+      refused += outcomes.filter((outcome) => outcome === 'refused').length;
+      await setTimeout(5); // let the file system answer between waves
+    }
+    expect(refused).toBeGreaterThan(0);
+    await rm(filler);
+    let after = 0;
+    for (let i = 0; i < 200 && after < 3; i++) {
+      if (
+        await mac.generate(data).then(
+          () => true,
+          () => false,
+        )
+      )
+        after++;
+      else await setTimeout(50);
+    }
+    expect(after).toBe(3);
+    await ks.close();
+    expect((await verifyAuditFile(join(dir, 'audit.jsonl'))).ok).toBe(true);
+    const recorded = (await readFile(join(dir, 'audit.jsonl'), 'utf8'))
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line).event)
+      .filter((event) => event.operation === 'generateMac' && event.outcome === 'success');
+    // The first tag, each tag returned while the disk filled, and the three after: no more, no fewer.
+    expect(recorded).toHaveLength(1 + succeeded + after);
+  });
+});
+
 describe.skipIf(!isRoot)('file system errors are typed, with the path', () => {
   it('an audit file that is a directory, under a file, or on a read-only file system', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'keyswitch-fs-errors-'));

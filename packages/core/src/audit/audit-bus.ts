@@ -53,6 +53,29 @@ export class AuditBus {
   }
 
   /**
+   * Sets what every successful key operation awaits right after its event is emitted, before it returns
+   * its result (`audit.failClosed` sets the audit file's `recorded`: no result without its record). A
+   * barrier that rejects makes the operation fail with that error. Returns a function that removes it.
+   *
+   * @example
+   * ```ts
+   * const remove = bus.setBarrier(() => sink.recorded());
+   * ```
+   */
+  setBarrier(barrier: () => Promise<void>): () => void {
+    this.barrier = barrier;
+    return () => {
+      if (this.barrier === barrier) this.barrier = undefined;
+    };
+  }
+
+  /**
+   * The barrier set by {@link AuditBus.setBarrier}, if any. A plain field, so that an operation without
+   * one pays a property read, no call and no await.
+   */
+  barrier: (() => Promise<void>) | undefined;
+
+  /**
    * Runs every gate; a provider calls this before each operation.
    *
    * @throws what a gate throws (AUDIT_UNAVAILABLE)

@@ -177,8 +177,12 @@ export class Keyswitch {
       });
       keyswitch.#auditFile = sink;
       keyswitch.onAudit(sink.listener);
-      // Fail closed (PCI DSS 10.x): no key operation runs while its event cannot be recorded.
-      if (config.audit.failClosed) keyswitch.#audit.addGate(() => sink.check());
+      // Fail closed (PCI DSS 10.x): no key operation runs while events cannot be recorded, and none
+      // returns its result before its own record is written.
+      if (config.audit.failClosed) {
+        keyswitch.#audit.addGate(() => sink.check());
+        keyswitch.#audit.setBarrier(() => sink.recorded());
+      }
     }
     observer?.start(() => keyswitch.breakerStates());
     return keyswitch;
