@@ -24,8 +24,8 @@ export interface AuditFileSinkOptions {
    */
   readonly retryIntervalMs?: number;
   /**
-   * Told when a write fails (once per outage) and when writing works again. Default: a process warning.
-   * Never given event content.
+   * Told when a write fails (once per outage), when writing works again, and when an event cannot be
+   * chained at all (nested too deep). Default: a process warning. Never given event content.
    */
   readonly onError?: (error: Error) => void;
 }

@@ -128,7 +128,7 @@ export async function resolveSecret(reference: SecretReference, where: SecretRes
         'CONFIG_INVALID',
         ENV_NAME.test(reference.env)
           ? `environment variable ${reference.env} is not set`
-          : `the environment variable named in "env" is not set (its name is not shown: it is not in the form ${ENV_NAME.source}, and may be a secret typed in the wrong place)`,
+          : `the environment variable named in "env" is not set; ${HIDDEN} it is not in the form HSM_PIN (upper case, digits, _)`,
         { path: where.path },
       );
     }
@@ -138,9 +138,8 @@ export async function resolveSecret(reference: SecretReference, where: SecretRes
   const baseDir = where.baseDir ?? process.cwd();
   const file = relative ? resolve(baseDir, reference.file) : reference.file;
   const shown = looksLikeFilePath(reference.file);
-  const named = shown
-    ? `secret file ${reference.file}`
-    : 'the secret file named in "file" (its name is not shown: it does not look like a path, and may be a secret typed in the wrong place)';
+  const named = shown ? `secret file ${reference.file}` : 'the secret file named in "file"';
+  const why = shown ? '' : `; ${HIDDEN} it does not look like a path`;
   const relativeTo = relative ? ` (relative to ${baseDir})` : '';
   let text: string;
   try {
@@ -148,17 +147,20 @@ export async function resolveSecret(reference: SecretReference, where: SecretRes
   } catch (error) {
     throw new KeyswitchError(
       'CONFIG_INVALID',
-      `${named}${relativeTo} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      `${named}${relativeTo} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})${why}`,
       // The platform's error repeats the path: kept as the cause only when the path may be shown.
       { path: where.path, ...(shown ? { cause: error } : {}) },
     );
   }
   const value = text.replace(/\r?\n$/, '');
   if (value === '') {
-    throw new KeyswitchError('CONFIG_INVALID', `${named}${relativeTo} is empty`, { path: where.path });
+    throw new KeyswitchError('CONFIG_INVALID', `${named}${relativeTo} is empty${why}`, { path: where.path });
   }
   return new Secret(value);
 }
+
+/** Why an error does not show a reference's name. */
+const HIDDEN = 'its name is not shown, as it may be a secret typed in the wrong place:';
 
 /** An environment variable name an error may show. */
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
