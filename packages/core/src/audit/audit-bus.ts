@@ -17,6 +17,7 @@ export class AuditBus {
   readonly #listeners = new Map<AuditListener, ReadonlySet<AuditOperation> | undefined>();
   readonly #warned = new WeakSet<AuditListener>();
   readonly #gates = new Set<() => void>();
+  #barrier: (() => Promise<void>) | undefined;
   readonly #logger: KeyswitchLogger | undefined;
 
   /** @param options - `logger`: where a listener's failure is reported (else a process warning) */
@@ -63,17 +64,19 @@ export class AuditBus {
    * ```
    */
   setBarrier(barrier: () => Promise<void>): () => void {
-    this.barrier = barrier;
+    this.#barrier = barrier;
     return () => {
-      if (this.barrier === barrier) this.barrier = undefined;
+      if (this.#barrier === barrier) this.#barrier = undefined;
     };
   }
 
   /**
-   * The barrier set by {@link AuditBus.setBarrier}, if any. A plain field, so that an operation without
-   * one pays a property read, no call and no await.
+   * The barrier set by {@link AuditBus.setBarrier}, if any: an operation without one pays this read, no
+   * call, no allocation and no await.
    */
-  barrier: (() => Promise<void>) | undefined;
+  get barrier(): (() => Promise<void>) | undefined {
+    return this.#barrier;
+  }
 
   /**
    * Runs every gate; a provider calls this before each operation.
