@@ -90,9 +90,10 @@ interface Waiter {
  *
  * When a write fails (a full disk, an I/O error) the sink cuts the file back to its last whole record,
  * counts the events it cannot write, and, once a write succeeds again, records the gap as an
- * {@link AuditGapEvent} before anything else. {@link AuditFileSink.available} says whether events are
- * being recorded; the registry's `audit.failClosed` refuses key operations with AUDIT_UNAVAILABLE while
- * they are not.
+ * {@link AuditGapEvent} before anything else (and a second one for events lost while the first was
+ * written). {@link AuditFileSink.available} says whether events are being recorded; the registry's
+ * `audit.failClosed` refuses key operations with AUDIT_UNAVAILABLE while they are not, and makes each
+ * operation await {@link AuditFileSink.recorded} before it returns its result.
  *
  * @example
  * ```ts

@@ -96,7 +96,7 @@ export class Keyswitch {
    * imports the backend package of each configured provider type and validates its section, and opens
    * the `audit` file (relative to the configuration file's directory) as a subscribed
    * {@link AuditFileSink} (with `audit.failClosed`, operations fail with AUDIT_UNAVAILABLE while it
-   * cannot be written). Backends connect on first use of one of their keys.
+   * cannot be written, and return their result only once their own record is written). Backends connect on first use of one of their keys.
    *
    * @throws CONFIG_INVALID naming the JSON path of each problem (a secret reference whose variable is
    * unset or whose file cannot be read included: every one is read once at load, and not kept); LOCKED
