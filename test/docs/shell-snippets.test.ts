@@ -1,6 +1,6 @@
-// Shell blocks that run as written. Every `sh`/`bash` block of README.md and docs/ is executed here, in a
-// fresh workspace with the CLI of this repository's build on PATH as `keyswitch`, or names on the line
-// before it what checks it instead. An unannotated block fails the test. See docs/releasing.md.
+// Shell blocks that run as written. Every `sh`/`bash` block of the documentation (README.md, docs/, the
+// package and example READMEs) is executed here, in a fresh workspace with the CLI of this repository's
+// build on PATH as `keyswitch`, or names on the line before it what checks it instead. An unannotated block fails the test. See docs/releasing.md.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -207,7 +207,7 @@ async function execute(
   }
 }
 
-describe('shell blocks of README.md and docs/', () => {
+describe('shell blocks of the documentation', () => {
   it('every block is executed here, or says what checks it', () => {
     expect(shellBlocks.length).toBeGreaterThan(30);
     expect(executedBlocks.length).toBeGreaterThanOrEqual(5);
