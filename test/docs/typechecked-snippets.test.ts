@@ -1,7 +1,7 @@
-// The short API examples of the package READMEs (what the npm registry shows) compile as written: every
-// block annotated `<!-- snippet: typechecked -->` is a module of one TypeScript program, checked under the
-// project's strict options against the BUILT declarations (dist/*.d.ts, as an application that installed
-// the packages sees them), from the directory of the README that shows it. Names a block uses without
+// The short API examples of the package READMEs (what the npm registry shows) and of docs/ compile as
+// written: every block annotated `<!-- snippet: typechecked -->` is a module of one TypeScript program,
+// checked under the project's strict options against the BUILT declarations (dist/*.d.ts, as an
+// application that installed the packages sees them). Names a block uses without
 // defining them are declared by the annotation: `typechecked (given pan: string; payload: Uint8Array)`.
 import { dirname, join } from 'node:path';
 import ts from 'typescript';
@@ -36,14 +36,21 @@ interface Module {
   readonly header: number;
 }
 
+/**
+ * Where a block's module is, so that its imports resolve as they would for an application: beside a
+ * package's README (its dependencies, and the package itself by name), and for README.md and docs/ in the
+ * command's package, which depends on every library package.
+ */
+function directoryOf(snippet: Snippet): string {
+  return snippet.file.startsWith('packages/') ? dirname(snippet.file) : 'packages/cli';
+}
+
 function moduleOf(snippet: Snippet, index: number): Module {
   const given = ANNOTATION.exec(snippet.annotation ?? '')?.[1];
   const header = ['export {};', ...(given ? givenDeclarations(given) : [])];
   return {
     snippet,
-    // Beside the README, so that its package's dependencies (and the package itself) resolve as they would
-    // for an application.
-    path: join(repositoryRoot, dirname(snippet.file), `__snippet_${index}.mts`),
+    path: join(repositoryRoot, directoryOf(snippet), `__snippet_${index}.mts`),
     text: `${header.join('\n')}\n${snippet.code}\n`,
     header: header.length,
   };
