@@ -6,6 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Keyswitch } from '@keyswitch/core';
+import { Keyring } from '@keyswitch/envelope';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../packages/cli/src/main.js';
 import { runCli } from '../../packages/cli/test/cli-harness.js';
@@ -33,6 +35,29 @@ const WORKSPACE_FILES: Readonly<Record<string, string>> = {
   'message.json': '{"messageType":"CReq","threeDSServerTransID":"8a880dc0"}\n',
   'creq.json': '{"messageType":"CReq","threeDSServerTransID":"8a880dc0","acsTransID":"d7c1ee99"}\n',
 };
+
+/**
+ * `cards.jsonl`, the stored records `keyswitch rewrap` reads: PANs in envelopes under the workspace's
+ * `pan-kek` (which the block's `keys` must create), one JSON line each, as an application exports them.
+ */
+async function storedCards(config: string, env: Record<string, string>): Promise<string> {
+  const ks = await Keyswitch.fromConfig(config, { env });
+  const keyring = Keyring.create(ks);
+  try {
+    const lines: string[] = [];
+    for (const [id, pan] of ['4111111111111111', '5500005555555559'].entries()) {
+      const context = { table: 'cards' };
+      const envelope = await keyring
+        .envelopes('pan-kek')
+        .encryptToString(new TextEncoder().encode(pan), { context });
+      lines.push(JSON.stringify({ id: id + 1, envelope, context }));
+    }
+    return `${lines.join('\n')}\n`;
+  } finally {
+    await keyring.close();
+    await ks.close();
+  }
+}
 
 /** What the annotation on the line before a shell block says about it. */
 type Check =
@@ -183,6 +208,8 @@ async function execute(
       const created = await runCli(['--config', config, 'keys', 'create', key], { env, cwd: dir });
       expect(created.exitCode, `${where(snippet)}: keys create ${key}: ${created.stderr}`).toBe(0);
     }
+    if (/\bcards\.jsonl\b/.test(snippet.code))
+      await writeFile(join(dir, 'cards.jsonl'), await storedCards(config, env));
     const child = spawn('bash', ['-eo', 'pipefail', '-c', snippet.code], {
       cwd: check.inRepository ? repositoryRoot : dir,
       env,
