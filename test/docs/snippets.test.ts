@@ -2,7 +2,7 @@
 // READMEs is either checked here, executed (README "Use it" in test/packaging; shell blocks in
 // shell-snippets.test.ts), typechecked (typechecked-snippets.test.ts), or taken word for word from a file a
 // test runs. See docs/releasing.md.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { configSchema } from '@keyswitch/core';
 import { describe, expect, it } from 'vitest';
@@ -226,6 +226,45 @@ describe('documentation snippets', () => {
         const pinned = words.find((word) => word.startsWith('pnpm@'));
         if (pinned && pinned !== PINNED_PNPM)
           problems.push(`${where(snippet)}: ${pinned} is not ${PINNED_PNPM}`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it("every package README's install line installs the package, its peers, and packages that exist", () => {
+    const manifests = new Map(
+      readdirSync(join(repositoryRoot, 'packages')).map((dir) => {
+        const manifest = JSON.parse(
+          readFileSync(join(repositoryRoot, 'packages', dir, 'package.json'), 'utf8'),
+        ) as {
+          name: string;
+          peerDependencies?: Record<string, string>;
+          peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+        };
+        return [`packages/${dir}/README.md`, manifest] as const;
+      }),
+    );
+    const names = new Set([...manifests.values()].map((manifest) => manifest.name));
+    const problems: string[] = [];
+    for (const [readme, manifest] of manifests) {
+      const installs = snippets
+        .filter((snippet) => snippet.file === readme && (snippet.lang === 'sh' || snippet.lang === 'bash'))
+        .flatMap((snippet) => commandLines(snippet.code))
+        .map(shellWords)
+        .filter(
+          ([tool, verb]) => (tool === 'npm' && verb === 'install') || (tool === 'pnpm' && verb === 'add'),
+        )
+        .map((words) => words.slice(2).filter((word) => !word.startsWith('-')));
+      if (installs.length === 0) problems.push(`${readme}: no install line`);
+      const required = Object.keys(manifest.peerDependencies ?? {}).filter(
+        (peer) => names.has(peer) && !manifest.peerDependenciesMeta?.[peer]?.optional,
+      );
+      for (const packages of installs) {
+        for (const name of packages)
+          if ((name.startsWith('@keyswitch/') || name === 'keyswitch') && !names.has(name))
+            problems.push(`${readme}: installs ${name}, which is no package of this repository`);
+        for (const wanted of [manifest.name, ...required])
+          if (!packages.includes(wanted)) problems.push(`${readme}: "${packages.join(' ')}" lacks ${wanted}`);
       }
     }
     expect(problems).toEqual([]);
