@@ -2,7 +2,8 @@
 // READMEs is either checked here, executed (README "Use it" in test/packaging; shell blocks in
 // shell-snippets.test.ts), typechecked (typechecked-snippets.test.ts), or taken word for word from a file a
 // test runs. See docs/releasing.md.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configSchema } from '@keyswitch/core';
 import { describe, expect, it } from 'vitest';
@@ -208,6 +209,19 @@ describe('documentation snippets', () => {
     expect(runsAsProblem(repositoryRoot, block('await ks.close();', `runs-as ${file} nowhere`))).toMatch(
       /no docs:begin nowhere/,
     );
+    // A named region must be the whole block: a part of it is not enough.
+    const dir = mkdtempSync(join(tmpdir(), 'keyswitch-docs-region-'));
+    try {
+      writeFileSync(
+        join(dir, 'app.ts'),
+        'const a = 1;\n  // docs:begin sign\n  const b = 2;\n  const c = 3;\n  // docs:end sign\n',
+      );
+      expect(runsAsProblem(dir, block('const b = 2;\nconst c = 3;', 'runs-as app.ts sign'))).toBe(undefined);
+      expect(runsAsProblem(dir, block('const b = 2;', 'runs-as app.ts sign'))).toMatch(/differs from/);
+      expect(runsAsProblem(dir, block('const b = 2;', 'runs-as app.ts'))).toBe(undefined);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("no documentation runs a bare pnpm: the repository's commands run pnpm through npx, pinned", () => {
