@@ -179,6 +179,10 @@ function mentionsOf(code: string): string[] {
       mentions.push(...after.filter((word) => word.startsWith('--')));
     } else if (first === 'node' && rest[0]) {
       mentions.push(rest[0].replace(/^.*\//, ''), ...rest.slice(1));
+    } else if (first === 'npx' && rest.some((word) => word.startsWith('pnpm@'))) {
+      // A root script the test runs; install and build are what the test suite itself starts from.
+      const script = rest[rest.findIndex((word) => word.startsWith('pnpm@')) + 1];
+      if (script && !['install', 'build'].includes(script)) mentions.push(script);
     } else if (first === 'npx' && rest[0] && !rest[0].startsWith('-')) mentions.push(rest[0]);
   }
   return mentions;
@@ -268,6 +272,7 @@ describe('shell blocks of the documentation', () => {
       exit: 2,
       inRepository: false,
     });
+    expect(mentionsOf('npx --yes pnpm@10.34.8 install && npx --yes pnpm@10.34.8 demo')).toEqual(['demo']);
     expect(mentionsOf('keyswitch --config x.json conformance --provider hsm --compare kms')).toEqual([
       "'conformance'",
       '--provider',
