@@ -21,7 +21,8 @@ const tokens = softHsm2Tokens(join(dir, 'tokens'), 'pci-guide');
 const DAY_MS = 24 * 3600 * 1000;
 let server: KmsLocalServer | undefined;
 const startedIn = process.cwd();
-const savedEnv = { ...process.env };
+/** The environment variables this file set, with the values they had before. */
+const previousEnv = new Map<string, string | undefined>();
 
 /** The guide's configuration, its providers swapped for kms-local and the SoftHSM2 token. */
 function guideConfiguration(endpoint: string, module: string): Record<string, unknown> {
@@ -75,10 +76,15 @@ beforeAll(async () => {
       { alias: 'pan-kek-kms', spec: 'SYMMETRIC_DEFAULT' },
     ],
   });
-  Object.assign(process.env, tokens.env, {
-    HSM_PIN: tokens.env.KEYSWITCH_SOFTHSM2_PIN,
+  const env: Record<string, string> = {
+    ...tokens.env,
+    HSM_PIN: tokens.env.KEYSWITCH_SOFTHSM2_PIN!,
     KMS_LOCAL_SECRET_ACCESS_KEY: KMS_LOCAL_DEFAULT_CREDENTIALS.secretAccessKey,
-  });
+  };
+  for (const [name, value] of Object.entries(env)) {
+    previousEnv.set(name, process.env[name]);
+    process.env[name] = value;
+  }
   const config = guideConfiguration(server.endpoint, tokens.env.KEYSWITCH_SOFTHSM2_MODULE!);
   writeFileSync(join(dir, 'keyswitch.json'), JSON.stringify(config, null, 2));
   // The guide's relative paths (keyswitch.json, audit/keyswitch.jsonl) are the application's directory.
@@ -87,7 +93,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   process.chdir(startedIn);
-  process.env = savedEnv;
+  for (const [name, value] of previousEnv) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
   await server?.close();
   rmSync(dir, { recursive: true, force: true });
 });
