@@ -5,7 +5,14 @@ import { describe, expect, it } from 'vitest';
 import { PKCS11_PROFILES, pkcs11Profile } from '../src/index.js';
 import { blobAad, blobHeader, decodeBlob, encodeBlob } from '../src/lib/ciphertext-blob.js';
 import { CK_PARAMS, CKA, CKD_NULL, CKF, CKG, CKK, CKM, CKO, CKU_USER } from '../src/lib/ck.js';
-import { codeForCkr, isBadCiphertext, isSessionLost, isStaleHandle, pkcs11Error } from '../src/lib/ckr.js';
+import {
+  codeForCkr,
+  isBadCiphertext,
+  isBadSignature,
+  isSessionLost,
+  isStaleHandle,
+  pkcs11Error,
+} from '../src/lib/ckr.js';
 import {
   bitLength,
   EC_PARAMS,
@@ -198,7 +205,8 @@ describe('CKR mapping', () => {
     expect(codeForCkr('CKR_MECHANISM_INVALID')).toBe('UNSUPPORTED_ALGORITHM');
     expect(codeForCkr('CKR_ENCRYPTED_DATA_LEN_RANGE')).toBe('INVALID_CIPHERTEXT');
     expect(codeForCkr('CKR_DEVICE_ERROR')).toBe('UNAVAILABLE');
-    expect(codeForCkr('CKR_FUNCTION_FAILED')).toBe('UNAVAILABLE');
+    expect(codeForCkr('CKR_FUNCTION_FAILED')).toBe('INTERNAL');
+    expect(codeForCkr('CKR_HOST_MEMORY')).toBe('INTERNAL');
     expect(codeForCkr('CKR_SESSION_COUNT')).toBe('THROTTLED');
     expect(codeForCkr('CKR_ARGUMENTS_BAD')).toBe('INTERNAL');
     const error = pkcs11Error(ckr('CKR_DEVICE_ERROR'), 'C_Sign');
@@ -206,6 +214,22 @@ describe('CKR mapping', () => {
     expect(error.retryable).toBe(true);
     expect(error.message).toContain('C_Sign failed: CKR_DEVICE_ERROR');
     expect(pkcs11Error(new Error('boom'), 'C_Login').code).toBe('INTERNAL');
+    // Retryable only for device, session and connection failures: a function that failed, or a library
+    // out of memory, fails the same way again (INTERNAL naming the call, not retryable).
+    for (const name of ['CKR_FUNCTION_FAILED', 'CKR_HOST_MEMORY', 'CKR_GENERAL_ERROR']) {
+      const failed = pkcs11Error(ckr(name), 'C_SignInit');
+      expect(failed.code, name).toBe('INTERNAL');
+      expect(failed.retryable, name).toBe(false);
+      expect(failed.message).toContain(`C_SignInit failed: ${name}`);
+    }
+    for (const name of [
+      'CKR_DEVICE_ERROR',
+      'CKR_DEVICE_REMOVED',
+      'CKR_SESSION_CLOSED',
+      'CKR_TOKEN_NOT_PRESENT',
+    ]) {
+      expect(pkcs11Error(ckr(name), 'C_Sign').retryable, name).toBe(true);
+    }
     for (const name of [
       'CKR_SESSION_HANDLE_INVALID',
       'CKR_SESSION_CLOSED',
@@ -247,6 +271,39 @@ describe('CKR mapping', () => {
     expect(isBadCiphertext(new Error('worker exited'))).toBe(false);
     expect(isSessionLost(new KeyswitchError('UNAVAILABLE', 'x'))).toBe(false);
   });
+
+  it('a signature C_Verify refuses, however the token says it, does not verify (false)', () => {
+    for (const name of [
+      'CKR_SIGNATURE_INVALID',
+      'CKR_SIGNATURE_LEN_RANGE',
+      'CKR_DATA_LEN_RANGE',
+      'CKR_DATA_INVALID',
+      'CKR_GENERAL_ERROR',
+      'CKR_FUNCTION_FAILED',
+      'CKR_ARGUMENTS_BAD',
+    ]) {
+      expect(isBadSignature(ckr(name, 'C_Verify')), name).toBe(true);
+    }
+    // Not what says the token, the session or the connection failed, nor what is about the key.
+    for (const name of [
+      'CKR_DEVICE_ERROR',
+      'CKR_DEVICE_MEMORY',
+      'CKR_HOST_MEMORY',
+      'CKR_SESSION_HANDLE_INVALID',
+      'CKR_USER_NOT_LOGGED_IN',
+      'CKR_KEY_HANDLE_INVALID',
+      'CKR_OBJECT_HANDLE_INVALID',
+      'CKR_KEY_FUNCTION_NOT_PERMITTED',
+      'CKR_KEY_TYPE_INCONSISTENT',
+      'CKR_OPERATION_ACTIVE',
+    ]) {
+      expect(isBadSignature(ckr(name, 'C_Verify')), name).toBe(false);
+    }
+    // C_VerifyInit has not seen the signature; a timeout or a keyswitch error is not the token's answer.
+    expect(isBadSignature(ckr('CKR_FUNCTION_FAILED', 'C_VerifyInit'))).toBe(false);
+    expect(isBadSignature(new KeyswitchError('KEY_DISABLED', 'the key is disabled'))).toBe(false);
+    expect(isBadSignature(new Error('worker exited'))).toBe(false);
+  });
 });
 
 describe('profiles', () => {
@@ -259,11 +316,9 @@ describe('profiles', () => {
     expect(cloudhsm).toMatchObject({ gcmIv: 'token', setAttributeValue: false, ecdhNullKdf: false });
     expect(cloudhsm.pinProblem?.('crypto_user:password')).toBeUndefined();
     expect(cloudhsm.pinProblem?.('password')).toContain('crypto-user-name:password');
-    expect(pkcs11Profile('nss')).toMatchObject({ execution: 'worker', enforcesUsageAttributes: false });
-    expect(pkcs11Profile('softhsm')).toMatchObject({
-      execution: 'async',
-      enforcesUsageAttributes: true,
-      gcmIv: 'host',
-    });
+    expect(pkcs11Profile('nss')).toMatchObject({ enforcesUsageAttributes: false });
+    expect(pkcs11Profile('softhsm')).toMatchObject({ enforcesUsageAttributes: true, gcmIv: 'host' });
+    // Where calls run is no profile's business: every PKCS#11 call runs on a worker thread.
+    for (const name of PKCS11_PROFILES) expect(pkcs11Profile(name), name).not.toHaveProperty('execution');
   });
 });
