@@ -84,7 +84,7 @@ export class Pkcs11Provider extends KeyProvider {
     this.#parts = parts;
     this.#workers = workers;
     this.#runner = new SessionRunner(parts);
-    this.#crypto = new CryptoCalls(parts.pool, parts.profile);
+    this.#crypto = new CryptoCalls(parts.pool, parts.profile, () => parts.token.label);
   }
 
   /**
