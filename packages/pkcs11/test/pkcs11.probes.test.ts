@@ -204,6 +204,41 @@ describe.skipIf(skip)('PKCS#11 capabilities are probed per token, never assumed'
     }
   });
 
+  it('key creation is probed per curve and per HMAC size, not inferred from one key of the family', async () => {
+    const result = await withQuirks(library, { refuseCurves: ['P-521'], refuseSecretBytes: [64] }, probe);
+    const { keySpecs, notes } = result.capabilities;
+    // The mechanism info covers P-521 and 64-byte secrets: only a throwaway key of each finds the refusal.
+    expect(keySpecs.ECC_NIST_P521).toBeUndefined();
+    expect(keySpecs.HMAC_512).toBeUndefined();
+    expect(keySpecs.ECC_NIST_P384?.create).toBe(true);
+    expect(keySpecs.HMAC_384?.create).toBe(true);
+    expect(notes).toEqual(
+      expect.arrayContaining([
+        'ECC_NIST_P521 keys: the token refused to create one (CKR_CURVE_NOT_SUPPORTED)',
+        'HMAC_512 keys: the token refused to create one (CKR_KEY_SIZE_RANGE)',
+      ]),
+    );
+    // RSA sizes are inferred from the range (one small key made), and say so.
+    expect(result.creation.inferred).toEqual(['RSA_2048', 'RSA_3072', 'RSA_4096']);
+  });
+
+  it('objects an unfinished probe left are destroyed when the next probe starts', async () => {
+    const generation = keyGeneration('ECC_NIST_P256', 'SIGN_VERIFY', Buffer.from('t6'), PROBE_LABEL);
+    if (generation.kind !== 'pair') throw new Error('expected a pair');
+    await library.C_GenerateKeyPairAsync(
+      session,
+      generation.mechanism,
+      generation.publicTemplate,
+      generation.privateTemplate,
+    );
+    expect(labelled(PROBE_LABEL)).toHaveLength(2);
+    const result = await probe();
+    expect(labelled(PROBE_LABEL)).toEqual([]);
+    expect(result.capabilities.notes).toContain(
+      `destroyed 2 objects labelled ${PROBE_LABEL} that an unfinished earlier probe left`,
+    );
+  });
+
   it('probes once per token per process while a provider shares the answer, and anew after', async () => {
     let runs = 0;
     const run = () => {

@@ -1,5 +1,7 @@
+import type { CurveName } from '@keyswitch/core';
 import type { Template } from 'pkcs11js';
 import { CKA, CKM } from '../../src/lib/ck.js';
+import { EC_PARAMS } from '../../src/lib/key-attributes.js';
 import type { Pkcs11Library } from '../../src/lib/shared-module.js';
 import type { Fault, TemplateCondition } from '../../src/lib/worker-protocol.js';
 
@@ -16,6 +18,10 @@ export interface Quirks {
    * the real token's range: a limit no mechanism list reveals.
    */
   readonly refuseRsaAboveBits?: number;
+  /** Curves whose key generation is refused (CKR_CURVE_NOT_SUPPORTED) though the mechanism info allows them. */
+  readonly refuseCurves?: readonly CurveName[];
+  /** Generic-secret lengths in bytes (CKA_VALUE_LEN) whose generation is refused (CKR_KEY_SIZE_RANGE). */
+  readonly refuseSecretBytes?: readonly number[];
   /** Answers CKA_MODULUS cut to this many bytes (0: empty), as a faulty token might. */
   readonly modulusBytes?: number;
   /** Answers C_Sign with only the first this many bytes of the signature. */
@@ -48,6 +54,13 @@ function refusal(quirks: Quirks, templates: readonly Template[]): string | undef
         return 'CKR_TEMPLATE_INCONSISTENT';
       if (quirks.refuseExplicitFalse && USAGE_ATTRIBUTES.has(type) && value === false)
         return 'CKR_ATTRIBUTE_VALUE_INVALID';
+      if (
+        type === CKA.EC_PARAMS &&
+        quirks.refuseCurves?.some((name) => EC_PARAMS[name].equals(value as Buffer))
+      )
+        return 'CKR_CURVE_NOT_SUPPORTED';
+      if (type === CKA.VALUE_LEN && quirks.refuseSecretBytes?.includes(Number(value)))
+        return 'CKR_KEY_SIZE_RANGE';
       const rsaLimit = quirks.maxRsaBits ?? quirks.refuseRsaAboveBits;
       if (rsaLimit !== undefined && type === CKA.MODULUS_BITS && Number(value) > rsaLimit)
         return 'CKR_KEY_SIZE_RANGE';
