@@ -3,6 +3,7 @@ import { KeyswitchError } from '@keyswitch/core';
 import pkcs11js from 'pkcs11js';
 import { describe, expect, it } from 'vitest';
 import { PKCS11_PROFILES, pkcs11Profile } from '../src/index.js';
+import { creationRefused, type ProbeResult } from '../src/lib/capability-probe.js';
 import { blobAad, blobHeader, decodeBlob, encodeBlob } from '../src/lib/ciphertext-blob.js';
 import { CK_PARAMS, CKA, CKD_NULL, CKF, CKG, CKK, CKM, CKO, CKU_USER } from '../src/lib/ck.js';
 import {
@@ -303,6 +304,68 @@ describe('CKR mapping', () => {
     expect(isBadSignature(ckr('CKR_FUNCTION_FAILED', 'C_VerifyInit'))).toBe(false);
     expect(isBadSignature(new KeyswitchError('KEY_DISABLED', 'the key is disabled'))).toBe(false);
     expect(isBadSignature(new Error('worker exited'))).toBe(false);
+  });
+});
+
+describe('key specs withdrawn from creation', () => {
+  const probed = (): ProbeResult => ({
+    mechanisms: new Set(),
+    creation: { sessionObjects: true, templates: 'explicit-false', inferred: ['RSA_3072', 'RSA_4096'] },
+    capabilities: {
+      keySpecs: {
+        RSA_4096: { usages: ['SIGN_VERIFY'], create: true },
+        ECC_NIST_P256: { usages: ['SIGN_VERIFY'], create: true },
+      },
+      algorithms: [],
+      operations: {
+        createKey: true,
+        enableKey: true,
+        disableKey: true,
+        scheduleKeyDeletion: false,
+        cancelKeyDeletion: false,
+        listKeys: true,
+        generateDataKey: false,
+        generateRandom: false,
+      },
+      notes: [],
+    },
+  });
+  const parts = (profile: 'generic' | 'softhsm') => ({
+    token: { label: 'payments' },
+    profile: pkcs11Profile(profile),
+  });
+  const refusal = (name: string) =>
+    new KeyswitchError('UNSUPPORTED_ALGORITHM', `C_GenerateKeyPair failed: ${name}`, {
+      cause: Object.assign(new Error(name), { method: 'C_GenerateKeyPair' }),
+    });
+
+  it('only an inferred spec, only for a size or template refusal, and on SoftHSM2 only CKR_KEY_SIZE_RANGE', () => {
+    const result = probed();
+    const error = creationRefused(
+      result,
+      { spec: 'RSA_4096' },
+      refusal('CKR_KEY_SIZE_RANGE'),
+      parts('generic'),
+    );
+    expect(error).toMatchObject({ code: 'UNSUPPORTED_ALGORITHM', retryable: false });
+    expect((error as Error).message).toContain(
+      'token "payments": RSA_4096: the token refused to create such a key',
+    );
+    expect(result.capabilities.keySpecs.RSA_4096).toEqual({ usages: ['SIGN_VERIFY'], create: false });
+    expect(result.capabilities.notes).toHaveLength(1);
+    // A spec the probe made a key of keeps its answer; other failures pass through as they were.
+    for (const [spec, name, profile] of [
+      ['ECC_NIST_P256', 'CKR_KEY_SIZE_RANGE', 'generic'],
+      ['RSA_3072', 'CKR_DEVICE_ERROR', 'generic'],
+      ['RSA_3072', 'CKR_TEMPLATE_INCONSISTENT', 'softhsm'], // SoftHSM2's store race answers this too
+    ] as const) {
+      const original = refusal(name);
+      expect(creationRefused(result, { spec }, original, parts(profile)), `${spec} ${name}`).toBe(original);
+    }
+    expect(result.capabilities.keySpecs.ECC_NIST_P256?.create).toBe(true);
+    expect(
+      creationRefused(result, { spec: 'RSA_3072' }, refusal('CKR_TEMPLATE_INCONSISTENT'), parts('generic')),
+    ).toMatchObject({ code: 'UNSUPPORTED_ALGORITHM', retryable: false });
   });
 });
 
