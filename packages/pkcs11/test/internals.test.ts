@@ -327,6 +327,7 @@ describe('key specs withdrawn from creation', () => {
         generateDataKey: false,
         generateRandom: false,
       },
+      deletionWindowDays: { min: 7, max: 30 },
       notes: [],
     },
   });
