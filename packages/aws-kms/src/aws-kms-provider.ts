@@ -46,6 +46,7 @@ import { KmsRequests, type Sdk } from './lib/kms-requests.js';
 import { listKmsKeys } from './lib/list-keys.js';
 import { encryptWithCachedKey, verifyWithCachedKey } from './lib/local-operations.js';
 import { capabilitiesFor, probeEndpoint } from './lib/probe-capabilities.js';
+import { guardProduction } from './lib/production-guard.js';
 import { rateClassFor } from './lib/rate-class.js';
 import { RateLimiter } from './lib/rate-limiter.js';
 import { verifyMacInKms, verifySignatureInKms } from './lib/verify-in-kms.js';
@@ -109,8 +110,11 @@ export class AwsKmsProvider extends KeyProvider {
   /**
    * Opens the provider: loads the AWS SDK and builds a KMS client with keep-alive connections, bounded
    * retries and timeouts, unless a client is passed in. Nothing is sent to KMS until the first operation.
+   * With `environment: 'production'`, the endpoint and credentials the client will really use are resolved
+   * first (without sending a request) and development ones are refused.
    *
-   * @throws CONFIG_INVALID for options the configuration schema refuses, naming the option
+   * @throws CONFIG_INVALID for options the configuration schema refuses, naming the option; in production,
+   *   for a plain-HTTP endpoint or kms-local's published credentials not explicitly allowed
    *
    * @example
    * ```ts
@@ -122,12 +126,20 @@ export class AwsKmsProvider extends KeyProvider {
     // The configuration's own schema checks the options given in code.
     parseWithSchema(awsKmsOptionsSchema, options, 'options');
     const sdk = await import('@aws-sdk/client-kms');
-    if (options.client) return new AwsKmsProvider(options, sdk, options.client, false);
-    const client = createKmsClient(sdk, options);
+    const ownsClient = options.client === undefined;
+    const client = options.client ?? createKmsClient(sdk, options);
     try {
-      return new AwsKmsProvider(options, sdk, client, true);
+      await guardProduction(sdk, client, {
+        environment: options.environment,
+        path: options.configPath ?? 'options',
+        endpointConfigured: options.endpoint !== undefined,
+        credentialsConfigured: options.credentials !== undefined,
+        allowPlainHttp: options.allowPlainHttp,
+        allowKmsLocalCredentials: options.allowKmsLocalCredentials,
+      });
+      return new AwsKmsProvider(options, sdk, client, ownsClient);
     } catch (error) {
-      client.destroy();
+      if (ownsClient) client.destroy();
       throw error;
     }
   }
@@ -136,7 +148,11 @@ export class AwsKmsProvider extends KeyProvider {
 
   /** What the endpoint offers, probed at first use (HMAC, key agreement) and cached by the core. */
   protected async onCapabilities(): Promise<Capabilities> {
-    return capabilitiesFor(await probeEndpoint(this.#requests));
+    return Object.freeze({
+      ...capabilitiesFor(await probeEndpoint(this.#requests)),
+      // Keys live in KMS; what this process caches about their state is trusted for the key-state TTL.
+      sharedKeys: Object.freeze({ keyStateTtlMs: this.#keys.stateTtlMs }),
+    });
   }
 
   protected async onDescribeKey(ref: string): Promise<KeyDescription> {
