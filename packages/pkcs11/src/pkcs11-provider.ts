@@ -232,8 +232,7 @@ export class Pkcs11Provider extends KeyProvider {
   }
 
   async #createKey(request: CreateKeyRequest): Promise<KeyDescription> {
-    const capabilities = await this.capabilities();
-    const probed = await this.#probe!;
+    const [capabilities, probed] = [await this.capabilities(), await this.#probe!];
     const { templates } = probed.creation;
     const id = randomBytes(16);
     const generation = keyGeneration(request.spec, request.usage, id, request.label, templates);
