@@ -40,13 +40,12 @@ import { decryptInKms } from './lib/decrypt-in-kms.js';
 import { type DataKeyInput, generateDataKeyInKms } from './lib/generate-data-key-in-kms.js';
 import { KeyCache } from './lib/key-cache.js';
 import { aliasName, keyDescription } from './lib/key-description.js';
-import { createKmsClient, KMS_REQUEST_DEFAULTS } from './lib/kms-client.js';
+import { KMS_REQUEST_DEFAULTS, openKmsClient } from './lib/kms-client.js';
 import { kmsMessage } from './lib/kms-message.js';
 import { KmsRequests, type Sdk } from './lib/kms-requests.js';
 import { listKmsKeys } from './lib/list-keys.js';
 import { encryptWithCachedKey, verifyWithCachedKey } from './lib/local-operations.js';
 import { capabilitiesFor, probeEndpoint } from './lib/probe-capabilities.js';
-import { guardProduction } from './lib/production-guard.js';
 import { rateClassFor } from './lib/rate-class.js';
 import { RateLimiter } from './lib/rate-limiter.js';
 import { verifyMacInKms, verifySignatureInKms } from './lib/verify-in-kms.js';
@@ -82,10 +81,10 @@ export class AwsKmsProvider extends KeyProvider {
     super(options);
     this.#client = client;
     this.#ownsClient = ownsClient;
-    const cachePublicKeys = options.cachePublicKeys ?? true;
     this.#localVerify = options.localVerify ?? false;
     this.#localEncrypt = options.localEncrypt ?? false;
     const limits = options.rateLimits === true ? KMS_DEFAULT_RATE_LIMITS : options.rateLimits || undefined;
+    const managementTimeoutMs = options.managementTimeoutMs ?? KMS_REQUEST_DEFAULTS.managementTimeoutMs;
     this.#requests = new KmsRequests({
       sdk,
       client,
@@ -95,23 +94,22 @@ export class AwsKmsProvider extends KeyProvider {
           ? undefined
           : new EndpointCircuit(options.endpoint ?? 'KMS', options.circuitBreaker ?? {}),
       callTimeoutMs: options.callTimeoutMs ?? KMS_REQUEST_DEFAULTS.callTimeoutMs,
-      managementTimeoutMs: options.managementTimeoutMs ?? KMS_REQUEST_DEFAULTS.managementTimeoutMs,
+      managementTimeoutMs,
     });
     this.#creationRecovery = {
-      windowMs: options.managementTimeoutMs ?? KMS_REQUEST_DEFAULTS.managementTimeoutMs,
+      windowMs: managementTimeoutMs,
       finder: new CreationTokenFinder(this.#requests),
     };
     this.#keys = new KeyCache(this.#requests, {
-      enabled: cachePublicKeys,
+      enabled: options.cachePublicKeys ?? true,
       ttlMs: options.keyStateTtlMs ?? KMS_REQUEST_DEFAULTS.keyStateTtlMs,
     });
   }
 
   /**
    * Opens the provider: loads the AWS SDK and builds a KMS client with keep-alive connections, bounded
-   * retries and timeouts, unless a client is passed in. Nothing is sent to KMS until the first operation.
-   * With `environment: 'production'`, the endpoint and credentials the client will really use are resolved
-   * first (without sending a request) and development ones are refused.
+   * retries and timeouts, unless a client is passed in. Nothing is sent to KMS until the first operation;
+   * in production, the endpoint and credentials the client will use are checked first (no request sent).
    *
    * @throws CONFIG_INVALID for options the configuration schema refuses, naming the option; in production,
    *   for a plain-HTTP endpoint or kms-local's published credentials not explicitly allowed
@@ -126,33 +124,17 @@ export class AwsKmsProvider extends KeyProvider {
     // The configuration's own schema checks the options given in code.
     parseWithSchema(awsKmsOptionsSchema, options, 'options');
     const sdk = await import('@aws-sdk/client-kms');
-    const ownsClient = options.client === undefined;
-    const client = options.client ?? createKmsClient(sdk, options);
-    try {
-      await guardProduction(sdk, client, {
-        environment: options.environment,
-        path: options.configPath ?? 'options',
-        endpointConfigured: options.endpoint !== undefined,
-        credentialsConfigured: options.credentials !== undefined,
-        allowPlainHttp: options.allowPlainHttp,
-        allowKmsLocalCredentials: options.allowKmsLocalCredentials,
-      });
-      return new AwsKmsProvider(options, sdk, client, ownsClient);
-    } catch (error) {
-      if (ownsClient) client.destroy();
-      throw error;
-    }
+    const { client, ownsClient } = await openKmsClient(sdk, options);
+    return new AwsKmsProvider(options, sdk, client, ownsClient);
   }
 
   // ---- hooks -------------------------------------------------------------------------------------
 
   /** What the endpoint offers, probed at first use (HMAC, key agreement) and cached by the core. */
   protected async onCapabilities(): Promise<Capabilities> {
-    return Object.freeze({
-      ...capabilitiesFor(await probeEndpoint(this.#requests)),
-      // Keys live in KMS; what this process caches about their state is trusted for the key-state TTL.
-      sharedKeys: Object.freeze({ keyStateTtlMs: this.#keys.stateTtlMs }),
-    });
+    // Keys live in KMS; what this process caches about their state is trusted for the key-state TTL.
+    const sharedKeys = { keyStateTtlMs: this.#keys.stateTtlMs };
+    return { ...capabilitiesFor(await probeEndpoint(this.#requests)), sharedKeys };
   }
 
   protected async onDescribeKey(ref: string): Promise<KeyDescription> {

@@ -11,15 +11,15 @@ import { mapKmsError } from './map-kms-error.js';
 const KMS_LOCAL_ACCESS_KEY_ID = 'KEYSWITCHLOCAL';
 const KMS_LOCAL_SECRET_ACCESS_KEY = 'keyswitch-local-secret-access-key';
 
-/** What the production guard needs to know besides the client. */
+/** What the production guard reads of the provider's options (as `AwsKmsProvider.open` takes them). */
 export interface ProductionGuardSettings {
   /** The configuration's environment; only `production` is guarded. */
   readonly environment?: string | undefined;
-  /** The JSON path of the provider's section (or `options`), for error messages. */
-  readonly path: string;
-  /** Whether the endpoint and credentials were given in the section itself (the error then names the field). */
-  readonly endpointConfigured: boolean;
-  readonly credentialsConfigured: boolean;
+  /** The JSON path of the provider's section, for error messages (default `options`). */
+  readonly configPath?: string | undefined;
+  /** Given in the section itself, the error names the field. */
+  readonly endpoint?: unknown;
+  readonly credentials?: unknown;
   readonly allowPlainHttp?: boolean | undefined;
   readonly allowKmsLocalCredentials?: boolean | undefined;
 }
@@ -40,6 +40,7 @@ export async function guardProduction(
   settings: ProductionGuardSettings,
 ): Promise<void> {
   if (settings.environment !== 'production') return;
+  const path = settings.configPath ?? 'options';
   if (settings.allowPlainHttp === true && settings.allowKmsLocalCredentials === true) return;
   let connection: Awaited<ReturnType<typeof effectiveConnection>>;
   try {
@@ -49,7 +50,7 @@ export async function guardProduction(
     throw new KeyswitchError(
       'CONFIG_INVALID',
       `a production configuration's KMS endpoint and credentials could not be checked: ${cause.message}`,
-      { path: settings.path, cause },
+      { path, cause },
     );
   }
   const source =
@@ -58,7 +59,7 @@ export async function guardProduction(
     throw new KeyswitchError(
       'CONFIG_INVALID',
       `a production configuration must not use a plain-HTTP KMS endpoint (${connection.endpoint}, ${source}); use https, or set "allowPlainHttp": true`,
-      { path: settings.endpointConfigured ? `${settings.path}.endpoint` : settings.path },
+      { path: settings.endpoint !== undefined ? `${path}.endpoint` : path },
     );
   }
   const published =
@@ -68,7 +69,7 @@ export async function guardProduction(
     throw new KeyswitchError(
       'CONFIG_INVALID',
       `a production configuration must not use kms-local's published credentials (${source}); set "allowKmsLocalCredentials": true only if that is really meant`,
-      { path: settings.credentialsConfigured ? `${settings.path}.credentials` : settings.path },
+      { path: settings.credentials !== undefined ? `${path}.credentials` : path },
     );
   }
 }
