@@ -1,9 +1,8 @@
 import { resolve } from 'node:path';
-import { type AuditVerification, isKeyswitchError, verifyAuditFile } from '@keyswitch/core';
+import { type AuditVerification, counted, isKeyswitchError, verifyAuditFile } from '@keyswitch/core';
 import type { Command } from 'commander';
 import { CliError, EXIT, errorText, usageError } from '../lib/cli-error.js';
 import type { CommandContext } from '../lib/context.js';
-import { counted } from '../lib/english.js';
 import { writeLine } from '../lib/io.js';
 import { errorJson, JSON_OPTION, writeJson } from '../lib/output.js';
 
