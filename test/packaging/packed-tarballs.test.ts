@@ -260,6 +260,8 @@ describe('the CLI from its tarball', () => {
 
   it('with @keyswitch/pkcs11 but an unbuilt pkcs11js, the first operation is CONFIG_INVALID naming both fixes', async () => {
     // What pnpm 10 leaves by default, and npm with --ignore-scripts: pkcs11js installed, its addon not built.
+    // Added to the CLI-alone app (no second install of the rest), so this runs after the tests above that
+    // need that app without @keyswitch/pkcs11.
     const pkcs11 = tarballs.find((file) => file.includes('keyswitch-pkcs11-'));
     await runOk('npm', [...NPM_INSTALL, '--ignore-scripts', pkcs11!], { cwd: lightDir() });
     const pkcs11js = join(lightDir(), 'node_modules', 'pkcs11js');
