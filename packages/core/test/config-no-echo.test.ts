@@ -5,7 +5,7 @@ import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { positionOf, scanJson } from '../src/config/scan-json.js';
 import { isKeyswitchError, Keyswitch, type KeyswitchError, loadConfig } from '../src/index.js';
-import { MALFORMED } from './support/malformed-configs.js';
+import { MALFORMED, MISTYPED_REFERENCES } from './support/malformed-configs.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -175,6 +175,47 @@ describe('secrets are resolved at load', () => {
       path: 'providers.dev.passphrase',
       detail: 'environment variable KS_TEST_UNSET_PASSPHRASE is not set',
     });
+  });
+
+  it.each(MISTYPED_REFERENCES)(
+    '$name: CONFIG_INVALID naming the path, never the typed value',
+    async (mistyped) => {
+      const error = await Keyswitch.fromConfig(config(mistyped.passphrase), {
+        env: {},
+        cwd: dir,
+        providerFactories: { 'test-backend': factory },
+      }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'CONFIG_INVALID', path: mistyped.path });
+      const printed = everythingPrinted(error);
+      for (const secret of mistyped.secrets) expect(printed).not.toContain(secret);
+      expect(printed).toMatch(/(variable|file) named in "(env|file)" .*(is not set|cannot be read)/);
+    },
+  );
+
+  it('still names a variable or file that looks like one', async () => {
+    for (const [reference, shown] of [
+      [{ env: 'KS_TEST_UNSET_PIN' }, 'environment variable KS_TEST_UNSET_PIN is not set'],
+      [
+        { file: 'secrets/absent.pass' },
+        `secret file secrets/absent.pass (relative to ${dir}) cannot be read (ENOENT)`,
+      ],
+      [
+        { file: '/run/secrets/absent-hsm-pin' },
+        'secret file /run/secrets/absent-hsm-pin cannot be read (ENOENT)',
+      ],
+      [{ file: './absent' }, `secret file ./absent (relative to ${dir}) cannot be read (ENOENT)`],
+    ] as const) {
+      const error = await Keyswitch.fromConfig(config(reference), {
+        env: {},
+        cwd: dir,
+        providerFactories: { 'test-backend': factory },
+      }).catch((e: unknown) => e);
+      expect(error).toMatchObject({
+        code: 'CONFIG_INVALID',
+        path: 'providers.dev.passphrase',
+        detail: shown,
+      });
+    }
   });
 
   it('a missing secret file too; a present one loads, and the value is not kept', async () => {
