@@ -152,7 +152,9 @@ export async function resolveSecret(reference: SecretReference, where: SecretRes
       { path: where.path, ...(shown ? { cause: error } : {}) },
     );
   }
-  const value = text.replace(/\r?\n$/, '');
+  // Not a regular expression: V8 keeps the last one's subject reachable (RegExp.input), the secret with it.
+  const ending = text.endsWith('\r\n') ? 2 : text.endsWith('\n') ? 1 : 0;
+  const value = text.slice(0, text.length - ending);
   if (value === '') {
     throw new KeyswitchError('CONFIG_INVALID', `${named}${relativeTo} is empty${why}`, { path: where.path });
   }
