@@ -33,6 +33,12 @@ describe('English in messages', () => {
     expect(withArticle('signer')).toBe('a signer');
     expect(withArticle('mac')).toBe('a mac');
     expect(withArticle('usage')).toBe('a usage');
+    // X.509 general name types, as the x509 package names them.
+    expect(withArticle('RFC 822')).toBe('an RFC 822');
+    expect(withArticle('x400Address')).toBe('an x400Address');
+    expect(withArticle('DNS')).toBe('a DNS');
+    expect(withArticle('URI')).toBe('a URI');
+    expect(withArticle('IP address')).toBe('an IP address');
   });
 
   it('gives a count its noun in the right number', () => {

@@ -1,8 +1,9 @@
 /**
  * Names keyswitch reads letter by letter although they begin with a consonant letter whose name begins
- * with a vowel sound: "an RSA_2048 key", "an HMAC_256 key", "an HS256 JWS", "an RS256 signature".
+ * with a vowel sound: "an RSA_2048 key", "an HMAC_256 key", "an HS256 JWS", "an RS256 signature", "an RFC 822
+ * name", "an x400Address name".
  */
-const SPELLED_WITH_VOWEL_SOUND = /^(?:RSA|HMAC|HS\d|RS\d|SM\d|X\d)/;
+const SPELLED_WITH_VOWEL_SOUND = /^(?:RSA|HMAC|HS\d|RS\d|SM\d|[Xx]\d|RFC)/;
 
 /**
  * The word with "a" or "an" before it, as it is read aloud, for keyswitch's vocabulary (key specs,
