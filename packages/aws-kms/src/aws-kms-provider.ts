@@ -41,7 +41,6 @@ import { type DataKeyInput, generateDataKeyInKms } from './lib/generate-data-key
 import { KeyCache } from './lib/key-cache.js';
 import { aliasName, keyDescription } from './lib/key-description.js';
 import { createKmsClient, KMS_REQUEST_DEFAULTS } from './lib/kms-client.js';
-import { kmsMessage } from './lib/kms-message.js';
 import { KmsRequests, type Sdk } from './lib/kms-requests.js';
 import { listKmsKeys } from './lib/list-keys.js';
 import { encryptWithCachedKey, verifyWithCachedKey } from './lib/local-operations.js';
@@ -55,8 +54,8 @@ import { KMS_DEFAULT_RATE_LIMITS } from './rate-limits.js';
 /**
  * The AWS KMS backend: the keyswitch provider contract on `@aws-sdk/client-kms`. Keys are referenced by
  * key id, key ARN, alias name (`alias/acs-signing`) or alias ARN, including another account's ARNs.
- * Messages over 4,096 bytes are hashed here and signed as DIGEST; ECDSA signatures stay DER, as KMS
- * returns them. Connections are kept alive, retries are bounded by a call timeout, public keys are cached,
+ * The manifest declares KMS's 4,096-byte RAW message limit, so the core hashes a longer message and the
+ * backend signs it as DIGEST; ECDSA signatures stay DER, as KMS returns them. Connections are kept alive, retries are bounded by a call timeout, public keys are cached,
  * and an optional client-side rate limit keeps the application under its KMS quotas.
  *
  * @example
@@ -196,7 +195,6 @@ export class AwsKmsProvider extends KeyProvider {
   }
 
   protected override async onSign(key: KeyFacts, input: SignInput, call?: CallContext): Promise<Uint8Array> {
-    const { message, messageType } = kmsMessage(input);
     const { Signature, KeyId } = await this.#requests.send(
       'Sign',
       rateClassFor(key.spec),
@@ -204,8 +202,8 @@ export class AwsKmsProvider extends KeyProvider {
         client.send(
           new sdk.SignCommand({
             KeyId: key.ref,
-            Message: message,
-            MessageType: messageType,
+            Message: input.message,
+            MessageType: input.messageType,
             SigningAlgorithm: input.algorithm,
           }),
         ),

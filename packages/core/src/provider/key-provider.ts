@@ -235,7 +235,7 @@ export abstract class KeyProvider extends KeyProviderHooks {
   /**
    * Cancels a scheduled deletion. The key comes back DISABLED (as in AWS KMS): enable it to use it.
    *
-   * @throws INVALID_INPUT when the key is not pending deletion; UNSUPPORTED_ALGORITHM when the backend cannot
+   * @throws INVALID_INPUT when the key is not pending deletion; UNSUPPORTED_OPERATION when the backend cannot
    */
   cancelKeyDeletion(ref: string, call: CallContext = {}): Promise<void> {
     return this.#runner.run('cancelKeyDeletion', call, { ref }, async () => {
