@@ -33,7 +33,6 @@ import {
   rotationStatus,
 } from './extras/key-rotation.js';
 import { type ReEncryptRequest, type ReEncryptResult, reEncryptInKms } from './extras/re-encrypt.js';
-import { EndpointCircuit } from './lib/circuit-breaker.js';
 import { createKmsKey } from './lib/create-key.js';
 import { type CreationRecovery, CreationTokenFinder } from './lib/create-key-once.js';
 import { decryptInKms } from './lib/decrypt-in-kms.js';
@@ -41,15 +40,14 @@ import { type DataKeyInput, generateDataKeyInKms } from './lib/generate-data-key
 import { KeyCache } from './lib/key-cache.js';
 import { aliasName, keyDescription } from './lib/key-description.js';
 import { createKmsClient, KMS_REQUEST_DEFAULTS } from './lib/kms-client.js';
-import { KmsRequests, type Sdk } from './lib/kms-requests.js';
+import type { KmsRequests, Sdk } from './lib/kms-requests.js';
+import { kmsRequestsFromOptions } from './lib/kms-requests-from-options.js';
 import { listKmsKeys } from './lib/list-keys.js';
 import { encryptWithCachedKey, verifyWithCachedKey } from './lib/local-operations.js';
 import { capabilitiesFor, probeEndpoint } from './lib/probe-capabilities.js';
 import { rateClassFor } from './lib/rate-class.js';
-import { RateLimiter } from './lib/rate-limiter.js';
 import { verifyMacInKms, verifySignatureInKms } from './lib/verify-in-kms.js';
 import type { AwsKmsProviderOptions } from './options.js';
-import { KMS_DEFAULT_RATE_LIMITS } from './rate-limits.js';
 
 /**
  * The AWS KMS backend: the keyswitch provider contract on `@aws-sdk/client-kms`. Keys are referenced by
@@ -83,18 +81,7 @@ export class AwsKmsProvider extends KeyProvider {
     const cachePublicKeys = options.cachePublicKeys ?? true;
     this.#localVerify = options.localVerify ?? false;
     this.#localEncrypt = options.localEncrypt ?? false;
-    const limits = options.rateLimits === true ? KMS_DEFAULT_RATE_LIMITS : options.rateLimits || undefined;
-    this.#requests = new KmsRequests({
-      sdk,
-      client,
-      limiter: limits ? new RateLimiter(limits) : undefined,
-      breaker:
-        options.circuitBreaker === false
-          ? undefined
-          : new EndpointCircuit(options.endpoint ?? 'KMS', options.circuitBreaker ?? {}),
-      callTimeoutMs: options.callTimeoutMs ?? KMS_REQUEST_DEFAULTS.callTimeoutMs,
-      managementTimeoutMs: options.managementTimeoutMs ?? KMS_REQUEST_DEFAULTS.managementTimeoutMs,
-    });
+    this.#requests = kmsRequestsFromOptions(options, sdk, client);
     this.#creationRecovery = {
       windowMs: options.managementTimeoutMs ?? KMS_REQUEST_DEFAULTS.managementTimeoutMs,
       finder: new CreationTokenFinder(this.#requests),
@@ -392,7 +379,7 @@ export class AwsKmsProvider extends KeyProvider {
     await this.runExtension(
       'enableKeyRotation',
       { ref },
-      () => enableRotation(this.#requests, ref, options),
+      (declared) => enableRotation(this.#requests, ref, options, { once: declared.changesState }),
       call,
     );
   }
@@ -406,7 +393,12 @@ export class AwsKmsProvider extends KeyProvider {
    * ```
    */
   async disableKeyRotation(ref: string, call: CallContext = {}): Promise<void> {
-    await this.runExtension('disableKeyRotation', { ref }, () => disableRotation(this.#requests, ref), call);
+    await this.runExtension(
+      'disableKeyRotation',
+      { ref },
+      (declared) => disableRotation(this.#requests, ref, { once: declared.changesState }),
+      call,
+    );
   }
 
   /**
@@ -437,7 +429,12 @@ export class AwsKmsProvider extends KeyProvider {
    * ```
    */
   async createAlias(alias: string, ref: string, call: CallContext = {}): Promise<void> {
-    await this.runExtension('createAlias', { ref }, () => createKmsAlias(this.#requests, alias, ref), call);
+    await this.runExtension(
+      'createAlias',
+      { ref },
+      (declared) => createKmsAlias(this.#requests, alias, ref, { once: declared.changesState }),
+      call,
+    );
   }
 
   /**
@@ -452,7 +449,10 @@ export class AwsKmsProvider extends KeyProvider {
     await this.runExtension(
       'updateAlias',
       { ref },
-      async () => this.#keys.forgetAlias(await updateKmsAlias(this.#requests, alias, ref)),
+      async (declared) =>
+        this.#keys.forgetAlias(
+          await updateKmsAlias(this.#requests, alias, ref, { once: declared.changesState }),
+        ),
       call,
     );
   }
@@ -469,7 +469,8 @@ export class AwsKmsProvider extends KeyProvider {
     await this.runExtension(
       'deleteAlias',
       { ref: alias },
-      async () => this.#keys.forgetAlias(await deleteKmsAlias(this.#requests, alias)),
+      async (declared) =>
+        this.#keys.forgetAlias(await deleteKmsAlias(this.#requests, alias, { once: declared.changesState })),
       call,
     );
   }
