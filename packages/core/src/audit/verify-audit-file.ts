@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import { decodeUtf8Strict } from '../bytes/utf8.js';
 import { fileSystemError } from '../lib/file-system-error.js';
 import type { AuditChainHead } from './audit-file-sink.js';
 import { analyseChain, type ChainLine } from './lib/audit-chain.js';
@@ -74,16 +75,10 @@ export async function verifyAuditFile(
   return { path, ok: issues.length === 0, lines: lines.length, records, head, issues };
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
 /** One line as verification sees it: a record only when it parses as one; sound only when canonical. */
 function readLine(number: number, bytes: Uint8Array): ChainLine {
-  let text: string;
-  try {
-    text = strictUtf8.decode(bytes);
-  } catch {
-    return notARecord(number);
-  }
+  const text = decodeUtf8Strict(bytes);
+  if (text === undefined) return notARecord(number);
   const record = parseRecordLine(text);
   if (!record) return notARecord(number);
   const expected = expectedRecord(record);

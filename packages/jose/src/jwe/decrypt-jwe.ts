@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { type EcPublicJwk, invalidInput, isKeyswitchError, jwkToSpki, utf8 } from '@keyswitch/core';
+import {
+  base64UrlDecode,
+  type EcPublicJwk,
+  invalidInput,
+  isKeyswitchError,
+  jwkToSpki,
+  utf8,
+} from '@keyswitch/core';
 import { concatKdf } from '../kdf/concat-kdf.js';
-import { decodeSegment } from '../lib/base64.js';
 import { decodeProtectedHeader, optionalString, requiredString, splitCompact } from '../lib/compact.js';
 import {
   CONTENT_ENCRYPTIONS,
@@ -141,7 +147,7 @@ export async function decryptJwe(
 /** A ciphertext part of the JWE, decoded; INVALID_CIPHERTEXT when it is not base64url. */
 function ciphertextSegment(segment: string, what: string): Uint8Array {
   try {
-    return decodeSegment(segment, what);
+    return base64UrlDecode(segment, what);
   } catch (error) {
     throw isKeyswitchError(error, 'INVALID_INPUT') ? invalidCiphertext(error.detail) : error;
   }
@@ -209,9 +215,13 @@ async function agreedKey(
   }
   const epk = ephemeralPublicKey(header['epk']);
   const apu =
-    header['apu'] === undefined ? undefined : decodeSegment(requiredString(header, 'apu', 'JWE'), 'JWE apu');
+    header['apu'] === undefined
+      ? undefined
+      : base64UrlDecode(requiredString(header, 'apu', 'JWE'), 'JWE apu');
   const apv =
-    header['apv'] === undefined ? undefined : decodeSegment(requiredString(header, 'apv', 'JWE'), 'JWE apv');
+    header['apv'] === undefined
+      ? undefined
+      : base64UrlDecode(requiredString(header, 'apv', 'JWE'), 'JWE apv');
   let sharedSecret: Uint8Array;
   try {
     // The JWE's kid tells a key agreement with versions which version the sender used.
