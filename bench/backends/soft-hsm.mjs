@@ -16,7 +16,9 @@ import {
   sign,
   verify,
 } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { buildBaselineEnvelope } from '../lib/baseline-envelope.mjs';
 import { memoryGrowth } from '../lib/memory.mjs';
 import { formatOneEnvelope, rawCommittedEnvelope, rawEnvelope } from '../lib/raw-envelope.mjs';
 import { envelopeOperations, log, PAYLOAD, runCells, sameAnswer, withDefaults } from '../lib/suite.mjs';
@@ -94,6 +96,10 @@ export async function run(options) {
   const agreement = ks.keyAgreement('acs-ecdh');
   const keyring = Keyring.create(ks);
   const envelopes = keyring.envelopes('pan-kek');
+  // The last release that wrote format 1, over the same registry: what upgrading costs a sealing app.
+  const baseline = await buildBaselineEnvelope();
+  const releaseKeyring = (await import(pathToFileURL(baseline.file).href)).Keyring.create(ks);
+  const release = { commit: baseline.commit, envelopes: releaseKeyring.envelopes('pan-kek') };
   const dataKey = await ks.dataKeys('pan-kek').generate({ context: CONTEXT });
   const raw = rawEnvelope({
     dataKey: dataKey.plaintext,
@@ -178,13 +184,20 @@ export async function run(options) {
         context: CONTEXT,
         record,
       }),
+      release,
       context: CONTEXT,
       note: 'AES-256-GCM data key, cached',
       rawName: 'crypto AES-256-GCM, by hand',
     }),
   ]);
 
-  const cells = await runCells('soft-hsm', operations, options);
+  let cells;
+  try {
+    cells = await runCells('soft-hsm', operations, options);
+  } finally {
+    await releaseKeyring.close();
+    baseline.remove();
+  }
 
   // ---- memory and backend calls ------------------------------------------------------------------
   const memory = [];

@@ -16,6 +16,7 @@ export const OPERATIONS = [
   { id: 'envelope-decrypt', label: 'envelope decrypt' },
   { id: 'envelope-decrypt-format-2-vs-1', label: 'envelope decrypt, format 2 vs 1' },
   { id: 'envelope-encrypt-format-2-vs-1', label: 'envelope encrypt, format 2 vs 1 (by hand)' },
+  { id: 'envelope-encrypt-format-2-vs-release', label: 'envelope encrypt, format 2 vs the format 1 release' },
 ];
 
 /** Sizes of what is signed, MACed and sealed (bytes). */
@@ -114,7 +115,9 @@ function fmt(value) {
  * AES-256-GCM by hand with the same data key. `sealed` and `rawSealed` are one record sealed by each side.
  * With `legacySealed` (the same record in format 1, under a data key the backend wrapped) and `committed`
  * (format 2 sealing by hand), two more cells time what key commitment costs: keyswitch opening format 2
- * against keyswitch opening format 1, and format 2 sealing against format 1 sealing, both by hand.
+ * against keyswitch opening format 1, and format 2 sealing against format 1 sealing, both by hand. With
+ * `release` (the envelope cipher of the last release that wrote format 1, over the same registry), one
+ * more: keyswitch sealing format 2 against that release sealing format 1.
  */
 export function envelopeOperations({
   envelopes,
@@ -124,6 +127,7 @@ export function envelopeOperations({
   rawSealed,
   legacySealed,
   committed,
+  release,
   context,
   note,
   rawName,
@@ -164,6 +168,26 @@ export function envelopeOperations({
             },
           },
         ];
+  if (release !== undefined) {
+    formats.push({
+      algorithm: 'SYMMETRIC_DEFAULT',
+      note: `${note}; keyswitch today against the release at ${release.commit}, on the same registry`,
+      rawName: `keyswitch at ${release.commit} sealing format 1`,
+      keyswitch: () => envelopes.encrypt(record, { context }),
+      raw: () => release.envelopes.encrypt(record, { context }),
+      check: async () => {
+        const [today, then] = [
+          await envelopes.encrypt(record, { context }),
+          await release.envelopes.encrypt(record, { context }),
+        ];
+        // Byte 4 is the format: today's writes 2, the release 1, and today's opens both.
+        if (today[4] !== 2 || then[4] !== 1) throw new Error('expected format 2 against format 1');
+        if (!Buffer.from(await envelopes.decrypt(then, { context })).equals(record)) {
+          throw new Error("today's keyswitch does not open the release's format 1 envelope");
+        }
+      },
+    });
+  }
   return [
     {
       algorithm: 'SYMMETRIC_DEFAULT',

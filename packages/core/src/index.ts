@@ -19,6 +19,7 @@ export {
   validateKeyVersions,
 } from './config/key-versions.js';
 export * from './config/load-config.js';
+export * from './config/multi-keyrings.js';
 export * from './config/parse-with-schema.js';
 export * from './config/schema.js';
 export * from './config/secrets.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig, validateKeyVersions } from '../src/index.js';
+import { loadConfig, validateKeyVersions, validateMultiKeyrings } from '../src/index.js';
 import { changed, configError } from './support/config-cases.js';
 
 const base = {
@@ -146,6 +146,82 @@ describe('the versions and audit sections', () => {
     ).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', path: 'versions.k.versions[0].provider' }));
     expect(() => validateKeyVersions({ k: { versions: [{ id: 'a' }] } }, known)).toThrow(
       expect.objectContaining({ path: 'versions.k.versions[0].provider' }),
+    );
+  });
+});
+
+describe('the multiKeyrings section', () => {
+  const multi = (change: (config: Record<string, any>) => void) =>
+    withChange((c) => {
+      c.multiKeyrings = { 'card-data': { keys: ['pan-kek-2024', 'pan-kek-2025'], timeoutMs: 1500 } };
+      change(c);
+    });
+
+  it('accepts keys of the file, in order, with an optional retired list and timeout', async () => {
+    const { config } = await loadConfig(multi(() => undefined) as never);
+    expect(config.multiKeyrings).toEqual({
+      'card-data': { keys: ['pan-kek-2024', 'pan-kek-2025'], timeoutMs: 1500 },
+    });
+  });
+
+  const cases: Array<[string, (config: Record<string, any>) => void, string, RegExp]> = [
+    [
+      'an unknown key',
+      (c) => c.multiKeyrings['card-data'].keys.push('nope'),
+      'multiKeyrings.card-data.keys[2]',
+      /not a key of the keyswitch configuration/,
+    ],
+    [
+      'a key listed twice',
+      (c) => (c.multiKeyrings['card-data'].retired = ['pan-kek-2024']),
+      'multiKeyrings.card-data',
+      /listed twice/,
+    ],
+    [
+      'no keys',
+      (c) => (c.multiKeyrings['card-data'].keys = []),
+      'multiKeyrings.card-data.keys',
+      /non-empty array/,
+    ],
+    [
+      'nine keys',
+      (c) => (c.multiKeyrings['card-data'].keys = Array(9).fill('pan-kek-2024')),
+      'multiKeyrings.card-data.keys',
+      /at most 8 keys/,
+    ],
+    [
+      'a zero timeout',
+      (c) => (c.multiKeyrings['card-data'].timeoutMs = 0),
+      'multiKeyrings.card-data.timeoutMs',
+      /1 to 600,000/,
+    ],
+    [
+      'a name that also has versions',
+      (c) => (c.multiKeyrings['pan-kek'] = { keys: ['pan-kek-2024'] }),
+      'multiKeyrings.pan-kek',
+      /already has versions/,
+    ],
+    ['an unknown member', (c) => (c.multiKeyrings['card-data'].key = 'x'), 'multiKeyrings.card-data', /key/],
+    [
+      'a reserved name',
+      (c) => (c.multiKeyrings = JSON.parse('{"__proto__": {"keys": ["pan-kek-2024"]}}')),
+      'multiKeyrings.__proto__',
+      /cannot be a name/,
+    ],
+  ];
+  for (const [name, change, path, message] of cases) {
+    it(`rejects ${name} with CONFIG_INVALID at ${path}`, async () => {
+      const error = await configError(multi(change));
+      expect(error.path).toBe(path);
+      expect(error.message).toMatch(message);
+    });
+  }
+
+  it('validates a section given apart, against the keys and versioned names of a registry', () => {
+    const known = { keys: ['a', 'b'], versionedKeys: ['v'] };
+    expect(validateMultiKeyrings({ m: { keys: ['a', 'b'] } }, known)).toEqual({ m: { keys: ['a', 'b'] } });
+    expect(() => validateMultiKeyrings({ v: { keys: ['a'] } }, known)).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', path: 'multiKeyrings.v' }),
     );
   });
 });

@@ -18,7 +18,7 @@ import { type CacheStats, DataKeyCache } from './lib/data-key-cache.js';
 import { type KeyPurpose, KeyVersion, type KeyVersionInfo } from './lib/key-version.js';
 import { type KeyringInternals, setInternals } from './lib/keyring-internals.js';
 import { LogicalKey } from './lib/logical-key.js';
-import { type MultiKeyringConfig, validateMultiKeyrings } from './multi-keyring.js';
+import { type MultiKeyringConfig, multiKeyringsOf } from './multi-keyring.js';
 import { PanHasher, type PanHasherOptions } from './pan/pan-hasher.js';
 
 /** Options for {@link Keyring.create}. */
@@ -31,6 +31,7 @@ export interface KeyringOptions {
   /**
    * Logical keys whose data keys several configured keys wrap (on different backends), so that losing one
    * backend loses no data; see {@link MultiKeyringConfig}. A name here must not also have versions.
+   * Defaults to the configuration's `multiKeyrings` section (`ks.multiKeyrings()`).
    */
   readonly multiKeyrings?: Readonly<Record<string, MultiKeyringConfig>>;
   /** Data-key cache limits (each defaults to {@link DEFAULT_CACHE_LIMITS}), or `false` for no cache. */
@@ -107,7 +108,12 @@ export class Keyring {
       options.versions === undefined
         ? ks.keyVersions()
         : validateKeyVersions(options.versions, { providers: ks.providerNames(), keys: ks.keyNames() });
-    const multi = validateMultiKeyrings(options.multiKeyrings, ks.keyNames(), Object.keys(versions));
+    const multi = multiKeyringsOf(
+      options.multiKeyrings,
+      ks.multiKeyrings(),
+      ks.keyNames(),
+      Object.keys(versions),
+    );
     for (const [name, config] of Object.entries(versions)) {
       const resolved = config.versions.map((version) =>
         this.#version(

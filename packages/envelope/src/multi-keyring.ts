@@ -1,6 +1,4 @@
-import { KeyswitchError } from '@keyswitch/core';
-import { MAX_WRAPPED_KEYS } from './format/envelope.js';
-import { VERSION_ID } from './lib/names.js';
+import { type MultiKeyringsConfig, validateMultiKeyrings as validateSection } from '@keyswitch/core';
 
 /**
  * A logical key whose data keys are wrapped by several key-encryption keys, each a key of the keyswitch
@@ -35,63 +33,26 @@ export interface MultiKeyringConfig {
 export const DEFAULT_MULTI_KEYRING_TIMEOUT_MS = 2000;
 
 /**
- * @internal Checks the `multiKeyrings` option against the configured keys and the key versions.
+ * @internal The multi-keyrings of the `multiKeyrings` option, or of the configuration's `multiKeyrings`
+ * section when the option is not given, checked as core checks the section, with defaults filled in.
  *
  * @throws CONFIG_INVALID naming `multiKeyrings.<name>…`
  */
-export function validateMultiKeyrings(
+export function multiKeyringsOf(
   given: unknown,
+  configured: MultiKeyringsConfig,
   configuredKeys: readonly string[],
   versionedKeys: readonly string[],
 ): Record<string, Required<MultiKeyringConfig>> {
+  // The configured section is checked again: the `versions` option may name one of its keys.
+  const section = validateSection(given ?? configured, { keys: configuredKeys, versionedKeys });
   const out: Record<string, Required<MultiKeyringConfig>> = {};
-  if (given === undefined) return out;
-  const fail = (path: string, detail: string) =>
-    new KeyswitchError('CONFIG_INVALID', detail, { path: `multiKeyrings${path}` });
-  if (typeof given !== 'object' || given === null || Array.isArray(given)) {
-    throw fail('', 'expected an object of multi-keyrings by logical key name');
-  }
-  for (const [name, raw] of Object.entries(given as Record<string, unknown>)) {
-    const at = `.${name}`;
-    if (versionedKeys.includes(name))
-      throw fail(at, 'this key already has versions; a key is one or the other');
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw fail(at, 'expected an object');
-    const config = raw as Partial<Record<keyof MultiKeyringConfig, unknown>>;
-    const list = (field: 'keys' | 'retired', required: boolean): string[] => {
-      const value = config[field];
-      if (value === undefined && !required) return [];
-      if (!Array.isArray(value) || (required && value.length === 0)) {
-        throw fail(`${at}.${field}`, 'expected a non-empty array of configured key names');
-      }
-      return value.map((entry, index) => {
-        if (typeof entry !== 'string' || !configuredKeys.includes(entry)) {
-          throw fail(
-            `${at}.${field}[${index}]`,
-            `not a key of the keyswitch configuration; configured: ${configuredKeys.join(', ') || '(none)'}`,
-          );
-        }
-        if (!VERSION_ID.test(entry)) {
-          throw fail(`${at}.${field}[${index}]`, 'a multi-keyring key name must be at most 64 characters');
-        }
-        return entry;
-      });
+  for (const [name, config] of Object.entries(section)) {
+    out[name] = {
+      keys: config.keys,
+      retired: config.retired ?? [],
+      timeoutMs: config.timeoutMs ?? DEFAULT_MULTI_KEYRING_TIMEOUT_MS,
     };
-    const keys = list('keys', true);
-    const retired = list('retired', false);
-    const all = [...keys, ...retired];
-    const repeated = all.find((entry, index) => all.indexOf(entry) !== index);
-    if (repeated !== undefined) throw fail(at, `key "${repeated}" is listed twice`);
-    if (keys.length > MAX_WRAPPED_KEYS) throw fail(`${at}.keys`, `at most ${MAX_WRAPPED_KEYS} keys`);
-    const timeoutMs = config.timeoutMs ?? DEFAULT_MULTI_KEYRING_TIMEOUT_MS;
-    if (
-      typeof timeoutMs !== 'number' ||
-      !Number.isSafeInteger(timeoutMs) ||
-      timeoutMs < 1 ||
-      timeoutMs > 600_000
-    ) {
-      throw fail(`${at}.timeoutMs`, 'expected a whole number of milliseconds, 1 to 600,000');
-    }
-    out[name] = { keys, retired, timeoutMs };
   }
   return out;
 }

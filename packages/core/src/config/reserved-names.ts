@@ -4,8 +4,8 @@ import { joinPath } from './parse-with-schema.js';
 /** Names that would reach an object's prototype machinery if used as a property name. */
 const RESERVED = ['__proto__', 'constructor', 'prototype'] as const;
 
-/** The sections whose property names are user-chosen names (providers, logical keys, versioned keys). */
-const NAMED_SECTIONS = ['providers', 'keys', 'versions'] as const;
+/** The sections whose property names are user-chosen names (providers, logical keys, versioned keys, multi-keyrings). */
+const NAMED_SECTIONS = ['providers', 'keys', 'versions', 'multiKeyrings'] as const;
 
 /**
  * Refuses `__proto__`, `constructor` and `prototype` as provider, key or versioned-key names. A schema

@@ -8,6 +8,7 @@ import {
 } from '../vocabulary/algorithms.js';
 import { KEY_SPECS, KEY_USAGES, type KeySpec, type KeyUsage, keySpecInfo } from '../vocabulary/key-specs.js';
 import { checkKeyVersionReferences, keyVersionsSchema } from './key-versions.js';
+import { checkMultiKeyringReferences, multiKeyringsSchema } from './multi-keyrings.js';
 import { markSecretReference } from './secrets.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -125,9 +126,17 @@ export const configSchema = z
       error: typeError('expected an object of keys by name'),
     }),
     versions: keyVersionsSchema.optional(),
+    multiKeyrings: multiKeyringsSchema.optional(),
     audit: auditConfigSchema.optional(),
   })
   .superRefine((config, context) => {
+    if (config.multiKeyrings) {
+      checkMultiKeyringReferences(
+        config.multiKeyrings,
+        { keys: Object.keys(config.keys), versionedKeys: Object.keys(config.versions ?? {}) },
+        (path, message) => context.addIssue({ code: 'custom', path: [...path], message }),
+      );
+    }
     if (config.versions) {
       checkKeyVersionReferences(
         config.versions,

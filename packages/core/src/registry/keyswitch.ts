@@ -4,6 +4,7 @@ import { AuditFileSink } from '../audit/audit-file-sink.js';
 import type { AuditListener, AuditOperation } from '../audit/events.js';
 import type { KeyVersionsConfig } from '../config/key-versions.js';
 import { type LoadConfigOptions, loadConfig } from '../config/load-config.js';
+import type { MultiKeyringsConfig } from '../config/multi-keyrings.js';
 import type { KeyswitchConfig, KeyswitchConfigInput } from '../config/schema.js';
 import { findSecretReferences, resolveSecret } from '../config/secrets.js';
 import { isKeyswitchError, KeyswitchError } from '../errors.js';
@@ -223,6 +224,11 @@ export class Keyswitch {
    */
   keyVersions(): KeyVersionsConfig {
     return this.#config.versions ?? {};
+  }
+
+  /** The validated `multiKeyrings` section (envelope keys wrapped under several keys); `{}` without one. */
+  multiKeyrings(): MultiKeyringsConfig {
+    return this.#config.multiKeyrings ?? {};
   }
 
   /**
