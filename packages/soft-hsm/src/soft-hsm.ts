@@ -16,6 +16,7 @@ import {
   KeyswitchError,
   type MacAlgorithm,
   type ParsedPublicKey,
+  requireObject,
   type SignInput,
 } from '@keyswitch/core';
 import { softHsmCapabilities } from './capabilities.js';
@@ -91,7 +92,7 @@ export class SoftHsm extends KeyProvider {
    * ```
    */
   static async open(options: SoftHsmOptions = {}): Promise<SoftHsm> {
-    const provider = options.name ?? 'soft-hsm';
+    const provider = requireObject(options, 'SoftHsm options').name ?? 'soft-hsm';
     if (options.environment === 'production') {
       throw new KeyswitchError(
         'CONFIG_INVALID',

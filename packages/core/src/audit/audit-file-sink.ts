@@ -1,6 +1,7 @@
 import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { KeyswitchError } from '../errors.js';
+import { requireObject, requireString } from '../lib/argument-shape.js';
 import { fileSystemError } from '../lib/file-system-error.js';
 import { acquireLockFile, type LockFile } from '../lib/lock-file.js';
 import type { AuditListener } from './events.js';
@@ -159,7 +160,8 @@ export class AuditFileSink {
    * when the file system refuses (EACCES, EROFS); UNAVAILABLE on a full disk or an I/O error
    */
   static async open(path: string, options: AuditFileSinkOptions = {}): Promise<AuditFileSink> {
-    const file = resolve(path);
+    const file = resolve(requireString(path, 'the audit file path'));
+    requireObject(options, 'AuditFileSink options');
     if (!['always', 'interval', 'never', undefined].includes(options.fsync)) {
       throw new KeyswitchError('INVALID_INPUT', 'fsync must be "always", "interval" or "never"');
     }

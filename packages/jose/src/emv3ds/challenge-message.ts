@@ -1,4 +1,11 @@
-import { base64UrlDecode, base64UrlEncode, bytesEqual, invalidInput, utf8 } from '@keyswitch/core';
+import {
+  base64UrlDecode,
+  base64UrlEncode,
+  bytesEqual,
+  invalidInput,
+  requireObject,
+  utf8,
+} from '@keyswitch/core';
 import type { JweHeader } from '../jwe/decrypt-jwe.js';
 import { decodeProtectedHeader, requiredString, splitCompact } from '../lib/compact.js';
 import { decryptContent, encryptContent } from '../lib/content-encryption.js';
@@ -97,6 +104,7 @@ export function encryptChallengeMessage(
   message: Uint8Array | string | object,
   options: EncryptChallengeOptions,
 ): string {
+  requireObject(options, 'encryptChallengeMessage options');
   const enc = options.enc ?? 'A128CBC-HS256';
   if (!ENCRYPTIONS.includes(enc))
     throw invalidInput(`challenge messages use A128CBC-HS256 or A128GCM, not ${String(enc)}`);
