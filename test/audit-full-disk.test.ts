@@ -221,6 +221,176 @@ describe.skipIf(!isRoot)('the audit file sink on a full disk (a real tmpfs)', ()
   });
 });
 
+describe.skipIf(!isRoot)('audit.failClosed with operations in flight when the disk fills', () => {
+  it('no operation returns a result whose record is not in the file', async () => {
+    const dir = join(mnt, 'in-flight');
+    await mkdir(dir);
+    await writeFile(
+      join(dir, 'keyswitch.json'),
+      JSON.stringify({
+        environment: 'test',
+        providers: { dev: { type: 'soft-hsm' } },
+        keys: { 'pan-hmac': { provider: 'dev', ref: 'pan-hmac', spec: 'HMAC_256' } },
+        audit: { file: 'audit.jsonl', failClosed: true },
+      }),
+    );
+    const ks = await Keyswitch.fromConfig(join(dir, 'keyswitch.json'), {
+      providerFactories: {
+        'soft-hsm': {
+          type: 'soft-hsm',
+          parseConfig: () => ({}),
+          create: async (_config, context) => {
+            const hsm = await SoftHsm.open({ name: context.name, audit: context.audit });
+            await hsm.createKey({ spec: 'HMAC_256', usage: 'GENERATE_VERIFY_MAC', label: 'pan-hmac' });
+            return hsm;
+          },
+        },
+      },
+    });
+    const mac = ks.mac('pan-hmac');
+    const data = new Uint8Array(32).fill(9);
+    await mac.generate(data);
+    await ks.auditFile!.flush();
+    const filler = await fill(mnt);
+    // Waves of concurrent operations until the disk refuses; every one ends in a tag or AUDIT_UNAVAILABLE.
+    let succeeded = 0;
+    let refused = 0;
+    for (let wave = 0; wave < 40 && refused === 0; wave++) {
+      const outcomes = await Promise.all(
+        Array.from({ length: 25 }, () =>
+          mac.generate(data).then(
+            (tag) => (tag.length === 32 ? 'tag' : 'wrong'),
+            (error: unknown) => (isKeyswitchError(error, 'AUDIT_UNAVAILABLE') ? 'refused' : String(error)),
+          ),
+        ),
+      );
+      for (const outcome of outcomes) expect(['tag', 'refused']).toContain(outcome);
+      succeeded += outcomes.filter((outcome) => outcome === 'tag').length;
+      refused += outcomes.filter((outcome) => outcome === 'refused').length;
+      await setTimeout(5); // let the file system answer between waves
+    }
+    expect(refused).toBeGreaterThan(0);
+    await rm(filler);
+    let after = 0;
+    for (let i = 0; i < 200 && after < 3; i++) {
+      if (
+        await mac.generate(data).then(
+          () => true,
+          () => false,
+        )
+      )
+        after++;
+      else await setTimeout(50);
+    }
+    expect(after).toBe(3);
+    await ks.close();
+    expect((await verifyAuditFile(join(dir, 'audit.jsonl'))).ok).toBe(true);
+    const recorded = (await readFile(join(dir, 'audit.jsonl'), 'utf8'))
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line).event)
+      .filter((event) => event.operation === 'generateMac' && event.outcome === 'success');
+    // The first tag, each tag returned while the disk filled, and the three after: no more, no fewer.
+    expect(recorded).toHaveLength(1 + succeeded + after);
+  });
+});
+
+describe('audit.failClosed over a fault-injecting file layer (writes fail while the test says so)', () => {
+  it('withholds results whose records fail, and names a key created meanwhile (not retryable)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'keyswitch-fail-closed-'));
+    const probe = await open(join(dir, 'probe'), 'w');
+    const prototype = Object.getPrototypeOf(probe) as { write: (...args: unknown[]) => Promise<unknown> };
+    await probe.close();
+    const realWrite = prototype.write;
+    let failing = false;
+    prototype.write = function (this: unknown, ...args: unknown[]) {
+      if (!failing) return realWrite.apply(this, args);
+      // Like a real failed write, the error arrives later: operations finish meanwhile.
+      return setTimeout(2).then(() => {
+        throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+      });
+    };
+    try {
+      await writeFile(
+        join(dir, 'keyswitch.json'),
+        JSON.stringify({
+          environment: 'test',
+          providers: { dev: { type: 'soft-hsm' } },
+          keys: { 'pan-hmac': { provider: 'dev', ref: 'pan-hmac', spec: 'HMAC_256' } },
+          audit: { file: 'audit.jsonl', failClosed: true },
+        }),
+      );
+      const ks = await Keyswitch.fromConfig(join(dir, 'keyswitch.json'), {
+        providerFactories: {
+          'soft-hsm': {
+            type: 'soft-hsm',
+            parseConfig: () => ({}),
+            create: async (_config, context) => {
+              const hsm = await SoftHsm.open({ name: context.name, audit: context.audit });
+              await hsm.createKey({ spec: 'HMAC_256', usage: 'GENERATE_VERIFY_MAC', label: 'pan-hmac' });
+              return hsm;
+            },
+          },
+        },
+      });
+      const mac = ks.mac('pan-hmac');
+      const data = new Uint8Array(32).fill(3);
+      await mac.generate(data);
+      await ks.auditFile!.flush();
+
+      failing = true;
+      const outcomes = await Promise.all(
+        Array.from({ length: 50 }, () =>
+          mac.generate(data).then(
+            () => 'tag',
+            (error: unknown) => (isKeyswitchError(error, 'AUDIT_UNAVAILABLE') ? 'refused' : String(error)),
+          ),
+        ),
+      );
+      expect(outcomes.filter((outcome) => outcome !== 'refused')).toEqual([]);
+
+      // Back to writing; then a key created while its record's write fails.
+      failing = false;
+      for (let i = 0; i < 100 && !ks.auditFile!.available; i++) {
+        await mac.generate(data).catch(() => undefined);
+        if (!ks.auditFile!.available) await setTimeout(50);
+      }
+      expect(ks.auditFile!.available).toBe(true);
+      const provider = await ks.provider('dev');
+      failing = true;
+      const created = await caught(() =>
+        provider.createKey({ spec: 'HMAC_256', usage: 'GENERATE_VERIFY_MAC', label: 'created-unaudited' }),
+      );
+      expect(created).toMatchObject({ code: 'AUDIT_UNAVAILABLE', retryable: false });
+      expect(created.message).toMatch(/createKey was done .*the key was created/);
+      expect(created.keyRef).toBeDefined();
+      failing = false;
+      for (let i = 0; i < 100 && !ks.auditFile!.available; i++) {
+        await mac.generate(data).catch(() => undefined);
+        if (!ks.auditFile!.available) await setTimeout(50);
+      }
+      // The key the error names exists: nothing is left unknown.
+      await expect(provider.describeKey(created.keyRef!)).resolves.toMatchObject({
+        ref: created.keyRef,
+      });
+      await ks.close();
+      const events = (await readFile(join(dir, 'audit.jsonl'), 'utf8'))
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line).event);
+      const tags = events.filter((event) => event.operation === 'generateMac' && event.outcome === 'success');
+      expect(tags.length).toBeGreaterThanOrEqual(1);
+      const lost = events
+        .filter((event) => event.type === 'audit-gap')
+        .reduce((sum, gap) => sum + gap.lostEvents, 0);
+      expect(lost).toBeGreaterThanOrEqual(51); // the 50 withheld, and the created key's event
+    } finally {
+      prototype.write = realWrite;
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe.skipIf(!isRoot)('file system errors are typed, with the path', () => {
   it('an audit file that is a directory, under a file, or on a read-only file system', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'keyswitch-fs-errors-'));

@@ -59,12 +59,8 @@ function examplesWithVersions(): { where: string; config: ExampleConfig }[] {
     const config = JSON.parse(readFileSync(join(repositoryRoot, file), 'utf8')) as ExampleConfig;
     if (config.versions) examples.push({ where: file, config });
   }
-  const markdown = [
-    ...documentationFiles(repositoryRoot),
-    ...filesUnder('packages', (name) => name === 'README.md'),
-    ...filesUnder('examples', (name) => name === 'README.md'),
-  ];
-  for (const file of markdown) {
+  // README.md, docs/, and the package and example READMEs.
+  for (const file of documentationFiles(repositoryRoot)) {
     const text = readFileSync(join(repositoryRoot, file), 'utf8');
     for (const snippet of snippetsOf(relative(repositoryRoot, join(repositoryRoot, file)), text)) {
       if (snippet.lang !== 'json' || !snippet.code.includes('"versions"')) continue;

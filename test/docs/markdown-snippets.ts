@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 /** One fenced code block of a Markdown file. */
@@ -35,7 +35,10 @@ export function snippetsOf(file: string, text: string): Snippet[] {
   return snippets;
 }
 
-/** README.md and every Markdown file under docs/, relative to `root`. */
+/**
+ * The documentation, relative to `root`: README.md, every Markdown file under docs/, and the README of
+ * every package (what the npm registry shows) and example.
+ */
 export function documentationFiles(root: string): string[] {
   const files = ['README.md'];
   const walk = (dir: string) => {
@@ -45,12 +48,57 @@ export function documentationFiles(root: string): string[] {
     }
   };
   walk('docs');
+  for (const parent of ['packages', 'examples'])
+    for (const entry of readdirSync(join(root, parent), { withFileTypes: true }).sort((a, b) =>
+      a.name.localeCompare(b.name),
+    ))
+      if (entry.isDirectory() && existsSync(join(root, parent, entry.name, 'README.md')))
+        files.push(join(parent, entry.name, 'README.md'));
   return files.map((file) => relative(root, join(root, file)));
 }
 
-/** Every snippet of README.md and docs/. */
+/** Every snippet of the documentation. */
 export function documentationSnippets(root: string): Snippet[] {
   return documentationFiles(root).flatMap((file) => snippetsOf(file, readFileSync(join(root, file), 'utf8')));
+}
+
+/** Text with every run of white space as one space, for comparing code whatever its indentation. */
+export function normalizedWords(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}
+
+/** The file and, optionally, the `docs:begin NAME` region a `<!-- snippet: runs-as PATH [NAME] -->` names. */
+export function runsAsOf(snippet: Snippet): { path: string; region: string | undefined } | undefined {
+  const match = /^runs-as (\S+)(?: (\S+))?$/.exec(snippet.annotation ?? '');
+  return match ? { path: match[1]!, region: match[2] } : undefined;
+}
+
+/**
+ * Why a `runs-as` block is not what the file it names runs, or undefined when it is: the block must be
+ * the text between the `docs:begin NAME` and `docs:end NAME` lines of that file when it names a region,
+ * and otherwise appear in the file word for word (white space aside), starting and ending on a word
+ * boundary.
+ */
+export function runsAsProblem(root: string, snippet: Snippet): string | undefined {
+  const runsAs = runsAsOf(snippet);
+  if (!runsAs) return 'not a runs-as block';
+  const file = join(root, runsAs.path);
+  if (!existsSync(file)) return `${runsAs.path} does not exist`;
+  const text = readFileSync(file, 'utf8');
+  const block = normalizedWords(snippet.code);
+  if (block === '') return 'the block is empty';
+  if (runsAs.region) {
+    const region = new RegExp(
+      `docs:begin ${runsAs.region}[^\\n]*\\n([\\s\\S]*?)\\n[^\\n]*docs:end ${runsAs.region}\\b`,
+    ).exec(text)?.[1];
+    if (region === undefined) return `${runsAs.path} has no docs:begin ${runsAs.region} … docs:end region`;
+    return normalizedWords(region) === block
+      ? undefined
+      : `differs from the docs:begin ${runsAs.region} region of ${runsAs.path}`;
+  }
+  return ` ${normalizedWords(text)} `.includes(` ${block} `)
+    ? undefined
+    : `is not in ${runsAs.path} word for word`;
 }
 
 /** Shell words of one command line (quotes respected, `$VAR` left as is). */

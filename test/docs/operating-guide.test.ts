@@ -1,18 +1,13 @@
 // docs/operating.md runs as written: each TypeScript block it marks `runs-as` this file is here, word for
-// word (checked below), and runs on a software HSM with the guide's key names. node:crypto and the `jose`
-// package make the SDK's JWE and check the signature.
+// word (test/docs/snippets.test.ts checks that), and runs on a software HSM with the guide's key names.
+// node:crypto and the `jose` package make the SDK's JWE and check the signature.
 import { createPublicKey, verify } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Keyswitch } from '@keyswitch/core';
 import { decryptJwe } from '@keyswitch/jose';
 import { CompactEncrypt, importJWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repositoryRoot } from '../support/softhsm2-tokens.js';
-import { snippetsOf } from './markdown-snippets.js';
 
 const GUIDE = 'docs/operating.md';
-const THIS_FILE = 'test/docs/operating-guide.test.ts';
 
 let ks: Keyswitch;
 const payload = new TextEncoder().encode('{"messageType":"ARes"}');
@@ -53,21 +48,6 @@ afterAll(async () => {
 });
 
 describe(`${GUIDE} runs as written`, () => {
-  it('each TypeScript block is in this file, word for word', () => {
-    const guide = snippetsOf(GUIDE, readFileSync(join(repositoryRoot, GUIDE), 'utf8')).filter(
-      (snippet) => snippet.lang === 'ts',
-    );
-    expect(guide.length).toBeGreaterThanOrEqual(3);
-    const words = (text: string) => text.replace(/\s+/g, ' ').trim();
-    const here = words(readFileSync(join(repositoryRoot, THIS_FILE), 'utf8'));
-    for (const snippet of guide) {
-      expect(snippet.annotation, `${GUIDE}:${snippet.line}`).toBe(`runs-as ${THIS_FILE}`);
-      expect(here.includes(words(snippet.code)), `${GUIDE}:${snippet.line} is not in ${THIS_FILE}`).toBe(
-        true,
-      );
-    }
-  });
-
   it('rotation: the JWKS carries both versions, and an SDK still on the old key is decrypted', async () => {
     const decrypter = ks.decrypter('ds-decrypt');
     const jwks = {

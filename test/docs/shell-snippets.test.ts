@@ -1,11 +1,13 @@
-// Shell blocks that run as written. Every `sh`/`bash` block of README.md and docs/ is executed here, in a
-// fresh workspace with the CLI of this repository's build on PATH as `keyswitch`, or names on the line
-// before it what checks it instead. An unannotated block fails the test. See docs/releasing.md.
+// Shell blocks that run as written. Every `sh`/`bash` block of the documentation (README.md, docs/, the
+// package and example READMEs) is executed here, in a fresh workspace with the CLI of this repository's
+// build on PATH as `keyswitch`, or names on the line before it what checks it instead. An unannotated block fails the test. See docs/releasing.md.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Keyswitch } from '@keyswitch/core';
+import { Keyring } from '@keyswitch/envelope';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../packages/cli/src/main.js';
 import { runCli } from '../../packages/cli/test/cli-harness.js';
@@ -33,6 +35,29 @@ const WORKSPACE_FILES: Readonly<Record<string, string>> = {
   'message.json': '{"messageType":"CReq","threeDSServerTransID":"8a880dc0"}\n',
   'creq.json': '{"messageType":"CReq","threeDSServerTransID":"8a880dc0","acsTransID":"d7c1ee99"}\n',
 };
+
+/**
+ * `cards.jsonl`, the stored records `keyswitch rewrap` reads: PANs in envelopes under the workspace's
+ * `pan-kek` (which the block's `keys` must create), one JSON line each, as an application exports them.
+ */
+async function storedCards(config: string, env: Record<string, string>): Promise<string> {
+  const ks = await Keyswitch.fromConfig(config, { env });
+  const keyring = Keyring.create(ks);
+  try {
+    const lines: string[] = [];
+    for (const [id, pan] of ['4111111111111111', '5500005555555559'].entries()) {
+      const context = { table: 'cards' };
+      const envelope = await keyring
+        .envelopes('pan-kek')
+        .encryptToString(new TextEncoder().encode(pan), { context });
+      lines.push(JSON.stringify({ id: id + 1, envelope, context }));
+    }
+    return `${lines.join('\n')}\n`;
+  } finally {
+    await keyring.close();
+    await ks.close();
+  }
+}
 
 /** What the annotation on the line before a shell block says about it. */
 type Check =
@@ -154,6 +179,10 @@ function mentionsOf(code: string): string[] {
       mentions.push(...after.filter((word) => word.startsWith('--')));
     } else if (first === 'node' && rest[0]) {
       mentions.push(rest[0].replace(/^.*\//, ''), ...rest.slice(1));
+    } else if (first === 'npx' && rest.some((word) => word.startsWith('pnpm@'))) {
+      // A root script the test runs; install and build are what the test suite itself starts from.
+      const script = rest[rest.findIndex((word) => word.startsWith('pnpm@')) + 1];
+      if (script && !['install', 'build'].includes(script)) mentions.push(script);
     } else if (first === 'npx' && rest[0] && !rest[0].startsWith('-')) mentions.push(rest[0]);
   }
   return mentions;
@@ -183,6 +212,8 @@ async function execute(
       const created = await runCli(['--config', config, 'keys', 'create', key], { env, cwd: dir });
       expect(created.exitCode, `${where(snippet)}: keys create ${key}: ${created.stderr}`).toBe(0);
     }
+    if (/\bcards\.jsonl\b/.test(snippet.code))
+      await writeFile(join(dir, 'cards.jsonl'), await storedCards(config, env));
     const child = spawn('bash', ['-eo', 'pipefail', '-c', snippet.code], {
       cwd: check.inRepository ? repositoryRoot : dir,
       env,
@@ -207,7 +238,7 @@ async function execute(
   }
 }
 
-describe('shell blocks of README.md and docs/', () => {
+describe('shell blocks of the documentation', () => {
   it('every block is executed here, or says what checks it', () => {
     expect(shellBlocks.length).toBeGreaterThan(30);
     expect(executedBlocks.length).toBeGreaterThanOrEqual(5);
@@ -241,6 +272,7 @@ describe('shell blocks of README.md and docs/', () => {
       exit: 2,
       inRepository: false,
     });
+    expect(mentionsOf('npx --yes pnpm@10.34.8 install && npx --yes pnpm@10.34.8 demo')).toEqual(['demo']);
     expect(mentionsOf('keyswitch --config x.json conformance --provider hsm --compare kms')).toEqual([
       "'conformance'",
       '--provider',

@@ -39,7 +39,7 @@ import { decryptInKms } from './lib/decrypt-in-kms.js';
 import { type DataKeyInput, generateDataKeyInKms } from './lib/generate-data-key-in-kms.js';
 import { KeyCache } from './lib/key-cache.js';
 import { aliasName, keyDescription } from './lib/key-description.js';
-import { createKmsClient, KMS_REQUEST_DEFAULTS } from './lib/kms-client.js';
+import { KMS_REQUEST_DEFAULTS, openKmsClient } from './lib/kms-client.js';
 import type { KmsRequests, Sdk } from './lib/kms-requests.js';
 import { kmsRequestsFromOptions } from './lib/kms-requests-from-options.js';
 import { listKmsKeys } from './lib/list-keys.js';
@@ -78,25 +78,27 @@ export class AwsKmsProvider extends KeyProvider {
     super(options);
     this.#client = client;
     this.#ownsClient = ownsClient;
-    const cachePublicKeys = options.cachePublicKeys ?? true;
     this.#localVerify = options.localVerify ?? false;
     this.#localEncrypt = options.localEncrypt ?? false;
+    const managementTimeoutMs = options.managementTimeoutMs ?? KMS_REQUEST_DEFAULTS.managementTimeoutMs;
     this.#requests = kmsRequestsFromOptions(options, sdk, client);
     this.#creationRecovery = {
-      windowMs: options.managementTimeoutMs ?? KMS_REQUEST_DEFAULTS.managementTimeoutMs,
+      windowMs: managementTimeoutMs,
       finder: new CreationTokenFinder(this.#requests),
     };
     this.#keys = new KeyCache(this.#requests, {
-      enabled: cachePublicKeys,
+      enabled: options.cachePublicKeys ?? true,
       ttlMs: options.keyStateTtlMs ?? KMS_REQUEST_DEFAULTS.keyStateTtlMs,
     });
   }
 
   /**
    * Opens the provider: loads the AWS SDK and builds a KMS client with keep-alive connections, bounded
-   * retries and timeouts, unless a client is passed in. Nothing is sent to KMS until the first operation.
+   * retries and timeouts, unless a client is passed in. Nothing is sent to KMS until the first operation;
+   * in production, the endpoint and credentials the client will use are checked first (no request sent).
    *
-   * @throws CONFIG_INVALID for options the configuration schema refuses, naming the option
+   * @throws CONFIG_INVALID for options the configuration schema refuses, naming the option; in production,
+   *   for a plain-HTTP endpoint or kms-local's published credentials not explicitly allowed
    *
    * @example
    * ```ts
@@ -108,21 +110,17 @@ export class AwsKmsProvider extends KeyProvider {
     // The configuration's own schema checks the options given in code.
     parseWithSchema(awsKmsOptionsSchema, options, 'options');
     const sdk = await import('@aws-sdk/client-kms');
-    if (options.client) return new AwsKmsProvider(options, sdk, options.client, false);
-    const client = createKmsClient(sdk, options);
-    try {
-      return new AwsKmsProvider(options, sdk, client, true);
-    } catch (error) {
-      client.destroy();
-      throw error;
-    }
+    const { client, ownsClient } = await openKmsClient(sdk, options);
+    return new AwsKmsProvider(options, sdk, client, ownsClient);
   }
 
   // ---- hooks -------------------------------------------------------------------------------------
 
   /** What the endpoint offers, probed at first use (HMAC, key agreement) and cached by the core. */
   protected async onCapabilities(): Promise<Capabilities> {
-    return capabilitiesFor(await probeEndpoint(this.#requests));
+    // Keys live in KMS; what this process caches about their state is trusted for the key-state TTL.
+    const sharedKeys = { keyStateTtlMs: this.#keys.stateTtlMs };
+    return { ...capabilitiesFor(await probeEndpoint(this.#requests)), sharedKeys };
   }
 
   protected async onDescribeKey(ref: string): Promise<KeyDescription> {

@@ -22,6 +22,19 @@ export interface AwsKmsProviderOptions extends KeyProviderOptions {
   readonly profile?: string | undefined;
   /** Credentials or a credential provider; defaults to the SDK's chain (environment, files, instance and container roles). */
   readonly credentials?: KMSClientConfig['credentials'] | undefined;
+  /**
+   * The configuration's environment. In `production`, open() asks the client where it will send requests
+   * and with which credentials, as the AWS SDK resolves them (these options, `AWS_ENDPOINT_URL_KMS`,
+   * `AWS_ACCESS_KEY_ID`, the shared config files, the credential chain), and refuses a plain-HTTP
+   * endpoint and kms-local's published credentials unless allowed below.
+   */
+  readonly environment?: string | undefined;
+  /** In production, accept a plain-HTTP endpoint (default false). */
+  readonly allowPlainHttp?: boolean | undefined;
+  /** In production, accept kms-local's published credentials (default false). */
+  readonly allowKmsLocalCredentials?: boolean | undefined;
+  /** The JSON path of this provider's configuration section, for error messages (default `options`). */
+  readonly configPath?: string | undefined;
   /** Attempts per request, first try included (default 3). CreateKey is always sent once. */
   readonly maxAttempts?: number | undefined;
   /**

@@ -1,11 +1,12 @@
 import { type ProviderFactory, parseWithSchema } from '@keyswitch/core';
 import { AwsKmsProvider } from './aws-kms-provider.js';
 import { type AwsKmsConfig, awsKmsConfigSchema } from './config.js';
-import { guardProduction } from './lib/production-guard.js';
 
 /**
  * How the keyswitch registry makes `aws-kms` providers from configuration. Explicit credentials are
- * secret references resolved here; otherwise the AWS SDK's credential chain applies.
+ * secret references resolved here; otherwise the AWS SDK's credential chain applies. In a production
+ * configuration the provider refuses to open against a plain-HTTP endpoint or with kms-local's published
+ * credentials, wherever the AWS SDK found them, unless the section allows them.
  *
  * @example
  * ```ts
@@ -19,7 +20,7 @@ export const providerFactory: ProviderFactory<AwsKmsConfig> = {
   type: 'aws-kms',
   parseConfig: (raw, path) => parseWithSchema(awsKmsConfigSchema, raw, path),
   async create(config, context) {
-    const { type: _type, credentials, allowPlainHttp, allowKmsLocalCredentials, ...options } = config;
+    const { type: _type, credentials, ...options } = config;
     let resolved: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined;
     if (credentials !== undefined) {
       const accessKeyId =
@@ -35,16 +36,11 @@ export const providerFactory: ProviderFactory<AwsKmsConfig> = {
           : (await context.resolveSecret(credentials.sessionToken, 'credentials.sessionToken')).reveal();
       resolved = { accessKeyId, secretAccessKey, ...(sessionToken === undefined ? {} : { sessionToken }) };
     }
-    guardProduction(context.environment, context.path, {
-      endpoint: options.endpoint,
-      accessKeyId: resolved?.accessKeyId,
-      secretAccessKey: resolved?.secretAccessKey,
-      allowPlainHttp,
-      allowKmsLocalCredentials,
-    });
     return AwsKmsProvider.open({
       ...options,
       ...(resolved === undefined ? {} : { credentials: resolved }),
+      environment: context.environment,
+      configPath: context.path,
       name: context.name,
       audit: context.audit,
     });

@@ -110,6 +110,49 @@ describe('configuration', () => {
     expect(await refusal(config)).toBeUndefined();
   });
 
+  it("production refuses kms-local's endpoint and credentials from the environment, unless allowed", async () => {
+    // Nothing in the section points at kms-local: the AWS SDK finds the endpoint and the credentials in
+    // the standard environment variables, and the guard checks what the client will really use.
+    const variables = {
+      AWS_ENDPOINT_URL_KMS: server.endpoint,
+      AWS_ACCESS_KEY_ID: KMS_LOCAL_DEFAULT_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: KMS_LOCAL_DEFAULT_CREDENTIALS.secretAccessKey,
+    };
+    const saved = Object.fromEntries(Object.keys(variables).map((name) => [name, process.env[name]]));
+    Object.assign(process.env, variables);
+    const open = async (extra: Record<string, unknown>) => {
+      const ks = await Keyswitch.fromConfig({
+        environment: 'production',
+        providers: { kms: { type: 'aws-kms', region: server.region, ...extra } },
+        keys: {},
+      });
+      try {
+        const kms = await ks.provider('kms');
+        return (await kms.generateRandom(8)).byteLength;
+      } finally {
+        await ks.close();
+      }
+    };
+    try {
+      await expect(open({})).rejects.toMatchObject({
+        code: 'CONFIG_INVALID',
+        path: 'providers.kms',
+        message: expect.stringContaining(new URL(server.endpoint).host),
+      });
+      const credentials = await open({ allowPlainHttp: true }).catch((error: unknown) => error);
+      expect(credentials).toMatchObject({ code: 'CONFIG_INVALID', path: 'providers.kms' });
+      expect((credentials as Error).message).toMatch(/published credentials/);
+      expect((credentials as Error).message).not.toContain(KMS_LOCAL_DEFAULT_CREDENTIALS.secretAccessKey);
+      // Explicitly allowed, the same environment serves, over the real SDK to kms-local.
+      expect(await open({ allowPlainHttp: true, allowKmsLocalCredentials: true })).toBe(8);
+    } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  });
+
   it('checks options given in code with the same schema as the configuration', async () => {
     const { AwsKmsProvider } = await import('../src/index.js');
     await expect(AwsKmsProvider.open({ maxAttempts: 0 })).rejects.toMatchObject({
@@ -120,6 +163,28 @@ describe('configuration', () => {
       code: 'CONFIG_INVALID',
       path: 'options.cachePublicKeys',
     });
+    // The production guard applies to code too.
+    const local = {
+      region: server.region,
+      endpoint: server.endpoint,
+      credentials: { ...KMS_LOCAL_DEFAULT_CREDENTIALS },
+      environment: 'production',
+    };
+    await expect(AwsKmsProvider.open(local)).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      path: 'options.endpoint',
+    });
+    await expect(AwsKmsProvider.open({ ...local, allowPlainHttp: true })).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      path: 'options.credentials',
+    });
+    const allowed = await AwsKmsProvider.open({
+      ...local,
+      allowPlainHttp: true,
+      allowKmsLocalCredentials: true,
+    });
+    expect((await allowed.generateRandom(4)).byteLength).toBe(4);
+    await allowed.close();
     expect(() =>
       providerFactory.parseConfig(
         { type: 'aws-kms', localEncrypt: true, cachePublicKeys: false },

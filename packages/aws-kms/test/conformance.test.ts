@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import { AwsKmsProvider } from '../src/index.js';
 
 // The whole conformance suite: AwsKmsProvider → the real AWS SDK over HTTP → kms-local → SoftHsm.
+// What the provider knows of a key's state is trusted for a short TTL, so the check of a disable made by
+// another instance waits only that long (conformance-local-verify.test.ts runs it with localVerify too).
 let server: KmsLocalServer;
 beforeAll(async () => {
   server = await startKmsLocal();
@@ -26,5 +28,6 @@ conformance({
       endpoint: server.endpoint,
       region: server.region,
       credentials: { ...KMS_LOCAL_DEFAULT_CREDENTIALS },
+      keyStateTtlMs: 300,
     }),
 });

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MALFORMED } from '../../core/test/support/malformed-configs.js';
+import { MALFORMED, MISTYPED_REFERENCES } from '../../core/test/support/malformed-configs.js';
 import { createWorkspace, runCli, type Workspace } from './cli-harness.js';
 
 let workspace: Workspace;
@@ -33,4 +33,31 @@ describe('the CLI never prints a malformed configuration', () => {
       }
     },
   );
+});
+
+describe('the CLI never prints a secret typed where its reference goes', () => {
+  it.each(MISTYPED_REFERENCES)('$name: CONFIG_INVALID naming the path, never the value', async (mistyped) => {
+    const file = join(workspace.dir, 'mistyped.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        environment: 'test',
+        providers: {
+          dev: { type: 'soft-hsm', keystore: 'mistyped.keystore', passphrase: mistyped.passphrase },
+        },
+        keys: {},
+      }),
+    );
+    for (const args of [
+      ['--config', file, 'keys', 'list'],
+      ['--config', file, 'keys', 'list', '--json'],
+    ]) {
+      const result = await runCli(args, { env: {}, cwd: workspace.dir });
+      expect(result.exitCode).toBe(2);
+      const printed = result.stdout + result.stderr;
+      expect(printed).toContain('CONFIG_INVALID');
+      expect(printed).toContain(mistyped.path);
+      for (const secret of mistyped.secrets) expect(printed).not.toContain(secret);
+    }
+  });
 });

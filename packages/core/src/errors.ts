@@ -24,7 +24,9 @@
  * - `CLOSED`: the object was closed and can no longer be used.
  * - `INTERNAL`: a backend failure that fits no other code.
  * - `AUDIT_UNAVAILABLE`: the audit trail cannot be written and `audit.failClosed` is set, so the operation
- *   was refused rather than run unaudited (retryable: it passes again once the trail is written).
+ *   was refused rather than run unaudited, or it ran and its result is withheld because its record could
+ *   not be written (retryable: it passes again once the trail is written; not for a create or import
+ *   that ran, whose key exists).
  * - `ABORTED`: the caller cancelled the call (its `AbortSignal` fired) before the backend answered. The
  *   backend call may still complete; its session is released when it does.
  */

@@ -38,4 +38,19 @@ describe('AuditBus', () => {
     expect(String(warn.mock.calls[0]![0])).toMatch(/audit listener threw: sink down/);
     warn.mockRestore();
   });
+
+  it('holds one barrier, which its remover takes away (and only its own)', async () => {
+    const bus = new AuditBus();
+    expect(bus.barrier).toBeUndefined();
+    const first = () => Promise.resolve();
+    const second = () => Promise.reject(new Error('not written'));
+    const removeFirst = bus.setBarrier(first);
+    expect(bus.barrier).toBe(first);
+    const removeSecond = bus.setBarrier(second);
+    removeFirst(); // no longer the barrier: nothing changes
+    expect(bus.barrier).toBe(second);
+    await expect(bus.barrier!()).rejects.toThrow('not written');
+    removeSecond();
+    expect(bus.barrier).toBeUndefined();
+  });
 });

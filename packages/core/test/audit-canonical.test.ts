@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyseChain, type ChainLine, type WorkMeter } from '../src/audit/lib/audit-chain.js';
+import { canonicalizable, canonicalJson, MAX_RECORD_DEPTH } from '../src/audit/lib/canonical-json.js';
 import { AuditFileSink, verifyAuditFile } from '../src/index.js';
 
 let dir: string;
@@ -147,6 +148,51 @@ function stepsPerLine(shape: (n: number) => ChainLine[]): [number, number] {
     return meter.steps / input.length;
   }) as [number, number];
 }
+
+describe('lines nested deep, and numbers no double holds', () => {
+  const deepLine = (depth: number, seq: number) =>
+    `{"event":{"a":${'['.repeat(depth)}${']'.repeat(depth)}},"hash":"${'a'.repeat(64)}","prev":"${'0'.repeat(64)}","seq":${seq}}`;
+
+  it('a line nested 10,000 deep is an edited line, not a crash', async () => {
+    const result = await verifyWith(2, deepLine(10_000, 2));
+    expect(result.ok).toBe(false);
+    expect(result.issues).toEqual([
+      expect.objectContaining({
+        kind: 'edited',
+        line: 2,
+        seq: 2,
+        message: expect.stringMatching(/no longer a valid/),
+      }),
+    ]);
+    // A number JSON.parse reads as Infinity: not a record either (it cannot be canonicalized).
+    const infinite = await verifyWith(3, lines[2]!.replace('1e+21', '1e999'));
+    expect(infinite.issues).toEqual([
+      expect.objectContaining({ line: 3, message: 'line 3 is not an audit record: inserted' }),
+    ]);
+  });
+
+  it('opening a file that ends with such a line is CONFIG_INVALID, not a file system error', async () => {
+    const copy = join(dir, 'deep-end.jsonl');
+    for (const last of [deepLine(10_000, 4), lines[2]!.replace('1e+21', '1e999')]) {
+      await writeFile(copy, `${[...lines.slice(0, 3), last].join('\n')}\n`);
+      await expect(AuditFileSink.open(copy)).rejects.toMatchObject({
+        code: 'CONFIG_INVALID',
+        message: expect.stringMatching(/does not end with a valid chained record/),
+      });
+    }
+  });
+
+  it('canonicalization recurses no deeper than a record may nest', () => {
+    expect(canonicalJson([[1]], 2)).toBe('[[1]]');
+    expect(() => canonicalJson([[[1]]], 2)).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
+    const deep = JSON.parse(`${'['.repeat(100_000)}${']'.repeat(100_000)}`);
+    expect(() => canonicalJson(deep)).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
+    expect(canonicalizable(deep, MAX_RECORD_DEPTH)).toBe(false);
+    expect(canonicalizable({ a: [1, { b: null }] }, 3)).toBe(true);
+    expect(canonicalizable({ a: [1, { b: [] }] }, 3)).toBe(false);
+    expect(canonicalizable({ a: Number.NaN }, 3)).toBe(false);
+  });
+});
 
 describe('verification work is linear in the number of lines', () => {
   const shapes: [string, (n: number) => ChainLine[]][] = [

@@ -1,11 +1,17 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inspect } from 'node:util';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { inspect, promisify } from 'node:util';
+import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { positionOf, scanJson } from '../src/config/scan-json.js';
 import { isKeyswitchError, Keyswitch, type KeyswitchError, loadConfig } from '../src/index.js';
-import { MALFORMED } from './support/malformed-configs.js';
+import { MALFORMED, MISTYPED_REFERENCES } from './support/malformed-configs.js';
+
+const execute = promisify(execFile);
 
 let dir: string;
 beforeAll(async () => {
@@ -177,17 +183,98 @@ describe('secrets are resolved at load', () => {
     });
   });
 
-  it('a missing secret file too; a present one loads, and the value is not kept', async () => {
+  it.each(MISTYPED_REFERENCES)(
+    '$name: CONFIG_INVALID naming the path, never the typed value',
+    async (mistyped) => {
+      const error = await Keyswitch.fromConfig(config(mistyped.passphrase), {
+        env: {},
+        cwd: dir,
+        providerFactories: { 'test-backend': factory },
+      }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'CONFIG_INVALID', path: mistyped.path });
+      const printed = everythingPrinted(error);
+      for (const secret of mistyped.secrets) expect(printed).not.toContain(secret);
+      expect(printed).toMatch(/(variable|file) named in "(env|file)" .*(is not set|cannot be read)/);
+    },
+  );
+
+  it('still names a variable or file that looks like one', async () => {
+    for (const [reference, shown] of [
+      [{ env: 'KS_TEST_UNSET_PIN' }, 'environment variable KS_TEST_UNSET_PIN is not set'],
+      [
+        { file: 'secrets/absent.pass' },
+        `secret file secrets/absent.pass (relative to ${dir}) cannot be read (ENOENT)`,
+      ],
+      [
+        { file: '/run/secrets/absent-hsm-pin' },
+        'secret file /run/secrets/absent-hsm-pin cannot be read (ENOENT)',
+      ],
+      [{ file: './absent' }, `secret file ./absent (relative to ${dir}) cannot be read (ENOENT)`],
+    ] as const) {
+      const error = await Keyswitch.fromConfig(config(reference), {
+        env: {},
+        cwd: dir,
+        providerFactories: { 'test-backend': factory },
+      }).catch((e: unknown) => e);
+      expect(error).toMatchObject({
+        code: 'CONFIG_INVALID',
+        path: 'providers.dev.passphrase',
+        detail: shown,
+      });
+    }
+  });
+
+  it('a missing secret file too; a present one loads, and the value is not kept (searched for in the heap)', async () => {
     const missing = await Keyswitch.fromConfig(config({ file: 'absent-secret' }), {
       cwd: dir,
       providerFactories: { 'test-backend': factory },
     }).catch((e: unknown) => e);
     expect(missing).toMatchObject({ code: 'CONFIG_INVALID', path: 'providers.dev.passphrase' });
-    const ks = await Keyswitch.fromConfig(config({ env: 'KS_TEST_PASSPHRASE' }), {
-      env: { KS_TEST_PASSPHRASE: 'load-time-secret-value' },
-      providerFactories: { 'test-backend': factory },
-    });
-    expect(inspect(ks, { depth: 20, showHidden: true })).not.toContain('load-time-secret-value');
-    await ks.close();
+
+    // A child process (a small heap) loads a configuration from this package's sources, bundled, with
+    // one secret in a variable and one in a file, then writes heap snapshots: with the registry alone
+    // neither secret may be anywhere in the heap (a #private field that util.inspect cannot see
+    // included); with the child's own control holding them, both must be found: the search can fail.
+    const work = await mkdtemp(fileURLToPath(new URL('../node_modules/.keyswitch-test-', import.meta.url)));
+    try {
+      const bundle = join(work, 'core.mjs');
+      await build({
+        entryPoints: [fileURLToPath(new URL('../src/index.ts', import.meta.url))],
+        outfile: bundle,
+        bundle: true,
+        packages: 'external',
+        platform: 'node',
+        format: 'esm',
+        target: 'node20',
+        logLevel: 'error',
+      });
+      const secrets = { env: randomBytes(24).toString('hex'), file: randomBytes(24).toString('hex') };
+      const secretFile = join(work, 'passphrase');
+      await writeFile(secretFile, `${secrets.file}\n`);
+      const [registryOnly, withControl] = [
+        join(work, 'registry.heapsnapshot'),
+        join(work, 'control.heapsnapshot'),
+      ];
+      const child = fileURLToPath(new URL('./fixtures/secret-kept-child.mjs', import.meta.url));
+      const { stdout } = await execute(
+        process.execPath,
+        ['--expose-gc', child, pathToFileURL(bundle).href, registryOnly, withControl],
+        {
+          env: {
+            PATH: process.env.PATH,
+            KS_TEST_PASSPHRASE: secrets.env,
+            KS_TEST_PASSPHRASE_FILE: secretFile,
+          },
+        },
+      );
+      expect(JSON.parse(stdout)).toEqual({ providers: ['env', 'file'], control: 2 });
+      const [registryHeap, controlHeap] = await Promise.all([readFile(registryOnly), readFile(withControl)]);
+      for (const [kind, secret] of Object.entries(secrets)) {
+        expect(controlHeap.includes(secret), `the control's ${kind} secret is found`).toBe(true);
+        expect(registryHeap.includes(secret), `the registry kept the ${kind} secret`).toBe(false);
+      }
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
   });
 });

@@ -44,10 +44,10 @@ describe('secrets', () => {
     });
     await expect(resolveSecret({ file: 'missing.txt' }, { path: 'x', baseDir: dir })).rejects.toMatchObject({
       code: 'CONFIG_INVALID',
-      message: expect.stringMatching(/secret file missing.txt cannot be read \(ENOENT\)/),
+      message: expect.stringMatching(/secret file missing.txt \(relative to .*\) cannot be read \(ENOENT\)/),
     });
     await expect(resolveSecret({ file: 'empty.txt' }, { path: 'x', baseDir: dir })).rejects.toMatchObject({
-      message: expect.stringMatching(/secret file empty.txt is empty/),
+      message: expect.stringMatching(/secret file empty.txt \(relative to .*\) is empty/),
     });
   });
 });

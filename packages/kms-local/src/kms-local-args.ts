@@ -82,7 +82,7 @@ export const KMS_LOCAL_FLAGS: readonly KmsLocalFlag[] = Object.freeze([
     flag: '--alias-file',
     value: 'file',
     description:
-      'keep aliases in this JSON file, so that they survive a restart with a keystore-backed provider',
+      'keep aliases in this JSON file, so that they survive a restart (default with a software-HSM keystore: <keystore>.aliases.json beside it)',
   },
   {
     flag: '--without',

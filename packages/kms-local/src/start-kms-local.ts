@@ -5,6 +5,7 @@ import { type KeyProvider, KeyswitchError } from '@keyswitch/core';
 import type { KmsLocalKeySeed } from './keys-from-config.js';
 import { adoptProviderKeys } from './lib/adopt-provider-keys.js';
 import { AliasFile } from './lib/alias-file.js';
+import { aliasFileFor } from './lib/default-alias-file.js';
 import { FaultInjector, type KmsLocalFaults, throttled } from './lib/fault-injector.js';
 import { KeyRegistry } from './lib/key-registry.js';
 import { fromProviderError, KmsException } from './lib/kms-exception.js';
@@ -102,10 +103,11 @@ export interface KmsLocalOptions {
   readonly without?: readonly KmsLocalFeature[];
   /**
    * A JSON file kms-local keeps its aliases in: read at start (aliases of keys the provider no longer holds
-   * are dropped), rewritten after every alias change. Give it with a keystore-backed provider, so that
-   * aliases survive a restart as the keys do.
+   * are dropped), rewritten after every alias change, so that aliases survive a restart as the keys do.
+   * Default: with a software HSM on a keystore file, `<keystore>.aliases.json` beside it; otherwise none
+   * (aliases live in memory). `false`: none, whatever the provider.
    */
-  readonly aliasFile?: string;
+  readonly aliasFile?: string | false;
 }
 
 /**
@@ -145,6 +147,8 @@ export interface KmsLocalServer {
   readonly credentials: KmsLocalCredentials | undefined;
   /** The provider behind the server. */
   readonly provider: KeyProvider;
+  /** The file the aliases are kept in (named, or the default beside a keystore), or undefined when in memory. */
+  readonly aliasFile: string | undefined;
   /** A snapshot of the request counters. */
   requests(): KmsLocalRequestCounts;
   resetRequestCounts(): void;
@@ -239,7 +243,8 @@ export async function startKmsLocal(options: KmsLocalOptions = {}): Promise<KmsL
   const provider = options.provider ?? (await openDefaultProvider());
   const closeProvider = options.closeProvider ?? ownsProvider;
   const registry = new KeyRegistry(region);
-  const aliasFile = options.aliasFile === undefined ? undefined : new AliasFile(options.aliasFile);
+  const aliasPath = aliasFileFor(provider, options.aliasFile);
+  const aliasFile = aliasPath === undefined ? undefined : new AliasFile(aliasPath);
   try {
     if (options.adoptProviderKeys !== false) await adoptProviderKeys(provider, registry, accountId);
     await aliasFile?.load(registry);
@@ -354,6 +359,7 @@ export async function startKmsLocal(options: KmsLocalOptions = {}): Promise<KmsL
       return credentials === 'any' ? undefined : { ...credentials[0]! };
     },
     provider,
+    aliasFile: aliasPath,
     requests: () => ({ total, byOperation: { ...byOperation } }),
     resetRequestCounts: () => {
       total = 0;

@@ -77,6 +77,40 @@ describe('aliases persisted with a keystore', () => {
     }
   });
 
+  it('keeps aliases beside a keystore when no alias file is named, so a restart with the keystore alone finds them', async () => {
+    const keystore = join(dir, 'alone.keystore');
+    const open = async () =>
+      startKmsLocal({
+        provider: await SoftHsm.open({ keystore, passphrase: 'correct horse battery' }),
+        closeProvider: true,
+      });
+    let server = await open();
+    expect(server.aliasFile).toBe(`${keystore}.aliases.json`);
+    const sign = () => ({ ...KMS_LOCAL_DEFAULT_CREDENTIALS, region: server.region });
+    const created = await kmsRequest(
+      server.endpoint,
+      'CreateKey',
+      { KeySpec: 'SYMMETRIC_DEFAULT', KeyUsage: 'ENCRYPT_DECRYPT' },
+      sign(),
+    );
+    const keyId = (created.body.KeyMetadata as { KeyId: string }).KeyId;
+    const alias = { AliasName: 'alias/pan-kek', TargetKeyId: keyId };
+    expect((await kmsRequest(server.endpoint, 'CreateAlias', alias, sign())).status).toBe(200);
+    await server.close();
+
+    server = await open();
+    try {
+      const described = await kmsRequest(server.endpoint, 'DescribeKey', { KeyId: 'alias/pan-kek' }, sign());
+      expect((described.body.KeyMetadata as { KeyId: string } | undefined)?.KeyId).toBe(keyId);
+    } finally {
+      await server.close();
+    }
+    // An in-memory server has no alias file.
+    const memory = await startKmsLocal();
+    expect(memory.aliasFile).toBeUndefined();
+    await memory.close();
+  });
+
   it('refuses a file that is not its alias file, naming it', async () => {
     const path = join(dir, 'not-aliases.json');
     await writeFile(path, '{"hello": "world"}');

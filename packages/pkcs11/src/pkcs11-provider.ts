@@ -48,11 +48,16 @@ const PKCS11_SIGNING: SigningTraits = Object.freeze({
   rawMessageBytes: Object.freeze({ min: 0, max: Number.POSITIVE_INFINITY }),
 });
 
+/** What every token shares: the signing traits, and keys whose state is read before each use (no TTL). */
+const PKCS11_FIXED = Object.freeze({
+  signing: PKCS11_SIGNING,
+  sharedKeys: Object.freeze({ keyStateTtlMs: 0 }),
+});
+
 /**
  * A keyswitch provider on a PKCS#11 token: AWS CloudHSM, an on-premises HSM, SoftHSM2 or NSS softokn.
- * Keys are addressed by RFC 7512 `pkcs11:` URIs. Cryptographic calls run on the libuv thread pool through
- * pkcs11js's asynchronous functions, on a pool of sessions; a session the token lost is rebuilt (with its
- * login) and the operation retried once.
+ * Keys are addressed by RFC 7512 `pkcs11:` URIs. Every PKCS#11 call runs on worker threads, on a pool of
+ * sessions; a session the token lost is rebuilt (with its login) and the operation retried once.
  *
  * Key state: PKCS#11 keys have none. disableKey clears the key's usage attributes with
  * C_SetAttributeValue and enableKey sets those of its usage again (not offered where the token cannot,
@@ -185,7 +190,7 @@ export class Pkcs11Provider extends KeyProvider {
       this.#probe = undefined;
       throw error;
     });
-    return this.#probe.then((result) => ({ ...result.capabilities, signing: PKCS11_SIGNING }));
+    return this.#probe.then((result) => ({ ...result.capabilities, ...PKCS11_FIXED }));
   }
 
   /** A label no object has: random, and in the `keyswitch-nonexistent-` namespace. */

@@ -48,6 +48,11 @@ export class KeyCache {
     this.#options = options;
   }
 
+  /** How long a key's state learnt from KMS may be trusted here: the TTL, or 0 when nothing is cached. */
+  get stateTtlMs(): number {
+    return this.#options.enabled ? this.#options.ttlMs : 0;
+  }
+
   /** Where the reference points and whether that key is enabled: from the cache within the TTL, else DescribeKey. */
   async resolve(ref: string, options: { force?: boolean } = {}): Promise<KeyResolution> {
     const cached = this.#resolutions.get(ref);

@@ -4,6 +4,7 @@ import type { KMSClient } from '@aws-sdk/client-kms';
 import type { AwsKmsProviderOptions } from '../options.js';
 import { CallDeadlineRetryStrategy } from './call-deadline-retry-strategy.js';
 import type { Sdk } from './kms-requests.js';
+import { guardProduction } from './production-guard.js';
 
 /**
  * The defaults of the options that shape KMS requests.
@@ -40,4 +41,25 @@ export function createKmsClient(sdk: Sdk, options: AwsKmsProviderOptions): KMSCl
       throwOnRequestTimeout: true,
     },
   });
+}
+
+/**
+ * The provider's client: the one passed in, or a new one it owns; in production, checked by the
+ * production guard first (a client it made is destroyed when the check fails).
+ *
+ * @throws CONFIG_INVALID from the production guard
+ */
+export async function openKmsClient(
+  sdk: Sdk,
+  options: AwsKmsProviderOptions,
+): Promise<{ client: KMSClient; ownsClient: boolean }> {
+  const ownsClient = options.client === undefined;
+  const client = options.client ?? createKmsClient(sdk, options);
+  try {
+    await guardProduction(sdk, client, options);
+    return { client, ownsClient };
+  } catch (error) {
+    if (ownsClient) client.destroy();
+    throw error;
+  }
 }

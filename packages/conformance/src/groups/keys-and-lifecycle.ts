@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   algorithmsFor,
   type Capabilities,
@@ -6,15 +7,18 @@ import {
   isKeyUsage,
   KEY_SPECS,
   type KeyDescription,
+  type KeyProvider,
   type KeySpec,
   type KeyUsage,
   keySpecInfo,
+  type SigningAlgorithm,
+  utf8,
 } from '@keyswitch/core';
 import { check, expectCode } from '../lib/assertions.js';
 import { declaredAlgorithm, exerciseKey } from '../lib/exercise-key.js';
 import { defineGroup, type Session } from '../lib/group.js';
 import { checkDescription } from '../lib/key-checks.js';
-import { NotRun } from '../lib/outcomes.js';
+import { NotRun, NotSupported } from '../lib/outcomes.js';
 import { resolveSuiteOptions } from '../lib/suite-options.js';
 import type { SuiteOptions } from '../options.js';
 
@@ -34,7 +38,9 @@ const LIFECYCLE_CANDIDATES: ReadonlyArray<readonly [KeySpec, KeyUsage]> = [
  * created keys (or the pre-provisioned ones) are described correctly, carry the run id in their label,
  * and export a public key of their spec; listKeys pages through them; disable makes operations fail with
  * KEY_DISABLED, enable restores them, a key scheduled for deletion is PENDING_DELETION and refuses
- * operations with KEY_DISABLED, and cancelling the deletion brings it back DISABLED.
+ * operations with KEY_DISABLED, and cancelling the deletion brings it back DISABLED. A key disabled by a
+ * second instance (from `createProvider`) is refused once the manifest's `sharedKeys.keyStateTtlMs` has
+ * passed: the check waits that long (at most 10 s) and asserts the outcome, never a duration.
  *
  * @example
  * ```ts
@@ -223,7 +229,106 @@ export function keysAndLifecycleTests(options: SuiteOptions): void {
       await provider.enableKey(key.ref);
       await exerciseKey(provider, key, capabilities);
     });
+
+    test('disableKey elsewhere: another instance disables the key, and this one refuses it with KEY_DISABLED within its key-state TTL', async (session) => {
+      const { provider, capabilities } = session;
+      const shared = capabilities.sharedKeys;
+      if (shared === undefined) {
+        throw new NotSupported(
+          'the manifest declares no sharedKeys: instances of this provider do not work on the same keys, so a disable made by another cannot be checked',
+        );
+      }
+      const ttl = shared.keyStateTtlMs;
+      check(
+        Number.isInteger(ttl) && ttl >= 0,
+        `sharedKeys.keyStateTtlMs must be a whole number of milliseconds, got ${ttl}`,
+      );
+      if (!capabilities.operations.disableKey) throw new NotSupported('needs disableKey');
+      if (ttl > MAX_KEY_STATE_WAIT_MS) {
+        throw new NotRun(
+          `the provider trusts what it knows of a key's state for ${ttl} ms; open it with a key-state TTL of at most ${MAX_KEY_STATE_WAIT_MS} ms to run this check`,
+        );
+      }
+      const key = await elsewhereKey(session);
+      // This instance uses the key first, so that whatever it caches about the key is cached.
+      const used = await useKey(provider, key, capabilities);
+      const other = await session.freshProvider();
+      try {
+        const seen = await other.describeKey(key.ref).catch((error: unknown) => error);
+        check(
+          !(seen instanceof Error),
+          `the manifest declares sharedKeys, but another instance cannot describe the key ${key.ref}: ${seen instanceof Error ? seen.message : ''}`,
+        );
+        await other.disableKey(key.ref);
+        // No duration is measured: the outcome is checked once the declared TTL has passed.
+        await delay(ttl);
+        const after = `${ttl} ms (its key-state TTL) after another instance disabled the key`;
+        await expectCode(
+          () => exerciseKey(provider, key, capabilities),
+          'KEY_DISABLED',
+          `an operation ${after}`,
+        );
+        if (used.verify) await expectCode(used.verify, 'KEY_DISABLED', `a verification ${after}`);
+      } finally {
+        // Leave the key as it was found (a pre-provisioned lifecycle key is used again by later runs).
+        if (capabilities.operations.enableKey) await other.enableKey(key.ref).catch(() => undefined);
+        await other.close();
+      }
+    });
   });
+}
+
+/** How long the check of a disable made elsewhere waits, at most, for the key-state TTL to pass. */
+const MAX_KEY_STATE_WAIT_MS = 10_000;
+
+/**
+ * Uses the key once (a signing key signs and verifies, so a provider that verifies locally caches the
+ * public key) and returns the verification to repeat, when there is one.
+ */
+async function useKey(
+  provider: KeyProvider,
+  key: LifecycleKey,
+  capabilities: Capabilities,
+): Promise<{ verify?: () => Promise<unknown> }> {
+  const signature = await exerciseKey(provider, key, capabilities);
+  const algorithm = declaredAlgorithm(capabilities, key.spec, key.usage);
+  if (key.usage !== 'SIGN_VERIFY' || !(signature instanceof Uint8Array) || algorithm === undefined) return {};
+  const request = {
+    ref: key.ref,
+    algorithm: algorithm as SigningAlgorithm,
+    message: utf8('keyswitch conformance'),
+    signature,
+  };
+  check(await provider.verify(request), 'the key does not verify its own signature');
+  return { verify: () => provider.verify(request) };
+}
+
+/**
+ * The key another instance disables: `keys.lifecycle` (enabled first when it is not), or one the suite
+ * creates for it, a signing key where the backend creates one, so that a verification is checked too.
+ */
+async function elsewhereKey(session: Session): Promise<LifecycleKey> {
+  if (session.options.keys !== undefined) {
+    const key = await lifecycleKey(session);
+    if (key.description.state !== 'ENABLED') {
+      if (key.description.state === 'PENDING_DELETION') await session.provider.cancelKeyDeletion(key.ref);
+      await session.provider.enableKey(key.ref);
+    }
+    return key;
+  }
+  const { capabilities } = session;
+  const creatable = ([spec, usage]: readonly [KeySpec, KeyUsage]) =>
+    capabilities.operations.createKey &&
+    capabilities.keySpecs[spec]?.create === true &&
+    session.pool.holds(spec, usage) &&
+    declaredAlgorithm(capabilities, spec, usage) !== undefined;
+  const candidate =
+    LIFECYCLE_CANDIDATES.find((entry) => entry[1] === 'SIGN_VERIFY' && creatable(entry)) ??
+    LIFECYCLE_CANDIDATES.find(creatable);
+  if (!candidate)
+    throw new NotRun('needs a key to disable, and the backend creates none: pass keys.lifecycle');
+  // Index 2: a key of its own, not the creation check's (0) nor the lifecycle checks' (1).
+  return session.pool.key(candidate[0], candidate[1], 2);
 }
 
 interface LifecycleKey {

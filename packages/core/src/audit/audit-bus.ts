@@ -17,6 +17,7 @@ export class AuditBus {
   readonly #listeners = new Map<AuditListener, ReadonlySet<AuditOperation> | undefined>();
   readonly #warned = new WeakSet<AuditListener>();
   readonly #gates = new Set<() => void>();
+  #barrier: (() => Promise<void>) | undefined;
   readonly #logger: KeyswitchLogger | undefined;
 
   /** @param options - `logger`: where a listener's failure is reported (else a process warning) */
@@ -50,6 +51,31 @@ export class AuditBus {
     return () => {
       this.#gates.delete(gate);
     };
+  }
+
+  /**
+   * Sets what every successful key operation awaits right after its event is emitted, before it returns
+   * its result (`audit.failClosed` sets the audit file's `recorded`: no result without its record). A
+   * barrier that rejects makes the operation fail with that error. Returns a function that removes it.
+   *
+   * @example
+   * ```ts
+   * const remove = bus.setBarrier(() => sink.recorded());
+   * ```
+   */
+  setBarrier(barrier: () => Promise<void>): () => void {
+    this.#barrier = barrier;
+    return () => {
+      if (this.#barrier === barrier) this.#barrier = undefined;
+    };
+  }
+
+  /**
+   * The barrier set by {@link AuditBus.setBarrier}, if any: an operation without one pays this read, no
+   * call, no allocation and no await.
+   */
+  get barrier(): (() => Promise<void>) | undefined {
+    return this.#barrier;
   }
 
   /**

@@ -25,8 +25,8 @@ export interface AuditFileSinkOptions {
    */
   readonly retryIntervalMs?: number;
   /**
-   * Told when a write fails (once per outage) and when writing works again. Default: a process warning.
-   * Never given event content.
+   * Told when a write fails (once per outage), when writing works again, and when an event cannot be
+   * chained at all (nested too deep). Default: a process warning. Never given event content.
    */
   readonly onError?: (error: Error) => void;
 }
@@ -60,8 +60,11 @@ interface QueuedLine {
   readonly hash: string;
   /** The event's time, for the gap record should the line be lost. */
   readonly time: string;
-  /** A gap record: never counted as a lost event itself. */
-  readonly gap: boolean;
+  /**
+   * For a gap record, the losses it records: never counted as a lost event itself, but should the record
+   * be lost, its losses are counted again in the next gap.
+   */
+  readonly gap: Gap | undefined;
 }
 
 interface Gap {
@@ -69,6 +72,13 @@ interface Gap {
   from: string;
   to: string;
   readonly errorCode: string;
+}
+
+/** An operation waiting for its record to be written (`audit.failClosed`). */
+interface Waiter {
+  readonly seq: number;
+  readonly resolve: () => void;
+  readonly reject: (error: KeyswitchError) => void;
 }
 
 /**
@@ -81,9 +91,10 @@ interface Gap {
  *
  * When a write fails (a full disk, an I/O error) the sink cuts the file back to its last whole record,
  * counts the events it cannot write, and, once a write succeeds again, records the gap as an
- * {@link AuditGapEvent} before anything else. {@link AuditFileSink.available} says whether events are
- * being recorded; the registry's `audit.failClosed` refuses key operations with AUDIT_UNAVAILABLE while
- * they are not.
+ * {@link AuditGapEvent} before anything else (and a second one for events lost while the first was
+ * written). {@link AuditFileSink.available} says whether events are being recorded; the registry's
+ * `audit.failClosed` refuses key operations with AUDIT_UNAVAILABLE while they are not, and makes each
+ * operation await {@link AuditFileSink.recorded} before it returns its result.
  *
  * @example
  * ```ts
@@ -117,6 +128,10 @@ export class AuditFileSink {
   #failure: Error | undefined;
   /** Events lost and not yet recorded as a gap. */
   #gap: Gap | undefined;
+  /** Why the listener's last event was not chained, if it was not (read by {@link recorded}). */
+  #refused: KeyswitchError | undefined;
+  /** Operations waiting for their record, by seq (only under `audit.failClosed`). */
+  #waiters: Waiter[] = [];
   #lastAttempt = Number.NEGATIVE_INFINITY;
   #closing: Promise<void> | undefined;
 
@@ -145,8 +160,18 @@ export class AuditFileSink {
     this.listener = (event) => {
       try {
         this.append(event);
-      } catch {
-        // Counted as lost (and recorded as a gap) by append; the operation itself is not disturbed.
+        this.#refused = undefined;
+      } catch (error) {
+        // While writes fail, append counted the event as lost (recorded as a gap later); an event that
+        // cannot be chained at all is reported. The operation itself is not disturbed here: under
+        // `audit.failClosed` it learns of it from recorded().
+        this.#refused =
+          error instanceof KeyswitchError
+            ? error
+            : new KeyswitchError('INTERNAL', 'an audit event was not chained');
+        if (this.#refused.code === 'INVALID_INPUT') {
+          this.#report(new Error(`an audit event was not recorded: ${this.#refused.detail}`));
+        }
       }
     };
   }
@@ -174,14 +199,10 @@ export class AuditFileSink {
       handle = await open(file, 'a+', 0o600).catch((error: unknown) => {
         throw fileSystemError(error, { what: 'audit file', path: file });
       });
-      const opened = handle;
-      const { head, size } = await readChainHead(opened, file)
-        .then(async (head) => ({ head, size: (await opened.stat()).size }))
-        .catch((error: unknown) => {
-          throw fileSystemError(error, { what: 'audit file', path: file, action: 'cannot be read' });
-        });
-      if (head.seq === 0) await syncDirectory(dirname(file));
-      return new AuditFileSink(file, opened, lock, head, size, options);
+      // Only its reads and writes become file system errors: a line that does not parse is CONFIG_INVALID.
+      const { seq, hash, size } = await readChainHead(handle, file);
+      if (seq === 0) await syncDirectory(dirname(file));
+      return new AuditFileSink(file, handle, lock, { seq, hash }, size, options);
     } catch (error) {
       await handle?.close();
       lock.release();
@@ -223,7 +244,7 @@ export class AuditFileSink {
    * writes fail the event is counted as lost (and recorded in the gap event once writing works again).
    *
    * @throws CLOSED after close; AUDIT_UNAVAILABLE while writes fail; INVALID_INPUT for a value that is
-   * not a JSON object
+   * not a JSON object, or nests deeper than 63 levels (nothing is chained or counted then)
    */
   append(event: object): AuditRecord {
     if (this.#closing) throw new KeyswitchError('CLOSED', `audit file ${this.path} is closed`);
@@ -247,6 +268,28 @@ export class AuditFileSink {
     const record = this.#chain(plain as Record<string, unknown>, time);
     this.#writing ??= this.#drain();
     return record;
+  }
+
+  /**
+   * Resolves when the listener's last event is written (under `fsync: 'always'`, on disk; otherwise
+   * handed to the operating system), without waiting for events after it. Rejects with AUDIT_UNAVAILABLE
+   * when that event was not, or will not be, recorded: writes were failing when it arrived, or the write
+   * that held it failed. What `audit.failClosed` makes each key operation await, right after its event,
+   * before it returns its result.
+   *
+   * @example
+   * ```ts
+   * sink.listener(event);
+   * await sink.recorded(); // the event is in the file
+   * ```
+   */
+  recorded(): Promise<void> {
+    if (this.#refused !== undefined) return Promise.reject(this.#refused);
+    if (this.#failure === undefined && this.#written.seq >= this.#seq) return Promise.resolve();
+    const seq = this.#seq;
+    return new Promise((resolve, reject) => {
+      this.#waiters.push({ seq, resolve, reject });
+    });
   }
 
   /**
@@ -284,7 +327,8 @@ export class AuditFileSink {
     return this.#closing;
   }
 
-  #chain(event: Record<string, unknown>, time: string, gap = false): AuditRecord {
+  /** @throws INVALID_INPUT, before anything changes, when the event nests too deep to canonicalize */
+  #chain(event: Record<string, unknown>, time: string, gap?: Gap): AuditRecord {
     const seq = this.#seq + 1;
     const record: AuditRecord = { seq, prev: this.#hash, event, hash: recordHash(seq, this.#hash, event) };
     this.#seq = seq;
@@ -293,15 +337,36 @@ export class AuditFileSink {
     return record;
   }
 
-  #countLost(count: number, from: string, to: string): void {
+  #countLost(count: number, from: string, to: string, code = errorCode(this.#failure)): void {
     if (count === 0) return;
     if (this.#gap) {
       this.#gap.lost += count;
       if (from < this.#gap.from) this.#gap.from = from;
       if (to > this.#gap.to) this.#gap.to = to;
     } else {
-      this.#gap = { lost: count, from, to, errorCode: errorCode(this.#failure) };
+      this.#gap = { lost: count, from, to, errorCode: code };
     }
+  }
+
+  /**
+   * Takes the losses counted so far out of `#gap` and chains their gap record: losses from now on start
+   * a new gap, so none is counted in a record already serialized.
+   */
+  #chainGap(): Gap | undefined {
+    const gap = this.#gap;
+    if (!gap) return undefined;
+    this.#gap = undefined;
+    const time = new Date().toISOString();
+    const event: AuditGapEvent = {
+      type: 'audit-gap',
+      time,
+      lostEvents: gap.lost,
+      from: gap.from,
+      to: gap.to,
+      errorCode: gap.errorCode,
+    };
+    this.#chain({ ...event }, time, gap);
+    return gap;
   }
 
   #unavailable(): KeyswitchError {
@@ -324,26 +389,17 @@ export class AuditFileSink {
       if (this.#failure !== undefined) {
         // Recovering: the gap record goes first, alone; until it is written, nothing else is accepted.
         await this.#handle.truncate(this.#writtenBytes);
-        const gap = this.#gap;
-        if (gap) {
-          const time = new Date().toISOString();
-          const event: AuditGapEvent = {
-            type: 'audit-gap',
-            time,
-            lostEvents: gap.lost,
-            from: gap.from,
-            to: gap.to,
-            errorCode: gap.errorCode,
-          };
-          this.#chain({ ...event }, time, true);
-        }
+        const gap = this.#chainGap();
         await this.#writeQueued(true);
+        // Events lost while that record was written get a gap record of their own, chained (in this
+        // same synchronous step) before any event that arrives once writing is open again.
+        const late = this.#chainGap();
         const recovered = this.#failure;
         this.#failure = undefined;
-        this.#gap = undefined;
+        const lost = (gap?.lost ?? 0) + (late?.lost ?? 0);
         this.#report(
           new Error(
-            `writing again after ${errorCode(recovered)}; ${gap ? `${gap.lost} lost event${gap.lost === 1 ? '' : 's'} recorded as a gap` : 'no event was lost'}`,
+            `writing again after ${errorCode(recovered)}; ${lost > 0 ? `${lost} lost event${lost === 1 ? '' : 's'} recorded as a gap` : 'no event was lost'}`,
           ),
         );
       }
@@ -378,6 +434,7 @@ export class AuditFileSink {
       const last = batch.at(-1)!;
       this.#written = { seq: last.seq, hash: last.hash };
       this.#writtenBytes += bytes.length;
+      if (this.#waiters.length > 0) this.#settleWritten(last.seq);
     } catch (error) {
       // Nothing of this batch counts as written: put it back so #fail counts it as lost.
       this.#queue = [...batch, ...this.#queue];
@@ -389,14 +446,26 @@ export class AuditFileSink {
   async #fail(error: unknown): Promise<void> {
     const first = this.#failure === undefined;
     this.#failure ??= error instanceof Error ? error : new Error(String(error));
-    const lost = this.#queue.filter((line) => !line.gap);
-    this.#countLost(lost.length, lost[0]?.time ?? new Date().toISOString(), lost.at(-1)?.time ?? '');
+    for (const line of this.#queue) {
+      // A lost gap record's losses go back into the gap; they are recorded with the next one.
+      if (line.gap) this.#countLost(line.gap.lost, line.gap.from, line.gap.to, line.gap.errorCode);
+      else this.#countLost(1, line.time, line.time);
+    }
     this.#queue = [];
     this.#seq = this.#written.seq;
     this.#hash = this.#written.hash;
+    // Every operation still waiting had its record in the lost lines.
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(this.#unavailable());
     if (first) this.#report(this.#failure);
     // A torn line is cut off now if the file system lets us, and again before the next attempt.
     await this.#handle.truncate(this.#writtenBytes).catch(() => undefined);
+  }
+
+  /** Resolves the operations whose records are now written (waiters are in seq order). */
+  #settleWritten(seq: number): void {
+    let done = 0;
+    while (done < this.#waiters.length && this.#waiters[done]!.seq <= seq) done++;
+    for (const waiter of this.#waiters.splice(0, done)) waiter.resolve();
   }
 
   #report(error: Error): void {

@@ -55,7 +55,8 @@ export interface VerifyAuditFileOptions {
  * canonical serialization of its record (so a line has exactly one accepted form: no duplicate keys,
  * whitespace, needless `\u` escapes, CRLF or `95.0`) and carries its content's hash, follows the chain
  * from seq 1, and says which line was edited, removed, inserted or reordered. Reads the file as a stream;
- * its work grows as n log n with the number of lines, whatever they hold. Never returns event content.
+ * its work grows as n log n with the number of lines, whatever they hold (a line nested deeper than 64
+ * levels is not a record, so no line costs more than its length). Never returns event content.
  *
  * @throws CONFIG_INVALID (a directory, a missing file), ACCESS_DENIED or UNAVAILABLE when the file
  * cannot be read
@@ -113,8 +114,15 @@ async function readLines(path: string): Promise<{ lines: ChainLine[]; incomplete
   const lines: ChainLine[] = [];
   // The start of a line not yet ended, in pieces: joined once, at its newline (a long line costs its length).
   let pending: Buffer[] = [];
+  const chunks = (createReadStream(path) as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
   try {
-    for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+    for (;;) {
+      // Only reading is a file system error; what a line holds is judged by readLine, which never throws.
+      const next = await chunks.next().catch((error: unknown) => {
+        throw fileSystemError(error, { what: 'audit file', path, action: 'cannot be read' });
+      });
+      if (next.done) break;
+      const chunk = next.value;
       let start = 0;
       for (let end = chunk.indexOf(0x0a); end !== -1; end = chunk.indexOf(0x0a, start)) {
         const piece = chunk.subarray(start, end);
@@ -125,8 +133,8 @@ async function readLines(path: string): Promise<{ lines: ChainLine[]; incomplete
       }
       if (start < chunk.length) pending.push(chunk.subarray(start));
     }
-  } catch (error) {
-    throw fileSystemError(error, { what: 'audit file', path, action: 'cannot be read' });
+  } finally {
+    await chunks.return?.();
   }
   if (pending.length > 0) lines.push(readLine(lines.length + 1, Buffer.concat(pending)));
   return { lines, incompleteLast: pending.length > 0 };

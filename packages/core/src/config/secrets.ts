@@ -103,13 +103,23 @@ export interface SecretResolution {
 /**
  * Reads a secret from its reference. A file's trailing newline is dropped.
  *
+ * An error names the configuration path of the reference always, and the variable or file only when it
+ * looks like a name, never like a secret typed in its place (a PIN pasted where its reference goes):
+ * - an environment variable when it is in the conventional form `^[A-Z_][A-Z0-9_]*$` (`HSM_PIN`; not
+ *   `hsm4Pin9`);
+ * - a file when it is made of letters, digits and `.`, `_`, `-`, `/` only, and either starts with `/`,
+ *   `./` or `../`, or ends in `.txt`, `.pin`, `.pass`, `.passphrase`, `.password`, `.secret`, `.key`,
+ *   `.cred`, `.conf` or `.json` (`/run/secrets/hsm-pin`,
+ *   `secrets/keystore.pass`; not `correct-horse-battery`, nor `wJalr/K7MDENG/bPxR`: a bare `/` is not
+ *   enough, AWS secret keys hold it).
+ *
  * @example
  * ```ts
- * const passphrase = await resolveSecret({ file: 'secrets/keystore' }, { path: 'providers.dev.passphrase', baseDir });
+ * const passphrase = await resolveSecret({ file: 'secrets/keystore.pass' }, { path: 'providers.dev.passphrase', baseDir });
  * ```
  *
- * @throws CONFIG_INVALID naming the configuration path and the variable or file (never the value) when the
- * variable is unset or empty, or the file cannot be read or is empty
+ * @throws CONFIG_INVALID naming the configuration path (and the variable or file when it looks like a
+ * name; never the value) when the variable is unset or empty, or the file cannot be read or is empty
  */
 export async function resolveSecret(reference: SecretReference, where: SecretResolution): Promise<Secret> {
   requireObject(where, 'resolveSecret where');
@@ -126,30 +136,66 @@ export async function resolveSecret(reference: SecretReference, where: SecretRes
   if ('env' in reference) {
     const value = (where.env ?? process.env)[reference.env];
     if (value === undefined || value === '') {
-      throw new KeyswitchError('CONFIG_INVALID', `environment variable ${reference.env} is not set`, {
-        path: where.path,
-      });
+      throw new KeyswitchError(
+        'CONFIG_INVALID',
+        ENV_NAME.test(reference.env)
+          ? `environment variable ${reference.env} is not set`
+          : `the environment variable named in "env" is not set; ${HIDDEN} it is not in the form HSM_PIN (upper case, digits, _)`,
+        { path: where.path },
+      );
     }
     return new Secret(value);
   }
-  const file = isAbsolute(reference.file)
-    ? reference.file
-    : resolve(where.baseDir ?? process.cwd(), reference.file);
+  const relative = !isAbsolute(reference.file);
+  const baseDir = where.baseDir ?? process.cwd();
+  const file = relative ? resolve(baseDir, reference.file) : reference.file;
+  const shown = looksLikeFilePath(reference.file);
+  const named = shown ? `secret file ${reference.file}` : 'the secret file named in "file"';
+  const why = shown ? '' : `; ${HIDDEN} it does not look like a path`;
+  const relativeTo = relative ? ` (relative to ${baseDir})` : '';
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
     throw new KeyswitchError(
       'CONFIG_INVALID',
-      `secret file ${reference.file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
-      { path: where.path, cause: error },
+      `${named}${relativeTo} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})${why}`,
+      // The platform's error repeats the path: kept as the cause only when the path may be shown.
+      { path: where.path, ...(shown ? { cause: error } : {}) },
     );
   }
-  const value = text.replace(/\r?\n$/, '');
+  // Not a regular expression: V8 keeps the last one's subject reachable (RegExp.input), the secret with it.
+  const ending = text.endsWith('\r\n') ? 2 : text.endsWith('\n') ? 1 : 0;
+  const value = text.slice(0, text.length - ending);
   if (value === '') {
-    throw new KeyswitchError('CONFIG_INVALID', `secret file ${reference.file} is empty`, {
-      path: where.path,
-    });
+    throw new KeyswitchError('CONFIG_INVALID', `${named}${relativeTo} is empty${why}`, { path: where.path });
   }
   return new Secret(value);
+}
+
+/** Why an error does not show a reference's name. */
+const HIDDEN = 'its name is not shown, as it may be a secret typed in the wrong place:';
+
+/** An environment variable name an error may show. */
+const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
+
+/** The endings that make a secret file's name one an error may show (see {@link resolveSecret}). */
+const SECRET_FILE_EXTENSIONS: readonly string[] = [
+  '.txt',
+  '.pin',
+  '.pass',
+  '.passphrase',
+  '.password',
+  '.secret',
+  '.key',
+  '.cred',
+  '.conf',
+  '.json',
+];
+
+function looksLikeFilePath(file: string): boolean {
+  if (!/^[A-Za-z0-9._/-]+$/.test(file)) return false;
+  if (file.startsWith('/') || file.startsWith('./') || file.startsWith('../')) return true;
+  const lower = file.toLowerCase();
+  return SECRET_FILE_EXTENSIONS.some((extension) => lower.endsWith(extension));
 }

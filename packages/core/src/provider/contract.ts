@@ -284,6 +284,13 @@ export interface Capabilities {
   readonly signing?: SigningTraits;
   /** The backend-specific operations it has, each run through the core's checks and audit. */
   readonly extensions?: Readonly<Partial<Record<ExtensionName, ExtensionInfo>>>;
+  /**
+   * Present when other instances of this provider (another process, client or registry on the same
+   * backend) work on the same keys: a key disabled there is refused here with KEY_DISABLED within
+   * `keyStateTtlMs` (0: at once, the backend itself refuses). Absent: each instance has keys of its own
+   * (an in-memory software HSM), and conformance reports the check as unsupported.
+   */
+  readonly sharedKeys?: { readonly keyStateTtlMs: number };
 }
 
 /** Limits every backend enforces identically (the AWS KMS limits, so an app that works on one works on all). */

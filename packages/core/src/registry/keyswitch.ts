@@ -96,7 +96,7 @@ export class Keyswitch {
    * imports the backend package of each configured provider type and validates its section, and opens
    * the `audit` file (relative to the configuration file's directory) as a subscribed
    * {@link AuditFileSink} (with `audit.failClosed`, operations fail with AUDIT_UNAVAILABLE while it
-   * cannot be written). Backends connect on first use of one of their keys.
+   * cannot be written, and return their result only once their own record is written). Backends connect on first use of one of their keys.
    *
    * @throws CONFIG_INVALID naming the JSON path of each problem (a secret reference whose variable is
    * unset or whose file cannot be read included: every one is read once at load, and not kept); LOCKED
@@ -178,8 +178,12 @@ export class Keyswitch {
       });
       keyswitch.#auditFile = sink;
       keyswitch.onAudit(sink.listener);
-      // Fail closed (PCI DSS 10.x): no key operation runs while its event cannot be recorded.
-      if (config.audit.failClosed) keyswitch.#audit.addGate(() => sink.check());
+      // Fail closed (PCI DSS 10.x): no key operation runs while events cannot be recorded, and none
+      // returns its result before its own record is written.
+      if (config.audit.failClosed) {
+        keyswitch.#audit.addGate(() => sink.check());
+        keyswitch.#audit.setBarrier(() => sink.recorded());
+      }
     }
     observer?.start(() => keyswitch.breakerStates());
     return keyswitch;

@@ -35,3 +35,40 @@ export const MALFORMED: readonly {
     path: '(root)',
   },
 ];
+
+/**
+ * Secret references whose value was typed where the reference's name goes (a PIN as the variable name,
+ * a passphrase as the file name), each on a software-HSM provider `dev`. The file parses; resolving the
+ * reference fails, and its error must name the configuration path and never the typed value.
+ */
+export const MISTYPED_REFERENCES: readonly {
+  name: string;
+  passphrase: { env: string } | { file: string };
+  secrets: string[];
+  path: string;
+}[] = [
+  {
+    name: 'a PIN where the variable name goes',
+    passphrase: { env: 'hsm4Pin9' },
+    secrets: ['hsm4Pin9', 'sm4Pin', '4Pin9'],
+    path: 'providers.dev.passphrase',
+  },
+  {
+    name: 'a passphrase where the file name goes',
+    passphrase: { file: 'correct-horse-battery' },
+    secrets: ['correct-horse-battery', 'horse', 'battery'],
+    path: 'providers.dev.passphrase',
+  },
+  {
+    name: 'an AWS secret key (it holds slashes) where the file name goes',
+    passphrase: { file: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' },
+    secrets: ['wJalrXUtnFEMI', 'K7MDENG', 'bPxRfiCYEXAMPLEKEY'],
+    path: 'providers.dev.passphrase',
+  },
+  {
+    name: 'a passphrase with spaces and a dot where the file name goes',
+    passphrase: { file: 'tr0ub4dor & 3.txt' },
+    secrets: ['tr0ub4dor', '& 3'],
+    path: 'providers.dev.passphrase',
+  },
+];

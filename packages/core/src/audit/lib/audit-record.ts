@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalizable, canonicalJson, MAX_RECORD_DEPTH } from './canonical-json.js';
+
+/** How deep an event may nest: one level less than its record. */
+const MAX_EVENT_DEPTH = MAX_RECORD_DEPTH - 1;
 
 /** The `prev` of the first record: 64 zeros. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -16,9 +19,13 @@ export interface AuditRecord {
   readonly hash: string;
 }
 
-/** The hash a record must carry: SHA-256 of `{"event":…,"prev":"…","seq":n}` in canonical JSON. */
+/**
+ * The hash a record must carry: SHA-256 of `{"event":…,"prev":"…","seq":n}` in canonical JSON.
+ *
+ * @throws INVALID_INPUT when the event nests deeper than a record may
+ */
 export function recordHash(seq: number, prev: string, event: unknown): string {
-  return hashOfCanonicalEvent(seq, prev, canonicalJson(event));
+  return hashOfCanonicalEvent(seq, prev, canonicalJson(event, MAX_EVENT_DEPTH));
 }
 
 function hashOfCanonicalEvent(seq: number, prev: string, eventJson: string): string {
@@ -32,7 +39,7 @@ function hashOfCanonicalEvent(seq: number, prev: string, eventJson: string): str
  * the hash its content gives. A line is sound when it equals the first and carries the second.
  */
 export function expectedRecord(record: AuditRecord): { readonly line: string; readonly hash: string } {
-  const eventJson = canonicalJson(record.event);
+  const eventJson = canonicalJson(record.event, MAX_EVENT_DEPTH);
   return {
     line: `{"event":${eventJson},"hash":${JSON.stringify(record.hash)},"prev":${JSON.stringify(record.prev)},"seq":${record.seq}}`,
     hash: hashOfCanonicalEvent(record.seq, record.prev, eventJson),
@@ -41,7 +48,11 @@ export function expectedRecord(record: AuditRecord): { readonly line: string; re
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
-/** Parses one line into a record's fields, or `undefined` when it is not a record's shape. */
+/**
+ * Parses one line into a record's fields, or `undefined` when it is not a record's shape, or cannot be
+ * canonicalized: it nests deeper than {@link MAX_RECORD_DEPTH} levels, or holds a number too large for
+ * a double (no record the sink writes does; such a line was edited).
+ */
 export function parseRecordLine(line: string): AuditRecord | undefined {
   let value: unknown;
   try {
@@ -57,6 +68,7 @@ export function parseRecordLine(line: string): AuditRecord | undefined {
     return undefined;
   }
   if (typeof event !== 'object' || event === null || Array.isArray(event)) return undefined;
+  if (!canonicalizable(event, MAX_EVENT_DEPTH)) return undefined;
   return { seq: seq as number, prev, event: event as Record<string, unknown>, hash };
 }
 

@@ -1,26 +1,33 @@
 import type { FileHandle } from 'node:fs/promises';
 import { KeyswitchError } from '../../errors.js';
+import { fileSystemError } from '../../lib/file-system-error.js';
 import { GENESIS_HASH, parseRecordLine, recordHash } from './audit-record.js';
 
 /**
- * The last record's seq and hash, read from the end of the file. A last line without its newline (a
+ * The last record's seq and hash, read from the end of the file, and the file's length once its end is
+ * settled. A last line without its newline (a
  * write cut short by a crash) is completed when it is a whole valid record, and otherwise cut off when it
  * starts like a record after a valid one: it was never acknowledged as written. Any other ending is left
  * untouched and refused, so a file that is not an audit trail never loses a line.
  *
- * @throws CONFIG_INVALID when the last complete line is not a valid record
+ * @throws CONFIG_INVALID when the last complete line is not a valid record; what `fileSystemError` makes
+ * of a failed read, write or sync (only those: a line that does not parse is never a file system error)
  */
 export async function readChainHead(
   handle: FileHandle,
   path: string,
-): Promise<{ seq: number; hash: string }> {
-  let size = (await handle.stat()).size;
-  if (size === 0) return { seq: 0, hash: GENESIS_HASH };
+): Promise<{ seq: number; hash: string; size: number }> {
+  const io = <T>(operation: Promise<T>): Promise<T> =>
+    operation.catch((error: unknown) => {
+      throw fileSystemError(error, { what: 'audit file', path, action: 'cannot be read' });
+    });
+  let size = (await io(handle.stat())).size;
+  if (size === 0) return { seq: 0, hash: GENESIS_HASH, size };
   let chunk = 64 * 1024;
   for (;;) {
     const start = Math.max(0, size - chunk);
     const buffer = Buffer.alloc(size - start);
-    await handle.read(buffer, 0, buffer.length, start);
+    await io(handle.read(buffer, 0, buffer.length, start));
     let end = buffer.length;
     if (buffer[end - 1] !== 0x0a) {
       const lastNewline = buffer.lastIndexOf(0x0a);
@@ -31,9 +38,9 @@ export async function readChainHead(
       const tail = parseRecordLine(buffer.subarray(lastNewline + 1).toString('utf8'));
       if (tail && tail.hash === recordHash(tail.seq, tail.prev, tail.event)) {
         // Complete but for its newline: keep it.
-        await handle.write('\n', size);
-        await handle.datasync();
-        return { seq: tail.seq, hash: tail.hash };
+        await io(handle.write('\n', size));
+        await io(handle.datasync());
+        return { seq: tail.seq, hash: tail.hash, size: size + 1 };
       }
       // Cut off only what is surely a torn record after a sound chain; anything else is not ours to cut.
       const torn = buffer.subarray(lastNewline + 1).toString('utf8');
@@ -53,9 +60,9 @@ export async function readChainHead(
         }
       }
       size = start + lastNewline + 1;
-      await handle.truncate(size);
-      await handle.datasync();
-      if (size === 0) return { seq: 0, hash: GENESIS_HASH };
+      await io(handle.truncate(size));
+      await io(handle.datasync());
+      if (size === 0) return { seq: 0, hash: GENESIS_HASH, size };
       end = lastNewline + 1;
     }
     const lineStart = buffer.lastIndexOf(0x0a, end - 2) + 1;
@@ -67,7 +74,7 @@ export async function readChainHead(
     if (!record || record.hash !== recordHash(record.seq, record.prev, record.event)) {
       throw notAChain(path, 'does not end with a valid chained record');
     }
-    return { seq: record.seq, hash: record.hash };
+    return { seq: record.seq, hash: record.hash, size };
   }
 }
 

@@ -76,6 +76,7 @@ export class OperationRunner {
     const started = Date.now();
     const startedAt = performance.now();
     let facts: KeyFacts | undefined;
+    let emitted = false;
     this.#inFlight += 1;
     try {
       if (this.#closing) throw new KeyswitchError('CLOSED', 'the provider is closed');
@@ -92,8 +93,14 @@ export class OperationRunner {
           ? { ...target, ref: result.ref }
           : target;
       this.#emit(operation, call, audited, facts, started, startedAt, { outcome: 'success', result });
+      emitted = true;
+      // audit.failClosed: no result until its record is written (no await at all without it).
+      const barrier = this.#audit.barrier;
+      if (barrier !== undefined) await this.#recorded(barrier, operation, call, audited);
       return result;
     } catch (error) {
+      // A withheld result (AUDIT_UNAVAILABLE from #recorded): its event is out already; not a second one.
+      if (emitted) throw error;
       const normalised = this.normalise(error, { keyName: call.keyName, keyRef: target.ref });
       if (normalised.code === 'KEY_NOT_FOUND' && target.ref !== undefined) this.#facts.forget(target.ref);
       this.#emit(operation, call, target, undefined, started, startedAt, {
@@ -118,6 +125,36 @@ export class OperationRunner {
       await release();
     })();
     return this.#closing;
+  }
+
+  /**
+   * Awaits the barrier; if the record was not written, the result is withheld with AUDIT_UNAVAILABLE.
+   * The operation was done: a created or imported key exists (named in the error, which is then not
+   * retryable, so that no second key is created blindly); the failure is not emitted again.
+   */
+  async #recorded(
+    barrier: () => Promise<void>,
+    operation: AuditOperation,
+    call: CallContext,
+    audited: Target,
+  ): Promise<void> {
+    try {
+      await barrier();
+    } catch (error) {
+      const creates = operation === 'createKey' || operation === 'importKey';
+      const cause = isKeyswitchError(error) ? error : undefined;
+      throw new KeyswitchError(
+        'AUDIT_UNAVAILABLE',
+        `${operation} was done but its audit record could not be written, so its result is withheld${creates ? ' (the key was created: it is the one this error names; do not create it again)' : ''}: ${cause?.detail ?? 'the audit file failed'}`,
+        {
+          provider: this.#provider.name,
+          keyName: call.keyName,
+          keyRef: audited.ref,
+          retryable: !creates,
+          cause: error,
+        },
+      );
+    }
   }
 
   /** `error` as a KeyswitchError naming the provider and key; anything else becomes INTERNAL. */
