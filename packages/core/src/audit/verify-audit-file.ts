@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { decodeUtf8Strict } from '../bytes/utf8.js';
-import { requireObject } from '../lib/argument-shape.js';
+import { requireObject, requireString } from '../lib/argument-shape.js';
 import { fileSystemError } from '../lib/file-system-error.js';
 import type { AuditChainHead } from './audit-file-sink.js';
 import { analyseChain, type ChainLine } from './lib/audit-chain.js';
@@ -73,7 +73,7 @@ export async function verifyAuditFile(
   options: VerifyAuditFileOptions = {},
 ): Promise<AuditVerification> {
   requireObject(options, 'verifyAuditFile options');
-  const { lines, incompleteLast } = await readLines(path);
+  const { lines, incompleteLast } = await readLines(requireString(path, 'the audit file path'));
   const { records, head, issues } = analyseChain(lines, incompleteLast, options.expectedHead);
   return { path, ok: issues.length === 0, lines: lines.length, records, head, issues };
 }
