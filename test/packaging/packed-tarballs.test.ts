@@ -6,7 +6,7 @@ import { createPublicKey } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { checkPackage, createPackageFromTarballData } from '@arethetypeswrong/core';
 import { build } from 'esbuild';
 import { publint } from 'publint';
@@ -86,6 +86,21 @@ async function runOk(
   return result;
 }
 
+/**
+ * Every link target of a Markdown file: inline links and images (`[text](target)`), reference definitions
+ * (`[name]: target`) and HTML `href`/`src` attributes, outside code.
+ */
+function readmeLinks(markdown: string): string[] {
+  const targets: string[] = [];
+  const prose = markdown.replace(/^(`{3,}|~{3,})[^\n]*\n[\s\S]*?^\1[ \t]*$/gm, '').replace(/`[^`\n]*`/g, '');
+  for (const [, target] of prose.matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g))
+    targets.push(target!);
+  for (const [, target] of prose.matchAll(/^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)/gm))
+    targets.push(target!);
+  for (const [, target] of prose.matchAll(/\b(?:href|src)\s*=\s*["']([^"']+)["']/g)) targets.push(target!);
+  return targets;
+}
+
 let workDir = '';
 let tarballs: string[] = [];
 let tokenEnv: Record<string, string> | undefined;
@@ -142,16 +157,46 @@ describe('packed packages', () => {
     expect(problems).toEqual([]);
   });
 
-  it('ships the Apache-2.0 LICENSE and the repository metadata in every package', async () => {
-    for (const name of await readdir(join(lightDir(), 'node_modules', '@keyswitch'))) {
-      const dir = join(lightDir(), 'node_modules', '@keyswitch', name);
-      expect(await readFile(join(dir, 'LICENSE'), 'utf8')).toMatch(/Apache License\s+Version 2\.0/);
-      const manifest = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8'));
-      expect(manifest.repository).toMatchObject({ directory: `packages/${name}` });
-      expect(manifest.dependencies?.['@keyswitch/core']).toBeUndefined();
-      if (name !== 'core') expect(manifest.peerDependencies?.['@keyswitch/core']).toMatch(/^\^\d/);
-      expect(JSON.stringify(manifest.exports)).not.toContain('src/');
+  it('ships the Apache-2.0 LICENSE, the repository metadata and README links that work on the registry page', async () => {
+    // Every packed package, as installed in the applications' directory (the CLI-alone install lacks pkcs11).
+    const names = await Promise.all(
+      (await readdir(join(repositoryRoot, 'packages'))).map(
+        async (dir) =>
+          [
+            dir,
+            JSON.parse(await readFile(join(repositoryRoot, 'packages', dir, 'package.json'), 'utf8')).name,
+          ] as const,
+      ),
+    );
+    expect(names.map(([, name]) => name)).toEqual(expect.arrayContaining(['keyswitch', '@keyswitch/pkcs11']));
+    const problems: string[] = [];
+    for (const [dir, name] of names) {
+      const installed = join(appsDir(), 'node_modules', name);
+      expect(await readFile(join(installed, 'LICENSE'), 'utf8')).toMatch(/Apache License\s+Version 2\.0/);
+      const manifest = JSON.parse(await readFile(join(installed, 'package.json'), 'utf8'));
+      expect(manifest.repository, name).toMatchObject({
+        type: 'git',
+        url: 'git+https://github.com/keyswitch/keyswitch.git',
+        directory: `packages/${dir}`,
+      });
+      expect(manifest.homepage, name).toBe(
+        `https://github.com/keyswitch/keyswitch/tree/main/packages/${dir}#readme`,
+      );
+      expect(manifest.bugs, name).toEqual({ url: 'https://github.com/keyswitch/keyswitch/issues' });
+      // The CLI is an application: it depends on core; the libraries peer on it.
+      if (name !== 'keyswitch') expect(manifest.dependencies?.['@keyswitch/core']).toBeUndefined();
+      if (name !== '@keyswitch/core' && name !== 'keyswitch')
+        expect(manifest.peerDependencies?.['@keyswitch/core']).toMatch(/^\^\d/);
+      expect(JSON.stringify(manifest.exports ?? {})).not.toContain('src/');
+      for (const target of readmeLinks(await readFile(join(installed, 'README.md'), 'utf8'))) {
+        if (/^(?:https?:|#)/.test(target)) continue;
+        // A relative link works on the registry page only if it names a file of the package itself.
+        const file = resolve(installed, target.replace(/[#?].*$/, ''));
+        if (!file.startsWith(`${installed}${sep}`) || !existsSync(file))
+          problems.push(`${name} README links to ${target}, which is not in the package`);
+      }
     }
+    expect(problems).toEqual([]);
   });
 });
 
@@ -211,6 +256,75 @@ describe('the CLI from its tarball', () => {
     expect(listed.stderr).toMatch(/providers\.hsm\.type/);
     expect(listed.stderr).toMatch(/npm install @keyswitch\/pkcs11/);
     expect(listed.stderr).toMatch(/pnpm/);
+  });
+
+  it('with @keyswitch/pkcs11 but an unbuilt pkcs11js, the first operation is CONFIG_INVALID naming both fixes', async () => {
+    // What pnpm 10 leaves by default, and npm with --ignore-scripts: pkcs11js installed, its addon not built.
+    // Added to the CLI-alone app (no second install of the rest), so this runs after the tests above that
+    // need that app without @keyswitch/pkcs11.
+    const pkcs11 = tarballs.find((file) => file.includes('keyswitch-pkcs11-'));
+    await runOk('npm', [...NPM_INSTALL, '--ignore-scripts', pkcs11!], { cwd: lightDir() });
+    const pkcs11js = join(lightDir(), 'node_modules', 'pkcs11js');
+    expect(existsSync(join(pkcs11js, 'package.json'))).toBe(true);
+    expect(existsSync(join(pkcs11js, 'build'))).toBe(false);
+
+    // An application: configuration, then its first operation.
+    await writeFile(
+      join(lightDir(), 'unbuilt.json'),
+      JSON.stringify({
+        environment: 'development',
+        providers: {
+          hsm: {
+            type: 'pkcs11',
+            profile: 'softhsm',
+            module: '/usr/lib/softhsm/libsofthsm2.so',
+            token: { label: 'keyswitch' },
+            pin: { env: 'PIN' },
+          },
+        },
+        keys: {
+          k: {
+            provider: 'hsm',
+            ref: 'pkcs11:object=k;type=private',
+            spec: 'ECC_NIST_P256',
+            algorithm: 'ECDSA_SHA_256',
+          },
+        },
+      }),
+    );
+    await writeFile(
+      join(lightDir(), 'first-operation.mjs'),
+      `import { isKeyswitchError, Keyswitch } from '@keyswitch/core';
+const keyswitch = await Keyswitch.fromConfig('unbuilt.json', { env: { PIN: 'never-used' } });
+try {
+  await keyswitch.signer('k').sign(new TextEncoder().encode('first'));
+  console.log(JSON.stringify({ signed: true }));
+} catch (error) {
+  const { code, retryable, path, message } = error;
+  console.log(JSON.stringify({ keyswitchError: isKeyswitchError(error), code, retryable, path, message }));
+} finally {
+  await keyswitch.close();
+}
+`,
+    );
+    const { stdout } = await runOk('node', ['first-operation.mjs'], { cwd: lightDir() });
+    const failure = JSON.parse(stdout);
+    expect(failure).toMatchObject({
+      keyswitchError: true,
+      code: 'CONFIG_INVALID',
+      retryable: false,
+      path: 'providers.hsm.module',
+    });
+    expect(failure.message).toContain('npm rebuild pkcs11js');
+    expect(failure.message).toContain('pnpm approve-builds');
+    expect(failure.message).not.toContain('never-used');
+
+    // The CLI says the same, as a configuration error.
+    const listed = await cli(['keys', 'list', '-c', 'unbuilt.json'], { PIN: 'never-used' });
+    expect(listed.code).toBe(2);
+    expect(listed.stderr).toMatch(/^keyswitch: CONFIG_INVALID: .*providers\.hsm\.module/);
+    expect(listed.stderr).toContain('npm rebuild pkcs11js');
+    expect(listed.stderr).toContain('pnpm approve-builds');
   });
 });
 

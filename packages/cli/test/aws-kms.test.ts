@@ -1,5 +1,10 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { KMS_LOCAL_DEFAULT_CREDENTIALS, type KmsLocalServer, startKmsLocal } from '@keyswitch/kms-local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorkspace, type Workspace } from './cli-harness.js';
@@ -113,4 +118,48 @@ describe('keyswitch keys list --provider on aws-kms', () => {
     const row = table.stdout.split('\n').find((line) => line.includes('alias/acs-signing'));
     expect(row).toMatch(/alias\/acs-signing\s+acs-signing\s*$/);
   });
+});
+
+describe("the AWS SDK's Node.js version notice", () => {
+  const bin = fileURLToPath(new URL('../bin/keyswitch.mjs', import.meta.url));
+  const run = promisify(execFile);
+  /** The notice's first line, as the SDK words it (and the switch that turns it off, which the child lacks). */
+  const NOTICE = /NodeVersionSupportWarning|AWS SDK for JavaScript \(v3\)/;
+
+  it('does not reach the output of a command run against kms-local', async () => {
+    if (!existsSync(fileURLToPath(new URL('../dist/index.js', import.meta.url))))
+      throw new Error('packages/cli/dist is missing: run `pnpm build` first (the root test command does)');
+    // The child's environment is the workspace's alone: not this process's, where in-process runs have set
+    // the SDK's switch.
+    expect(workspace.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED).toBeUndefined();
+    const listed = await run(
+      process.execPath,
+      [bin, '--config', workspace.config, 'keys', 'list', '--provider', 'kms'],
+      {
+        env: workspace.env,
+        cwd: workspace.dir,
+      },
+    );
+    // A ListKeys answer from kms-local: the keys (when an earlier test made one), or none.
+    expect(listed.stdout).toMatch(/alias\/|provider kms has no keys/);
+    expect(listed.stderr).not.toMatch(NOTICE);
+    expect(listed.stderr).toBe('');
+  });
+
+  // Without the switch the SDK prints the notice on Node.js before 22: the assertion above can fail.
+  it.runIf(Number(process.versions.node.split('.')[0]) < 22)(
+    'is printed by the SDK itself on this Node.js, so the check above is a real one',
+    async () => {
+      const clientKms = createRequire(join(import.meta.dirname, '../../aws-kms/package.json')).resolve(
+        '@aws-sdk/client-kms',
+      );
+      const script = `const { KMSClient, ListKeysCommand } = require(${JSON.stringify(clientKms)});
+new KMSClient({ region: ${JSON.stringify(server.region)}, endpoint: ${JSON.stringify(server.endpoint)},
+  credentials: { accessKeyId: ${JSON.stringify(KMS_LOCAL_DEFAULT_CREDENTIALS.accessKeyId)}, secretAccessKey: process.env.KMS_LOCAL_SECRET_ACCESS_KEY } })
+  .send(new ListKeysCommand({})).then((answer) => console.log(answer.Keys.length));`;
+      const direct = await run(process.execPath, ['-e', script], { env: workspace.env, cwd: workspace.dir });
+      expect(direct.stdout).toMatch(/^\d+\n$/);
+      expect(direct.stderr).toMatch(NOTICE);
+    },
+  );
 });

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -61,4 +61,36 @@ describe('the keyswitch bin', () => {
       expect((failed as { stderr: string }).stderr).not.toContain(PASSPHRASE);
     },
   );
+
+  /**
+   * Runs the bin with one of its output pipes closed by the reader before the command writes (what `| head`
+   * does once it has its lines): the pipe is closed at once, and node takes far longer to start than that.
+   */
+  const withClosedPipe = (args: readonly string[], closed: 'stdout' | 'stderr') =>
+    new Promise<{ code: number | null; signal: NodeJS.Signals | null; other: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, [bin, ...args], { env: workspace.env, cwd: workspace.dir });
+      child[closed].destroy();
+      let other = '';
+      child[closed === 'stdout' ? 'stderr' : 'stdout'].on('data', (chunk: Buffer) => {
+        other += chunk.toString('utf8');
+      });
+      child.on('error', reject);
+      child.on('close', (code, signal) => resolve({ code, signal, other }));
+    });
+
+  it('exits quietly with its own exit code when the reader of its output has gone (| head)', async () => {
+    if (!built) throw new Error(`packages/cli/dist is missing: run \`pnpm build\` first (${dist})`);
+    // Help on stdout: before, an unhandled EPIPE stack trace on stderr and exit code 1.
+    for (const args of [
+      ['kms-local', '--help'],
+      ['--help'],
+      ['keys', 'list', '--config', workspace.config],
+    ]) {
+      const run = await withClosedPipe(args, 'stdout');
+      expect(run, args.join(' ')).toEqual({ code: 0, signal: null, other: '' });
+    }
+    // A configuration error on stderr: still exit code 2, not a crash.
+    const failed = await withClosedPipe(['keys', 'describe', 'nope', '--config', workspace.config], 'stderr');
+    expect(failed).toEqual({ code: 2, signal: null, other: '' });
+  });
 });

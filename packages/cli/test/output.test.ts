@@ -1,9 +1,10 @@
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { counted, withArticle } from '../src/lib/english.js';
 import { commandsWithoutExamples } from '../src/lib/help-examples.js';
 import { buildProgram } from '../src/main.js';
-import { createWorkspace, runCli, type Workspace } from './cli-harness.js';
+import { createWorkspace, runCli, testConfig, type Workspace } from './cli-harness.js';
 
 let workspace: Workspace;
 const message = '{"messageType":"CReq","threeDSServerTransID":"8a880dc0"}';
@@ -83,14 +84,51 @@ describe('the CLI output layer', () => {
     expect(commandsWithoutExamples(program)).toEqual([]);
   });
 
-  it('speaks plain English: an RSA_2048 key, 1 record', () => {
-    expect(withArticle('RSA_2048')).toBe('an RSA_2048');
-    expect(withArticle('HMAC_256')).toBe('an HMAC_256');
-    expect(withArticle('ECC_NIST_P256')).toBe('an ECC_NIST_P256');
-    expect(withArticle('SYMMETRIC_DEFAULT')).toBe('a SYMMETRIC_DEFAULT');
-    expect(withArticle('KEY_AGREEMENT')).toBe('a KEY_AGREEMENT');
-    expect(withArticle('ENCRYPT_DECRYPT')).toBe('an ENCRYPT_DECRYPT');
-    expect(counted(1, 'record')).toBe('1 record');
-    expect(counted(0, 'record')).toBe('0 records');
+  it('speaks plain English: an RSA_2048 key', async () => {
+    const usage = await workspace.run([
+      'keys',
+      'create',
+      '--provider',
+      'dev',
+      '--spec',
+      'RSA_2048',
+      '--usage',
+      'GENERATE_VERIFY_MAC',
+      '--label',
+      'never-made',
+    ]);
+    expect(usage.exitCode).toBe(2);
+    expect(usage.stderr).toBe(
+      'keyswitch: USAGE: --usage for an RSA_2048 key must be one of SIGN_VERIFY, ENCRYPT_DECRYPT\n',
+    );
+    const config = join(workspace.dir, 'rsa-hmac.json');
+    await writeFile(
+      config,
+      JSON.stringify({
+        ...testConfig(),
+        keys: { 'ds-signing': { provider: 'dev', ref: 'ds', spec: 'RSA_2048', algorithm: 'HMAC_SHA_256' } },
+      }),
+    );
+    const listed = await runCli(['--config', config, 'keys', 'list'], { env: workspace.env });
+    expect(listed.exitCode).toBe(2);
+    expect(listed.stderr).toMatch(
+      /keys\.ds-signing\.algorithm.*HMAC_SHA_256 cannot be used with an RSA_2048 key/,
+    );
+  });
+
+  it('speaks plain English: a rewrap of 1 record', async () => {
+    await writeFile(
+      join(workspace.dir, 'one.jsonl'),
+      `${JSON.stringify({ id: 1, envelope: 'not an envelope' })}\n`,
+    );
+    const rewrap = await workspace.run(['rewrap', '--in', 'one.jsonl', '--out', 'one.out.jsonl']);
+    expect(rewrap.exitCode).toBe(1);
+    expect(rewrap.stderr).toMatch(/^rewrap: 1 record\n/);
+    expect(rewrap.stderr).toContain('rewrap: 1/1 record (rewrapped 0, unchanged 0, failed 1)\n');
+    expect(rewrap.stderr).toContain(
+      'keyswitch: REWRAP_FAILED: 1 of 1 record could not be re-wrapped; it is in one.out.jsonl unchanged\n',
+    );
+    expect(rewrap.stdout).toMatch(/^rewrapped 0, unchanged 0, failed 1 of 1 record → one\.out\.jsonl\n/);
+    expect(`${rewrap.stdout}${rewrap.stderr}`).not.toMatch(/\b1 records\b/);
   });
 });

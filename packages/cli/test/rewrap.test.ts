@@ -160,7 +160,7 @@ describe('keyswitch rewrap', () => {
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toMatch(/rewrap: FAILED line 5 \(id 5\): INVALID_CIPHERTEXT: /);
     expect(result.stderr).toMatch(
-      /keyswitch: REWRAP_FAILED: 1 of 32 records could not be re-wrapped; they are in partly.jsonl unchanged\n$/,
+      /keyswitch: REWRAP_FAILED: 1 of 32 records could not be re-wrapped; it is in partly.jsonl unchanged\n$/,
     );
     expect(result.stdout).toMatch(/^rewrapped 29, unchanged 2, failed 1 of 32 records/);
     expect((await readJsonLines('partly.jsonl'))[4]!.envelope).toBe(lines[4]!.envelope);

@@ -24,6 +24,8 @@ export * from './config/parse-with-schema.js';
 export * from './config/schema.js';
 export * from './config/secrets.js';
 export * from './encoding/index.js';
+export * from './english/counted.js';
+export * from './english/with-article.js';
 export * from './errors.js';
 export * from './handles/data-keys.js';
 export * from './handles/encrypter.js';

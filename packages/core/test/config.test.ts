@@ -72,7 +72,7 @@ describe('configuration validation', () => {
       'an algorithm the spec does not allow',
       (c) => (c.keys['acs-signing'].algorithm = 'ECDSA_SHA_384'),
       'keys.acs-signing.algorithm',
-      /cannot be used with a ECC_NIST_P256 key.*expected one of ECDSA_SHA_256/,
+      /cannot be used with an ECC_NIST_P256 key.*expected one of ECDSA_SHA_256/,
     ],
     [
       'a usage the spec does not allow',

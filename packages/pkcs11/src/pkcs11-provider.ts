@@ -18,7 +18,7 @@ import {
   type SignInput,
   type SigningTraits,
 } from '@keyswitch/core';
-import type { ProbeResult } from './lib/capability-probe.js';
+import { creationRefused, type ProbeResult } from './lib/capability-probe.js';
 import { blobAad, blobHeader, decodeBlob, encodeBlob } from './lib/ciphertext-blob.js';
 import { isBadCiphertext, isBadSignature } from './lib/ckr.js';
 import { CryptoCalls } from './lib/crypto-calls.js';
@@ -89,7 +89,7 @@ export class Pkcs11Provider extends KeyProvider {
     this.#parts = parts;
     this.#workers = workers;
     this.#runner = new SessionRunner(parts);
-    this.#crypto = new CryptoCalls(parts.pool, parts.profile);
+    this.#crypto = new CryptoCalls(parts.pool, parts.profile, () => parts.token.label);
   }
 
   /**
@@ -232,10 +232,10 @@ export class Pkcs11Provider extends KeyProvider {
   }
 
   async #createKey(request: CreateKeyRequest): Promise<KeyDescription> {
-    const capabilities = await this.capabilities();
-    const { creation } = await this.#probe!;
+    const [capabilities, probed] = [await this.capabilities(), await this.#probe!];
+    const { templates } = probed.creation;
     const id = randomBytes(16);
-    const generation = keyGeneration(request.spec, request.usage, id, request.label, creation.templates);
+    const generation = keyGeneration(request.spec, request.usage, id, request.label, templates);
     let generating = false;
     try {
       return await this.#runner.withSession(
@@ -257,7 +257,7 @@ export class Pkcs11Provider extends KeyProvider {
         { retry: () => !generating },
       );
     } catch (error) {
-      if (!generating || !outcomeUnknown(error)) throw error;
+      if (!generating || !outcomeUnknown(error)) throw creationRefused(probed, request, error, this.#parts);
       return adoptOrReport(this.#parts.token.label, id, error, (ref) => this.describeKey(ref));
     }
   }

@@ -18,11 +18,6 @@ export interface Pkcs11Profile {
   /** Whether to try ECDH with the null KDF (raw shared secret) at all. AWS CloudHSM documents ECDH only with an X9.63 KDF. */
   readonly ecdhNullKdf: boolean;
   /**
-   * Where cryptographic calls run by default: `async` (*Init on the main thread, the call on the libuv
-   * pool) or `worker` (both on a worker thread, for tokens with slow *Init calls).
-   */
-  readonly execution: 'async' | 'worker';
-  /**
    * Whether the token itself refuses a private or secret key whose usage attribute is false (as SoftHSM2
    * does with CKR_KEY_FUNCTION_NOT_PERMITTED). Then keyswitch reads the key's state only when the token
    * refuses; otherwise it reads it before every operation. Operations with a public key always check.
@@ -52,7 +47,6 @@ const PROFILES: Readonly<Record<Pkcs11ProfileName, Pkcs11Profile>> = {
     gcmIv: 'token',
     setAttributeValue: false,
     ecdhNullKdf: false,
-    execution: 'async',
     enforcesUsageAttributes: true,
     searchRacesCreation: false,
     retriesRacedGeneration: false,
@@ -70,7 +64,6 @@ const PROFILES: Readonly<Record<Pkcs11ProfileName, Pkcs11Profile>> = {
     gcmIv: 'host',
     setAttributeValue: true,
     ecdhNullKdf: true,
-    execution: 'async',
     enforcesUsageAttributes: true,
     searchRacesCreation: true,
     retriesRacedGeneration: true,
@@ -84,14 +77,13 @@ const PROFILES: Readonly<Record<Pkcs11ProfileName, Pkcs11Profile>> = {
     gcmIv: 'host',
     setAttributeValue: true,
     ecdhNullKdf: true,
-    execution: 'worker',
     enforcesUsageAttributes: false,
     searchRacesCreation: false,
     retriesRacedGeneration: false,
     notes: [
       'NSS softokn needs libraryParameters (configdir=…) at C_Initialize; keyswitch adds the trailing space pkcs11js 2.1.7 drops',
       'NSS softokn does not enforce CKA_DERIVE; keyswitch checks a key is enabled before every operation',
-      'NSS softokn decrypts a token RSA key from its database in every C_SignInit/C_DecryptInit (about 50 ms): *Init and the call run on worker threads',
+      'NSS softokn decrypts a token RSA key from its database in every C_SignInit/C_DecryptInit (about 50 ms), on a worker thread like every PKCS#11 call',
     ],
   },
   opencryptoki: {
@@ -99,7 +91,6 @@ const PROFILES: Readonly<Record<Pkcs11ProfileName, Pkcs11Profile>> = {
     gcmIv: 'host',
     setAttributeValue: true,
     ecdhNullKdf: true,
-    execution: 'worker',
     enforcesUsageAttributes: false,
     searchRacesCreation: true,
     retriesRacedGeneration: false,
@@ -113,7 +104,6 @@ const PROFILES: Readonly<Record<Pkcs11ProfileName, Pkcs11Profile>> = {
     gcmIv: 'host',
     setAttributeValue: true,
     ecdhNullKdf: true,
-    execution: 'worker',
     enforcesUsageAttributes: false,
     // Unknown tokens get the safe choice: SoftHSM2 and opencryptoki both race a search against a key
     // generation, and keys are created rarely, so keeping them apart costs the signing path nothing.

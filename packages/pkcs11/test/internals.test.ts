@@ -3,9 +3,17 @@ import { KeyswitchError } from '@keyswitch/core';
 import pkcs11js from 'pkcs11js';
 import { describe, expect, it } from 'vitest';
 import { PKCS11_PROFILES, pkcs11Profile } from '../src/index.js';
+import { creationRefused, type ProbeResult } from '../src/lib/capability-probe.js';
 import { blobAad, blobHeader, decodeBlob, encodeBlob } from '../src/lib/ciphertext-blob.js';
 import { CK_PARAMS, CKA, CKD_NULL, CKF, CKG, CKK, CKM, CKO, CKU_USER } from '../src/lib/ck.js';
-import { codeForCkr, isBadCiphertext, isSessionLost, isStaleHandle, pkcs11Error } from '../src/lib/ckr.js';
+import {
+  codeForCkr,
+  isBadCiphertext,
+  isBadSignature,
+  isSessionLost,
+  isStaleHandle,
+  pkcs11Error,
+} from '../src/lib/ckr.js';
 import {
   bitLength,
   EC_PARAMS,
@@ -200,7 +208,8 @@ describe('CKR mapping', () => {
     expect(codeForCkr('CKR_FUNCTION_NOT_SUPPORTED')).toBe('UNSUPPORTED_OPERATION');
     expect(codeForCkr('CKR_ENCRYPTED_DATA_LEN_RANGE')).toBe('INVALID_CIPHERTEXT');
     expect(codeForCkr('CKR_DEVICE_ERROR')).toBe('UNAVAILABLE');
-    expect(codeForCkr('CKR_FUNCTION_FAILED')).toBe('UNAVAILABLE');
+    expect(codeForCkr('CKR_FUNCTION_FAILED')).toBe('INTERNAL');
+    expect(codeForCkr('CKR_HOST_MEMORY')).toBe('INTERNAL');
     expect(codeForCkr('CKR_SESSION_COUNT')).toBe('THROTTLED');
     expect(codeForCkr('CKR_ARGUMENTS_BAD')).toBe('INTERNAL');
     const error = pkcs11Error(ckr('CKR_DEVICE_ERROR'), 'C_Sign');
@@ -208,6 +217,22 @@ describe('CKR mapping', () => {
     expect(error.retryable).toBe(true);
     expect(error.message).toContain('C_Sign failed: CKR_DEVICE_ERROR');
     expect(pkcs11Error(new Error('boom'), 'C_Login').code).toBe('INTERNAL');
+    // Retryable only for device, session and connection failures: a function that failed, or a library
+    // out of memory, fails the same way again (INTERNAL naming the call, not retryable).
+    for (const name of ['CKR_FUNCTION_FAILED', 'CKR_HOST_MEMORY', 'CKR_GENERAL_ERROR']) {
+      const failed = pkcs11Error(ckr(name), 'C_SignInit');
+      expect(failed.code, name).toBe('INTERNAL');
+      expect(failed.retryable, name).toBe(false);
+      expect(failed.message).toContain(`C_SignInit failed: ${name}`);
+    }
+    for (const name of [
+      'CKR_DEVICE_ERROR',
+      'CKR_DEVICE_REMOVED',
+      'CKR_SESSION_CLOSED',
+      'CKR_TOKEN_NOT_PRESENT',
+    ]) {
+      expect(pkcs11Error(ckr(name), 'C_Sign').retryable, name).toBe(true);
+    }
     for (const name of [
       'CKR_SESSION_HANDLE_INVALID',
       'CKR_SESSION_CLOSED',
@@ -249,6 +274,102 @@ describe('CKR mapping', () => {
     expect(isBadCiphertext(new Error('worker exited'))).toBe(false);
     expect(isSessionLost(new KeyswitchError('UNAVAILABLE', 'x'))).toBe(false);
   });
+
+  it('a signature C_Verify refuses, however the token says it, does not verify (false)', () => {
+    for (const name of [
+      'CKR_SIGNATURE_INVALID',
+      'CKR_SIGNATURE_LEN_RANGE',
+      'CKR_DATA_LEN_RANGE',
+      'CKR_DATA_INVALID',
+      'CKR_GENERAL_ERROR',
+      'CKR_FUNCTION_FAILED',
+      'CKR_ARGUMENTS_BAD',
+    ]) {
+      expect(isBadSignature(ckr(name, 'C_Verify')), name).toBe(true);
+    }
+    // Not what says the token, the session or the connection failed, nor what is about the key.
+    for (const name of [
+      'CKR_DEVICE_ERROR',
+      'CKR_DEVICE_MEMORY',
+      'CKR_HOST_MEMORY',
+      'CKR_SESSION_HANDLE_INVALID',
+      'CKR_USER_NOT_LOGGED_IN',
+      'CKR_KEY_HANDLE_INVALID',
+      'CKR_OBJECT_HANDLE_INVALID',
+      'CKR_KEY_FUNCTION_NOT_PERMITTED',
+      'CKR_KEY_TYPE_INCONSISTENT',
+      'CKR_OPERATION_ACTIVE',
+    ]) {
+      expect(isBadSignature(ckr(name, 'C_Verify')), name).toBe(false);
+    }
+    // C_VerifyInit has not seen the signature; a timeout or a keyswitch error is not the token's answer.
+    expect(isBadSignature(ckr('CKR_FUNCTION_FAILED', 'C_VerifyInit'))).toBe(false);
+    expect(isBadSignature(new KeyswitchError('KEY_DISABLED', 'the key is disabled'))).toBe(false);
+    expect(isBadSignature(new Error('worker exited'))).toBe(false);
+  });
+});
+
+describe('key specs withdrawn from creation', () => {
+  const probed = (): ProbeResult => ({
+    mechanisms: new Set(),
+    creation: { sessionObjects: true, templates: 'explicit-false', inferred: ['RSA_3072', 'RSA_4096'] },
+    capabilities: {
+      keySpecs: {
+        RSA_4096: { usages: ['SIGN_VERIFY'], create: true },
+        ECC_NIST_P256: { usages: ['SIGN_VERIFY'], create: true },
+      },
+      algorithms: [],
+      operations: {
+        createKey: true,
+        enableKey: true,
+        disableKey: true,
+        scheduleKeyDeletion: false,
+        cancelKeyDeletion: false,
+        listKeys: true,
+        generateDataKey: false,
+        generateRandom: false,
+      },
+      deletionWindowDays: { min: 7, max: 30 },
+      notes: [],
+    },
+  });
+  const parts = (profile: 'generic' | 'softhsm') => ({
+    token: { label: 'payments' },
+    profile: pkcs11Profile(profile),
+  });
+  const refusal = (name: string) =>
+    new KeyswitchError('UNSUPPORTED_ALGORITHM', `C_GenerateKeyPair failed: ${name}`, {
+      cause: Object.assign(new Error(name), { method: 'C_GenerateKeyPair' }),
+    });
+
+  it('only an inferred spec, only for a size or template refusal, and on SoftHSM2 only CKR_KEY_SIZE_RANGE', () => {
+    const result = probed();
+    const error = creationRefused(
+      result,
+      { spec: 'RSA_4096' },
+      refusal('CKR_KEY_SIZE_RANGE'),
+      parts('generic'),
+    );
+    expect(error).toMatchObject({ code: 'UNSUPPORTED_ALGORITHM', retryable: false });
+    expect((error as Error).message).toContain(
+      'token "payments": RSA_4096: the token refused to create such a key',
+    );
+    expect(result.capabilities.keySpecs.RSA_4096).toEqual({ usages: ['SIGN_VERIFY'], create: false });
+    expect(result.capabilities.notes).toHaveLength(1);
+    // A spec the probe made a key of keeps its answer; other failures pass through as they were.
+    for (const [spec, name, profile] of [
+      ['ECC_NIST_P256', 'CKR_KEY_SIZE_RANGE', 'generic'],
+      ['RSA_3072', 'CKR_DEVICE_ERROR', 'generic'],
+      ['RSA_3072', 'CKR_TEMPLATE_INCONSISTENT', 'softhsm'], // SoftHSM2's store race answers this too
+    ] as const) {
+      const original = refusal(name);
+      expect(creationRefused(result, { spec }, original, parts(profile)), `${spec} ${name}`).toBe(original);
+    }
+    expect(result.capabilities.keySpecs.ECC_NIST_P256?.create).toBe(true);
+    expect(
+      creationRefused(result, { spec: 'RSA_3072' }, refusal('CKR_TEMPLATE_INCONSISTENT'), parts('generic')),
+    ).toMatchObject({ code: 'UNSUPPORTED_ALGORITHM', retryable: false });
+  });
 });
 
 describe('profiles', () => {
@@ -261,11 +382,9 @@ describe('profiles', () => {
     expect(cloudhsm).toMatchObject({ gcmIv: 'token', setAttributeValue: false, ecdhNullKdf: false });
     expect(cloudhsm.pinProblem?.('crypto_user:password')).toBeUndefined();
     expect(cloudhsm.pinProblem?.('password')).toContain('crypto-user-name:password');
-    expect(pkcs11Profile('nss')).toMatchObject({ execution: 'worker', enforcesUsageAttributes: false });
-    expect(pkcs11Profile('softhsm')).toMatchObject({
-      execution: 'async',
-      enforcesUsageAttributes: true,
-      gcmIv: 'host',
-    });
+    expect(pkcs11Profile('nss')).toMatchObject({ enforcesUsageAttributes: false });
+    expect(pkcs11Profile('softhsm')).toMatchObject({ enforcesUsageAttributes: true, gcmIv: 'host' });
+    // Where calls run is no profile's business: every PKCS#11 call runs on a worker thread.
+    for (const name of PKCS11_PROFILES) expect(pkcs11Profile(name), name).not.toHaveProperty('execution');
   });
 });

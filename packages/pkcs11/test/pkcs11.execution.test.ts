@@ -6,6 +6,7 @@ import pkcs11js from 'pkcs11js';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Pkcs11Provider } from '../src/index.js';
 import { pkcs11jsMissing } from '../src/lib/pkcs11js-missing.js';
+import { loadedModule } from '../src/lib/shared-module.js';
 import { installTestFaults } from '../src/lib/test-faults.js';
 import { openTarget, type Target, target } from './support/targets.js';
 import { createTestTokens, type TestTokens } from './support/tokens.js';
@@ -49,65 +50,73 @@ describe.skipIf(skip)('PKCS#11 execution: nothing on the main thread, deadlines 
     ready.remove?.();
   });
 
-  it('no PKCS#11 function runs on the main thread, for any operation', async () => {
+  it('no PKCS#11 function runs on the main thread, for any operation, on every profile', async () => {
     expect(isMainThread).toBe(true);
-    const prototype = (pkcs11js as unknown as { PKCS11: { prototype: Methods } }).PKCS11.prototype;
-    const names = Object.getOwnPropertyNames(prototype).filter((name) => name.startsWith('C_'));
-    const originals = new Map(names.map((name) => [name, prototype[name]!] as const));
+    // pkcs11js puts most C_* functions on the parent of PKCS11.prototype: patch the whole chain, on the
+    // main thread only (worker threads load pkcs11js afresh and are not affected).
     const onMainThread: string[] = [];
-    for (const name of names) {
-      const original = originals.get(name)!;
-      prototype[name] = function (this: unknown, ...args: unknown[]) {
-        onMainThread.push(name);
-        return original.apply(this, args);
-      };
+    const restore: Array<() => void> = [];
+    let prototype = (pkcs11js as unknown as { PKCS11: { prototype: Methods } }).PKCS11.prototype;
+    while (prototype !== null && prototype !== Object.prototype) {
+      const level = prototype;
+      for (const name of Object.getOwnPropertyNames(level).filter((key) => key.startsWith('C_'))) {
+        const original = level[name]!;
+        level[name] = function (this: unknown, ...args: unknown[]) {
+          onMainThread.push(name);
+          return original.apply(this, args);
+        };
+        restore.push(() => {
+          level[name] = original;
+        });
+      }
+      prototype = Object.getPrototypeOf(level) as Methods;
     }
+    const controls: string[] = [];
     try {
-      const provider = await open(softhsm!, { profile: 'generic' });
-      const ec = await provider.createKey({ spec: 'ECC_NIST_P256', usage: 'SIGN_VERIFY', label: 'x-ec' });
-      const signature = await provider.sign({ ref: ec.ref, algorithm: 'ECDSA_SHA_256', message });
-      expect(await provider.verify({ ref: ec.ref, algorithm: 'ECDSA_SHA_256', message, signature })).toBe(
-        true,
-      );
-      const spki = await provider.getPublicKey(ec.ref);
-      expect(
-        verify(
-          'sha256',
-          message,
-          createPublicKey({ key: Buffer.from(spki.spki), format: 'der', type: 'spki' }),
-          signature,
-        ),
-      ).toBe(true);
-      const aes = await provider.createKey({
-        spec: 'SYMMETRIC_DEFAULT',
-        usage: 'ENCRYPT_DECRYPT',
-        label: 'x-aes',
-      });
-      const ciphertext = await provider.encrypt({
-        ref: aes.ref,
-        algorithm: 'SYMMETRIC_DEFAULT',
-        plaintext: message,
-      });
-      expect(
-        Buffer.from(await provider.decrypt({ ref: aes.ref, algorithm: 'SYMMETRIC_DEFAULT', ciphertext })),
-      ).toEqual(message);
-      const hmac = await provider.createKey({
-        spec: 'HMAC_256',
-        usage: 'GENERATE_VERIFY_MAC',
-        label: 'x-hmac',
-      });
-      const mac = await provider.generateMac({ ref: hmac.ref, algorithm: 'HMAC_SHA_256', message });
-      expect(await provider.verifyMac({ ref: hmac.ref, algorithm: 'HMAC_SHA_256', message, mac })).toBe(true);
-      expect((await provider.describeKey(ec.ref)).state).toBe('ENABLED');
-      expect((await provider.listKeys()).keys.length).toBeGreaterThanOrEqual(3);
-      await provider.disableKey(aes.ref);
-      await provider.enableKey(aes.ref);
-      expect(await provider.generateRandom(16)).toHaveLength(16);
-      expect(provider.workerThreadIds.every((id) => id !== threadId)).toBe(true);
-      await provider.close();
+      // Every C_* function of the binding, not just the three PKCS11.prototype holds itself.
+      expect(restore.length).toBeGreaterThan(80);
+      for (const profile of ['softhsm', 'generic'] as const) {
+        const provider = await open(softhsm!, { profile });
+        const label = `x-main-${profile}`;
+        const ec = await provider.createKey({ spec: 'ECC_NIST_P256', usage: 'SIGN_VERIFY', label });
+        const signature = await provider.sign({ ref: ec.ref, algorithm: 'ECDSA_SHA_256', message });
+        expect(await provider.verify({ ref: ec.ref, algorithm: 'ECDSA_SHA_256', message, signature })).toBe(
+          true,
+        );
+        const spki = (await provider.getPublicKey(ec.ref)).spki;
+        const ecKey = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+        expect(verify('sha256', message, ecKey, signature)).toBe(true);
+        expect((await provider.describeKey(ec.ref)).state).toBe('ENABLED');
+        const capabilities = await provider.capabilities();
+        const oaep = capabilities.algorithms.includes('RSAES_OAEP_SHA_256')
+          ? 'RSAES_OAEP_SHA_256'
+          : 'RSAES_OAEP_SHA_1';
+        const rsa = await provider.createKey({
+          spec: 'RSA_2048',
+          usage: 'ENCRYPT_DECRYPT',
+          label: `${label}-rsa`,
+        });
+        const ciphertext = await provider.encrypt({ ref: rsa.ref, algorithm: oaep, plaintext: message });
+        const plaintext = await provider.decrypt({ ref: rsa.ref, algorithm: oaep, ciphertext });
+        expect(Buffer.from(plaintext)).toEqual(message);
+        expect((await provider.listKeys()).keys.map((key) => key.aliases[0])).toEqual(
+          expect.arrayContaining([label, `${label}-rsa`]),
+        );
+        await provider.disableKey(ec.ref);
+        expect((await provider.describeKey(ec.ref)).state).toBe('DISABLED');
+        await provider.enableKey(ec.ref);
+        expect(await provider.generateRandom(16)).toHaveLength(16);
+        expect(provider.workerThreadIds.every((id) => id !== threadId)).toBe(true);
+        // Positive control: a deliberate PKCS#11 call on the main thread, inside the window, is recorded.
+        const before = onMainThread.length;
+        loadedModule(softhsm!.module)!.C_GetSlotList(true);
+        controls.push(...onMainThread.splice(before));
+        await provider.close();
+      }
     } finally {
-      for (const [name, original] of originals) prototype[name] = original;
+      for (const undo of restore) undo();
     }
+    expect(controls).toEqual(['C_GetSlotList', 'C_GetSlotList']);
     expect(onMainThread).toEqual([]);
   });
 

@@ -1,7 +1,9 @@
-import { rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Pkcs11Provider } from '../src/index.js';
+import { installTestFaults } from '../src/lib/test-faults.js';
 import { expectCode } from './support/backend-suite.js';
 import { openTarget, target } from './support/targets.js';
 import { createTestTokens, type TestTokens } from './support/tokens.js';
@@ -10,6 +12,28 @@ import { createTestTokens, type TestTokens } from './support/tokens.js';
 // belongs to the process and token, so a second provider on a logged-in token shares it).
 const tokens = createTestTokens();
 const skip = 'skip' in tokens;
+
+/**
+ * A real shared library that is not a PKCS#11 module (zlib: no C_GetFunctionList), found through the
+ * dynamic loader's cache. Under CI=true a machine without it fails the suite rather than skipping.
+ */
+function sharedLibraryWithoutPkcs11(): string | undefined {
+  let cache = '';
+  try {
+    cache = execFileSync('ldconfig', ['-p'], { encoding: 'utf8' });
+  } catch {
+    // no ldconfig on the PATH (it is in /sbin on some systems): try there
+    for (const ldconfig of ['/sbin/ldconfig', '/usr/sbin/ldconfig']) {
+      if (existsSync(ldconfig)) cache = execFileSync(ldconfig, ['-p'], { encoding: 'utf8' });
+    }
+  }
+  const found = /^\s*libz\.so\.1 \([^)]*\) => (\S+)$/m.exec(cache)?.[1];
+  if (found === undefined && process.env.CI === 'true') {
+    throw new Error('no libz.so.1 in the dynamic loader cache: install zlib (Debian zlib1g)');
+  }
+  return found;
+}
+const notPkcs11Library = skip ? undefined : sharedLibraryWithoutPkcs11();
 
 describe.skipIf(skip)('PKCS#11 failures: PIN, module, token', () => {
   const ready = tokens as TestTokens;
@@ -70,9 +94,51 @@ describe.skipIf(skip)('PKCS#11 failures: PIN, module, token', () => {
     );
     expect(unloadable.retryable).toBe(false);
     expect(unloadable.message).toContain('failed to load');
-    // A file that is not a PKCS#11 library (no C_GetFunctionList) is refused the same way.
-    const notPkcs11 = await expectCode(openTarget(softhsm!, { module: process.execPath }), 'CONFIG_INVALID');
-    expect(notPkcs11.path).toBe('module');
+  });
+
+  it.skipIf(notPkcs11Library === undefined)(
+    'a real shared library that is not a PKCS#11 module (no C_GetFunctionList) is CONFIG_INVALID naming its path',
+    async () => {
+      const notPkcs11 = await expectCode(
+        openTarget(softhsm!, { module: notPkcs11Library! }),
+        'CONFIG_INVALID',
+      );
+      expect(notPkcs11.retryable).toBe(false);
+      expect(notPkcs11.path).toBe('module');
+      expect(notPkcs11.message).toContain(notPkcs11Library!);
+    },
+  );
+
+  it('a signature C_Verify refuses with CKR_FUNCTION_FAILED or CKR_GENERAL_ERROR does not verify: false, no error', async () => {
+    const owner = await openTarget(softhsm!);
+    opened.push(owner);
+    const key = await owner.createKey({ spec: 'ECC_NIST_P256', usage: 'SIGN_VERIFY', label: 'forged' });
+    const message = Buffer.from('m');
+    const signature = await owner.sign({ ref: key.ref, algorithm: 'ECDSA_SHA_256', message });
+    const faults = installTestFaults([
+      { function: 'C_Verify', error: 'CKR_FUNCTION_FAILED', times: 0 },
+      { function: 'C_Verify', error: 'CKR_GENERAL_ERROR', times: 0 },
+      { function: 'C_VerifyInit', error: 'CKR_FUNCTION_FAILED', times: 0 },
+    ]);
+    try {
+      const provider = await openTarget(softhsm!, { profile: 'generic' });
+      opened.push(provider);
+      const input = { ref: key.ref, algorithm: 'ECDSA_SHA_256', message, signature } as const;
+      expect(await provider.verify(input)).toBe(true);
+      for (const index of [0, 1]) {
+        faults.arm(index, 1);
+        expect(await provider.verify(input)).toBe(false);
+        expect(faults.hits(index)).toBe(1);
+      }
+      // C_VerifyInit has not seen the signature: its failure is an error (INTERNAL naming the call), not false.
+      faults.arm(2, 1);
+      const error = await expectCode(provider.verify(input), 'INTERNAL');
+      expect(error.retryable).toBe(false);
+      expect(error.message).toContain('C_VerifyInit failed: CKR_FUNCTION_FAILED');
+      expect(await provider.verify(input)).toBe(true);
+    } finally {
+      faults.remove();
+    }
   });
 
   it('a module already initialized with other libraryParameters is CONFIG_INVALID (one C_Initialize per process)', async () => {

@@ -73,8 +73,9 @@ describe.skipIf(skip)('PKCS#11 security review regressions', () => {
     const faults = installTestFaults([{ function: 'C_GenerateKey', error: 'CKR_FUNCTION_FAILED', times: 1 }]);
     try {
       const provider = await open(softhsm!);
-      const error = await expectCode(provider.capabilities(), 'UNAVAILABLE');
-      expect(error.retryable).toBe(true);
+      // CKR_FUNCTION_FAILED is INTERNAL (not retryable) naming the call, and says nothing about support.
+      const error = await expectCode(provider.capabilities(), 'INTERNAL');
+      expect(error.message).toContain('C_GenerateKey failed: CKR_FUNCTION_FAILED');
       // Probed again on the next call, and AES-GCM is there.
       expect((await provider.capabilities()).algorithms).toContain('SYMMETRIC_DEFAULT');
       expect(faults.hits(0)).toBe(1);

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { invalidInput } from '@keyswitch/core';
+import { invalidInput, withArticle } from '@keyswitch/core';
 import { OctetString } from 'asn1js';
 import { GeneralName, GeneralNames } from 'pkijs';
 
@@ -33,7 +33,7 @@ export function toGeneralNames(sans: SubjectAltNames | undefined): GeneralNames 
   const names: GeneralName[] = [];
   for (const [kind, value] of sanEntries(sans)) {
     if (typeof value !== 'string' || value.length === 0)
-      throw invalidInput(`a ${kind} SAN must be a non-empty string`);
+      throw invalidInput(`${withArticle(kind)} SAN must be a non-empty string`);
     switch (kind) {
       case 'dns':
         if (

@@ -1,9 +1,8 @@
 import { resolve } from 'node:path';
-import { type AuditVerification, isKeyswitchError, verifyAuditFile } from '@keyswitch/core';
+import { type AuditVerification, counted, isKeyswitchError, verifyAuditFile } from '@keyswitch/core';
 import type { Command } from 'commander';
 import { CliError, EXIT, errorText, usageError } from '../lib/cli-error.js';
 import type { CommandContext } from '../lib/context.js';
-import { counted } from '../lib/english.js';
 import { writeLine } from '../lib/io.js';
 import { errorJson, JSON_OPTION, writeJson } from '../lib/output.js';
 
@@ -78,5 +77,5 @@ function tamperedMessage(file: string, result: AuditVerification): string {
   const kinds = new Map<string, number>();
   for (const issue of result.issues) kinds.set(issue.kind, (kinds.get(issue.kind) ?? 0) + 1);
   const summary = [...kinds].map(([kind, count]) => `${kind} ${count}`).join(', ');
-  return `${file} fails verification: ${result.issues.length} finding${result.issues.length === 1 ? '' : 's'} (${summary}); ${result.records} of ${result.lines} lines on the chain`;
+  return `${file} fails verification: ${counted(result.issues.length, 'finding')} (${summary}); ${result.records} of ${counted(result.lines, 'line')} on the chain`;
 }

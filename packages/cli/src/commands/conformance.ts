@@ -1,4 +1,5 @@
 import type { ConformanceReport, GroupId, KeyRefs } from '@keyswitch/conformance';
+import { counted } from '@keyswitch/core';
 import type { Command } from 'commander';
 import { EXIT, usageError } from '../lib/cli-error.js';
 import { ConformanceProgress } from '../lib/conformance-progress.js';
@@ -224,12 +225,15 @@ async function runSuite(
     [`${base}.txt`]: formatSummaryTable(report),
   });
   const outcome = aborted
-    ? { code: 'INTERRUPTED', message: `the run was stopped; ${report.summary.total} checks reported` }
+    ? {
+        code: 'INTERRUPTED',
+        message: `the run was stopped; ${counted(report.summary.total, 'check')} reported`,
+      }
     : report.summary.ok
       ? undefined
       : {
           code: 'CONFORMANCE_FAILED',
-          message: `${report.summary.failed} of ${report.summary.total} checks failed`,
+          message: `${report.summary.failed} of ${counted(report.summary.total, 'check')} failed`,
         };
   if (options.json) {
     // The report as written to the JSON file, where the files are, and the failure, if any.
@@ -282,7 +286,7 @@ export function reportSweep(context: CommandContext, keys: readonly RunKey[], to
   const scheduled = count('scheduled-deletion') + count('already-scheduled');
   writeLine(
     stream,
-    `cleanup: of ${keys.length} keys created by the run, ${scheduled} are scheduled for deletion, ${count('disabled')} disabled, ${count('gone')} already gone, ${count('left')} left`,
+    `cleanup: of ${counted(keys.length, 'key')} created by the run, ${scheduled} ${scheduled === 1 ? 'is' : 'are'} scheduled for deletion, ${count('disabled')} disabled, ${count('gone')} already gone, ${count('left')} left`,
   );
   for (const key of keys.filter((candidate) => candidate.action === 'left')) {
     writeLine(

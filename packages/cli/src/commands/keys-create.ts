@@ -8,11 +8,11 @@ import {
   type KeyDescription,
   type Keyswitch,
   keySpecInfo,
+  withArticle,
 } from '@keyswitch/core';
 import type { Command } from 'commander';
 import { CliError, EXIT, usageError } from '../lib/cli-error.js';
 import { type CommandContext, withKeyswitch } from '../lib/context.js';
-import { withArticle } from '../lib/english.js';
 import { writeLine } from '../lib/io.js';
 import { labelFromRef } from '../lib/label-from-ref.js';
 import { JSON_OPTION } from '../lib/output.js';
@@ -74,7 +74,7 @@ function fromOptions(options: KeysCreateOptions) {
   if (usage === undefined)
     throw usageError(`${withArticle(options.spec)} key needs --usage: ${usages.join(' or ')}`);
   if (!isKeyUsage(usage) || !usages.includes(usage)) {
-    throw usageError(`--usage for a ${options.spec} key must be one of ${usages.join(', ')}`);
+    throw usageError(`--usage for ${withArticle(options.spec)} key must be one of ${usages.join(', ')}`);
   }
   const request: CreateKeyRequest = {
     spec: options.spec,

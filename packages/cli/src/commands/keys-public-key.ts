@@ -1,8 +1,7 @@
-import { KeyswitchError, keySpecInfo, toJoseAlgorithm } from '@keyswitch/core';
+import { KeyswitchError, keySpecInfo, toJoseAlgorithm, withArticle } from '@keyswitch/core';
 import type { Command } from 'commander';
 import { EXIT, usageError } from '../lib/cli-error.js';
 import { type CommandContext, withKeyswitch } from '../lib/context.js';
-import { withArticle } from '../lib/english.js';
 import { writeLine } from '../lib/io.js';
 import { JSON_OPTION, writeJson } from '../lib/output.js';
 

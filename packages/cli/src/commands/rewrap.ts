@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { type FileHandle, open, rename, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { EncryptionContext, Keyswitch } from '@keyswitch/core';
+import { counted, type EncryptionContext, type Keyswitch } from '@keyswitch/core';
 import { Keyring, parseEnvelope, type RewrapRecord, rewrapRecords } from '@keyswitch/envelope';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
@@ -202,7 +202,7 @@ async function runRewrap(
     await keyring.close();
   }
   if (interruption.signal.aborted) {
-    const message = `stopped after ${totals.processed} of ${total} records; ${options.out} not written`;
+    const message = `stopped after ${totals.processed} of ${counted(total, 'record')}; ${options.out} not written`;
     if (options.json) writeJson(context.io.stdout, errorJson({ code: 'INTERRUPTED', message }));
     else writeLine(context.io.stderr, `keyswitch: INTERRUPTED: ${message}`);
     return EXIT.interrupted;
@@ -214,7 +214,7 @@ async function runRewrap(
     totals.failed > 0
       ? {
           code: 'REWRAP_FAILED',
-          message: `${totals.failed} of ${totals.processed} records could not be re-wrapped; they are in ${options.out} unchanged`,
+          message: `${totals.failed} of ${counted(totals.processed, 'record')} could not be re-wrapped; ${totals.failed === 1 ? 'it is' : 'they are'} in ${options.out} unchanged`,
         }
       : undefined;
   if (options.json) {
@@ -231,7 +231,7 @@ async function runRewrap(
   }
   writeLine(
     stdout,
-    `rewrapped ${totals.rewrapped}, unchanged ${totals.unchanged}, ${options.key === undefined ? '' : `skipped (other keys) ${totals.skipped}, `}failed ${totals.failed} of ${totals.processed} records → ${options.out}`,
+    `rewrapped ${totals.rewrapped}, unchanged ${totals.unchanged}, ${options.key === undefined ? '' : `skipped (other keys) ${totals.skipped}, `}failed ${totals.failed} of ${counted(totals.processed, 'record')} → ${options.out}`,
   );
   for (const [move, count] of moves) writeLine(stdout, `  ${move}: ${count}`);
   const calls = Object.entries(stats.byOperation)
@@ -332,7 +332,7 @@ class RewrapProgress {
         })
       : undefined;
     if (this.#bar) this.#bar.start(total, 0, { rewrapped: 0, unchanged: 0, failed: 0 });
-    else writeLine(stream, `rewrap: ${total} records`);
+    else writeLine(stream, `rewrap: ${counted(total, 'record')}`);
   }
 
   update(totals: Totals): void {
@@ -342,7 +342,7 @@ class RewrapProgress {
       this.#lastLine = totals.processed;
       writeLine(
         this.#stream,
-        `rewrap: ${totals.processed}/${this.#total} records (rewrapped ${totals.rewrapped}, unchanged ${totals.unchanged + totals.skipped}, failed ${totals.failed})`,
+        `rewrap: ${totals.processed}/${counted(this.#total, 'record')} (rewrapped ${totals.rewrapped}, unchanged ${totals.unchanged + totals.skipped}, failed ${totals.failed})`,
       );
     }
   }

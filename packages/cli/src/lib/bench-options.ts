@@ -1,6 +1,5 @@
-import { keySpecInfo } from '@keyswitch/core';
+import { keySpecInfo, withArticle } from '@keyswitch/core';
 import { usageError } from './cli-error.js';
-import { withArticle } from './english.js';
 
 /**
  * What `keyswitch bench` can measure, by the key's usage.

@@ -1,4 +1,5 @@
 import type { ConformanceEvent } from '@keyswitch/conformance';
+import { counted } from '@keyswitch/core';
 import { SingleBar } from 'cli-progress';
 import { type OutputStream, writeLine } from './io.js';
 
@@ -75,7 +76,7 @@ export class ConformanceProgress {
           const left = event.cleanup.keys.filter((key) => key.action === 'left').length;
           writeLine(
             this.#stream,
-            `${event.group}: cleaned up ${event.cleanup.keys.length - left} of ${event.cleanup.keys.length} keys it created`,
+            `${event.group}: cleaned up ${event.cleanup.keys.length - left} of ${counted(event.cleanup.keys.length, 'key')} it created`,
           );
         }
         break;

@@ -1,4 +1,5 @@
 import type { ProviderFactory } from '@keyswitch/core';
+import { ignoreBrokenPipe } from './broken-pipe.js';
 
 /** Somewhere the command writes text: `process.stdout`, or a capture in tests. */
 export interface OutputStream {
@@ -31,8 +32,10 @@ export interface CliIo {
   readonly providerFactories?: Readonly<Record<string, ProviderFactory<never>>>;
 }
 
-/** The io of the running process. */
+/** The io of the running process; output to a reader that went away (`| head`) is dropped, not a crash. */
 export function processIo(): CliIo {
+  ignoreBrokenPipe(process.stdout);
+  ignoreBrokenPipe(process.stderr);
   return {
     stdout: process.stdout,
     stderr: process.stderr,

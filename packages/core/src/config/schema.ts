@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { withArticle } from '../english/with-article.js';
 import {
   ALGORITHMS,
   type Algorithm,
@@ -184,7 +185,7 @@ export const configSchema = z
         context.addIssue({
           code: 'custom',
           path: ['keys', name, 'usage'],
-          message: `a ${key.spec} key cannot have usage ${key.usage}; expected one of ${info.usages.join(', ')}`,
+          message: `${withArticle(key.spec)} key cannot have usage ${key.usage}; expected one of ${info.usages.join(', ')}`,
         });
         continue;
       }
@@ -195,7 +196,7 @@ export const configSchema = z
           context.addIssue({
             code: 'custom',
             path: ['keys', name, 'algorithm'],
-            message: `${key.algorithm} cannot be used with a ${key.spec} key${key.usage ? ` for ${key.usage}` : ''}; expected one of ${
+            message: `${key.algorithm} cannot be used with ${withArticle(key.spec)} key${key.usage ? ` for ${key.usage}` : ''}; expected one of ${
               allowed.length ? allowed.join(', ') : algorithmsForSpec(key.spec).join(', ')
             }`,
           });
@@ -204,7 +205,7 @@ export const configSchema = z
         context.addIssue({
           code: 'custom',
           path: ['keys', name, 'algorithm'],
-          message: `a ${key.spec} key needs an "algorithm" (or a "usage") to say what it is for; expected one of ${algorithmsForSpec(key.spec).join(', ')}`,
+          message: `${withArticle(key.spec)} key needs an "algorithm" (or a "usage") to say what it is for; expected one of ${algorithmsForSpec(key.spec).join(', ')}`,
         });
       }
     }

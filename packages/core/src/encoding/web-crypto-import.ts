@@ -1,4 +1,5 @@
 import type { webcrypto } from 'node:crypto';
+import { withArticle } from '../english/with-article.js';
 import { invalidInput } from '../errors.js';
 import { type Algorithm, algorithmInfo } from '../vocabulary/algorithms.js';
 import type { KeySpec } from '../vocabulary/key-specs.js';
@@ -51,7 +52,7 @@ export function webCryptoImport(spec: KeySpec, algorithm?: PublicKeyAlgorithm): 
   }
   throw invalidInput(
     algorithm === undefined
-      ? `a ${spec} public key needs an algorithm to become a WebCrypto key (such as RSASSA_PSS_SHA_256)`
-      : `algorithm ${algorithm} does not fit a ${spec} public key`,
+      ? `${withArticle(spec)} public key needs an algorithm to become a WebCrypto key (such as RSASSA_PSS_SHA_256)`
+      : `algorithm ${algorithm} does not fit ${withArticle(spec)} public key`,
   );
 }

@@ -80,6 +80,7 @@ export function assertRef(value: unknown): string {
 /** A short, value-free description of a value's type, safe to put in error messages. */
 export function describeType(value: unknown): string {
   if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
   if (Array.isArray(value)) return 'an array';
   if (value instanceof Uint8Array) return 'a Uint8Array';
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;

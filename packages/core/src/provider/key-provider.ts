@@ -1,6 +1,7 @@
 import { AuditBus } from '../audit/audit-bus.js';
 import { type PublicKey, publicKeyFromSpki } from '../encoding/public-key.js';
 import { parseSpki } from '../encoding/spki.js';
+import { withArticle } from '../english/with-article.js';
 import { KeyswitchError } from '../errors.js';
 import { assertBytes, assertContext, assertIntegerIn, assertRef } from '../lib/checks.js';
 import type { Algorithm } from '../vocabulary/algorithms.js';
@@ -256,7 +257,7 @@ export abstract class KeyProvider extends KeyProviderHooks {
       const key = await this.#factsFor(ref);
       const family = keySpecInfo(key.spec).family;
       if (family !== 'RSA' && family !== 'EC') {
-        throw new KeyswitchError('USAGE_MISMATCH', `a ${key.spec} key has no public key`);
+        throw new KeyswitchError('USAGE_MISMATCH', `${withArticle(key.spec)} key has no public key`);
       }
       if (!this.onGetPublicKey) throw unsupported('public key export');
       return publicKeyFromSpki(await this.onGetPublicKey(key, call));

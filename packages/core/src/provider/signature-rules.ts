@@ -1,4 +1,5 @@
 import { ecdsaDerToP1363, ecdsaP1363ToDer } from '../encoding/ecdsa-signature.js';
+import { withArticle } from '../english/with-article.js';
 import { KeyswitchError } from '../errors.js';
 import { algorithmInfo, type SigningAlgorithm } from '../vocabulary/algorithms.js';
 import { type KeySpec, keySpecInfo } from '../vocabulary/key-specs.js';
@@ -20,7 +21,7 @@ export function signatureLength(spec: KeySpec, format: SignatureFormat): { min: 
   if (info.family === 'RSA') return { min: info.bits / 8, max: info.bits / 8 };
   const coordinate = info.coordinateBytes;
   if (coordinate === undefined) {
-    throw new KeyswitchError('INVALID_INPUT', `a ${spec} key does not sign`);
+    throw new KeyswitchError('INVALID_INPUT', `${withArticle(spec)} key does not sign`);
   }
   if (format === 'P1363') return { min: 2 * coordinate, max: 2 * coordinate };
   const content = 2 * (2 + coordinate + 1);

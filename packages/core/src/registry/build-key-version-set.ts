@@ -1,5 +1,6 @@
 import { activeVersionId, specTemplateKey, type VersionedKeyConfig } from '../config/key-versions.js';
 import type { KeyConfig } from '../config/schema.js';
+import { withArticle } from '../english/with-article.js';
 import { KeyswitchError } from '../errors.js';
 import type { KeyUsage } from '../vocabulary/key-specs.js';
 import type { KeyBinding } from './key-binding.js';
@@ -59,7 +60,7 @@ export function buildKeyVersionSet(
     if (binding.usage !== usage) {
       throw new KeyswitchError(
         'USAGE_MISMATCH',
-        `version "${version.id}" (key "${binding.name}") is configured for ${binding.usage}; a ${handle} needs ${usage}`,
+        `version "${version.id}" (key "${binding.name}") is configured for ${binding.usage}; ${withArticle(handle)} needs ${usage}`,
         { path, keyName: name },
       );
     }

@@ -1,6 +1,7 @@
 import type { AuditOperation } from '../audit/events.js';
 import { bytesEqual } from '../bytes/compare-bytes.js';
 import type { KeyConfig } from '../config/schema.js';
+import { withArticle } from '../english/with-article.js';
 import { isKeyswitchError, KeyswitchError } from '../errors.js';
 import type { KeyDescription } from '../provider/contract.js';
 import type { CallContext } from '../provider/hook-inputs.js';
@@ -213,7 +214,7 @@ export class KeyBinding {
     if (this.usage !== usage) {
       throw new KeyswitchError(
         'USAGE_MISMATCH',
-        `is configured for ${this.usage}; a ${handle} needs ${usage}`,
+        `is configured for ${this.usage}; ${withArticle(handle)} needs ${usage}`,
         {
           keyName: this.name,
           provider: this.providerName,

@@ -6,6 +6,7 @@ import {
   type KeyDescription,
   type KeyProvider,
   KeyswitchError,
+  withArticle,
 } from '@keyswitch/core';
 import type { BackendCounter } from './backend-counter.js';
 
@@ -228,7 +229,7 @@ export class KeyVersion {
       const needs = purpose === 'data-keys' ? 'a SYMMETRIC_DEFAULT key for ENCRYPT_DECRYPT' : 'an HMAC key';
       throw new KeyswitchError(
         'USAGE_MISMATCH',
-        `version "${this.info.id}" is a ${description.spec} key for ${description.usage}; ${purpose === 'data-keys' ? 'envelope encryption' : 'PAN hashing'} needs ${needs}`,
+        `version "${this.info.id}" is ${withArticle(description.spec)} key for ${description.usage}; ${purpose === 'data-keys' ? 'envelope encryption' : 'PAN hashing'} needs ${needs}`,
         where,
       );
     }

@@ -6,6 +6,7 @@ import {
   isKeyswitchError,
   jwkToSpki,
   utf8,
+  withArticle,
 } from '@keyswitch/core';
 import { concatKdf } from '../kdf/concat-kdf.js';
 import { decodeProtectedHeader, optionalString, requiredString, splitCompact } from '../lib/compact.js';
@@ -177,14 +178,15 @@ async function unwrappedKey(
 ): Promise<Uint8Array> {
   const expected = OAEP[key.algorithm];
   if (expected === undefined) {
-    throw invalidInput(`a ${String(key.algorithm)} key cannot decrypt a JWE; RSA-OAEP keys can`);
+    throw invalidInput(`${withArticle(String(key.algorithm))} key cannot decrypt a JWE; RSA-OAEP keys can`);
   }
   if (alg !== expected) {
     throw invalidInput(
       `JWE alg "${alg}" does not match the key, which decrypts ${expected} (${key.algorithm})`,
     );
   }
-  if (encryptedKey.length === 0) throw invalidCiphertext(`a ${alg} JWE must have an encrypted key`);
+  if (encryptedKey.length === 0)
+    throw invalidCiphertext(`${withArticle(alg)} JWE must have an encrypted key`);
   const length = contentKeyBytes(enc);
   let cek: Uint8Array | undefined;
   try {

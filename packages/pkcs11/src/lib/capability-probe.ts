@@ -1,11 +1,18 @@
-import { type Algorithm, type Capabilities, type KeySpec, type KeyUsage, keySpecInfo } from '@keyswitch/core';
+import {
+  type Algorithm,
+  type Capabilities,
+  type KeySpec,
+  KeyswitchError,
+  type KeyUsage,
+  keySpecInfo,
+} from '@keyswitch/core';
 import type { MechanismInfo } from 'pkcs11js';
 import type { Pkcs11Profile } from '../profiles.js';
 import { CKF, CKM } from './ck.js';
 import { ckrName } from './ckr.js';
 import { heldKeySpecs } from './held-key-specs.js';
 import type { TemplateStyle } from './key-templates.js';
-import { PROBE_LABEL, ProbeKeys } from './probe-keys.js';
+import { destroyLeftoverProbeObjects, PROBE_LABEL, ProbeKeys } from './probe-keys.js';
 import { refusal } from './probe-refusal.js';
 import { ecdhRoundTrip, gcmRoundTrip, oaepRoundTrip } from './probe-round-trips.js';
 import type { Handle, Pkcs11Library } from './shared-module.js';
@@ -42,6 +49,12 @@ export interface KeyCreationFindings {
   readonly sessionObjects: boolean;
   /** Which usage attributes creation templates carry: see {@link TemplateStyle}. */
   readonly templates: TemplateStyle;
+  /**
+   * Specs offered for creation from the mechanism's key-size range without a key of that size made by
+   * the probe (RSA sizes: making a 4096-bit key at every start-up costs seconds). The first creation the
+   * token refuses for its size withdraws the spec: see {@link creationRefused}.
+   */
+  readonly inferred: readonly KeySpec[];
 }
 
 /**
@@ -68,10 +81,12 @@ const HMAC_SPECS: ReadonlyArray<{ spec: KeySpec; mechanism: number; algorithm: A
 /**
  * Builds the capability manifest from the token's mechanism list, then checks, once, what a mechanism list
  * cannot promise, with throwaway keys made from keyswitch's own creation templates: whether keys of each
- * family can be created at all (and with which template style), RSA-OAEP with SHA-1 and with SHA-256
+ * EC curve, HMAC size and AES can be created (and with which template style; RSA at one size, the other
+ * sizes inferred from the mechanism's range, see {@link KeyCreationFindings.inferred}), RSA-OAEP with SHA-1 and with SHA-256
  * (SoftHSM2 has no SHA-256 OAEP), AES-GCM with the v2.40 parameters, and ECDH with the null KDF giving a
  * readable shared secret. The throwaway keys are session objects, or token objects labelled
- * {@link PROBE_LABEL} where the token refuses session objects; either way they are destroyed. A key spec
+ * {@link PROBE_LABEL} where the token refuses session objects; either way they are destroyed, and objects
+ * with that label an earlier probe left behind (it timed out, or its process died) are destroyed first. A key spec
  * is in the manifest only when the token can create it or already holds such a key. What fails is left
  * out (so it fails with UNSUPPORTED_ALGORITHM) and noted.
  *
@@ -104,6 +119,12 @@ export async function probeCapabilities(probeContext: ProbeContext): Promise<Pro
     }
   };
   const notes: string[] = [...profile.notes];
+  const leftovers = destroyLeftoverProbeObjects(library, context.session);
+  if (leftovers > 0) {
+    notes.push(
+      `destroyed ${leftovers} objects labelled ${PROBE_LABEL} that an unfinished earlier probe left`,
+    );
+  }
   const algorithms: Algorithm[] = [];
   const keySpecs: Partial<Record<KeySpec, { usages: KeyUsage[]; create: boolean }>> = {};
   const maker = new ProbeKeys(context);
@@ -151,24 +172,11 @@ export async function probeCapabilities(probeContext: ProbeContext): Promise<Pro
       if (oaep.sha1 || oaep.sha256) add(spec, 'ENCRYPT_DECRYPT', creatable);
     }
 
-    // ---- EC -----------------------------------------------------------------------------------------
+    // ---- EC: a throwaway key per curve (cheap), ECDH with the P-256 one -----------------------------
     const ecGeneration = info(CKM.EC_KEY_PAIR_GEN);
     const ecdsa = info(CKM.ECDSA);
-    let ecCreates = false;
+    const ecdhDerive = info(CKM.ECDH1_DERIVE);
     let ecdh = false;
-    if (ecGeneration && inRange(ecGeneration, 256) && (ecdsa || mechanisms.has(CKM.ECDH1_DERIVE))) {
-      const made = await maker.make('ECC_NIST_P256', 'KEY_AGREEMENT');
-      if (typeof made === 'string') notes.push(`EC keys: the token refused to create one (${made})`);
-      else {
-        ecCreates = true;
-        if (profile.ecdhNullKdf && mechanisms.has(CKM.ECDH1_DERIVE) && made.kind === 'pair') {
-          const failure = await ecdhRoundTrip(context, made.pair, maker);
-          if (failure === undefined) ecdh = true;
-          else notes.push(`ECDH with the null KDF: the token refused it (${failure}); ECDH is not offered`);
-        }
-      }
-    }
-    if (!profile.ecdhNullKdf) notes.push('ECDH: not offered on this profile');
     const curves: Array<[KeySpec, Algorithm]> = [
       ['ECC_NIST_P256', 'ECDSA_SHA_256'],
       ['ECC_NIST_P384', 'ECDSA_SHA_384'],
@@ -178,13 +186,27 @@ export async function probeCapabilities(probeContext: ProbeContext): Promise<Pro
       const bits = keySpecInfo(spec).bits;
       const supported = (mechanism: MechanismInfo | undefined) =>
         mechanism !== undefined && inRange(mechanism, bits);
-      const creatable = ecCreates && supported(ecGeneration);
+      const useful = supported(ecdsa) || (profile.ecdhNullKdf && supported(ecdhDerive));
+      let creatable = false;
+      if (useful && supported(ecGeneration)) {
+        const made = await maker.make(spec, 'KEY_AGREEMENT');
+        if (typeof made === 'string') notes.push(`${spec} keys: the token refused to create one (${made})`);
+        else {
+          creatable = true;
+          if (spec === 'ECC_NIST_P256' && profile.ecdhNullKdf && ecdhDerive && made.kind === 'pair') {
+            const failure = await ecdhRoundTrip(context, made.pair, maker);
+            if (failure === undefined) ecdh = true;
+            else notes.push(`ECDH with the null KDF: the token refused it (${failure}); ECDH is not offered`);
+          }
+        }
+      }
       if (supported(ecdsa)) {
         algorithms.push(algorithm);
         add(spec, 'SIGN_VERIFY', creatable);
       }
-      if (ecdh && supported(info(CKM.ECDH1_DERIVE))) add(spec, 'KEY_AGREEMENT', creatable);
+      if (ecdh && supported(ecdhDerive)) add(spec, 'KEY_AGREEMENT', creatable);
     }
+    if (!profile.ecdhNullKdf) notes.push('ECDH: not offered on this profile');
     if (ecdh) algorithms.push('ECDH');
 
     // ---- AES-GCM ------------------------------------------------------------------------------------
@@ -206,20 +228,17 @@ export async function probeCapabilities(probeContext: ProbeContext): Promise<Pro
       }
     }
 
-    // ---- HMAC ---------------------------------------------------------------------------------------
-    let hmacCreates: boolean | undefined;
+    // ---- HMAC: a throwaway key per size ----------------------------------------------------------
     for (const { spec, mechanism, algorithm } of HMAC_SPECS) {
       if (!mechanisms.has(mechanism)) continue;
-      if (hmacCreates === undefined) {
-        hmacCreates = false;
-        if (mechanisms.has(CKM.GENERIC_SECRET_KEY_GEN)) {
-          const made = await maker.make('HMAC_256', 'GENERATE_VERIFY_MAC');
-          if (typeof made === 'string') notes.push(`HMAC keys: the token refused to create one (${made})`);
-          else hmacCreates = true;
-        }
+      let creatable = false;
+      if (mechanisms.has(CKM.GENERIC_SECRET_KEY_GEN)) {
+        const made = await maker.make(spec, 'GENERATE_VERIFY_MAC');
+        if (typeof made === 'string') notes.push(`${spec} keys: the token refused to create one (${made})`);
+        else creatable = true;
       }
       algorithms.push(algorithm);
-      add(spec, 'GENERATE_VERIFY_MAC', hmacCreates);
+      add(spec, 'GENERATE_VERIFY_MAC', creatable);
     }
   } finally {
     if (!abandoned) maker.destroyAll();
@@ -259,7 +278,11 @@ export async function probeCapabilities(probeContext: ProbeContext): Promise<Pro
   }
   return {
     mechanisms,
-    creation: { sessionObjects: maker.sessionObjects, templates: maker.templates },
+    creation: {
+      sessionObjects: maker.sessionObjects,
+      templates: maker.templates,
+      inferred: RSA_SPECS.filter((spec) => keySpecs[spec]?.create === true),
+    },
     capabilities: {
       keySpecs,
       algorithms,
@@ -277,6 +300,55 @@ export async function probeCapabilities(probeContext: ProbeContext): Promise<Pro
       notes,
     },
   };
+}
+
+/** What a token answers a key generation it refuses for the key's size (or its template at that size). */
+const SIZE_REFUSED: ReadonlySet<string> = new Set([
+  'CKR_KEY_SIZE_RANGE',
+  'CKR_TEMPLATE_INCONSISTENT',
+  'CKR_TEMPLATE_INCOMPLETE',
+  'CKR_ATTRIBUTE_VALUE_INVALID',
+]);
+
+/**
+ * After a failed createKey: when the spec's creation was only inferred from the mechanism's size range
+ * ({@link KeyCreationFindings.inferred}) and the token refused it for its size or template, the spec is
+ * withdrawn from creation in the probe's manifest (shared by every provider of the token in this process)
+ * and the error says so; any other failure is returned as it was. On a profile whose token races its own
+ * store (SoftHSM2, where CKR_TEMPLATE_INCONSISTENT can be that race), only CKR_KEY_SIZE_RANGE counts.
+ *
+ * @returns the error to throw: UNSUPPORTED_ALGORITHM (not retryable) when the spec was withdrawn
+ * @example
+ * ```ts
+ * throw creationRefused(probed, { spec: 'RSA_4096' }, error, { token, profile });
+ * ```
+ */
+export function creationRefused(
+  probed: ProbeResult,
+  request: { readonly spec: KeySpec },
+  error: unknown,
+  parts: { readonly token: { readonly label: string }; readonly profile: Pkcs11Profile },
+): unknown {
+  const { spec } = request;
+  const name = ckrName(error);
+  const refused =
+    name === 'CKR_KEY_SIZE_RANGE' || (!parts.profile.retriesRacedGeneration && SIZE_REFUSED.has(name ?? ''));
+  if (!refused || !probed.creation.inferred.includes(spec)) return error;
+  // The probe's answer is plain data (it crossed from a worker thread); the manifest every provider of the
+  // token returns is built on it, so the withdrawal reaches them all.
+  const keySpecs = probed.capabilities.keySpecs as Partial<
+    Record<KeySpec, { usages: readonly KeyUsage[]; create: boolean }>
+  >;
+  const entry = keySpecs[spec];
+  const withdrawn = `${spec}: the token refused to create such a key (${name}) although its mechanism information allows that size, so creating one is no longer offered`;
+  if (entry?.create === true) {
+    keySpecs[spec] = { ...entry, create: false };
+    (probed.capabilities.notes as string[] | undefined)?.push(withdrawn);
+  }
+  return new KeyswitchError('UNSUPPORTED_ALGORITHM', `token "${parts.token.label}": ${withdrawn}`, {
+    cause: error,
+    retryable: false,
+  });
 }
 
 function inRange(mechanism: MechanismInfo | undefined, size: number): boolean {

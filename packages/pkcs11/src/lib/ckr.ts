@@ -36,8 +36,9 @@ export function isStaleHandle(error: unknown): boolean {
 
 /**
  * Return values that say the token, its session or the connection to it failed, whatever the input was:
- * the only ones a decryption of a caller-supplied ciphertext reports as such (UNAVAILABLE, or a session
- * rebuilt). CKR_HOST_MEMORY is here because NSS answers with it once a session has lost its login.
+ * the only ones a decryption of a caller-supplied ciphertext, or a verification of a caller-supplied
+ * signature, reports as such (UNAVAILABLE, or a session rebuilt). CKR_HOST_MEMORY is here because NSS
+ * answers with it once a session has lost its login.
  */
 const TOKEN_OR_SESSION_FAILED: ReadonlySet<string> = new Set([
   ...SESSION_LOST,
@@ -53,11 +54,11 @@ const TOKEN_OR_SESSION_FAILED: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Return values of C_Decrypt that are about the key rather than the ciphertext: a stale handle (looked up
- * again), a key that may not decrypt (disabled, or the wrong kind), or a call keyswitch made wrongly
- * (a bug, INTERNAL).
+ * Return values of C_Decrypt or C_Verify that are about the key rather than the caller's input: a stale
+ * handle (looked up again), a key that may not be used so (disabled, or the wrong kind), or a call
+ * keyswitch made wrongly (a bug, INTERNAL).
  */
-const NOT_ABOUT_THE_CIPHERTEXT: ReadonlySet<string> = new Set([
+const NOT_ABOUT_THE_INPUT: ReadonlySet<string> = new Set([
   ...STALE_HANDLE,
   'CKR_KEY_FUNCTION_NOT_PERMITTED',
   'CKR_KEY_TYPE_INCONSISTENT',
@@ -74,36 +75,49 @@ const NOT_ABOUT_THE_CIPHERTEXT: ReadonlySet<string> = new Set([
  * GCM tag, bad OAEP padding), CKR_FUNCTION_FAILED from opencryptoki (bad OAEP padding), CKR_ARGUMENTS_BAD
  * from NSS (an RSA ciphertext not below the modulus), CKR_DATA_LEN_RANGE from NSS (short ciphertext). So
  * every return value of C_Decrypt itself counts, except those that say the token, session or connection
- * failed ({@link TOKEN_OR_SESSION_FAILED}) and those about the key ({@link NOT_ABOUT_THE_CIPHERTEXT}): a
+ * failed ({@link TOKEN_OR_SESSION_FAILED}) and those about the key ({@link NOT_ABOUT_THE_INPUT}): a
  * client must never retry a forged ciphertext as if the token were busy. A failure of C_DecryptInit is not
  * the ciphertext's (the IV and parameters keyswitch passes there are checked before), nor is anything that
  * is not a token's answer (a timeout, a closed provider).
+ *
+ * @example
+ * ```ts
+ * if (isBadCiphertext(error)) throw new KeyswitchError('INVALID_CIPHERTEXT', 'the ciphertext does not decrypt');
+ * ```
  */
 export function isBadCiphertext(error: unknown): boolean {
+  return refusesTheInput(error, 'C_DecryptInit');
+}
+
+/**
+ * Whether a failed verification means "the signature does not verify" (`false`), by the same rule as
+ * {@link isBadCiphertext}: every return value of C_Verify itself counts (CKR_SIGNATURE_INVALID and
+ * CKR_SIGNATURE_LEN_RANGE by the spec; tokens also answer CKR_GENERAL_ERROR, CKR_FUNCTION_FAILED or
+ * CKR_DATA_LEN_RANGE), except those that say the token, session or connection failed and those about the
+ * key. A forged signature is never an error a client would retry. A failure of C_VerifyInit is not the
+ * signature's: the signature is not passed there.
+ *
+ * @example
+ * ```ts
+ * if (isBadSignature(error)) return false;
+ * ```
+ */
+export function isBadSignature(error: unknown): boolean {
+  return refusesTheInput(error, 'C_VerifyInit');
+}
+
+/** Whether a token's answer refuses the caller's input, rather than the session, the token or the key. */
+function refusesTheInput(error: unknown, initCall: string): boolean {
   const name = ckrName(error);
   if (name === undefined || isKeyswitchError(error)) return false;
-  if (failedCall(error) === 'C_DecryptInit') return false;
-  return !TOKEN_OR_SESSION_FAILED.has(name) && !NOT_ABOUT_THE_CIPHERTEXT.has(name);
+  if (failedCall(error) === initCall) return false;
+  return !TOKEN_OR_SESSION_FAILED.has(name) && !NOT_ABOUT_THE_INPUT.has(name);
 }
 
 /** The PKCS#11 function a pkcs11js error came from (`C_Decrypt`), when it says. */
 function failedCall(error: unknown): string | undefined {
   const method = (error as { method?: unknown }).method;
   return typeof method === 'string' && method !== '' ? method : undefined;
-}
-
-/** Return values a token gives for a signature or MAC that does not verify. */
-const BAD_SIGNATURE: ReadonlySet<string> = new Set([
-  'CKR_SIGNATURE_INVALID',
-  'CKR_SIGNATURE_LEN_RANGE',
-  'CKR_DATA_LEN_RANGE',
-  'CKR_DATA_INVALID',
-]);
-
-/** Whether a C_Verify failure means "does not verify". */
-export function isBadSignature(error: unknown): boolean {
-  const name = ckrName(error);
-  return name !== undefined && BAD_SIGNATURE.has(name);
 }
 
 /** Return values that mean the key may not be used this way (disabled, or the wrong kind of key). */
@@ -150,9 +164,7 @@ const CODES: Readonly<Record<string, ErrorCode>> = {
   CKR_DEVICE_ERROR: 'UNAVAILABLE',
   CKR_DEVICE_MEMORY: 'UNAVAILABLE',
   CKR_DEVICE_REMOVED: 'UNAVAILABLE',
-  CKR_FUNCTION_FAILED: 'UNAVAILABLE',
   CKR_FUNCTION_CANCELED: 'UNAVAILABLE',
-  CKR_HOST_MEMORY: 'UNAVAILABLE',
   CKR_TOKEN_NOT_PRESENT: 'UNAVAILABLE',
   CKR_TOKEN_NOT_RECOGNIZED: 'UNAVAILABLE',
   CKR_SLOT_ID_INVALID: 'UNAVAILABLE',
@@ -162,7 +174,18 @@ const CODES: Readonly<Record<string, ErrorCode>> = {
   CKR_CANT_LOCK: 'UNAVAILABLE',
 };
 
-/** The keyswitch code for a CKR_* name (INTERNAL for the ones that only a bug or a broken token gives). */
+/**
+ * The keyswitch code for a CKR_* name: INTERNAL (not retryable) for the ones that only a bug or a broken
+ * token gives. Retryable UNAVAILABLE is for device, session and connection failures only: CKR_FUNCTION_FAILED
+ * ("the function could not be performed") and CKR_HOST_MEMORY are INTERNAL, since a retry would send the
+ * same input to the same failure (a session that lost its login, which NSS answers with CKR_HOST_MEMORY,
+ * is rebuilt by the session runner before any error is mapped).
+ *
+ * @example
+ * ```ts
+ * codeForCkr('CKR_DEVICE_ERROR'); // 'UNAVAILABLE'
+ * ```
+ */
 export function codeForCkr(name: string): ErrorCode {
   return CODES[name] ?? 'INTERNAL';
 }
@@ -190,7 +213,9 @@ function hint(name: string): string {
     case 'CKR_PIN_LOCKED':
       return ' (the user PIN is locked; unlock it with the security officer PIN)';
     case 'CKR_FUNCTION_FAILED':
-      return ' (the token failed or is overloaded; retry later)';
+      return ' (the token could not perform the call; AWS CloudHSM also answers this when overloaded)';
+    case 'CKR_HOST_MEMORY':
+      return ' (the PKCS#11 library ran out of memory in this process)';
     default:
       return '';
   }

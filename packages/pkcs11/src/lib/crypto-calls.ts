@@ -4,6 +4,7 @@ import { hmacMechanism } from './mechanisms.js';
 import { type ResolvedKey, stateCheck } from './resolved-key.js';
 import type { PooledSession, SessionPool } from './session-pool.js';
 import type { Handle } from './shared-module.js';
+import { signatureFromToken } from './signature-calls.js';
 import type { CryptoCall } from './worker-protocol.js';
 
 const CALL_NAMES = {
@@ -19,17 +20,20 @@ const CALL_NAMES = {
  *
  * @example
  * ```ts
- * const crypto = new CryptoCalls(pool, profile);
+ * const crypto = new CryptoCalls(pool, profile, () => token.label);
  * const signature = await crypto.call(session, key, key.primary, { op: 'sign', mechanism, data, outputLength: 64 });
  * ```
  */
 export class CryptoCalls {
   readonly #pool: SessionPool;
   readonly #profile: Pkcs11Profile;
+  readonly #tokenLabel: () => string;
 
-  constructor(pool: SessionPool, profile: Pkcs11Profile) {
+  /** `tokenLabel` names the token in errors about its answers (it may change after a recovery). */
+  constructor(pool: SessionPool, profile: Pkcs11Profile, tokenLabel: () => string) {
     this.#pool = pool;
     this.#profile = profile;
+    this.#tokenLabel = tokenLabel;
   }
 
   /**
@@ -38,7 +42,8 @@ export class CryptoCalls {
    * token: its private half's state is checked first.
    */
   async call(session: PooledSession, resolved: ResolvedKey, key: Handle, call: CryptoCall): Promise<Buffer> {
-    return (await this.#run(session, resolved, key, call, false)).output as Buffer;
+    const output = (await this.#run(session, resolved, key, call, false)).output as Buffer;
+    return call.op === 'sign' ? signatureFromToken(output, call.outputLength, this.#tokenLabel()) : output;
   }
 
   /** C_VerifyInit and C_Verify: whether the signature verifies (a bad one may also throw). */

@@ -1,5 +1,5 @@
 import type { Pkcs11Library } from './shared-module.js';
-import type { Fault } from './worker-protocol.js';
+import type { Fault, TemplateCondition } from './worker-protocol.js';
 
 const FOREVER = 0x7fffffff;
 
@@ -24,7 +24,8 @@ export function faultCounters(faults: readonly Fault[]): SharedArrayBuffer {
 /**
  * Test-only: wraps the library's functions a fault names (its synchronous and asynchronous forms), so
  * that they block the calling thread for `delayMs` (as a stalled token does) and/or fail with a CKR_*
- * error. Never installed unless faults are configured.
+ * error; a fault with `when` applies only to calls whose template matches it (a token refusing session
+ * objects, or RSA keys above some size). Never installed unless faults are configured.
  *
  * @example
  * ```ts
@@ -43,6 +44,9 @@ export function injectFaults(
       const original = methods[name];
       if (typeof original !== 'function') continue;
       methods[name] = (...args: unknown[]) => {
+        if (fault.when !== undefined && !args.some((arg) => templateMatches(fault.when!, arg))) {
+          return original.apply(library, args);
+        }
         if (Atomics.sub(counters, index * 2, 1) > 0) {
           Atomics.add(counters, index * 2 + 1, 1);
           if (fault.delayMs !== undefined && fault.delayMs > 0) sleep(fault.delayMs);
@@ -61,4 +65,15 @@ export function injectFaults(
 /** Blocks this thread, as a native call that does not return would. */
 function sleep(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** Whether `argument` is a template holding an attribute the condition names, with a matching value. */
+function templateMatches(condition: TemplateCondition, argument: unknown): boolean {
+  if (!Array.isArray(argument)) return false;
+  return argument.some((attribute: { type?: unknown; value?: unknown } | null) => {
+    if (typeof attribute?.type !== 'number' || !condition.attributes.includes(attribute.type)) return false;
+    const { value } = attribute;
+    if (condition.equals !== undefined && value === condition.equals) return true;
+    return condition.above !== undefined && typeof value === 'number' && value > condition.above;
+  });
 }

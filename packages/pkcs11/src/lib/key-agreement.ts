@@ -1,4 +1,4 @@
-import { keySpecInfo } from '@keyswitch/core';
+import { KeyswitchError, keySpecInfo } from '@keyswitch/core';
 import { CKA } from './ck.js';
 import { assertEnabled, explainRefusal } from './key-state.js';
 import { sharedSecretTemplate } from './key-templates.js';
@@ -11,7 +11,8 @@ import type { TokenContext } from './token-context.js';
  * ECDH with CKD_NULL on the token: derives the raw shared secret as a session object, reads it, and
  * destroys the object.
  *
- * @throws KEY_DISABLED when the key is disabled; USAGE_MISMATCH for a public key alone
+ * @throws KEY_DISABLED when the key is disabled; USAGE_MISMATCH for a public key alone; INTERNAL (not
+ * retryable, naming the token) when the token answers a shared secret that is not the curve's size
  * @example
  * ```ts
  * const secret = deriveSharedSecret(context, session, key, peer.ec!.point);
@@ -39,8 +40,17 @@ export function deriveSharedSecret(
   }
   try {
     const [value] = library.C_GetAttributeValue(session, derived, [{ type: CKA.VALUE }]);
+    const length = value!.value.length;
     const secret = new Uint8Array(value!.value);
     value!.value.fill(0);
+    if (length !== size) {
+      secret.fill(0);
+      throw new KeyswitchError(
+        'INTERNAL',
+        `token "${context.token.label}" returned an ECDH shared secret of ${length} bytes for ${resolved.spec}, where ${size} were due: the token is faulty`,
+        { retryable: false },
+      );
+    }
     return secret;
   } finally {
     try {

@@ -14,7 +14,7 @@ export function pkcs11jsMissing(cause: unknown): KeyswitchError {
     'CONFIG_INVALID',
     'the pkcs11js native addon is missing or was not built. With npm: run "npm rebuild pkcs11js". ' +
       'With pnpm: allow its build script ("pnpm approve-builds", or add "pkcs11js" to "onlyBuiltDependencies" ' +
-      'under "pnpm" in package.json), then "pnpm rebuild pkcs11js"',
+      'under "pnpm" in package.json), then reinstall with "pnpm install --force" (pnpm rebuild does not build it)',
     { path: 'module', retryable: false, cause },
   );
 }

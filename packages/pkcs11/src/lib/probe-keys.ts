@@ -4,8 +4,9 @@ import type { KeyPair, Template } from 'pkcs11js';
 import type { ProbeContext } from './capability-probe.js';
 import { CKA } from './ck.js';
 import { type KeyGeneration, keyGeneration, type TemplateStyle } from './key-templates.js';
+import { findObjects } from './object-search.js';
 import { refusal } from './probe-refusal.js';
-import type { Handle } from './shared-module.js';
+import type { Handle, Pkcs11Library } from './shared-module.js';
 
 /**
  * The label of the token objects a probe makes where the token refuses session objects.
@@ -16,6 +17,29 @@ import type { Handle } from './shared-module.js';
  * ```
  */
 export const PROBE_LABEL = 'keyswitch-capability-probe';
+
+/**
+ * Destroys every object labelled {@link PROBE_LABEL}: what a probe left on the token when it could not
+ * clean up (a call past its deadline, a process that died). Run before each probe. Returns how many
+ * objects were destroyed; one that cannot be destroyed is left (the next probe tries again).
+ *
+ * @example
+ * ```ts
+ * const destroyed = destroyLeftoverProbeObjects(library, session);
+ * ```
+ */
+export function destroyLeftoverProbeObjects(library: Pkcs11Library, session: Handle): number {
+  let destroyed = 0;
+  for (const handle of findObjects(library, session, [{ type: CKA.LABEL, value: PROBE_LABEL }])) {
+    try {
+      library.C_DestroyObject(session, handle);
+      destroyed += 1;
+    } catch {
+      // Gone meanwhile, or the token will not destroy it now: the next probe tries again.
+    }
+  }
+  return destroyed;
+}
 
 /** Template refusals: what a token answers a template it will not take. */
 const TEMPLATE_REFUSED: ReadonlySet<string> = new Set([

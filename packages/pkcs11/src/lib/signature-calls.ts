@@ -1,6 +1,7 @@
 import {
   algorithmInfo,
   type KeySpec,
+  KeyswitchError,
   keySpecInfo,
   type SignInput,
   type SigningAlgorithm,
@@ -71,4 +72,23 @@ export function verifyCall(
     data: pss ? digest : digestInfo(info.hash!, digest),
     signature: Buffer.from(signature),
   };
+}
+
+/**
+ * A C_Sign output checked against its size: a signature or MAC is exactly `outputLength` bytes (r‖s of
+ * the curve, the modulus, the digest: the call's `outputLength`). Anything else is a faulty token, never a signature to hand on.
+ *
+ * @throws INTERNAL (not retryable) naming the token when the output has another size
+ * @example
+ * ```ts
+ * const signature = signatureFromToken(output, 64, 'payments'); // ECDSA on P-256
+ * ```
+ */
+export function signatureFromToken(output: Buffer, outputLength: number, tokenLabel: string): Buffer {
+  if (output.length === outputLength) return output;
+  throw new KeyswitchError(
+    'INTERNAL',
+    `token "${tokenLabel}" returned a C_Sign output of ${output.length} bytes where ${outputLength} were due: the token is faulty`,
+    { retryable: false },
+  );
 }

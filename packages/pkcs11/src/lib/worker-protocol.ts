@@ -140,11 +140,16 @@ export type TaskResult<T extends Task> = TaskResults[T['kind']];
 
 /**
  * A PKCS#11 test-only fault: delays a function by `delayMs`, or makes it fail with `error` (a CKR_* name),
- * `times` times (every time when absent).
+ * `times` times (every time when absent); with `when`, only calls whose template matches count.
  *
  * @example
  * ```ts
  * const stall: Fault = { function: 'C_SignInit', delayMs: 300 };
+ * const noSessionKeys: Fault = {
+ *   function: 'C_GenerateKey',
+ *   error: 'CKR_TEMPLATE_INCONSISTENT',
+ *   when: { attributes: [0x01], equals: false }, // CKA_TOKEN=false
+ * };
  * ```
  */
 export interface Fault {
@@ -152,6 +157,22 @@ export interface Fault {
   readonly delayMs?: number;
   readonly error?: string;
   readonly times?: number;
+  readonly when?: TemplateCondition;
+}
+
+/**
+ * Which calls a {@link Fault} applies to: those with a template (an argument that is an array of
+ * attributes) holding one of `attributes` whose value is `equals`, or a number above `above`.
+ *
+ * @example
+ * ```ts
+ * const largeRsa: TemplateCondition = { attributes: [0x121], above: 3072 }; // CKA_MODULUS_BITS > 3072
+ * ```
+ */
+export interface TemplateCondition {
+  readonly attributes: readonly number[];
+  readonly equals?: boolean | number;
+  readonly above?: number;
 }
 
 /** What a worker is started with. */

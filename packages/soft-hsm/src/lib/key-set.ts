@@ -1,4 +1,4 @@
-import { KeyswitchError } from '@keyswitch/core';
+import { KeyswitchError, withArticle } from '@keyswitch/core';
 import type { AsymmetricMaterial, SecretMaterial } from './key-material.js';
 import type { KeyRecord } from './key-record.js';
 
@@ -87,7 +87,7 @@ export function withState(record: KeyRecord, state: 'ENABLED' | 'DISABLED'): Key
  */
 export function asymmetric(record: KeyRecord): AsymmetricMaterial {
   if (record.material.kind !== 'asymmetric') {
-    throw new KeyswitchError('USAGE_MISMATCH', `a ${record.spec} key has no key pair`);
+    throw new KeyswitchError('USAGE_MISMATCH', `${withArticle(record.spec)} key has no key pair`);
   }
   return record.material;
 }
@@ -104,7 +104,7 @@ export function asymmetric(record: KeyRecord): AsymmetricMaterial {
  */
 export function secret(record: KeyRecord): SecretMaterial {
   if (record.material.kind !== 'secret') {
-    throw new KeyswitchError('USAGE_MISMATCH', `a ${record.spec} key is not a secret key`);
+    throw new KeyswitchError('USAGE_MISMATCH', `${withArticle(record.spec)} key is not a secret key`);
   }
   return record.material;
 }

@@ -1,4 +1,4 @@
-import { invalidInput } from '@keyswitch/core';
+import { invalidInput, withArticle } from '@keyswitch/core';
 import type { GeneralName, RelativeDistinguishedNames } from 'pkijs';
 import {
   type CertificateFacts,
@@ -61,18 +61,18 @@ export function checkNameConstraints(
     for (const subtree of [...permitted, ...excluded]) {
       if (subtree.hasMinMax || !SUPPORTED.has(subtree.base.type)) {
         throw invalidInput(
-          `${what} has a ${typeName(name.type)} name, and ${constrainedBy} constrains such names in a way this validator does not process`,
+          `${what} has ${withArticle(typeName(name.type))} name, and ${constrainedBy} constrains such names in a way this validator does not process`,
         );
       }
     }
     if (permitted.length > 0 && !permitted.some((subtree) => matches(name, subtree))) {
       throw invalidInput(
-        `${what} has a ${typeName(name.type)} name outside the subtrees ${constrainedBy} permits (name constraints)`,
+        `${what} has ${withArticle(typeName(name.type))} name outside the subtrees ${constrainedBy} permits (name constraints)`,
       );
     }
     if (excluded.some((subtree) => matches(name, subtree))) {
       throw invalidInput(
-        `${what} has a ${typeName(name.type)} name inside a subtree ${constrainedBy} excludes (name constraints)`,
+        `${what} has ${withArticle(typeName(name.type))} name inside a subtree ${constrainedBy} excludes (name constraints)`,
       );
     }
   }

@@ -1,4 +1,4 @@
-import { invalidInput, type PublicKey, publicKeyFromSpki } from '@keyswitch/core';
+import { invalidInput, type PublicKey, publicKeyFromSpki, withArticle } from '@keyswitch/core';
 import type { CertificateSigner } from '../certificate-signer.js';
 import { type SignatureAlgorithm, signatureAlgorithmOf } from './signature-algorithm.js';
 
@@ -15,7 +15,7 @@ export async function checkedSigner(
   const facts = signatureAlgorithmOf(signer.algorithm);
   const publicKey = publicKeyFromSpki((await signer.publicKey()).spki);
   if ((facts.family === 'ECDSA') !== (publicKey.family === 'EC')) {
-    throw invalidInput(`${what} uses ${signer.algorithm} with a ${publicKey.keySpec} key`);
+    throw invalidInput(`${what} uses ${signer.algorithm} with ${withArticle(publicKey.keySpec)} key`);
   }
   return { facts, publicKey };
 }

@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { parseSpki } from '../../encoding/spki.js';
+import { withArticle } from '../../english/with-article.js';
 import { invalidInput } from '../../errors.js';
 import { isKeySpec, type KeySpec } from '../../vocabulary/key-specs.js';
 import type { ImportKeyKind, ImportKeyRequest } from '../contract.js';
@@ -77,7 +78,7 @@ function readSecret(request: ImportKeyRequest, raw: unknown): ReadImport {
   const [min, max] = lengths;
   if (raw.byteLength < min || raw.byteLength > max) {
     throw invalidInput(
-      `a ${spec} key must be ${min === max ? min : `${min} to ${max}`} bytes, got ${raw.byteLength}`,
+      `${withArticle(spec)} key must be ${min === max ? min : `${min} to ${max}`} bytes, got ${raw.byteLength}`,
     );
   }
   return { kind: 'secret', spec, key: createSecretKey(Buffer.from(raw)) };

@@ -1,3 +1,4 @@
+import { withArticle } from '../../english/with-article.js';
 import { KeyswitchError } from '../../errors.js';
 import { type Algorithm, algorithmInfo, algorithmsFor, isAlgorithm } from '../../vocabulary/algorithms.js';
 import type { KeyUsage } from '../../vocabulary/key-specs.js';
@@ -15,7 +16,10 @@ import type { KeyFacts } from '../hook-inputs.js';
  */
 export function assertAlgorithmOfUsage(algorithm: unknown, usage: KeyUsage): asserts algorithm is Algorithm {
   if (!isAlgorithm(algorithm) || algorithmInfo(algorithm).usage !== usage) {
-    throw new KeyswitchError('INVALID_INPUT', `${JSON.stringify(algorithm)} is not a ${usage} algorithm`);
+    throw new KeyswitchError(
+      'INVALID_INPUT',
+      `${JSON.stringify(algorithm)} is not ${withArticle(usage)} algorithm`,
+    );
   }
 }
 
@@ -53,7 +57,7 @@ export function assertKeyAllows(key: KeyFacts, algorithm: Algorithm, usage: KeyU
   if (!allowed.includes(algorithm)) {
     throw new KeyswitchError(
       'USAGE_MISMATCH',
-      `${algorithm} cannot be used with a ${key.spec} key; allowed: ${allowed.join(', ')}`,
+      `${algorithm} cannot be used with ${withArticle(key.spec)} key; allowed: ${allowed.join(', ')}`,
     );
   }
 }

@@ -1,3 +1,4 @@
+import { withArticle } from '../../english/with-article.js';
 import { KeyswitchError } from '../../errors.js';
 import { describeType } from '../../lib/checks.js';
 import {
@@ -80,7 +81,7 @@ export function assertSpecAllowsUsage(spec: KeySpec, usage: KeyUsage): void {
   if (!allowed.includes(usage)) {
     throw new KeyswitchError(
       'INVALID_INPUT',
-      `a ${spec} key cannot have usage ${usage}; allowed: ${allowed.join(', ')}`,
+      `${withArticle(spec)} key cannot have usage ${usage}; allowed: ${allowed.join(', ')}`,
     );
   }
 }

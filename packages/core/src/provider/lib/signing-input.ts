@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { withArticle } from '../../english/with-article.js';
 import { KeyswitchError } from '../../errors.js';
 import { assertBytes } from '../../lib/checks.js';
 import { algorithmInfo, type SigningAlgorithm } from '../../vocabulary/algorithms.js';
@@ -59,7 +60,7 @@ export function fitSigningInput(
     if (message.byteLength !== info.digestBytes) {
       throw new KeyswitchError(
         'INVALID_INPUT',
-        `a ${algorithm} digest must be ${info.digestBytes} bytes, got ${message.byteLength}`,
+        `${withArticle(algorithm)} digest must be ${info.digestBytes} bytes, got ${message.byteLength}`,
       );
     }
     return { algorithm, message, messageType };
