@@ -33,7 +33,6 @@ import {
   rotationStatus,
 } from './extras/key-rotation.js';
 import { type ReEncryptRequest, type ReEncryptResult, reEncryptInKms } from './extras/re-encrypt.js';
-import { EndpointCircuit } from './lib/circuit-breaker.js';
 import { createKmsKey } from './lib/create-key.js';
 import { type CreationRecovery, CreationTokenFinder } from './lib/create-key-once.js';
 import { decryptInKms } from './lib/decrypt-in-kms.js';
@@ -41,22 +40,20 @@ import { type DataKeyInput, generateDataKeyInKms } from './lib/generate-data-key
 import { KeyCache } from './lib/key-cache.js';
 import { aliasName, keyDescription } from './lib/key-description.js';
 import { KMS_REQUEST_DEFAULTS, openKmsClient } from './lib/kms-client.js';
-import { kmsMessage } from './lib/kms-message.js';
-import { KmsRequests, type Sdk } from './lib/kms-requests.js';
+import type { KmsRequests, Sdk } from './lib/kms-requests.js';
+import { kmsRequestsFromOptions } from './lib/kms-requests-from-options.js';
 import { listKmsKeys } from './lib/list-keys.js';
 import { encryptWithCachedKey, verifyWithCachedKey } from './lib/local-operations.js';
 import { capabilitiesFor, probeEndpoint } from './lib/probe-capabilities.js';
 import { rateClassFor } from './lib/rate-class.js';
-import { RateLimiter } from './lib/rate-limiter.js';
 import { verifyMacInKms, verifySignatureInKms } from './lib/verify-in-kms.js';
 import type { AwsKmsProviderOptions } from './options.js';
-import { KMS_DEFAULT_RATE_LIMITS } from './rate-limits.js';
 
 /**
  * The AWS KMS backend: the keyswitch provider contract on `@aws-sdk/client-kms`. Keys are referenced by
  * key id, key ARN, alias name (`alias/acs-signing`) or alias ARN, including another account's ARNs.
- * Messages over 4,096 bytes are hashed here and signed as DIGEST; ECDSA signatures stay DER, as KMS
- * returns them. Connections are kept alive, retries are bounded by a call timeout, public keys are cached,
+ * The manifest declares KMS's 4,096-byte RAW message limit, so the core hashes a longer message and the
+ * backend signs it as DIGEST; ECDSA signatures stay DER, as KMS returns them. Connections are kept alive, retries are bounded by a call timeout, public keys are cached,
  * and an optional client-side rate limit keeps the application under its KMS quotas.
  *
  * @example
@@ -83,19 +80,8 @@ export class AwsKmsProvider extends KeyProvider {
     this.#ownsClient = ownsClient;
     this.#localVerify = options.localVerify ?? false;
     this.#localEncrypt = options.localEncrypt ?? false;
-    const limits = options.rateLimits === true ? KMS_DEFAULT_RATE_LIMITS : options.rateLimits || undefined;
     const managementTimeoutMs = options.managementTimeoutMs ?? KMS_REQUEST_DEFAULTS.managementTimeoutMs;
-    this.#requests = new KmsRequests({
-      sdk,
-      client,
-      limiter: limits ? new RateLimiter(limits) : undefined,
-      breaker:
-        options.circuitBreaker === false
-          ? undefined
-          : new EndpointCircuit(options.endpoint ?? 'KMS', options.circuitBreaker ?? {}),
-      callTimeoutMs: options.callTimeoutMs ?? KMS_REQUEST_DEFAULTS.callTimeoutMs,
-      managementTimeoutMs,
-    });
+    this.#requests = kmsRequestsFromOptions(options, sdk, client);
     this.#creationRecovery = {
       windowMs: managementTimeoutMs,
       finder: new CreationTokenFinder(this.#requests),
@@ -194,7 +180,6 @@ export class AwsKmsProvider extends KeyProvider {
   }
 
   protected override async onSign(key: KeyFacts, input: SignInput, call?: CallContext): Promise<Uint8Array> {
-    const { message, messageType } = kmsMessage(input);
     const { Signature, KeyId } = await this.#requests.send(
       'Sign',
       rateClassFor(key.spec),
@@ -202,8 +187,8 @@ export class AwsKmsProvider extends KeyProvider {
         client.send(
           new sdk.SignCommand({
             KeyId: key.ref,
-            Message: message,
-            MessageType: messageType,
+            Message: input.message,
+            MessageType: input.messageType,
             SigningAlgorithm: input.algorithm,
           }),
         ),
@@ -392,7 +377,7 @@ export class AwsKmsProvider extends KeyProvider {
     await this.runExtension(
       'enableKeyRotation',
       { ref },
-      () => enableRotation(this.#requests, ref, options),
+      (declared) => enableRotation(this.#requests, ref, options, { once: declared.changesState }),
       call,
     );
   }
@@ -406,7 +391,12 @@ export class AwsKmsProvider extends KeyProvider {
    * ```
    */
   async disableKeyRotation(ref: string, call: CallContext = {}): Promise<void> {
-    await this.runExtension('disableKeyRotation', { ref }, () => disableRotation(this.#requests, ref), call);
+    await this.runExtension(
+      'disableKeyRotation',
+      { ref },
+      (declared) => disableRotation(this.#requests, ref, { once: declared.changesState }),
+      call,
+    );
   }
 
   /**
@@ -437,7 +427,12 @@ export class AwsKmsProvider extends KeyProvider {
    * ```
    */
   async createAlias(alias: string, ref: string, call: CallContext = {}): Promise<void> {
-    await this.runExtension('createAlias', { ref }, () => createKmsAlias(this.#requests, alias, ref), call);
+    await this.runExtension(
+      'createAlias',
+      { ref },
+      (declared) => createKmsAlias(this.#requests, alias, ref, { once: declared.changesState }),
+      call,
+    );
   }
 
   /**
@@ -452,7 +447,10 @@ export class AwsKmsProvider extends KeyProvider {
     await this.runExtension(
       'updateAlias',
       { ref },
-      async () => this.#keys.forgetAlias(await updateKmsAlias(this.#requests, alias, ref)),
+      async (declared) =>
+        this.#keys.forgetAlias(
+          await updateKmsAlias(this.#requests, alias, ref, { once: declared.changesState }),
+        ),
       call,
     );
   }
@@ -469,7 +467,8 @@ export class AwsKmsProvider extends KeyProvider {
     await this.runExtension(
       'deleteAlias',
       { ref: alias },
-      async () => this.#keys.forgetAlias(await deleteKmsAlias(this.#requests, alias)),
+      async (declared) =>
+        this.#keys.forgetAlias(await deleteKmsAlias(this.#requests, alias, { once: declared.changesState })),
       call,
     );
   }

@@ -33,6 +33,7 @@ export * from './handles/key-agreement.js';
 export * from './handles/key-handle.js';
 export * from './handles/mac.js';
 export * from './handles/signer.js';
+export { requireObject, requireString } from './lib/argument-shape.js';
 export { canonicalContext as encodeEncryptionContext } from './lib/canonical-context.js';
 export { fileSystemError } from './lib/file-system-error.js';
 export { acquireLockFile, type LockFile, type LockFileOptions } from './lib/lock-file.js';

@@ -6,6 +6,7 @@ import {
   KeyswitchError,
   type KeyVersionsConfig,
   logSafely,
+  requireObject,
   validateKeyVersions,
 } from '@keyswitch/core';
 import { type CacheLimits, resolveCacheLimits } from './cache-limits.js';
@@ -18,6 +19,7 @@ import { type CacheStats, DataKeyCache } from './lib/data-key-cache.js';
 import { type KeyPurpose, KeyVersion, type KeyVersionInfo } from './lib/key-version.js';
 import { type KeyringInternals, setInternals } from './lib/keyring-internals.js';
 import { LogicalKey } from './lib/logical-key.js';
+import { requireKeyswitch } from './lib/require-keyswitch.js';
 import { type MultiKeyringConfig, multiKeyringsOf } from './multi-keyring.js';
 import { PanHasher, type PanHasherOptions } from './pan/pan-hasher.js';
 
@@ -199,10 +201,11 @@ export class Keyring {
   /**
    * A keyring over a keyswitch registry. The keyring does not own the registry: close both.
    *
-   * @throws CONFIG_INVALID naming the path of the first problem in the `versions` option or `cache`
+   * @throws CONFIG_INVALID naming the path of the first problem in the `versions` option or `cache`;
+   * INVALID_INPUT when `ks` is not a Keyswitch or `options` is not an object
    */
   static create(ks: Keyswitch, options: KeyringOptions = {}): Keyring {
-    return new Keyring(ks, options);
+    return new Keyring(requireKeyswitch(ks), requireObject(options, 'Keyring options'));
   }
 
   /** The registry the keyring sits on. */

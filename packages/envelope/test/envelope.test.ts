@@ -127,6 +127,11 @@ describe('envelope encryption', () => {
     const at = tampered.indexOf(Buffer.from('tenant'));
     tampered[at] ^= 0x01;
     expect((await rejection(cards.decrypt(tampered))).code).toBe('INVALID_CIPHERTEXT');
+    // A value that starts with U+FEFF (a byte-order mark) is stored and read back as it was given.
+    const marked = { tenant: '\uFEFFt1' };
+    const withMark = await cards.encrypt(encoder.encode('record'), { context: marked });
+    expect(parseEnvelope(withMark).storedContext).toEqual(marked);
+    expect(Buffer.from(await cards.decrypt(withMark)).toString()).toBe('record');
   });
 
   it('fails with INVALID_CIPHERTEXT for tampering in every region, and for truncation', async () => {

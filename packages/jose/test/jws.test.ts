@@ -254,7 +254,7 @@ describe('x5c', () => {
     const jws = await signJws('x', hsmSigner(keys.hsm, 'ec256', 'ECDSA_SHA_256'));
     const withPem = [header, ...jws.split('.').slice(1)].join('.');
     expect((await rejection(verifyJws(withPem, { trustedRoots: [root] }))).message).toMatch(
-      /x5c certificate 0 is not base64/,
+      /x5c certificate 0 is not valid base64/,
     );
   });
 

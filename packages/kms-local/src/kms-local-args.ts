@@ -1,4 +1,4 @@
-import { Keyswitch, KeyswitchError } from '@keyswitch/core';
+import { invalidInput, Keyswitch, KeyswitchError, requireObject } from '@keyswitch/core';
 import { kmsLocalKeysFromConfig } from './keys-from-config.js';
 import type { KmsLocalFaults } from './lib/fault-injector.js';
 import { KMS_LOCAL_FEATURES, type KmsLocalFeature } from './lib/missing-features.js';
@@ -170,6 +170,10 @@ export function parseKmsLocalArgs(
   argv: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
 ): KmsLocalArgs {
+  if (!Array.isArray(argv) || !argv.every((argument) => typeof argument === 'string')) {
+    throw invalidInput('parseKmsLocalArgs needs the arguments as an array of strings');
+  }
+  requireObject(env, 'the environment');
   const byFlag = new Map(KMS_LOCAL_FLAGS.map((entry) => [entry.flag, entry]));
   const values = new Map<string, string | true>();
   let help = false;
@@ -208,6 +212,8 @@ export function kmsLocalArgsFrom(
   values: ReadonlyMap<string, string | true>,
   env: NodeJS.ProcessEnv = process.env,
 ): Omit<KmsLocalArgs, 'help'> {
+  if (!(values instanceof Map)) throw invalidInput('kmsLocalArgsFrom needs the flag values as a Map');
+  requireObject(env, 'the environment');
   const text = (flag: string): string | undefined => {
     const value = values.get(flag);
     if (value === true) throw invalid(`${flag} needs a value`);
@@ -293,7 +299,7 @@ export async function startKmsLocalFromArgs(
   argv: readonly string[],
   context: { env?: NodeJS.ProcessEnv; log?: (line: string) => void } = {},
 ): Promise<KmsLocalServer | undefined> {
-  const args = parseKmsLocalArgs(argv, context.env);
+  const args = parseKmsLocalArgs(argv, requireObject(context, 'startKmsLocalFromArgs context').env);
   if (args.help) return undefined;
   const keys =
     args.seedKeys === undefined

@@ -1,4 +1,4 @@
-import { KeyswitchError } from '@keyswitch/core';
+import { KeyswitchError, requireObject } from '@keyswitch/core';
 
 /** The object types an RFC 7512 URI can name. */
 export type Pkcs11ObjectType = 'public' | 'private' | 'secret-key' | 'cert' | 'data';
@@ -149,6 +149,7 @@ export function parsePkcs11Uri(text: string): Pkcs11Uri {
  * ```
  */
 export function formatPkcs11Uri(uri: Pkcs11Uri): string {
+  requireObject(uri, 'the PKCS#11 URI to format');
   const parts: string[] = [];
   const text = (name: string, value: string | undefined) => {
     if (value !== undefined) parts.push(`${name}=${percentEncode(new TextEncoder().encode(value))}`);

@@ -204,6 +204,8 @@ describe('CKR mapping', () => {
     expect(codeForCkr('CKR_KEY_HANDLE_INVALID')).toBe('KEY_NOT_FOUND');
     expect(codeForCkr('CKR_PIN_INCORRECT')).toBe('ACCESS_DENIED');
     expect(codeForCkr('CKR_MECHANISM_INVALID')).toBe('UNSUPPORTED_ALGORITHM');
+    // The library lacks the function itself (C_GenerateRandom, C_SetAttributeValue): an operation, not an algorithm.
+    expect(codeForCkr('CKR_FUNCTION_NOT_SUPPORTED')).toBe('UNSUPPORTED_OPERATION');
     expect(codeForCkr('CKR_ENCRYPTED_DATA_LEN_RANGE')).toBe('INVALID_CIPHERTEXT');
     expect(codeForCkr('CKR_DEVICE_ERROR')).toBe('UNAVAILABLE');
     expect(codeForCkr('CKR_FUNCTION_FAILED')).toBe('INTERNAL');

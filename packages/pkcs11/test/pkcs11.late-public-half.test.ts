@@ -40,13 +40,14 @@ describe.skipIf(skip)('a key pair whose public half is written after the first l
     } as const;
     const ref = importKey(provider, softhsm!.module, { ...request, halves: 'private' });
     const signature = sign('sha256', message, privateKey);
-    // The private half signs; what needs the public half is refused while it is missing.
+    // The private half signs; what needs the public half is KEY_NOT_FOUND while that half is missing.
     expect(await provider.sign({ ref, algorithm: 'ECDSA_SHA_256', message })).toBeInstanceOf(Uint8Array);
     const refused = await provider.verify({ ref, algorithm: 'ECDSA_SHA_256', message, signature }).then(
       () => undefined,
       (error: unknown) => error,
     );
-    expect(isKeyswitchError(refused, 'UNSUPPORTED_ALGORITHM')).toBe(true);
+    expect(isKeyswitchError(refused, 'KEY_NOT_FOUND')).toBe(true);
+    expect((refused as Error).message).toMatch(/no public-key object/);
     // The public half arrives (same CKA_ID and label).
     importKey(provider, softhsm!.module, { ...request, halves: 'public' });
     expect(await provider.verify({ ref, algorithm: 'ECDSA_SHA_256', message, signature })).toBe(true);

@@ -17,6 +17,7 @@ import {
   type MacAlgorithm,
   type ParsedPublicKey,
   parseWithSchema,
+  requireObject,
   type SignInput,
 } from '@keyswitch/core';
 import { softHsmCapabilities } from './capabilities.js';
@@ -93,7 +94,8 @@ export class SoftHsm extends KeyProvider {
    * ```
    */
   static async open(options: SoftHsmOptions = {}): Promise<SoftHsm> {
-    const provider = typeof options.name === 'string' ? options.name : 'soft-hsm';
+    const given = requireObject(options, 'SoftHsm options');
+    const provider = typeof given.name === 'string' ? given.name : 'soft-hsm';
     let checked: SoftHsmCheckedOptions;
     try {
       checked = parseWithSchema(softHsmOptionsSchema, options, '');

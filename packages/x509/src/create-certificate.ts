@@ -5,6 +5,7 @@ import {
   invalidInput,
   type PublicJwk,
   publicKeyFromSpki,
+  requireObject,
   toSpki,
 } from '@keyswitch/core';
 import { BitString, fromBER, Integer, OctetString } from 'asn1js';
@@ -108,6 +109,7 @@ export interface CreateCertificateOptions {
  * ```
  */
 export async function createCertificate(options: CreateCertificateOptions): Promise<string> {
+  requireObject(options, 'createCertificate options');
   const { facts, publicKey: signerKey } = await checkedSigner(options.signer, 'the certificate signer');
   const csr = options.csr === undefined ? undefined : readCsr(options.csr);
   const subject = options.subject ?? csr?.subject;

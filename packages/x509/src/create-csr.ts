@@ -1,4 +1,4 @@
-import { derToPem } from '@keyswitch/core';
+import { derToPem, requireObject } from '@keyswitch/core';
 import { BitString } from 'asn1js';
 import { Attribute, CertificationRequest, type Extension, Extensions, PublicKeyInfo } from 'pkijs';
 import type { CertificateSigner } from './certificate-signer.js';
@@ -62,6 +62,7 @@ export interface CreateCsrOptions {
  * ```
  */
 export async function createCsr(options: CreateCsrOptions): Promise<string> {
+  requireObject(options, 'createCsr options');
   const { facts, publicKey } = await checkedSigner(options.signer, 'the CSR signer');
   nameEntries(options.subject, 'subject');
   const extensions: Extension[] = [];

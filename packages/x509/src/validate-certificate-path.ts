@@ -1,5 +1,5 @@
 import type { X509Certificate } from 'node:crypto';
-import { invalidInput } from '@keyswitch/core';
+import { invalidInput, requireObject } from '@keyswitch/core';
 import { type CertificateFacts, certificateFacts } from './lib/certificate-facts.js';
 import { type CertificateInput, toX509Certificate } from './lib/certificate-input.js';
 import {
@@ -77,7 +77,7 @@ export function validateCertificatePath(
   chain: readonly CertificateInput[],
   options: ValidateCertificatePathOptions,
 ): ValidatedCertificatePath {
-  const maxLength = options.maxLength ?? 5;
+  const maxLength = requireObject(options, 'validateCertificatePath options').maxLength ?? 5;
   if (!Array.isArray(chain) || chain.length === 0) {
     throw invalidInput('the certificate chain must be a non-empty array');
   }

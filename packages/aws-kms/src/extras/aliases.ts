@@ -1,5 +1,5 @@
 import { qualifiedAliasName } from '../lib/alias-name.js';
-import type { KmsRequests } from '../lib/kms-requests.js';
+import type { KmsRequests, SendOptions } from '../lib/kms-requests.js';
 
 /**
  * A KMS alias.
@@ -17,31 +17,60 @@ export interface KmsAlias {
   readonly targetKeyId?: string;
 }
 
-/** CreateAlias for the key a reference names; returns the full alias name. */
-export async function createKmsAlias(requests: KmsRequests, alias: string, ref: string): Promise<string> {
+/**
+ * CreateAlias for the key a reference names; returns the full alias name. `send` says how the CreateAlias
+ * request goes (`once`: no SDK retry, since a repeat after a lost answer would report the alias as taken).
+ */
+export async function createKmsAlias(
+  requests: KmsRequests,
+  alias: string,
+  ref: string,
+  send: SendOptions = {},
+): Promise<string> {
   const name = qualifiedAliasName(alias);
   const keyId = await requests.keyIdOrArn(ref);
-  await requests.send('CreateAlias', 'management', (sdk, client) =>
-    client.send(new sdk.CreateAliasCommand({ AliasName: name, TargetKeyId: keyId })),
+  await requests.send(
+    'CreateAlias',
+    'management',
+    (sdk, client) => client.send(new sdk.CreateAliasCommand({ AliasName: name, TargetKeyId: keyId })),
+    send,
   );
   return name;
 }
 
-/** UpdateAlias to the key a reference names; returns the full alias name. */
-export async function updateKmsAlias(requests: KmsRequests, alias: string, ref: string): Promise<string> {
+/** UpdateAlias to the key a reference names, sent as `send` says; returns the full alias name. */
+export async function updateKmsAlias(
+  requests: KmsRequests,
+  alias: string,
+  ref: string,
+  send: SendOptions = {},
+): Promise<string> {
   const name = qualifiedAliasName(alias);
   const keyId = await requests.keyIdOrArn(ref);
-  await requests.send('UpdateAlias', 'management', (sdk, client) =>
-    client.send(new sdk.UpdateAliasCommand({ AliasName: name, TargetKeyId: keyId })),
+  await requests.send(
+    'UpdateAlias',
+    'management',
+    (sdk, client) => client.send(new sdk.UpdateAliasCommand({ AliasName: name, TargetKeyId: keyId })),
+    send,
   );
   return name;
 }
 
-/** DeleteAlias; returns the full alias name. */
-export async function deleteKmsAlias(requests: KmsRequests, alias: string): Promise<string> {
+/**
+ * DeleteAlias, sent as `send` says (`once`: a repeat after a lost answer would report the alias missing);
+ * returns the full alias name.
+ */
+export async function deleteKmsAlias(
+  requests: KmsRequests,
+  alias: string,
+  send: SendOptions = {},
+): Promise<string> {
   const name = qualifiedAliasName(alias);
-  await requests.send('DeleteAlias', 'management', (sdk, client) =>
-    client.send(new sdk.DeleteAliasCommand({ AliasName: name })),
+  await requests.send(
+    'DeleteAlias',
+    'management',
+    (sdk, client) => client.send(new sdk.DeleteAliasCommand({ AliasName: name })),
+    send,
   );
   return name;
 }

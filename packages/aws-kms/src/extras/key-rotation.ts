@@ -1,4 +1,4 @@
-import type { KmsRequests } from '../lib/kms-requests.js';
+import type { KmsRequests, SendOptions } from '../lib/kms-requests.js';
 
 /**
  * Automatic rotation settings of a symmetric key.
@@ -14,30 +14,42 @@ export interface KeyRotationStatus {
   readonly nextRotationDate?: Date;
 }
 
-/** EnableKeyRotation, with the period when given. */
+/** EnableKeyRotation, with the period when given, sent as `send` says. */
 export async function enableRotation(
   requests: KmsRequests,
   ref: string,
   options: { rotationPeriodDays?: number },
+  send: SendOptions = {},
 ): Promise<void> {
   const keyId = await requests.keyIdOrArn(ref);
-  await requests.send('EnableKeyRotation', 'management', (sdk, client) =>
-    client.send(
-      new sdk.EnableKeyRotationCommand({
-        KeyId: keyId,
-        ...(options.rotationPeriodDays === undefined
-          ? {}
-          : { RotationPeriodInDays: options.rotationPeriodDays }),
-      }),
-    ),
+  await requests.send(
+    'EnableKeyRotation',
+    'management',
+    (sdk, client) =>
+      client.send(
+        new sdk.EnableKeyRotationCommand({
+          KeyId: keyId,
+          ...(options.rotationPeriodDays === undefined
+            ? {}
+            : { RotationPeriodInDays: options.rotationPeriodDays }),
+        }),
+      ),
+    send,
   );
 }
 
-/** DisableKeyRotation. */
-export async function disableRotation(requests: KmsRequests, ref: string): Promise<void> {
+/** DisableKeyRotation, sent as `send` says. */
+export async function disableRotation(
+  requests: KmsRequests,
+  ref: string,
+  send: SendOptions = {},
+): Promise<void> {
   const keyId = await requests.keyIdOrArn(ref);
-  await requests.send('DisableKeyRotation', 'management', (sdk, client) =>
-    client.send(new sdk.DisableKeyRotationCommand({ KeyId: keyId })),
+  await requests.send(
+    'DisableKeyRotation',
+    'management',
+    (sdk, client) => client.send(new sdk.DisableKeyRotationCommand({ KeyId: keyId })),
+    send,
   );
 }
 

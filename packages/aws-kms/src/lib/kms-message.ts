@@ -1,24 +1,11 @@
-import { createHash } from 'node:crypto';
-import { algorithmInfo, type SignInput } from '@keyswitch/core';
-
 /**
- * Largest message KMS signs or verifies as `RAW`; longer messages are hashed here and sent as `DIGEST`.
+ * Largest message KMS signs or verifies as `RAW`. The capability manifest declares it
+ * (`signing.rawMessageBytes`), and the core hashes any longer message and hands the backend a `DIGEST`:
+ * this backend never hashes a message itself.
  *
  * @example
  * ```ts
- * const messageType = message.byteLength > KMS_MAX_RAW_MESSAGE_BYTES ? 'DIGEST' : 'RAW';
+ * const fitsRaw = message.byteLength <= KMS_MAX_RAW_MESSAGE_BYTES;
  * ```
  */
 export const KMS_MAX_RAW_MESSAGE_BYTES = 4096;
-
-/** The message and message type to send: RAW up to 4,096 bytes, else the digest, hashed here. */
-export function kmsMessage(input: SignInput): { message: Uint8Array; messageType: 'RAW' | 'DIGEST' } {
-  if (input.messageType === 'RAW' && input.message.byteLength > KMS_MAX_RAW_MESSAGE_BYTES) {
-    const hash = algorithmInfo(input.algorithm).hash!;
-    return {
-      message: new Uint8Array(createHash(hash).update(input.message).digest()),
-      messageType: 'DIGEST',
-    };
-  }
-  return { message: input.message, messageType: input.messageType };
-}

@@ -1,6 +1,5 @@
 import type { KeyFacts, MacAlgorithm, SignInput } from '@keyswitch/core';
 import { isKmsCause } from './is-kms-cause.js';
-import { kmsMessage } from './kms-message.js';
 import type { KmsRequests } from './kms-requests.js';
 import { rateClassFor } from './rate-class.js';
 
@@ -16,7 +15,6 @@ export async function verifySignatureInKms(
 ): Promise<boolean> {
   // KMS refuses a signature over 6,144 bytes as invalid input; no such signature can match.
   if (input.signature.byteLength > KMS_MAX_SIGNATURE_BYTES) return false;
-  const { message, messageType } = kmsMessage(input);
   try {
     const { SignatureValid } = await requests.send(
       'Verify',
@@ -25,8 +23,8 @@ export async function verifySignatureInKms(
         client.send(
           new sdk.VerifyCommand({
             KeyId: key.ref,
-            Message: message,
-            MessageType: messageType,
+            Message: input.message,
+            MessageType: input.messageType,
             Signature: input.signature,
             SigningAlgorithm: input.algorithm,
           }),

@@ -2,11 +2,13 @@ import type { KeyObject } from 'node:crypto';
 import {
   ALGORITHMS,
   type Capabilities,
+  invalidInput,
   isKeyswitchError,
   KEY_SPECS,
   type KeyProvider,
   type KeySpec,
   keySpecInfo,
+  requireObject,
 } from '@keyswitch/core';
 import { describeError } from '../lib/assertions.js';
 import { KeyPool } from '../lib/key-pool.js';
@@ -65,6 +67,10 @@ export interface CompareProvidersOptions {
  * ```
  */
 export async function compareProviders(options: CompareProvidersOptions): Promise<ComparisonReport> {
+  requireObject(options, 'compareProviders options');
+  if (typeof options.a?.capabilities !== 'function' || typeof options.b?.capabilities !== 'function') {
+    throw invalidInput('compareProviders needs two providers, a and b');
+  }
   const started = performance.now();
   const startedAt = new Date().toISOString();
   const resolve = (provider: KeyProvider, keys: KeyRefs | undefined) =>

@@ -19,13 +19,15 @@ import type { PreparedKey } from '../lib/key-pool.js';
 import { CheckFailed, NotRun } from '../lib/outcomes.js';
 import { resolveSuiteOptions } from '../lib/suite-options.js';
 import type { SuiteOptions } from '../options.js';
+import { declareKeyExistsCheck } from './key-exists.js';
 
 /**
  * The errors group: the same fault gives the same code on every backend. An unknown reference gives
  * KEY_NOT_FOUND (as a KeyswitchError naming the provider); a key used for another usage, or with an
  * algorithm of another key spec, USAGE_MISMATCH; a digest of the wrong length, empty input, input over the
  * LIMITS and an encryption context with RSA-OAEP, INVALID_INPUT; malformed arguments to any operation, a
- * KeyswitchError and never a bare Error; calls after `close()`, CLOSED.
+ * KeyswitchError and never a bare Error; a second key under a label in use, KEY_EXISTS; calls after
+ * `close()`, CLOSED.
  *
  * @example
  * ```ts
@@ -324,6 +326,8 @@ export function errorTests(options: SuiteOptions): void {
       }
       check(bare.length === 0, `these threw something other than a KeyswitchError: ${bare.join('; ')}`);
     });
+
+    declareKeyExistsCheck(test);
 
     test('after close(), calls fail with CLOSED', async (session) => {
       const provider = await session.freshProvider();

@@ -117,11 +117,10 @@ export class KeyPool {
   }
 
   /**
-   * Creates a key and checks its description; the key is remembered for cleanup. Used by the pool and by
-   * the key creation checks.
+   * Creates a key (labelled `label`, a fresh one by default) and checks its description; the key is
+   * remembered for cleanup. Used by the pool and by the key creation checks.
    */
-  async create(spec: KeySpec, usage: KeyUsage): Promise<KeyDescription> {
-    const label = this.nextLabel();
+  async create(spec: KeySpec, usage: KeyUsage, label = this.nextLabel()): Promise<KeyDescription> {
     const description = await this.#options.provider.createKey({
       spec,
       usage,

@@ -1,3 +1,5 @@
+import { concatBytes } from '@keyswitch/core';
+
 /** How a signature is laid out, which decides the mutations that apply to it. */
 export type SignatureLayout = 'RSA' | 'DER' | 'P1363';
 
@@ -7,10 +9,7 @@ export interface SignatureMutation {
   readonly signature: Uint8Array;
 }
 
-function concat(...parts: readonly (Uint8Array | readonly number[])[]): Uint8Array {
-  const bytes = parts.flatMap((part) => [...part]);
-  return new Uint8Array(bytes);
-}
+const ZERO = Uint8Array.of(0x00);
 
 /** `SEQUENCE { r, s }` again, with r's INTEGER given a redundant leading zero byte: BER, not DER. */
 function derWithPaddedR(der: Uint8Array): Uint8Array | undefined {
@@ -19,9 +18,10 @@ function derWithPaddedR(der: Uint8Array): Uint8Array | undefined {
   const rLength = der[header + 1]!;
   const r = der.subarray(header + 2, header + 2 + rLength);
   const rest = der.subarray(header + 2 + rLength);
-  const content = concat([0x02, rLength + 1, 0x00], r, rest);
-  const length = content.length > 0x7f ? [0x30, 0x81, content.length] : [0x30, content.length];
-  return concat(length, content);
+  const content = concatBytes(Uint8Array.of(0x02, rLength + 1, 0x00), r, rest);
+  const length =
+    content.length > 0x7f ? Uint8Array.of(0x30, 0x81, content.length) : Uint8Array.of(0x30, content.length);
+  return concatBytes(length, content);
 }
 
 /**
@@ -40,8 +40,8 @@ export function signatureMutations(signature: Uint8Array, layout: SignatureLayou
   const mutations: SignatureMutation[] = [
     { name: 'the first byte dropped', signature: signature.slice(1) },
     { name: 'the last byte dropped (length - 1)', signature: signature.slice(0, -1) },
-    { name: 'a leading zero byte added', signature: concat([0x00], signature) },
-    { name: 'a trailing zero byte added (length + 1)', signature: concat(signature, [0x00]) },
+    { name: 'a leading zero byte added', signature: concatBytes(ZERO, signature) },
+    { name: 'a trailing zero byte added (length + 1)', signature: concatBytes(signature, ZERO) },
   ];
   if (layout === 'DER') {
     const padded = derWithPaddedR(signature);
@@ -51,7 +51,7 @@ export function signatureMutations(signature: Uint8Array, layout: SignatureLayou
     const half = signature.length / 2;
     mutations.push({
       name: 'r and s each zero-padded by one byte',
-      signature: concat([0x00], signature.subarray(0, half), [0x00], signature.subarray(half)),
+      signature: concatBytes(ZERO, signature.subarray(0, half), ZERO, signature.subarray(half)),
     });
   }
   return mutations;

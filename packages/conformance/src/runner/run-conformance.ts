@@ -1,4 +1,4 @@
-import { type Capabilities, type KeyProvider, KeyswitchError } from '@keyswitch/core';
+import { type Capabilities, type KeyProvider, KeyswitchError, requireObject } from '@keyswitch/core';
 import { selectGroups } from '../groups.js';
 import { newRunId } from '../lib/run-id.js';
 import { resolveSuiteOptions } from '../lib/suite-options.js';
@@ -80,7 +80,7 @@ export type ConformanceEvent =
  * ```
  */
 export async function runConformance(options: RunConformanceOptions): Promise<ConformanceReport> {
-  const { provider, createProvider } = options;
+  const { provider, createProvider } = requireObject(options, 'runConformance options');
   if ((provider === undefined) === (createProvider === undefined)) {
     throw new KeyswitchError('CONFIG_INVALID', 'give exactly one of provider and createProvider');
   }

@@ -338,7 +338,7 @@ export class MinimalProvider extends KeyProvider {
   ): KeyDescription {
     this.#counter += 1;
     const ref = label ?? `minimal-key-${this.#counter}`;
-    if (this.#keys.has(ref)) throw new KeyswitchError('INVALID_INPUT', `a key named ${ref} exists`);
+    if (this.#keys.has(ref)) throw new KeyswitchError('KEY_EXISTS', `a key named ${ref} exists`);
     const stored: StoredKey = {
       ref,
       keyId: randomBytes(8).toString('hex'),

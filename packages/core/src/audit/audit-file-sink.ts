@@ -1,11 +1,12 @@
 import { type FileHandle, mkdir, open } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { dirname } from 'node:path';
 import { KeyswitchError } from '../errors.js';
 import { fileSystemError } from '../lib/file-system-error.js';
 import { acquireLockFile, type LockFile } from '../lib/lock-file.js';
 import type { AuditListener } from './events.js';
 import { type AuditRecord, formatRecordLine, recordHash } from './lib/audit-record.js';
 import { readChainHead } from './lib/read-chain-head.js';
+import { checkedSinkFile } from './lib/sink-file.js';
 
 /** Options for {@link AuditFileSink.open}. */
 export interface AuditFileSinkOptions {
@@ -184,10 +185,7 @@ export class AuditFileSink {
    * when the file system refuses (EACCES, EROFS); UNAVAILABLE on a full disk or an I/O error
    */
   static async open(path: string, options: AuditFileSinkOptions = {}): Promise<AuditFileSink> {
-    const file = resolve(path);
-    if (!['always', 'interval', 'never', undefined].includes(options.fsync)) {
-      throw new KeyswitchError('INVALID_INPUT', 'fsync must be "always", "interval" or "never"');
-    }
+    const file = checkedSinkFile(path, options);
     await mkdir(dirname(file), { recursive: true }).catch((error: unknown) => {
       throw fileSystemError(error, { what: 'audit file', path: file, action: 'cannot be created' });
     });

@@ -1,4 +1,6 @@
 import { createReadStream } from 'node:fs';
+import { decodeUtf8Strict } from '../bytes/utf8.js';
+import { requireObject, requireString } from '../lib/argument-shape.js';
 import { fileSystemError } from '../lib/file-system-error.js';
 import type { AuditChainHead } from './audit-file-sink.js';
 import { analyseChain, type ChainLine } from './lib/audit-chain.js';
@@ -70,21 +72,16 @@ export async function verifyAuditFile(
   path: string,
   options: VerifyAuditFileOptions = {},
 ): Promise<AuditVerification> {
-  const { lines, incompleteLast } = await readLines(path);
+  requireObject(options, 'verifyAuditFile options');
+  const { lines, incompleteLast } = await readLines(requireString(path, 'the audit file path'));
   const { records, head, issues } = analyseChain(lines, incompleteLast, options.expectedHead);
   return { path, ok: issues.length === 0, lines: lines.length, records, head, issues };
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
 /** One line as verification sees it: a record only when it parses as one; sound only when canonical. */
 function readLine(number: number, bytes: Uint8Array): ChainLine {
-  let text: string;
-  try {
-    text = strictUtf8.decode(bytes);
-  } catch {
-    return notARecord(number);
-  }
+  const text = decodeUtf8Strict(bytes);
+  if (text === undefined) return notARecord(number);
   const record = parseRecordLine(text);
   if (!record) return notARecord(number);
   const expected = expectedRecord(record);

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { KeyswitchError } from '../errors.js';
+import { requireObject } from '../lib/argument-shape.js';
 import { joinPath, parseWithSchema } from './parse-with-schema.js';
 import { refuseReservedNames } from './reserved-names.js';
 import { positionOf, scanJson, type TextPosition } from './scan-json.js';
@@ -40,6 +41,7 @@ export async function loadConfig(
   source?: string | KeyswitchConfigInput,
   options: LoadConfigOptions = {},
 ): Promise<LoadedConfig> {
+  requireObject(options, 'loadConfig options');
   const cwd = options.cwd ?? process.cwd();
   if (source !== undefined && typeof source !== 'string') {
     refuseReservedNames(source);

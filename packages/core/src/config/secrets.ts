@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { inspect } from 'node:util';
 import { KeyswitchError } from '../errors.js';
+import { requireObject } from '../lib/argument-shape.js';
 
 /** Where a secret (a PIN, a passphrase) comes from: an environment variable or a file. Never the value itself. */
 export type SecretReference = { readonly env: string } | { readonly file: string };
@@ -121,6 +122,17 @@ export interface SecretResolution {
  * name; never the value) when the variable is unset or empty, or the file cannot be read or is empty
  */
 export async function resolveSecret(reference: SecretReference, where: SecretResolution): Promise<Secret> {
+  requireObject(where, 'resolveSecret where');
+  const given = requireObject(reference as unknown, 'a secret reference') as Record<string, unknown>;
+  if (typeof given['env'] !== 'string' && typeof given['file'] !== 'string') {
+    throw new KeyswitchError(
+      'CONFIG_INVALID',
+      'a secret reference must be { "env": NAME } or { "file": PATH }',
+      {
+        path: where.path,
+      },
+    );
+  }
   if ('env' in reference) {
     const value = (where.env ?? process.env)[reference.env];
     if (value === undefined || value === '') {

@@ -18,16 +18,17 @@ export function base64UrlEncode(bytes: Uint8Array): string {
 
 /**
  * Decodes base64url strictly: only `A–Z a–z 0–9 - _`, no padding, no whitespace, and no stray bits in
- * the last character, so one text means one byte string.
+ * the last character, so one text means one byte string. `what` names the text in the error.
  *
- * @throws {@link KeyswitchError} `INVALID_INPUT` when `text` is not canonical base64url.
+ * @throws {@link KeyswitchError} `INVALID_INPUT` (`<what> is not valid base64url`) when `text` is not
+ * canonical base64url.
  *
  * @example
  * ```ts
  * base64UrlDecode('-_8'); // Uint8Array [0xfb, 0xff]
- * base64UrlDecode('+/8='); // throws INVALID_INPUT (that is base64, not base64url)
+ * base64UrlDecode('+/8=', 'JWS signature'); // throws INVALID_INPUT: JWS signature is not valid base64url
  * ```
  */
-export function base64UrlDecode(text: string): Uint8Array {
-  return decodeBase64Strict(text, 'base64url', 'base64url input');
+export function base64UrlDecode(text: string, what = 'base64url input'): Uint8Array {
+  return decodeBase64Strict(text, 'base64url', what);
 }

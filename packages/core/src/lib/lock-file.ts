@@ -2,6 +2,7 @@ import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:f
 import { stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { KeyswitchError } from '../errors.js';
+import { requireObject, requireString } from './argument-shape.js';
 import { fileSystemError } from './file-system-error.js';
 
 /** Lock files this process holds, released when the process exits. */
@@ -90,6 +91,8 @@ export interface LockFileOptions {
  * ```
  */
 export async function acquireLockFile(file: string, options: LockFileOptions): Promise<LockFile> {
+  requireString(file, 'the file to lock');
+  requireObject(options, 'acquireLockFile options');
   try {
     return await takeLockFile(file, options);
   } catch (error) {

@@ -128,7 +128,8 @@ export const EXTENSION_NAMES: readonly ExtensionName[] = [
 export interface ExtensionInfo {
   /**
    * Whether a call changes state (creates, moves, deletes, reconfigures something). Every call is audited;
-   * a state-changing one is never retried blindly.
+   * a state-changing one is never retried blindly: `KeyProvider.runExtension` hands this declaration
+   * to the backend's body, which then sends the request once (AWS KMS: no SDK retry).
    */
   readonly changesState: boolean;
 }

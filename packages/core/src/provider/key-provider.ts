@@ -14,6 +14,7 @@ import {
   type DecryptRequest,
   type DeriveSharedSecretRequest,
   type EncryptRequest,
+  type ExtensionInfo,
   type ExtensionName,
   type GenerateDataKeyRequest,
   type ImportKeyRequest,
@@ -236,7 +237,7 @@ export abstract class KeyProvider extends KeyProviderHooks {
   /**
    * Cancels a scheduled deletion. The key comes back DISABLED (as in AWS KMS): enable it to use it.
    *
-   * @throws INVALID_INPUT when the key is not pending deletion; UNSUPPORTED_ALGORITHM when the backend cannot
+   * @throws INVALID_INPUT when the key is not pending deletion; UNSUPPORTED_OPERATION when the backend cannot
    */
   cancelKeyDeletion(ref: string, call: CallContext = {}): Promise<void> {
     return this.#runner.run('cancelKeyDeletion', call, { ref }, async () => {
@@ -416,19 +417,20 @@ export abstract class KeyProvider extends KeyProviderHooks {
    * Runs one of the backend's own operations (an alias change, a rotation setting, a re-encrypt) the way
    * the contract's own methods run: refused unless the manifest declares it (UNSUPPORTED_OPERATION),
    * refused after close, tracked for draining, errors wrapped with the provider and key, and one audit
-   * event under the extension's name.
+   * event under the extension's name. `body` gets the manifest's declaration: one that changes state is
+   * never repeated blindly by the backend's transport (an SDK's retries included).
    *
    * @example
    * ```ts
    * updateAlias(alias: string, ref: string, call: CallContext = {}): Promise<void> {
-   *   return this.runExtension('updateAlias', { ref }, () => this.#send('UpdateAlias', { alias, ref }), call);
+   *   return this.runExtension('updateAlias', { ref }, (declared) => this.#send('UpdateAlias', { alias, ref }, { once: declared.changesState }), call);
    * }
    * ```
    */
   protected runExtension<T>(
     name: ExtensionName,
     target: { ref?: string | undefined; algorithm?: Algorithm | undefined },
-    body: () => Promise<T>,
+    body: (declared: ExtensionInfo) => Promise<T>,
     call: CallContext = {},
   ): Promise<T> {
     const request = {
@@ -436,9 +438,9 @@ export abstract class KeyProvider extends KeyProviderHooks {
       ...(target.algorithm === undefined ? {} : { algorithm: target.algorithm }),
     };
     return this.#runner.run(name, call, request, async () => {
-      const capabilities = await this.capabilities();
-      if (capabilities.extensions?.[name] === undefined) throw unsupported(name);
-      return body();
+      const declared = (await this.capabilities()).extensions?.[name];
+      if (declared === undefined) throw unsupported(name);
+      return body(declared);
     });
   }
 

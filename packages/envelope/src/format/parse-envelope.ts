@@ -1,4 +1,4 @@
-import { base64UrlDecode, encodeEncryptionContext } from '@keyswitch/core';
+import { base64UrlDecode, bytesEqual, encodeEncryptionContext } from '@keyswitch/core';
 import { decodeCanonicalContext } from '../lib/context-codec.js';
 import { invalidEnvelope } from '../lib/invalid-envelope.js';
 import { KEY_NAME, VERSION_ID } from '../lib/names.js';
@@ -71,7 +71,7 @@ export function parseEnvelope(input: Uint8Array | string): ParsedEnvelope {
   };
 
   const magic = take(ENVELOPE_MAGIC.length, 'magic');
-  if (!Buffer.from(magic).equals(ENVELOPE_MAGIC)) throw fail('it does not start with the magic "KSEN"');
+  if (!bytesEqual(magic, ENVELOPE_MAGIC)) throw fail('it does not start with the magic "KSEN"');
   const formatVersion = u8('format version');
   if (formatVersion !== ENVELOPE_FORMAT_VERSION && formatVersion !== LEGACY_FORMAT_VERSION) {
     throw fail(`unknown format version ${formatVersion}`);

@@ -1,6 +1,11 @@
-import { type EncryptionContext, encodeEncryptionContext, KeyswitchError, LIMITS } from '@keyswitch/core';
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+import {
+  bytesEqual,
+  decodeUtf8Strict,
+  type EncryptionContext,
+  encodeEncryptionContext,
+  KeyswitchError,
+  LIMITS,
+} from '@keyswitch/core';
 
 /**
  * Decodes the canonical encryption context bytes written by `encodeEncryptionContext` (sorted,
@@ -12,25 +17,23 @@ export function decodeCanonicalContext(bytes: Uint8Array): EncryptionContext | u
   const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const entries: [string, string][] = [];
   let offset = 0;
-  try {
-    while (offset < view.length) {
-      const pair: string[] = [];
-      for (let i = 0; i < 2; i++) {
-        if (offset + 4 > view.length) return undefined;
-        const length = view.readUInt32BE(offset);
-        offset += 4;
-        if (offset + length > view.length) return undefined;
-        pair.push(utf8.decode(view.subarray(offset, offset + length)));
-        offset += length;
-      }
-      entries.push([pair[0]!, pair[1]!]);
+  while (offset < view.length) {
+    const pair: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      if (offset + 4 > view.length) return undefined;
+      const length = view.readUInt32BE(offset);
+      offset += 4;
+      if (offset + length > view.length) return undefined;
+      const text = decodeUtf8Strict(view.subarray(offset, offset + length));
+      if (text === undefined) return undefined;
+      pair.push(text);
+      offset += length;
     }
-  } catch {
-    return undefined;
+    entries.push([pair[0]!, pair[1]!]);
   }
   const context: EncryptionContext = Object.fromEntries(entries);
   if (Object.keys(context).length !== entries.length) return undefined;
-  if (!Buffer.from(encodeEncryptionContext(context)).equals(view)) return undefined;
+  if (!bytesEqual(encodeEncryptionContext(context), bytes)) return undefined;
   return context;
 }
 

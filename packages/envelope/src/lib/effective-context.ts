@@ -1,4 +1,4 @@
-import type { EncryptionContext } from '@keyswitch/core';
+import { bytesEqual, type EncryptionContext } from '@keyswitch/core';
 import type { ParsedEnvelope } from '../format/parse-envelope.js';
 import { canonicalContextBytes } from './context-codec.js';
 import { invalidEnvelope } from './invalid-envelope.js';
@@ -18,7 +18,7 @@ export function effectiveContext(
     return { context: envelope.storedContext, bytes: envelope.storedContextBytes ?? new Uint8Array(0) };
   }
   const bytes = canonicalContextBytes(given, keyName);
-  if (envelope.storedContextBytes !== undefined && !Buffer.from(bytes).equals(envelope.storedContextBytes)) {
+  if (envelope.storedContextBytes !== undefined && !bytesEqual(bytes, envelope.storedContextBytes)) {
     throw invalidEnvelope('the encryption context differs from the one stored in the envelope', keyName);
   }
   return { context: given, bytes };

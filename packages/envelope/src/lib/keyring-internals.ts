@@ -1,4 +1,5 @@
 import type { Keyswitch } from '@keyswitch/core';
+import { invalidInput } from '@keyswitch/core';
 import type { BackendCounter } from './backend-counter.js';
 import type { DataKeyCache } from './data-key-cache.js';
 import type { KeyPurpose, KeyVersion } from './key-version.js';
@@ -50,9 +51,14 @@ export function setInternals(keyring: object, value: KeyringInternals): void {
   registry.set(keyring, value);
 }
 
-/** @internal A keyring's internals; INVALID_INPUT-free: only keyrings are passed here by typed callers. */
+/** @internal A keyring's internals; INVALID_INPUT for anything that is not a keyring (a caller's mistake). */
 export function internalsOf(keyring: object): KeyringInternals {
-  const found = registry.get(keyring);
-  if (!found) throw new TypeError('expected a Keyring made by Keyring.create');
+  const found = typeof keyring === 'object' && keyring !== null ? registry.get(keyring) : undefined;
+  if (!found) throw invalidInput(`expected a Keyring made by Keyring.create, got ${typeName(keyring)}`);
   return found;
+}
+
+function typeName(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  return typeof value === 'object' ? 'an object that is not one' : `a ${typeof value}`;
 }

@@ -1,4 +1,5 @@
 import type { EcPublicJwk, PublicJwk } from '@keyswitch/core';
+import { requireObject } from '@keyswitch/core';
 import type { JwsSigner } from '../jws/jws-signer.js';
 import type { CertificateInput } from '../lib/certificate-input.js';
 import { p256PublicJwk } from '../lib/p256-jwk.js';
@@ -67,6 +68,7 @@ export interface AcsKeyExchangeResult {
  * ```
  */
 export async function acsKeyExchange(options: AcsKeyExchangeOptions): Promise<AcsKeyExchangeResult> {
+  requireObject(options, 'acsKeyExchange options');
   const sdkEphemPubKey = p256PublicJwk(options.sdkEphemPubKey, 'sdkEphemPubKey');
   const ephemeral = options.ephemeralKeyPair ?? (await generateEphemeralKeyPair());
   const sessionKey = await agreeEmvSessionKey(ephemeral, sdkEphemPubKey, options.sdkReferenceNumber);

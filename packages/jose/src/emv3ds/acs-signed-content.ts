@@ -1,6 +1,6 @@
 import type { X509Certificate } from 'node:crypto';
 import type { EcPublicJwk, PublicJwk } from '@keyswitch/core';
-import { invalidInput } from '@keyswitch/core';
+import { invalidInput, requireObject } from '@keyswitch/core';
 import type { JwsSigner } from '../jws/jws-signer.js';
 import { signJws } from '../jws/sign-jws.js';
 import { type JwsHeader, verifyJws } from '../jws/verify-jws.js';
@@ -136,6 +136,7 @@ export async function verifyAcsSignedContent(
   jws: string,
   options: VerifyAcsSignedContentOptions,
 ): Promise<VerifiedAcsSignedContent> {
+  requireObject(options, 'verifyAcsSignedContent options');
   const verified = await verifyJws(jws, {
     trustedRoots: options.trustedRoots,
     algorithms: ACS_SIGNED_CONTENT_ALGORITHMS,

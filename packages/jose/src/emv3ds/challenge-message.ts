@@ -1,6 +1,12 @@
-import { bytesEqual, invalidInput, utf8 } from '@keyswitch/core';
+import {
+  base64UrlDecode,
+  base64UrlEncode,
+  bytesEqual,
+  invalidInput,
+  requireObject,
+  utf8,
+} from '@keyswitch/core';
 import type { JweHeader } from '../jwe/decrypt-jwe.js';
-import { base64UrlEncode, decodeSegment } from '../lib/base64.js';
 import { decodeProtectedHeader, requiredString, splitCompact } from '../lib/compact.js';
 import { decryptContent, encryptContent } from '../lib/content-encryption.js';
 import { invalidCiphertext } from '../lib/errors.js';
@@ -98,6 +104,7 @@ export function encryptChallengeMessage(
   message: Uint8Array | string | object,
   options: EncryptChallengeOptions,
 ): string {
+  requireObject(options, 'encryptChallengeMessage options');
   const enc = options.enc ?? 'A128CBC-HS256';
   if (!ENCRYPTIONS.includes(enc))
     throw invalidInput(`challenge messages use A128CBC-HS256 or A128GCM, not ${String(enc)}`);
@@ -152,7 +159,7 @@ export function decryptChallengeMessage(
     throw invalidInput("the challenge message kid is not this transaction's ACS Transaction ID");
   }
   if (encryptedKey.length !== 0) throw invalidInput('a "dir" JWE must have an empty encrypted key');
-  const iv = decodeSegment(ivSegment, 'JWE IV');
+  const iv = base64UrlDecode(ivSegment, 'JWE IV');
   const expectedIv = challengeIv(enc, options.direction, options.counter);
   const key = directionKey(options.sessionKey, enc, options.direction);
   if (!bytesEqual(iv, expectedIv)) {
@@ -164,8 +171,8 @@ export function decryptChallengeMessage(
     enc,
     key,
     iv,
-    decodeSegment(ciphertextSegment, 'JWE ciphertext'),
-    decodeSegment(tagSegment, 'JWE authentication tag'),
+    base64UrlDecode(ciphertextSegment, 'JWE ciphertext'),
+    base64UrlDecode(tagSegment, 'JWE authentication tag'),
     utf8(headerSegment),
   );
   return { plaintext, protectedHeader: header as JweHeader };

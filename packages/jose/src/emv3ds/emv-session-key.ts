@@ -50,6 +50,11 @@ export async function agreeEmvSessionKey(
   peerPublicKey: PublicJwk,
   sdkReferenceNumber: string,
 ): Promise<Uint8Array> {
+  if (typeof (keyAgreement as Partial<EcdhKeyAgreement> | undefined)?.deriveSharedSecret !== 'function') {
+    throw invalidInput(
+      'agreeEmvSessionKey needs a key agreement (an ephemeral key pair or a KeyAgreement handle)',
+    );
+  }
   const sharedSecret = await keyAgreement.deriveSharedSecret(peerPublicKey);
   try {
     return deriveEmvSessionKey(sharedSecret, sdkReferenceNumber);

@@ -1,5 +1,6 @@
 import type { X509Certificate } from 'node:crypto';
 import type { EcPublicJwk } from '@keyswitch/core';
+import { requireObject } from '@keyswitch/core';
 import type { CertificateInput } from '../lib/certificate-input.js';
 import { verifyAcsSignedContent } from './acs-signed-content.js';
 import { agreeEmvSessionKey } from './emv-session-key.js';
@@ -60,6 +61,8 @@ export interface SdkKeyExchangeResult {
  * ```
  */
 export async function sdkKeyExchange(options: SdkKeyExchangeOptions): Promise<SdkKeyExchangeResult> {
+  requireObject(options, 'sdkKeyExchange options');
+  requireObject(options.sdkEphemeralKeyPair, 'sdkKeyExchange sdkEphemeralKeyPair');
   const { content, certificates } = await verifyAcsSignedContent(options.acsSignedContent, {
     trustedRoots: options.trustedRoots,
     sdkEphemPubKey: options.sdkEphemeralKeyPair.publicJwk,

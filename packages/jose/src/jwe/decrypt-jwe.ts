@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
+  base64UrlDecode,
   type EcPublicJwk,
   invalidInput,
   isKeyswitchError,
@@ -8,7 +9,6 @@ import {
   withArticle,
 } from '@keyswitch/core';
 import { concatKdf } from '../kdf/concat-kdf.js';
-import { decodeSegment } from '../lib/base64.js';
 import { decodeProtectedHeader, optionalString, requiredString, splitCompact } from '../lib/compact.js';
 import {
   CONTENT_ENCRYPTIONS,
@@ -148,7 +148,7 @@ export async function decryptJwe(
 /** A ciphertext part of the JWE, decoded; INVALID_CIPHERTEXT when it is not base64url. */
 function ciphertextSegment(segment: string, what: string): Uint8Array {
   try {
-    return decodeSegment(segment, what);
+    return base64UrlDecode(segment, what);
   } catch (error) {
     throw isKeyswitchError(error, 'INVALID_INPUT') ? invalidCiphertext(error.detail) : error;
   }
@@ -217,9 +217,13 @@ async function agreedKey(
   }
   const epk = ephemeralPublicKey(header['epk']);
   const apu =
-    header['apu'] === undefined ? undefined : decodeSegment(requiredString(header, 'apu', 'JWE'), 'JWE apu');
+    header['apu'] === undefined
+      ? undefined
+      : base64UrlDecode(requiredString(header, 'apu', 'JWE'), 'JWE apu');
   const apv =
-    header['apv'] === undefined ? undefined : decodeSegment(requiredString(header, 'apv', 'JWE'), 'JWE apv');
+    header['apv'] === undefined
+      ? undefined
+      : base64UrlDecode(requiredString(header, 'apv', 'JWE'), 'JWE apv');
   let sharedSecret: Uint8Array;
   try {
     // The JWE's kid tells a key agreement with versions which version the sender used.

@@ -1,8 +1,7 @@
 import { constants, diffieHellman, generateKeyPair, publicEncrypt, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { type EcPublicJwk, invalidInput, spkiToJwk, utf8 } from '@keyswitch/core';
+import { base64UrlEncode, type EcPublicJwk, invalidInput, spkiToJwk, utf8 } from '@keyswitch/core';
 import { concatKdf } from '../kdf/concat-kdf.js';
-import { base64UrlEncode } from '../lib/base64.js';
 import { assertExtraHeader } from '../lib/compact.js';
 import {
   type ContentEncryption,

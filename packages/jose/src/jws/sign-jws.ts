@@ -1,4 +1,6 @@
 import {
+  base64Encode,
+  base64UrlEncode,
   bytesEqual,
   ecdsaDerToP1363,
   invalidInput,
@@ -6,7 +8,6 @@ import {
   publicKeyFromSpki,
   utf8,
 } from '@keyswitch/core';
-import { base64UrlEncode, encodeBase64 } from '../lib/base64.js';
 import { type CertificateInput, toCertificate } from '../lib/certificate-input.js';
 import { assertExtraHeader } from '../lib/compact.js';
 import { payloadBytes } from '../lib/json.js';
@@ -110,5 +111,5 @@ function x5cHeader(chain: readonly CertificateInput[], signerSpki: Uint8Array | 
       throw invalidInput("the first x5c certificate does not certify the signer's public key");
     }
   }
-  return certificates.map((certificate) => encodeBase64(new Uint8Array(certificate.raw)));
+  return certificates.map((certificate) => base64Encode(new Uint8Array(certificate.raw)));
 }

@@ -1,7 +1,13 @@
 import { constants, type KeyObject, verify, type X509Certificate } from 'node:crypto';
 import { promisify } from 'node:util';
-import { invalidInput, type PublicKey, publicKeyFromSpki, utf8 } from '@keyswitch/core';
-import { decodeBase64, decodeSegment } from '../lib/base64.js';
+import {
+  base64Decode,
+  base64UrlDecode,
+  invalidInput,
+  type PublicKey,
+  publicKeyFromSpki,
+  utf8,
+} from '@keyswitch/core';
 import type { CertificateInput } from '../lib/certificate-input.js';
 import { decodeProtectedHeader, optionalString, requiredString, splitCompact } from '../lib/compact.js';
 import { invalidSignature, unsupportedAlgorithm } from '../lib/errors.js';
@@ -122,8 +128,8 @@ export async function verifyJws(jws: string, options: VerifyJwsOptions): Promise
   optionalString(header, 'kid', 'JWS');
   optionalString(header, 'typ', 'JWS');
   optionalString(header, 'cty', 'JWS');
-  const payload = decodeSegment(payloadSegment, 'JWS payload');
-  const signature = decodeSegment(signatureSegment, 'JWS signature');
+  const payload = base64UrlDecode(payloadSegment, 'JWS payload');
+  const signature = base64UrlDecode(signatureSegment, 'JWS signature');
 
   let key: ResolvedPublicKey;
   let certificates: readonly X509Certificate[] | undefined;
@@ -135,7 +141,7 @@ export async function verifyJws(jws: string, options: VerifyJwsOptions): Promise
       throw invalidInput('JWS has no x5c certificate chain to verify against the trusted roots');
     }
     // x5c entries are base64 DER (RFC 7515 §4.1.6), never PEM.
-    const der = (x5c as string[]).map((entry, index) => decodeBase64(entry, `x5c certificate ${index}`));
+    const der = (x5c as string[]).map((entry, index) => base64Decode(entry, `x5c certificate ${index}`));
     const chain = verifyCertificateChain(der, {
       trustedRoots: options.trustedRoots!,
       keyUsage: ['digitalSignature'],

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { concatBytes, invalidInput, utf8 } from '@keyswitch/core';
+import { concatBytes, invalidInput, requireObject, utf8 } from '@keyswitch/core';
 import { uint32BigEndian } from '../lib/big-endian.js';
 
 /**
@@ -44,7 +44,7 @@ export interface ConcatKdfInput {
  * ```
  */
 export function concatKdf(input: ConcatKdfInput): Uint8Array {
-  const { sharedSecret, keyBits } = input;
+  const { sharedSecret, keyBits } = requireObject(input, 'concatKdf input');
   if (!(sharedSecret instanceof Uint8Array) || sharedSecret.length === 0) {
     throw invalidInput('the Concat KDF shared secret must be non-empty bytes');
   }

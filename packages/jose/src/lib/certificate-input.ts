@@ -1,6 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { invalidInput } from '@keyswitch/core';
-import { decodeBase64, encodeBase64 } from './base64.js';
+import { base64Decode, base64Encode, invalidInput } from '@keyswitch/core';
 
 /**
  * A certificate in any usual form: a node:crypto `X509Certificate`, DER bytes, PEM text, or the base64 DER
@@ -14,7 +13,7 @@ export function toCertificate(input: CertificateInput, what: string): X509Certif
   let der: Uint8Array | string;
   if (input instanceof Uint8Array) der = input;
   else if (typeof input === 'string' && input.trim().startsWith('-----BEGIN')) der = input;
-  else if (typeof input === 'string') der = decodeBase64(input.trim(), what);
+  else if (typeof input === 'string') der = base64Decode(input.trim(), what);
   else throw invalidInput(`${what} must be an X509Certificate, DER bytes, PEM text or base64 DER`);
   try {
     return new X509Certificate(typeof der === 'string' ? der : Buffer.from(der));
@@ -25,7 +24,7 @@ export function toCertificate(input: CertificateInput, what: string): X509Certif
 
 /** The `x5c` form of a certificate: standard base64 of its DER (RFC 7515 §4.1.6). */
 export function toX5cEntry(input: CertificateInput, what: string): string {
-  return encodeBase64(new Uint8Array(toCertificate(input, what).raw));
+  return base64Encode(new Uint8Array(toCertificate(input, what).raw));
 }
 
 /** When a certificate's validity starts and ends. */

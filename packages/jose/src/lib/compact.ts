@@ -1,5 +1,4 @@
-import { invalidInput } from '@keyswitch/core';
-import { decodeSegment } from './base64.js';
+import { base64UrlDecode, invalidInput } from '@keyswitch/core';
 import { type JsonObject, parseJsonObject } from './json.js';
 
 /** Largest compact token accepted, in characters: far above any 3-D Secure message, far below a DoS. */
@@ -21,7 +20,7 @@ export function splitCompact(token: unknown, parts: 3 | 5, what: 'JWS' | 'JWE'):
 export function decodeProtectedHeader(segment: string, what: 'JWS' | 'JWE'): JsonObject {
   if (segment.length === 0) throw invalidInput(`${what} protected header is empty`);
   const header = parseJsonObject(
-    decodeSegment(segment, `${what} protected header`),
+    base64UrlDecode(segment, `${what} protected header`),
     `${what} protected header`,
   );
   if (header['crit'] !== undefined) {

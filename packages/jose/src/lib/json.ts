@@ -1,5 +1,4 @@
-import { invalidInput, utf8 } from '@keyswitch/core';
-import { decodeUtf8 } from './strict-utf8.js';
+import { decodeUtf8Strict, invalidInput, utf8 } from '@keyswitch/core';
 
 /** A JSON object. */
 export type JsonObject = Record<string, unknown>;
@@ -13,7 +12,8 @@ export function parseJsonObject(
   what: string,
   fail: (detail: string) => Error = invalidInput,
 ): JsonObject {
-  const text = typeof input === 'string' ? input : decodeUtf8(input, what, fail);
+  const text = typeof input === 'string' ? input : decodeUtf8Strict(input);
+  if (text === undefined) throw fail(`${what} is not valid UTF-8`);
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -45,7 +45,7 @@ export const SECRET_STATE_ATTRIBUTES: readonly number[] = [
 /**
  * Sets boolean usage attributes of a key object.
  *
- * @throws UNSUPPORTED_ALGORITHM when the token does not let them change (AWS CloudHSM)
+ * @throws UNSUPPORTED_OPERATION when the token does not let them change (AWS CloudHSM)
  * @example
  * ```ts
  * setFlags(library, session, key.primary, [CKA.SIGN], false);
@@ -73,7 +73,7 @@ export function setFlags(
       name === 'CKR_FUNCTION_NOT_SUPPORTED'
     ) {
       throw new KeyswitchError(
-        'UNSUPPORTED_ALGORITHM',
+        'UNSUPPORTED_OPERATION',
         `the token does not let keyswitch change this key's usage attributes (${name}); its state cannot be changed`,
         { cause: error },
       );
@@ -85,7 +85,7 @@ export function setFlags(
 /**
  * The object that carries a key's state (private or secret key); public keys alone have none.
  *
- * @throws UNSUPPORTED_ALGORITHM for a public key alone
+ * @throws UNSUPPORTED_OPERATION for a public key alone
  * @example
  * ```ts
  * setFlags(library, session, statefulHandle(key), attributes, true);
@@ -94,7 +94,7 @@ export function setFlags(
 export function statefulHandle(key: ResolvedKey): Handle {
   if (key.kind === 'public') {
     throw new KeyswitchError(
-      'UNSUPPORTED_ALGORITHM',
+      'UNSUPPORTED_OPERATION',
       'the reference names a public key alone, which has no state to change',
     );
   }

@@ -9,7 +9,7 @@ import type { TokenContext } from './token-context.js';
 /**
  * A key's public key (DER SubjectPublicKeyInfo), read from its objects' attributes.
  *
- * @throws KEY_DISABLED when the key is disabled; UNSUPPORTED_ALGORITHM when the token holds no public half;
+ * @throws KEY_DISABLED when the key is disabled; KEY_NOT_FOUND when the token holds no public half;
  * INTERNAL (not retryable, naming the token) when the token answers a malformed public key
  * @example
  * ```ts

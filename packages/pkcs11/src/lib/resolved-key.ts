@@ -69,7 +69,7 @@ export function requirePrivate(key: ResolvedKey, what: string): Handle {
 /**
  * The object a public-key operation uses: the public key of a pair or alone, or the secret key.
  *
- * @throws UNSUPPORTED_ALGORITHM when the token holds no public-key object for a pair
+ * @throws KEY_NOT_FOUND when the token holds no public-key object for a pair
  * @example
  * ```ts
  * const publicKey = requirePublic(key);
@@ -82,7 +82,9 @@ export function requirePublic(key: ResolvedKey): Handle {
 }
 
 /**
- * The error for a key pair whose public half the token does not hold.
+ * The error for a key pair whose public half the token does not hold: KEY_NOT_FOUND, since the object the
+ * operation needs is missing (the private half alone still signs and decrypts). Once the public half is
+ * written the same call succeeds: the key is looked up again when its cached entry lacks that half.
  *
  * @example
  * ```ts
@@ -91,7 +93,7 @@ export function requirePublic(key: ResolvedKey): Handle {
  */
 export function noPublicObject(): KeyswitchError {
   return new KeyswitchError(
-    'UNSUPPORTED_ALGORITHM',
+    'KEY_NOT_FOUND',
     'the token holds no public-key object for this key (same CKA_ID or label), so its public key cannot be used',
   );
 }

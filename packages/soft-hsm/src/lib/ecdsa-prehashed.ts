@@ -1,5 +1,5 @@
 import { createECDH, type ECDH, type KeyObject, randomBytes } from 'node:crypto';
-import { type KeySpec, keySpecInfo } from '@keyswitch/core';
+import { bytesToBigInt, type KeySpec, keySpecInfo } from '@keyswitch/core';
 
 /**
  * ECDSA over a precomputed digest (FIPS 186-5 §6.4). node:crypto's `sign` always hashes its input (with
@@ -30,12 +30,6 @@ function curveOf(spec: KeySpec): Curve {
   return { namedCurve: info.namedCurve!, n, nBits: n.toString(2).length, size: info.coordinateBytes! };
 }
 
-function toBigInt(bytes: Uint8Array): bigint {
-  return bytes.length === 0
-    ? 0n
-    : BigInt(`0x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')}`);
-}
-
 function toBytes(value: bigint, size: number): Buffer {
   return Buffer.from(value.toString(16).padStart(size * 2, '0'), 'hex');
 }
@@ -58,7 +52,7 @@ function inverse(a: bigint, n: bigint): bigint {
 
 /** The digest as an integer, truncated to the order's bit length (FIPS 186-5 §6.4.1, step 2). */
 function digestInteger(digest: Uint8Array, curve: Curve): bigint {
-  const e = toBigInt(digest);
+  const e = bytesToBigInt(digest);
   const excess = digest.length * 8 - curve.nBits;
   return excess > 0 ? e >> BigInt(excess) : e;
 }
@@ -67,19 +61,19 @@ function digestInteger(digest: Uint8Array, curve: Curve): bigint {
 function baseMultipleX(ecdh: ECDH, t: bigint, curve: Curve): bigint {
   ecdh.setPrivateKey(toBytes(t, curve.size));
   const point = ecdh.getPublicKey();
-  return mod(toBigInt(point.subarray(1, 1 + curve.size)), curve.n);
+  return mod(bytesToBigInt(point.subarray(1, 1 + curve.size)), curve.n);
 }
 
 function privateScalar(privateKey: KeyObject): bigint {
   const d = privateKey.export({ format: 'jwk' }).d!;
-  return toBigInt(Buffer.from(d, 'base64url'));
+  return bytesToBigInt(Buffer.from(d, 'base64url'));
 }
 
 /** A uniformly random scalar in [1, n−1], by rejection sampling. */
 function randomScalar(curve: Curve): bigint {
   const excessBits = BigInt(Math.ceil(curve.nBits / 8) * 8 - curve.nBits);
   for (;;) {
-    const k = toBigInt(randomBytes(Math.ceil(curve.nBits / 8))) >> excessBits;
+    const k = bytesToBigInt(randomBytes(Math.ceil(curve.nBits / 8))) >> excessBits;
     if (k > 0n && k < curve.n) return k;
   }
 }
@@ -112,8 +106,8 @@ export function verifyEcdsaDigest(
 ): boolean {
   const curve = curveOf(spec);
   if (signature.length !== 2 * curve.size) return false;
-  const r = toBigInt(signature.subarray(0, curve.size));
-  const s = toBigInt(signature.subarray(curve.size));
+  const r = bytesToBigInt(signature.subarray(0, curve.size));
+  const s = bytesToBigInt(signature.subarray(curve.size));
   if (r < 1n || r >= curve.n || s < 1n || s >= curve.n) return false;
   const w = inverse(s, curve.n);
   const u1 = mod(digestInteger(digest, curve) * w, curve.n);
