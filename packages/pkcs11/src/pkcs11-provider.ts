@@ -27,6 +27,7 @@ import { adoptOrReport, outcomeUnknown, PerLabelQueue } from './lib/key-creation
 import { type ImportParts, importOnToken } from './lib/key-import.js';
 import { describeResolvedKey } from './lib/key-lookup.js';
 import { keyGeneration } from './lib/key-templates.js';
+import { failedInLabelCheck } from './lib/label-check.js';
 import { aesGcmMechanism, GCM_IV_BYTES, GCM_TAG_BYTES, rsaOaepMechanism } from './lib/mechanisms.js';
 import { probeOnce, releaseProbe } from './lib/probe-sharing.js';
 import { type ResolvedKey, requirePrivate, requirePublic } from './lib/resolved-key.js';
@@ -255,8 +256,9 @@ export class Pkcs11Provider extends KeyProvider {
           this.#runner.remember(session, description.ref, key);
           return description;
         },
-        // Never retried once the task that generates the key was sent: never create a key twice.
-        { retry: () => !generating },
+        // Never retried once the generation may have run: never create a key twice. A failure in the
+        // label check, which comes first in the task, created nothing (a session lost under it).
+        { retry: (error) => !generating || failedInLabelCheck(error) },
       );
     } catch (error) {
       if (!generating || !outcomeUnknown(error)) throw creationRefused(probed, request, error, this.#parts);

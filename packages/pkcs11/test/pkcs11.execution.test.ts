@@ -1,7 +1,7 @@
 import { createPublicKey, verify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isMainThread, threadId } from 'node:worker_threads';
-import type { KeyswitchError } from '@keyswitch/core';
+import { KeyswitchError } from '@keyswitch/core';
 import pkcs11js from 'pkcs11js';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Pkcs11Provider } from '../src/index.js';
@@ -198,6 +198,41 @@ describe.skipIf(skip)('PKCS#11 execution: nothing on the main thread, deadlines 
           { timeout: 30_000, interval: 250 },
         )
         .toBe(true);
+    } finally {
+      faults.remove();
+    }
+  });
+
+  it('a key creation whose session is lost in its label check runs again on a new session, creating one key', async () => {
+    const faults = installTestFaults([
+      { function: 'C_FindObjectsInit', error: 'CKR_SESSION_HANDLE_INVALID', times: 0 },
+      { function: 'C_GenerateKeyPair', error: 'CKR_SESSION_HANDLE_INVALID', times: 0 },
+    ]);
+    try {
+      const provider = await open(softhsm!, {});
+      await provider.capabilities(); // the probe searches and generates too: probed before the faults are armed
+      faults.arm(0, 1);
+      const created = await provider.createKey({
+        spec: 'ECC_NIST_P256',
+        usage: 'SIGN_VERIFY',
+        label: 'x-relabel',
+      });
+      expect(faults.hits(0)).toBe(1);
+      expect((await provider.describeKey(created.ref)).aliases).toEqual(['x-relabel']);
+      // A failure in the generation itself is not run again by keyswitch (had it been, the one-shot fault
+      // would have let the second generation through, and the label would name a key).
+      faults.arm(1, 1);
+      const error = await provider
+        .createKey({ spec: 'ECC_NIST_P256', usage: 'SIGN_VERIFY', label: 'x-lost' })
+        .then(
+          () => undefined,
+          (reason: unknown) => reason,
+        );
+      expect(error).toBeInstanceOf(KeyswitchError);
+      expect(faults.hits(1)).toBe(1);
+      await expect(provider.describeKey('pkcs11:object=x-lost;type=private')).rejects.toMatchObject({
+        code: 'KEY_NOT_FOUND',
+      });
     } finally {
       faults.remove();
     }

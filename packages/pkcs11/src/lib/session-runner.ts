@@ -94,7 +94,7 @@ export class SessionRunner {
   async withSession<T>(
     what: string,
     body: (session: PooledSession) => Promise<T>,
-    options: { retry?: () => boolean; ref?: string } = {},
+    options: { retry?: (error: unknown) => boolean; ref?: string } = {},
   ): Promise<T> {
     const { pool, module } = this.#parts;
     for (let attempt = 0; ; attempt += 1) {
@@ -112,7 +112,7 @@ export class SessionRunner {
       } catch (error) {
         if (attempt === 0 && (await this.#recovered(error, epoch))) {
           this.forgetAll();
-          if (options.retry?.() ?? true) continue;
+          if (options.retry?.(error) ?? true) continue;
           throw pkcs11Error(error, callName(error) ?? what);
         }
         // A session that lost its login shows it in odd ways (stale private handles on SoftHSM2,
@@ -123,7 +123,7 @@ export class SessionRunner {
         ) {
           pool.invalidate(session);
           this.forgetAll();
-          if (options.retry?.() ?? true) continue;
+          if (options.retry?.(error) ?? true) continue;
         } else if (attempt === 0 && options.ref !== undefined && isStaleHandle(error)) {
           this.forget(options.ref);
           continue;
