@@ -27,7 +27,7 @@ export interface ProviderContext {
  * export const providerFactory: ProviderFactory<SoftHsmConfig> = {
  *   type: 'soft-hsm',
  *   parseConfig: (raw, path) => parseWithSchema(softHsmConfigSchema, raw, path),
- *   create: (config, context) => SoftHsm.open({ ...config, name: context.name, audit: context.audit }),
+ *   create: (config, context) => SoftHsm.open({ keystore: config.keystore, name: context.name, audit: context.audit }),
  * };
  * ```
  */
