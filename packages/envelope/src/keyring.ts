@@ -91,6 +91,7 @@ export class Keyring {
   readonly #plain = new Map<string, LogicalKey>();
   readonly #onEvent: KeyringEventListener | undefined;
   readonly #clock: () => Date;
+  readonly #nowMs: () => number;
   readonly #reported = new Map<string, number>();
   /** Every key version made so far, by its cache owner tag. */
   readonly #byOwner = new Map<string, KeyVersion>();
@@ -101,11 +102,14 @@ export class Keyring {
   private constructor(ks: Keyswitch, options: KeyringOptions) {
     this.#ks = ks;
     this.#clock = options.clock ?? (() => new Date());
+    // The cache and key versions ask the time for every record: no Date object for that without a clock.
+    const clock = options.clock;
+    this.#nowMs = clock === undefined ? Date.now : () => clock().getTime();
     this.#onEvent = options.onEvent;
     const opensFormat1 = opensFormat1Under(options.commitmentPolicy);
     const limits = options.cache === false ? undefined : resolveCacheLimits(options.cache ?? {});
     this.#keyStateTtlMs = limits?.keyStateTtlMs ?? 0;
-    this.#cache = limits === undefined ? undefined : new DataKeyCache(limits, () => this.#clock().getTime());
+    this.#cache = limits === undefined ? undefined : new DataKeyCache(limits, this.#nowMs);
     const versions =
       options.versions === undefined
         ? ks.keyVersions()
@@ -276,12 +280,7 @@ export class Keyring {
   }
 
   #version(info: KeyVersionInfo, provider: string): KeyVersion {
-    const version = new KeyVersion(
-      info,
-      () => this.#ks.provider(provider),
-      this.#counter,
-      () => this.#clock().getTime(),
-    );
+    const version = new KeyVersion(info, () => this.#ks.provider(provider), this.#counter, this.#nowMs);
     this.#byOwner.set(version.owner, version);
     return version;
   }
@@ -442,7 +441,7 @@ export class Keyring {
     await version.provider(purpose);
     const end = cryptoperiodEnd(version);
     if (end !== undefined) {
-      const now = this.#clock().getTime();
+      const now = this.#nowMs();
       if (now >= end.getTime()) {
         this.#report('cryptoperiod-expired', key, version, end);
         if (key.enforcement === 'error') {
