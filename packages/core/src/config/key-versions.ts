@@ -1,7 +1,5 @@
 import { z } from 'zod';
-import { KeyswitchError } from '../errors.js';
-import { joinPath, parseWithSchema } from './parse-with-schema.js';
-import { refuseReservedNames } from './reserved-names.js';
+import { validateSection } from './validate-section.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 /** A version id is stored in envelopes and tokens: no `:`, so `v2:…` tokens stay unambiguous. */
@@ -213,12 +211,7 @@ export function checkKeyVersionReferences(
  * ```
  */
 export function validateKeyVersions(raw: unknown, known: KeyVersionNames): KeyVersionsConfig {
-  refuseReservedNames(raw, 'versions');
-  const versions = parseWithSchema(keyVersionsSchema, raw, 'versions');
-  let first: KeyswitchError | undefined;
-  checkKeyVersionReferences(versions, known, (path, message) => {
-    first ??= new KeyswitchError('CONFIG_INVALID', message, { path: joinPath('', path) });
-  });
-  if (first) throw first;
-  return versions;
+  return validateSection(raw, 'versions', keyVersionsSchema, (versions, report) =>
+    checkKeyVersionReferences(versions, known, report),
+  );
 }

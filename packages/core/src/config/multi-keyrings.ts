@@ -1,7 +1,5 @@
 import { z } from 'zod';
-import { KeyswitchError } from '../errors.js';
-import { joinPath, parseWithSchema } from './parse-with-schema.js';
-import { refuseReservedNames } from './reserved-names.js';
+import { validateSection } from './validate-section.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 /** A wrapping key's name is stored in every envelope, as a version id is. */
@@ -98,12 +96,7 @@ export function checkMultiKeyringReferences(
  * ```
  */
 export function validateMultiKeyrings(raw: unknown, known: MultiKeyringNames): MultiKeyringsConfig {
-  refuseReservedNames(raw, 'multiKeyrings');
-  const section = parseWithSchema(multiKeyringsSchema, raw, 'multiKeyrings');
-  let first: KeyswitchError | undefined;
-  checkMultiKeyringReferences(section, known, (path, message) => {
-    first ??= new KeyswitchError('CONFIG_INVALID', message, { path: joinPath('', path) });
-  });
-  if (first) throw first;
-  return section;
+  return validateSection(raw, 'multiKeyrings', multiKeyringsSchema, (section, report) =>
+    checkMultiKeyringReferences(section, known, report),
+  );
 }

@@ -1,6 +1,20 @@
 import { type ErrorCode, isKeyswitchError, KeyswitchError } from '@keyswitch/core';
 
 /**
+ * The PKCS#11 function a failed call names (`method`, as pkcs11js and the worker threads report it), or
+ * undefined.
+ *
+ * @example
+ * ```ts
+ * callName(Object.assign(new Error('CKR_SESSION_HANDLE_INVALID'), { method: 'C_Sign' })); // 'C_Sign'
+ * ```
+ */
+export function callName(error: unknown): string | undefined {
+  const method = (error as { method?: unknown } | undefined)?.method;
+  return typeof method === 'string' && method !== '' ? method : undefined;
+}
+
+/**
  * The CKR_* name of a pkcs11js error (`Pkcs11Error` carries it as its message, the number as `code`), or
  * undefined for anything else.
  */
@@ -110,14 +124,8 @@ export function isBadSignature(error: unknown): boolean {
 function refusesTheInput(error: unknown, initCall: string): boolean {
   const name = ckrName(error);
   if (name === undefined || isKeyswitchError(error)) return false;
-  if (failedCall(error) === initCall) return false;
+  if (callName(error) === initCall) return false;
   return !TOKEN_OR_SESSION_FAILED.has(name) && !NOT_ABOUT_THE_INPUT.has(name);
-}
-
-/** The PKCS#11 function a pkcs11js error came from (`C_Decrypt`), when it says. */
-function failedCall(error: unknown): string | undefined {
-  const method = (error as { method?: unknown }).method;
-  return typeof method === 'string' && method !== '' ? method : undefined;
 }
 
 /** Return values that mean the key may not be used this way (disabled, or the wrong kind of key). */

@@ -1,3 +1,5 @@
+import { callName } from './ckr.js';
+
 /** The calls of a key creation's label check, which runs before the generation in the same task. */
 const LABEL_CHECK_CALLS: ReadonlySet<string> = new Set([
   'C_FindObjectsInit',
@@ -16,6 +18,5 @@ const LABEL_CHECK_CALLS: ReadonlySet<string> = new Set([
  * ```
  */
 export function failedInLabelCheck(error: unknown): boolean {
-  const method = (error as { method?: unknown } | undefined)?.method;
-  return typeof method === 'string' && LABEL_CHECK_CALLS.has(method);
+  return LABEL_CHECK_CALLS.has(callName(error) ?? '');
 }

@@ -1,6 +1,6 @@
 import { KeyswitchError } from '@keyswitch/core';
 import type { Pkcs11Profile } from '../profiles.js';
-import { ckrName, isSessionLost, isStaleHandle, pkcs11Error } from './ckr.js';
+import { callName, ckrName, isSessionLost, isStaleHandle, pkcs11Error } from './ckr.js';
 import { KeyReferences } from './key-references.js';
 import type { ResolvedKey } from './resolved-key.js';
 import type { PooledSession, SessionPool } from './session-pool.js';
@@ -276,9 +276,4 @@ type TokenTaskBody<K extends TokenTaskKind> = Omit<Extract<Task, { kind: K }>, k
 /** Errors after which the session is rebuilt: it is gone, logged out, or left with an operation active. */
 function sessionNeedsRebuild(error: unknown): boolean {
   return isSessionLost(error) || ckrName(error) === 'CKR_OPERATION_ACTIVE';
-}
-
-function callName(error: unknown): string | undefined {
-  const method = (error as { method?: unknown } | undefined)?.method;
-  return typeof method === 'string' && method !== '' ? method : undefined;
 }
